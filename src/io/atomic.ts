@@ -9,21 +9,8 @@ export function tempPathFor(target: string): string {
 
 /** Write a whole file atomically: readers see the old file or the new one, never half of one. */
 export function atomicWriteFile(target: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, data as any);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  atomicWriteWith(target, (fd) => writeAll(fd, bytes));
 }
 
 /**
