@@ -1,0 +1,7 @@
+// The tensor engine's public surface.
+export { Tensor, type Scalar, type TensorOrScalar } from './tensor.js';
+export * from './creation.js';
+export * from './functional.js';
+export * from './runtime.js';
+export { tidy, keep, dispose, memory, type Disposable } from './memory.js';
+export * from './dtype.js';
