@@ -5,3 +5,4 @@ export * from './functional.js';
 export * from './runtime.js';
 export { tidy, keep, dispose, memory, type Disposable } from './memory.js';
 export * from './dtype.js';
+export { saveSafetensors, loadSafetensors } from './serialize.js';
