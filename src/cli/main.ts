@@ -1,0 +1,43 @@
+// The growbert command line. Each command lives in its own file and registers itself here.
+// Bad input (GrowbertError, commander's usage errors) prints one line and exits non-zero.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { GrowbertError } from '../io/errors.js';
+import { registerCommands } from './commands.js';
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('growbert')
+    .description('Progressive BERT pre-training: train small, grow, keep training (TypeScript on libtorch)')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version also arrive here, with exit code 0; commander already printed.
+      return e.exitCode;
+    }
+    if (e instanceof GrowbertError) {
+      console.error(`growbert: ${e.message}`);
+      return 2;
+    }
+    const err = e as Error;
+    console.error(`growbert: ${err.message}`);
+    if (process.env.GROWBERT_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}
