@@ -1,0 +1,40 @@
+// RUN/metrics.jsonl: one JSON object per line (training lines: step, tokens, seconds, lr, loss,
+// gradNorm, tokensPerSecond; evaluation lines add valLoss, valPerplexity, valAccuracy).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+
+export type MetricsLine = { step: number } & Record<string, number | string | boolean | null>;
+
+export class MetricsLog {
+  readonly file: string;
+  constructor(runDir: string) {
+    this.file = path.join(runDir, 'metrics.jsonl');
+  }
+
+  append(line: MetricsLine): void {
+    fs.appendFileSync(this.file, JSON.stringify(line) + '\n');
+  }
+
+  /** All lines (skipping a torn last line, which a crash mid-append can leave). */
+  read(): MetricsLine[] {
+    if (!fs.existsSync(this.file)) return [];
+    const out: MetricsLine[] = [];
+    for (const l of fs.readFileSync(this.file, 'utf8').split('\n')) {
+      if (!l.trim()) continue;
+      try {
+        out.push(JSON.parse(l) as MetricsLine);
+      } catch {
+        /* torn line */
+      }
+    }
+    return out;
+  }
+
+  /** On resume: drop lines after the checkpoint's step, so the log reads as one unbroken run. */
+  truncateAfter(step: number): void {
+    if (!fs.existsSync(this.file)) return;
+    const kept = this.read().filter((l) => l.step <= step);
+    atomicWriteFile(this.file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
+  }
+}
