@@ -1,0 +1,21 @@
+// Optimizers over named parameters, and gradient utilities.
+export { Optimizer, defaultDecayFilter, type OptimizerOptions, type OptimizerMeta, type LoadStateOptions, type ParamGroup } from './optimizer.js';
+export { AdamW, type AdamWOptions } from './adamw.js';
+export { Lamb, type LambOptions } from './lamb.js';
+export { clipGradNorm, gradNorm, zeroGrad, accumulateGradients, type ParamSource } from './grad.js';
+
+import type { Tensor } from '../../tensor/index.js';
+import { GrowbertError } from '../../io/errors.js';
+import { AdamW, type AdamWOptions } from './adamw.js';
+import { Lamb, type LambOptions } from './lamb.js';
+import type { Optimizer } from './optimizer.js';
+
+/**
+ * Builds an optimizer by its meta() type ('adamw' | 'lamb'): used to rebuild one for a new
+ * (e.g. grown) parameter map before loadState() with the mapped state.
+ */
+export function createOptimizer(type: string, params: ReadonlyMap<string, Tensor>, o: AdamWOptions & LambOptions = {}): Optimizer {
+  if (type === 'adamw') return new AdamW(params, o);
+  if (type === 'lamb') return new Lamb(params, o);
+  throw new GrowbertError(`unknown optimizer '${type}'; use 'adamw' or 'lamb'`);
+}
