@@ -7,6 +7,7 @@
 #include <c10/core/GradMode.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -170,7 +171,11 @@ std::string Args::str(size_t i) const {
 
 at::Scalar Args::scalar(size_t i) const {
   if (i < info.Length() && info[i].IsBoolean()) return at::Scalar(info[i].As<Napi::Boolean>().Value());
-  return at::Scalar(num(i));
+  // Integral JS numbers become integer scalars, as Python ints do in PyTorch, so that
+  // int64Tensor.sub(1) stays int64 (a double scalar would promote it to float).
+  double d = num(i);
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
 }
 
 at::ScalarType Args::dtype(size_t i) const {
