@@ -3,6 +3,7 @@
 import { native, type NativeHandle } from './native.js';
 import { DTYPE_CODE, dtypeFromCode, viewAs, type AnyTypedArray, type Device, type DType, type TypedArrayFor } from './dtype.js';
 import { track, type Disposable } from './memory.js';
+import type { Generator } from './creation.js';
 
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
@@ -219,6 +220,10 @@ export class Tensor implements Disposable {
   lerp_(end: Tensor, weight: TensorOrScalar): this { native.lerp_(this.handle, end.handle, h(weight)); return this; }
   sqrt_(): this { native.sqrt_(this.handle); return this; }
   clamp_(min?: number, max?: number): this { native.clamp_(this.handle, min, max); return this; }
+  /** Fills with draws from N(mean, std^2) (the global generator unless one is given). */
+  normal_(mean = 0, std = 1, generator?: Generator): this { native.normal_(this.handle, mean, std, generator?.handle); return this; }
+  /** Fills with draws from U[low, high). */
+  uniform_(low = 0, high = 1, generator?: Generator): this { native.uniform_(this.handle, low, high, generator?.handle); return this; }
   maskedFill_(mask: Tensor, value: Scalar): this { native.maskedFill_(this.handle, mask.handle, value); return this; }
   indexCopy_(dim: number, index: Tensor, src: Tensor): this { native.indexCopy_(this.handle, dim, index.handle, src.handle); return this; }
   /** Makes this tensor share src's storage, shape and dtype (the handle stays the same). */
