@@ -1,0 +1,172 @@
+// BertConfig: the shape and hyper-parameters of a BERT, validated with zod, with converters to
+// and from Hugging Face's config.json and the size presets growbert uses.
+import { z } from 'zod';
+import { GrowbertError } from '../io/errors.js';
+
+const posInt = z.number().int().positive();
+const prob = z.number().min(0).max(1);
+
+export const BertConfigSchema = z
+  .object({
+    vocabSize: posInt,
+    hiddenSize: posInt,
+    numHiddenLayers: posInt,
+    numAttentionHeads: posInt,
+    intermediateSize: posInt,
+    maxPositionEmbeddings: posInt.default(512),
+    typeVocabSize: posInt.default(2),
+    hiddenDropoutProb: prob.default(0.1),
+    attentionProbsDropoutProb: prob.default(0.1),
+    layerNormEps: z.number().positive().default(1e-12),
+    initializerRange: z.number().positive().default(0.02),
+    /** 'gelu' is the exact (erf) GELU; 'gelu_new' the tanh approximation */
+    hiddenAct: z.enum(['gelu', 'gelu_new']).default('gelu'),
+    padTokenId: z.number().int().nonnegative().default(0),
+    // growbert extras, for the low-cost stages of a growth schedule:
+    /** length pooling factor k: 1 = off; k > 1 mean-pools the unmasked tokens in windows of k */
+    poolingSize: posInt.default(1),
+    /** 0 = full FFN; r > 0 = each FFN matrix factorized as W = B·A of rank r */
+    ffnRank: z.number().int().nonnegative().default(0),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.hiddenSize % c.numAttentionHeads !== 0) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['hiddenSize'],
+        message: `hiddenSize ${c.hiddenSize} is not divisible by numAttentionHeads ${c.numAttentionHeads}; pick a head count that divides it (e.g. ${divisorNear(c.hiddenSize, c.numAttentionHeads)})`,
+      });
+    }
+    if (c.ffnRank > Math.min(c.hiddenSize, c.intermediateSize)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ffnRank'],
+        message: `ffnRank ${c.ffnRank} exceeds min(hiddenSize ${c.hiddenSize}, intermediateSize ${c.intermediateSize}); use a smaller rank, or 0 for a full FFN`,
+      });
+    }
+    if (c.padTokenId >= c.vocabSize) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['padTokenId'], message: `padTokenId ${c.padTokenId} is outside the vocabulary (vocabSize ${c.vocabSize}); set it to the tokenizer's [PAD] id` });
+    }
+  });
+
+export type BertConfig = z.output<typeof BertConfigSchema>;
+export type BertConfigInput = z.input<typeof BertConfigSchema>;
+
+function divisorNear(n: number, target: number): number {
+  for (let d = 0; d < n; d++) {
+    if (target - d > 0 && n % (target - d) === 0) return target - d;
+    if (n % (target + d) === 0) return target + d;
+  }
+  return 1;
+}
+
+/** Validates (and fills defaults); a bad config is a one-line GrowbertError. */
+export function bertConfig(input: BertConfigInput): BertConfig {
+  const r = BertConfigSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue.path.join('.');
+  const msg = issue.code === z.ZodIssueCode.custom ? issue.message : `${where}: ${issue.message}`;
+  throw new GrowbertError(`bad BERT config: ${msg}`);
+}
+
+/** Width of one attention head. */
+export function headSize(c: BertConfig): number { return c.hiddenSize / c.numAttentionHeads; }
+
+// ---- Presets ------------------------------------------------------------------------------------
+
+export const PRESETS = {
+  tiny: { numHiddenLayers: 2, hiddenSize: 128, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 64 },
+  mini: { numHiddenLayers: 4, hiddenSize: 256, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 },
+  small: { numHiddenLayers: 4, hiddenSize: 512, numAttentionHeads: 8, intermediateSize: 2048, maxPositionEmbeddings: 512 },
+  base: { numHiddenLayers: 12, hiddenSize: 768, numAttentionHeads: 12, intermediateSize: 3072, maxPositionEmbeddings: 512 },
+  large: { numHiddenLayers: 24, hiddenSize: 1024, numAttentionHeads: 16, intermediateSize: 4096, maxPositionEmbeddings: 512 },
+} as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** A preset's config; the vocabulary size comes from the tokenizer. */
+export function presetConfig(name: PresetName, vocabSize: number, overrides: Partial<BertConfigInput> = {}): BertConfig {
+  const p = PRESETS[name];
+  if (!p) throw new GrowbertError(`unknown model preset '${name}'; use one of ${Object.keys(PRESETS).join(', ')}`);
+  return bertConfig({ ...p, vocabSize, ...overrides });
+}
+
+// ---- Hugging Face config.json -------------------------------------------------------------------
+
+/** The fields of a Hugging Face BERT config.json that growbert reads and writes. */
+export interface HfBertConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  layer_norm_eps: number;
+  initializer_range: number;
+  hidden_act: string;
+  pad_token_id: number;
+  model_type: 'bert';
+  architectures: string[];
+  tie_word_embeddings?: boolean;
+  /** growbert extras, written only when not the default (a pooled or factorized model) */
+  growbert_pooling_size?: number;
+  growbert_ffn_rank?: number;
+  [other: string]: unknown;
+}
+
+/** config.json for Hugging Face (BertForMaskedLM unless another architecture is named). */
+export function toHfConfig(c: BertConfig, architectures = ['BertForMaskedLM']): HfBertConfig {
+  const hf: HfBertConfig = {
+    architectures,
+    model_type: 'bert',
+    vocab_size: c.vocabSize,
+    hidden_size: c.hiddenSize,
+    num_hidden_layers: c.numHiddenLayers,
+    num_attention_heads: c.numAttentionHeads,
+    intermediate_size: c.intermediateSize,
+    max_position_embeddings: c.maxPositionEmbeddings,
+    type_vocab_size: c.typeVocabSize,
+    hidden_dropout_prob: c.hiddenDropoutProb,
+    attention_probs_dropout_prob: c.attentionProbsDropoutProb,
+    layer_norm_eps: c.layerNormEps,
+    initializer_range: c.initializerRange,
+    hidden_act: c.hiddenAct,
+    pad_token_id: c.padTokenId,
+    tie_word_embeddings: true,
+  };
+  if (c.poolingSize !== 1) hf.growbert_pooling_size = c.poolingSize;
+  if (c.ffnRank !== 0) hf.growbert_ffn_rank = c.ffnRank;
+  return hf;
+}
+
+/** Reads a Hugging Face BERT config.json object (unknown fields are ignored). */
+export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
+  if (hf.model_type !== undefined && hf.model_type !== 'bert') {
+    throw new GrowbertError(`config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs only`);
+  }
+  const act = hf.hidden_act ?? 'gelu';
+  if (act !== 'gelu' && act !== 'gelu_new') {
+    throw new GrowbertError(`config.json has hidden_act '${String(act)}'; growbert supports 'gelu' (erf) and 'gelu_new' (tanh)`);
+  }
+  const pick = <T>(key: string): T | undefined => (hf[key] === undefined || hf[key] === null ? undefined : (hf[key] as T));
+  return bertConfig({
+    vocabSize: pick<number>('vocab_size')!,
+    hiddenSize: pick<number>('hidden_size')!,
+    numHiddenLayers: pick<number>('num_hidden_layers')!,
+    numAttentionHeads: pick<number>('num_attention_heads')!,
+    intermediateSize: pick<number>('intermediate_size')!,
+    maxPositionEmbeddings: pick('max_position_embeddings'),
+    typeVocabSize: pick('type_vocab_size'),
+    hiddenDropoutProb: pick('hidden_dropout_prob'),
+    attentionProbsDropoutProb: pick('attention_probs_dropout_prob'),
+    layerNormEps: pick('layer_norm_eps'),
+    initializerRange: pick('initializer_range'),
+    hiddenAct: act,
+    padTokenId: pick('pad_token_id'),
+    poolingSize: pick('growbert_pooling_size'),
+    ffnRank: pick('growbert_ffn_rank'),
+  });
+}
