@@ -27,6 +27,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   bool alive() const { return t_.defined(); }
   void release(Napi::Env env);
   void reset(Napi::Env env, at::Tensor t);
+  void resync(Napi::Env env);  // after an op that changed the tensor's size in place (set_)
 
   static int64_t liveCount;
   static int64_t liveBytes;
@@ -46,6 +47,7 @@ struct Args {
   bool has(size_t i) const { return i < info.Length() && !info[i].IsUndefined() && !info[i].IsNull(); }
   bool isTensor(size_t i) const;
   at::Tensor& T(size_t i) const;
+  TensorWrap* W(size_t i) const;
   c10::optional<at::Tensor> optT(size_t i) const;
   std::vector<at::Tensor> list(size_t i) const;
   std::vector<int64_t> ints(size_t i) const;
@@ -61,6 +63,13 @@ struct Args {
   at::TensorOptions options(size_t dtypeArg, size_t deviceArg) const;
   c10::optional<at::Generator> gen(size_t i) const;
 };
+
+// libtorch 1.13 silently ignores a non-bool mask in masked_fill (2.x refuses it): refuse it on
+// every version.
+inline const at::Tensor& boolMask(const at::Tensor& m) {
+  if (m.scalar_type() != at::kBool) throw std::runtime_error(std::string("mask must be a bool tensor, got dtype ") + c10::toString(m.scalar_type()));
+  return m;
+}
 
 Napi::Value wrap(Napi::Env env, at::Tensor t);
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts);

@@ -53,6 +53,14 @@ void TensorWrap::reset(Napi::Env env, at::Tensor t) {
   }
 }
 
+void TensorWrap::resync(Napi::Env env) {
+  if (!t_.defined()) return;
+  int64_t b = bytesOf(t_);
+  liveBytes += b - bytes_;
+  Napi::MemoryManagement::AdjustExternalMemory(env, b - bytes_);
+  bytes_ = b;
+}
+
 void TensorWrap::release(Napi::Env env) {
   if (!t_.defined()) return;
   liveCount--;
@@ -110,11 +118,13 @@ static TensorWrap* unwrapTensor(const Napi::Value& v) {
 
 bool Args::isTensor(size_t i) const { return i < info.Length() && unwrapTensor(info[i]) != nullptr; }
 
-at::Tensor& Args::T(size_t i) const {
+TensorWrap* Args::W(size_t i) const {
   TensorWrap* w = i < info.Length() ? unwrapTensor(info[i]) : nullptr;
   if (!w) throw std::runtime_error("argument " + std::to_string(i) + " must be a Tensor");
-  return w->tensor(op);
+  return w;
 }
+
+at::Tensor& Args::T(size_t i) const { return W(i)->tensor(op); }
 
 c10::optional<at::Tensor> Args::optT(size_t i) const {
   if (!has(i)) return c10::nullopt;

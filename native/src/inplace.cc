@@ -43,10 +43,10 @@ void registerInplace(Napi::Object exports) {
   });
   GB_OP(exports, "normal_", { a.T(0).normal_(a.num(1, 0.0), a.num(2, 1.0), a.gen(3)); GB_DONE });
   GB_OP(exports, "uniform_", { a.T(0).uniform_(a.num(1, 0.0), a.num(2, 1.0), a.gen(3)); GB_DONE });
-  GB_OP(exports, "maskedFill_", { a.T(0).masked_fill_(a.T(1), a.scalar(2)); GB_DONE });
+  GB_OP(exports, "maskedFill_", { a.T(0).masked_fill_(boolMask(a.T(1)), a.scalar(2)); GB_DONE });
   GB_OP(exports, "indexCopy_", { a.T(0).index_copy_(a.i64(1), a.T(2), a.T(3)); GB_DONE });
   // Replace the handle's tensor with `other` (same handle, new storage): used to swap data in.
-  GB_OP(exports, "set_", { a.T(0).set_(a.T(1)); GB_DONE });
+  GB_OP(exports, "set_", { a.T(0).set_(a.T(1)); a.W(0)->resync(a.env()); GB_DONE });
 
   // Multi-tensor forms: one native call for a whole parameter list.
   GB_OP(exports, "foreachAdd_", {

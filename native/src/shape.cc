@@ -31,10 +31,10 @@ void registerShape(Napi::Object exports) {
   });
   GB_OP(exports, "scatterAdd", { return wrap(a.env(), a.T(0).scatter_add(a.i64(1), a.T(2), a.T(3))); });
   GB_OP(exports, "indexAdd", { return wrap(a.env(), a.T(0).index_add(a.i64(1), a.T(2), a.T(3))); });
-  GB_OP(exports, "maskedSelect", { return wrap(a.env(), a.T(0).masked_select(a.T(1))); });
+  GB_OP(exports, "maskedSelect", { return wrap(a.env(), a.T(0).masked_select(boolMask(a.T(1)))); });
   GB_OP(exports, "maskedFill", {
-    if (a.isTensor(2)) return wrap(a.env(), a.T(0).masked_fill(a.T(1), a.T(2)));
-    return wrap(a.env(), a.T(0).masked_fill(a.T(1), a.scalar(2)));
+    if (a.isTensor(2)) return wrap(a.env(), a.T(0).masked_fill(boolMask(a.T(1)), a.T(2)));
+    return wrap(a.env(), a.T(0).masked_fill(boolMask(a.T(1)), a.scalar(2)));
   });
   GB_OP(exports, "nonzero", { return wrap(a.env(), a.T(0).nonzero()); });
   GB_OP(exports, "repeat", { return wrap(a.env(), a.T(0).repeat(a.ints(1))); });
