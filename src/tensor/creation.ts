@@ -18,29 +18,33 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
-const code = (o?: CreateOptions, dflt: DType = 'float32') => DTYPE_CODE[o?.dtype ?? dflt];
+function code(op: string, o?: CreateOptions, dflt: DType = 'float32'): number {
+  const c = DTYPE_CODE[o?.dtype ?? dflt];
+  if (c === undefined) throw new Error(`${op}: unknown dtype '${o?.dtype}'; use one of ${Object.keys(DTYPE_CODE).join(', ')}`);
+  return c;
+}
 
-export function zeros(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.zeros(shape, code(o), o?.device)); }
-export function ones(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.ones(shape, code(o), o?.device)); }
-export function empty(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.empty(shape, code(o), o?.device)); }
-export function full(shape: number[], value: Scalar, o?: CreateOptions): Tensor { return new Tensor(native.full(shape, value, code(o), o?.device)); }
+export function zeros(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.zeros(shape, code('zeros', o), o?.device)); }
+export function ones(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.ones(shape, code('ones', o), o?.device)); }
+export function empty(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.empty(shape, code('empty', o), o?.device)); }
+export function full(shape: number[], value: Scalar, o?: CreateOptions): Tensor { return new Tensor(native.full(shape, value, code('full', o), o?.device)); }
 export function zerosLike(t: Tensor): Tensor { return new Tensor(native.zerosLike(t.handle)); }
 export function onesLike(t: Tensor): Tensor { return new Tensor(native.onesLike(t.handle)); }
 export function fullLike(t: Tensor, value: Scalar): Tensor { return new Tensor(native.fullLike(t.handle, value)); }
 /** Values start, start+step, ... below end (int64 unless a dtype is given). */
 export function arange(start: number, end?: number, step = 1, o?: CreateOptions): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  return new Tensor(native.arange(start, end, step, code(o, 'int64'), o?.device));
+  return new Tensor(native.arange(start, end, step, code('arange', o, 'int64'), o?.device));
 }
-export function eye(n: number, m = n, o?: CreateOptions): Tensor { return new Tensor(native.eye(n, m, code(o), o?.device)); }
+export function eye(n: number, m = n, o?: CreateOptions): Tensor { return new Tensor(native.eye(n, m, code('eye', o), o?.device)); }
 
-export function randn(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.randn(shape, code(o), o?.device, o?.generator?.handle)); }
-export function rand(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.rand(shape, code(o), o?.device, o?.generator?.handle)); }
+export function randn(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.randn(shape, code('randn', o), o?.device, o?.generator?.handle)); }
+export function rand(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.rand(shape, code('rand', o), o?.device, o?.generator?.handle)); }
 /** Integers uniform in [low, high). */
 export function randint(low: number, high: number, shape: number[], o?: RandomOptions): Tensor {
-  return new Tensor(native.randint(low, high, shape, code(o, 'int64'), o?.device, o?.generator?.handle));
+  return new Tensor(native.randint(low, high, shape, code('randint', o, 'int64'), o?.device, o?.generator?.handle));
 }
-export function randperm(n: number, o?: RandomOptions): Tensor { return new Tensor(native.randperm(n, code(o, 'int64'), o?.device, o?.generator?.handle)); }
+export function randperm(n: number, o?: RandomOptions): Tensor { return new Tensor(native.randperm(n, code('randperm', o, 'int64'), o?.device, o?.generator?.handle)); }
 /** Draws 0/1 with the given per-element probabilities, or with one probability p for every element of t. */
 export function bernoulli(t: Tensor, p?: number, generator?: Generator): Tensor { return new Tensor(native.bernoulli(t.handle, p, generator?.handle)); }
 export function multinomial(probs: Tensor, n: number, replacement = false, generator?: Generator): Tensor {
@@ -67,6 +71,7 @@ export function tensor(data: Nested | AnyTypedArray | Int8Array | Int16Array | U
   let shape: number[];
   let bytes: ArrayBufferView;
   let dtype: DType;
+  if (o.dtype !== undefined) code('tensor', o);
   if (ArrayBuffer.isView(data)) {
     shape = o.shape ?? [data.length];
     const natural = dtypeOfArray(data as AnyTypedArray);
@@ -110,6 +115,7 @@ function packValues(values: (number | boolean)[], dtype: DType): ArrayBufferView
     case 'int32': return Int32Array.from(values, Number);
     case 'bfloat16': return Uint16Array.from(values, (v) => floatToBf16(Number(v)));
     case 'float16': return Uint16Array.from(values, (v) => floatToF16(Number(v)));
+    case 'uint8': return Uint8Array.from(values, Number);
     default: {
       const out = new Uint8Array(n * DTYPE_BYTES[dtype]);
       for (let i = 0; i < n; i++) out[i] = values[i] ? 1 : 0;

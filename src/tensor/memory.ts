@@ -44,7 +44,10 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) throw new Error('tidy(fn): fn must be synchronous (it returned a Promise)');
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new Error('tidy(fn): fn must be synchronous (it returned a Promise)');
+  }
   const kept = new Set<Disposable>();
   collect(result, kept);
   const parent = scopes[scopes.length - 1];
