@@ -1,0 +1,105 @@
+// Depth growth: N source layers -> N' >= N layers.
+//   stack       new layer i <- layer i mod N       (authors' code; Gong et al. 2019 stacking)
+//   interleave  new layer i <- layer floor(i N / N') (each layer repeated in place; for N' = kN
+//               that is [0,0,1,1,..]; for 2 -> 3 it is [0,0,1])
+//   identity    the interleave map, but only a layer's first copy keeps its weights; the repeats
+//               are new layers that compute the identity (below)
+//
+// Identity layers under post-LN. A BERT layer is y = LN2(h + FFN(h)), h = LN1(x + Attn(x)).
+// Zeroing the attention-output and FFN-output weights and biases gives y = LN2(LN1(x)), which is
+// NOT x in general: x is the previous layer's output gamma*z + beta (z normalized), and LN1
+// re-normalizes it, losing gamma and beta (exact only if gamma and beta are uniform). What we do
+// instead ('transfer', the default): the repeated layer's LN2 affine (gamma, beta) moves to the
+// LAST layer of its group, and every LayerNorm before it in the group gets gamma=1, beta=0. Then
+// the group's first layer outputs z, each identity layer computes LN(LN(z)) = z up to the LN eps
+// (z already has mean 0 and variance sigma^2/(sigma^2+eps)), and the last one applies gamma and
+// beta: the group outputs exactly what the source layer did. With lnTransfer=false the new LNs
+// are just gamma=1, beta=0 and the function changes; both errors are measured in the tests.
+//
+// The identity layers' query/key/value and FFN-input weights copy the repeated layer (so they
+// are trained weights, not noise); only their output projections are zero (for a factorized FFN
+// only the B factor: zeroing both factors would leave them with zero gradient forever).
+import { GrowbertError } from '../io/errors.js';
+import { bertConfig } from '../model/index.js';
+import { ones, zerosLike, type Tensor } from '../tensor/index.js';
+import type { ParamState, Stage } from './stage.js';
+import { notSmaller } from './width.js';
+
+export type DepthOp = 'stack' | 'interleave' | 'identity';
+export const DEPTH_OPS: readonly DepthOp[] = ['stack', 'interleave', 'identity'];
+
+export interface DepthOptions {
+  /** identity only: move the repeated layer's output LayerNorm affine to the group's last layer (default true) */
+  lnTransfer?: boolean;
+}
+
+/** The source layer of each new layer. */
+export function depthMap(op: DepthOp, n: number, n2: number): number[] {
+  if (op === 'stack') return Array.from({ length: n2 }, (_, i) => i % n);
+  return Array.from({ length: n2 }, (_, i) => Math.floor((i * n) / n2));
+}
+
+const LAYER = (i: number) => `bert.encoder.layer.${i}.`;
+const ZEROED = ['attention.output.dense.weight', 'attention.output.dense.bias', 'output.dense.weight', 'output.dense.bias', 'output.dense.lowrank_b.weight'];
+const LN1 = 'attention.output.LayerNorm.';
+const LN2 = 'output.LayerNorm.';
+
+export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOptions = {}): Stage {
+  const n = s.config.numHiddenLayers;
+  notSmaller('numHiddenLayers', n, numLayers);
+  if (!['stack', 'interleave', 'identity'].includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use stack, interleave or identity`);
+  if (numLayers === n) return s;
+  const transfer = o.lnTransfer ?? true;
+  const map = depthMap(op, n, numLayers);
+  const params = new Map<string, Tensor>();
+  const opt = s.opt ? new Map<string, ParamState | null>() : undefined;
+  const put = (name: string, t: Tensor, st: ParamState | null) => {
+    params.set(name, t);
+    opt?.set(name, st);
+  };
+  const layerNames = new Map<number, string[]>(); // layer -> names relative to the layer
+  for (const name of s.params.keys()) {
+    const m = /^bert\.encoder\.layer\.(\d+)\.(.+)$/.exec(name);
+    if (!m) continue;
+    const l = Number(m[1]);
+    if (!layerNames.has(l)) layerNames.set(l, []);
+    layerNames.get(l)!.push(m[2]);
+  }
+  const globalBefore = [...s.params.keys()].filter((k) => k.startsWith('bert.embeddings.'));
+  for (const name of globalBefore) put(name, s.params.get(name)!, s.opt?.get(name) ?? null);
+
+  for (let i = 0; i < numLayers; i++) {
+    const src = map[i];
+    const first = i === 0 || map[i - 1] !== src; // the copy that keeps the source's weights
+    const lastOfGroup = i === numLayers - 1 || map[i + 1] !== src;
+    const groupSize = map.filter((x) => x === src).length;
+    for (const rel of layerNames.get(src)!) {
+      const from = LAYER(src) + rel;
+      const w = s.params.get(from)!;
+      const st = s.opt?.get(from) ?? null;
+      const to = LAYER(i) + rel;
+      if (op !== 'identity' || (first && !(transfer && groupSize > 1 && rel.startsWith(LN2)))) {
+        put(to, w, st); // stack / interleave: plain copy, moments and step too
+        continue;
+      }
+      const ln = rel.startsWith(LN1) || rel.startsWith(LN2);
+      if (transfer && lastOfGroup && rel.startsWith(LN2)) put(to, w, st); // the moved affine
+      else if (ln) put(to, rel.endsWith('weight') ? ones(w.shape, { device: w.device }) : zerosLike(w), null);
+      else if (ZEROED.includes(rel)) put(to, zerosLike(w), null);
+      else put(to, w, st); // query/key/value, FFN input, factor A: copies of the repeated layer
+    }
+  }
+  for (const name of s.params.keys()) if (name.startsWith('cls.')) put(name, s.params.get(name)!, s.opt?.get(name) ?? null);
+
+  let how: string;
+  let exact = false;
+  if (op === 'stack') how = `stack: layers [${map.join(',')}] (copies; function changes)`;
+  else if (op === 'interleave') how = `interleave: layers [${map.join(',')}] (each repeated in place; function changes)`;
+  else {
+    const desc = map.map((x, i) => (i > 0 && map[i - 1] === x ? 'id' : String(x)));
+    exact = transfer;
+    how = `identity: layers [${desc.join(',')}] (id: zero attention/FFN outputs; ${transfer ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps' : 'LayerNorms reset to 1/0; NOT exact'})`;
+  }
+  const config = bertConfig({ ...s.config, numHiddenLayers: numLayers });
+  return { ...s, config, params, opt, preserving: s.preserving && exact, report: [...s.report, `depth: ${n} -> ${numLayers} by ${how}`] };
+}
