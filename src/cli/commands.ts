@@ -1,7 +1,21 @@
 // The list of commands. Adding a command = one file under src/cli/ and one line here.
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
+import { registerBench } from './bench.js';
+import { registerExport } from './export.js';
+import { registerFinetune } from './finetune.js';
+import { registerGlue } from './glue.js';
+import { registerImport } from './import.js';
+import { registerPretrain } from './pretrain.js';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
+  registerBench(program);
+  registerFinetune(program);
+  registerGlue(program);
+  registerExport(program);
+  registerImport(program);
+  registerPretrain(program);
+  registerEval(program);
 }

@@ -8,3 +8,4 @@ export * from './packing.js';
 export * from './sequence-source.js';
 export * from './tokenizer-train.js';
 export * from './tokenizer-store.js';
+export * from './masking.js';

@@ -34,6 +34,7 @@ export class ProgressBar {
   private done = 0;
   private lastDraw = -Infinity;
   private finished = false;
+  private info = '';
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
@@ -52,9 +53,10 @@ export class ProgressBar {
     this.update(this.done + n);
   }
 
-  /** Set the absolute amount done. */
-  update(done: number, total?: number): void {
+  /** Set the absolute amount done; `info` (e.g. 'loss 3.21') is shown after the rate. */
+  update(done: number, total?: number, info?: string): void {
     this.done = done;
+    if (info !== undefined) this.info = info;
     if (total !== undefined) this.total = total;
     if (!this.enabled || this.finished) return;
     const t = this.now();
@@ -87,6 +89,7 @@ export class ProgressBar {
       parts.push(`${this.done} ${this.unit}`);
     }
     parts.push(`${formatRate(rate)} ${this.unit}/s`);
+    if (this.info) parts.push(this.info);
     if (this.total > 0 && !this.finished) {
       parts.push(rate > 0 ? `ETA ${formatDuration((this.total - this.done) / rate)}` : 'ETA ?');
     } else {

@@ -1,0 +1,97 @@
+// The pre-training flags, one per config field (and one field per flag): a table maps each flag
+// to its path in PretrainConfig, so `--lr 1e-3` and {"train": {"lr": 1e-3}} are the same thing.
+import type { Command } from 'commander';
+import { GrowbertError } from '../io/errors.js';
+
+type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
+export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
+
+export const PRETRAIN_FLAGS: FlagSpec[] = [
+  { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset: tiny, mini, small, base, large' },
+  { flag: 'hidden', path: 'model.hiddenSize', kind: 'int', help: 'hidden size' },
+  { flag: 'layers', path: 'model.numHiddenLayers', kind: 'int', help: 'encoder layers' },
+  { flag: 'heads', path: 'model.numAttentionHeads', kind: 'int', help: 'attention heads' },
+  { flag: 'ffn', path: 'model.intermediateSize', kind: 'int', help: 'FFN (intermediate) width' },
+  { flag: 'max-positions', path: 'model.maxPositionEmbeddings', kind: 'int', help: 'position embeddings' },
+  { flag: 'type-vocab', path: 'model.typeVocabSize', kind: 'int', help: 'segment (token type) vocabulary' },
+  { flag: 'dropout', path: 'model.hiddenDropoutProb', kind: 'number', help: 'hidden dropout' },
+  { flag: 'attention-dropout', path: 'model.attentionProbsDropoutProb', kind: 'number', help: 'attention dropout' },
+  { flag: 'layer-norm-eps', path: 'model.layerNormEps', kind: 'number', help: 'LayerNorm epsilon' },
+  { flag: 'init-range', path: 'model.initializerRange', kind: 'number', help: 'init std' },
+  { flag: 'activation', path: 'model.hiddenAct', kind: 'string', help: 'gelu (erf) or gelu_new (tanh)' },
+  { flag: 'pooling', path: 'model.poolingSize', kind: 'int', help: 'length pooling factor k (1 = off)' },
+  { flag: 'ffn-rank', path: 'model.ffnRank', kind: 'int', help: 'low-rank FFN rank (0 = full)' },
+  { flag: 'data', path: 'data.specs', kind: 'list', help: 'corpus: files, folders, globs, .jsonl, stdlib:sotu, stdlib:moby-dick (repeatable)' },
+  { flag: 'doc-per-line', path: 'data.docPerLine', kind: 'bool', help: 'one document per line (else blank-line separated)' },
+  { flag: 'validation-fraction', path: 'data.validationFraction', kind: 'number', help: 'share of documents held out for validation' },
+  { flag: 'vocab-size', path: 'data.vocabSize', kind: 'int', help: 'vocabulary size (prefix of the trained WordPiece vocabulary)' },
+  { flag: 'tokenizer', path: 'data.tokenizer', kind: 'string', help: 'vocab.txt or tokenizer.json to use instead of training one' },
+  { flag: 'cache-dir', path: 'data.cacheDir', kind: 'string', help: 'where tokenizers and token caches are kept' },
+  { flag: 'seq-length', path: 'data.seqLength', kind: 'int', help: 'sequence length' },
+  { flag: 'max-predictions', path: 'data.maxPredictions', kind: 'int', help: 'max masked predictions per sequence' },
+  { flag: 'mask-prob', path: 'data.maskProb', kind: 'number', help: 'masking probability' },
+  { flag: 'whole-word-masking', path: 'data.wholeWordMasking', kind: 'bool', help: 'mask whole words' },
+  { flag: 'nsp', path: 'data.nsp', kind: 'bool', help: 'next-sentence pairs (random B half the time)' },
+  { flag: 'batch-size', path: 'train.batchSize', kind: 'int', help: 'sequences per micro-batch' },
+  { flag: 'grad-accumulation', path: 'train.gradAccumulation', kind: 'int', help: 'micro-batches per optimizer step' },
+  { flag: 'max-steps', path: 'train.maxSteps', kind: 'int', help: 'optimizer steps' },
+  { flag: 'optimizer', path: 'train.optimizer', kind: 'string', help: 'adamw or lamb' },
+  { flag: 'lr', path: 'train.lr', kind: 'number', help: 'peak learning rate' },
+  { flag: 'weight-decay', path: 'train.weightDecay', kind: 'number', help: 'decoupled weight decay' },
+  { flag: 'beta1', path: 'train.beta1', kind: 'number', help: 'Adam beta1' },
+  { flag: 'beta2', path: 'train.beta2', kind: 'number', help: 'Adam beta2' },
+  { flag: 'eps', path: 'train.eps', kind: 'number', help: 'Adam epsilon' },
+  { flag: 'clip-norm', path: 'train.clipNorm', kind: 'number', help: 'global gradient-norm clip' },
+  { flag: 'warmup-steps', path: 'train.warmupSteps', kind: 'int', help: 'LR warmup steps (default 5% of max steps)' },
+  { flag: 'decay', path: 'train.decay', kind: 'string', help: 'LR decay: linear, poly, constant, cosine' },
+  { flag: 'power', path: 'train.power', kind: 'number', help: 'polynomial decay power' },
+  { flag: 'seed', path: 'train.seed', kind: 'int', help: 'random seed' },
+  { flag: 'eval-every', path: 'train.evalEvery', kind: 'int', help: 'evaluate every N steps' },
+  { flag: 'eval-batches', path: 'train.evalBatches', kind: 'int', help: 'validation batches per evaluation (0 = all)' },
+  { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps' },
+  { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
+  { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
+  { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
+  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'fp32 or bf16' },
+  { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
+  { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
+  { flag: 'out', path: 'out', kind: 'string', help: 'run folder' },
+  { flag: 'resume', path: 'resume', kind: 'bool', help: 'continue the run in --out from its latest checkpoint' },
+];
+
+const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+
+function parseValue(s: FlagSpec, v: string): unknown {
+  if (s.kind === 'string') return v;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {
+    throw new GrowbertError(`--${s.flag} ${v}: expected ${s.kind === 'int' ? 'an integer' : 'a number'}`);
+  }
+  return n;
+}
+
+export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
+  for (const s of specs) {
+    if (s.kind === 'bool') {
+      cmd.option(`--${s.flag}`, s.help);
+      if (s.flag !== 'resume') cmd.option(`--no-${s.flag}`, `(turn off --${s.flag})`);
+    } else if (s.kind === 'list') cmd.option(`--${s.flag} <value...>`, s.help);
+    else cmd.option(`--${s.flag} <value>`, s.help);
+  }
+  return cmd;
+}
+
+/** Writes every given flag into (a copy of) a config object at its path. */
+export function applyFlags(config: Record<string, unknown>, opts: Record<string, unknown>, specs: FlagSpec[]): Record<string, unknown> {
+  const out = structuredClone(config);
+  for (const s of specs) {
+    const v = opts[camel(s.flag)];
+    if (v === undefined) continue;
+    const value = s.kind === 'list' ? (v as string[]) : s.kind === 'bool' ? Boolean(v) : parseValue(s, String(v));
+    const keys = s.path.split('.');
+    let o = out;
+    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+    o[keys[keys.length - 1]] = value;
+  }
+  return out;
+}

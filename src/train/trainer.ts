@@ -1,0 +1,257 @@
+// The pre-training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
+// Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept.
+// The loop itself (runSteps) works on a TrainContext so a growth schedule can swap the model,
+// optimizer and data between stages and call it again.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+import { GrowbertError } from '../io/errors.js';
+import { ProgressBar, formatDuration } from '../io/progress.js';
+import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
+import { BertForMaskedLM, presetConfig, type BertConfig } from '../model/index.js';
+import { cuda, dispose, getRngState, manualSeed, setNumThreads, setRngState, tensor, type Device, type Tensor } from '../tensor/index.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
+import { makeMasker, makeStream, prepareCorpus, toModelBatch, validationSet, type ModelBatch, type PreparedCorpus } from './data.js';
+import { MetricsLog } from './metrics-log.js';
+import { createOptimizer, type Optimizer } from './optim/index.js';
+import { schedule, type Schedule } from './lr.js';
+import { runPaths } from './run.js';
+import { evaluate, trainStep, type EvalResult } from './step.js';
+
+/** Counters carried across steps, stages and resumes (saved in trainer.json). */
+export interface Progress {
+  step: number;
+  tokens: number;
+  /** wall-clock seconds spent training (evaluation and checkpoint writing excluded) */
+  seconds: number;
+  /** estimated training FLOPs so far (0 when no cost model is attached) */
+  flops: number;
+  lastEval?: EvalResult & { step: number };
+}
+
+export interface TrainContext {
+  runDir: string;
+  model: BertForMaskedLM;
+  optimizer: Optimizer;
+  stream: SequenceSource;
+  masker: Masker;
+  valSet: ModelBatch[];
+  lr: Schedule;
+  device: Device;
+  bf16: boolean;
+  clipNorm: number;
+  gradAccumulation: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  logEvery: number;
+  metrics: MetricsLog;
+  progress: Progress;
+  /** extra fields saved in trainer.json (config, stage, ...) */
+  extra: () => Record<string, unknown>;
+  /** FLOPs of one optimizer step (for cost accounting), if known */
+  flopsPerStep?: number;
+  bar?: ProgressBar;
+  say: (line: string) => void;
+}
+
+// ---- State <-> trainer.json -------------------------------------------------------------------
+const b64 = (t: Tensor): string => Buffer.from(t.data() as Uint8Array).toString('base64');
+const fromB64 = (s: string): Tensor => tensor(new Uint8Array(Buffer.from(s, 'base64')), { dtype: 'uint8' });
+
+export function saveContext(ctx: TrainContext): string {
+  const rng = getRngState('cpu');
+  const maskRng = ctx.masker.state();
+  const trainer = {
+    version: 1,
+    ...ctx.progress,
+    modelConfig: ctx.model.config,
+    optimizer: ctx.optimizer.meta(),
+    data: ctx.stream.state(),
+    maskerRng: b64(maskRng),
+    globalRng: b64(rng),
+    ...ctx.extra(),
+  };
+  dispose([rng, maskRng]);
+  return saveCheckpoint(ctx.runDir, ctx.progress.step, { model: ctx.model.namedParameters(), optimizer: ctx.optimizer.state(), trainer }, ctx.keepCheckpoints);
+}
+
+/** Restores optimizer, data position and RNGs from a checkpoint's trainer state (model loaded by the caller). */
+export function restoreContext(ctx: TrainContext, trainer: Record<string, unknown>, optimizerState: Map<string, Tensor>): void {
+  ctx.optimizer.loadState(optimizerState, trainer.optimizer as never);
+  ctx.stream.restore(trainer.data as SequenceSourceState);
+  const m = fromB64(trainer.maskerRng as string);
+  const g = fromB64(trainer.globalRng as string);
+  ctx.masker.restore(m);
+  setRngState(g, 'cpu');
+  dispose([m, g]);
+  const p = trainer as unknown as Progress;
+  ctx.progress = { step: p.step, tokens: p.tokens, seconds: p.seconds, flops: p.flops ?? 0, lastEval: p.lastEval };
+}
+
+// ---- The loop ----------------------------------------------------------------------------------
+export class Interrupted extends Error {}
+
+let interruptRequested = false;
+/** Installs a SIGINT handler for the duration of fn: Ctrl-C finishes the current step, saves, stops. */
+export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
+  interruptRequested = false;
+  const onSig = () => {
+    if (interruptRequested) process.exit(130); // a second Ctrl-C stops at once
+    interruptRequested = true;
+  };
+  process.on('SIGINT', onSig);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+}
+
+function runEval(ctx: TrainContext): EvalResult {
+  const r = evaluate(ctx.model, ctx.valSet, { bf16: ctx.bf16 });
+  const p = ctx.progress;
+  p.lastEval = { ...r, step: p.step };
+  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr: ctx.lr.lrAt(Math.max(0, p.step - 1)), ...r });
+  return r;
+}
+
+const round = (x: number, d = 4) => Number(x.toFixed(d));
+
+/** Trains until progress.step reaches `untilStep` (evaluating, logging and checkpointing on the way). */
+export async function runSteps(ctx: TrainContext, untilStep: number): Promise<void> {
+  const p = ctx.progress;
+  let windowLoss = 0, windowNorm = 0, windowSteps = 0, windowTokens = 0, windowSeconds = 0;
+  while (p.step < untilStep) {
+    const t0 = performance.now();
+    const micro: ModelBatch[] = [];
+    for (let i = 0; i < ctx.gradAccumulation; i++) {
+      const b = ctx.stream.nextBatch();
+      micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
+    }
+    const lr = ctx.lr.lrAt(p.step);
+    const r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16 });
+    const tokens = micro.reduce((a, b) => a + b.tokens, 0);
+    dispose(micro);
+    if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
+    if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
+      const last = latestCheckpoint(ctx.runDir);
+      throw new GrowbertError(`training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`);
+    }
+    const dt = (performance.now() - t0) / 1000;
+    p.step++;
+    p.tokens += tokens;
+    p.seconds += dt;
+    p.flops += ctx.flopsPerStep ?? 0;
+    windowLoss += r.loss; windowNorm += r.gradNorm; windowSteps++; windowTokens += tokens; windowSeconds += dt;
+    if (p.step % ctx.logEvery === 0 || p.step === untilStep) {
+      const tps = windowTokens / Math.max(windowSeconds, 1e-9);
+      ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr, loss: round(windowLoss / windowSteps, 6), gradNorm: round(windowNorm / windowSteps), tokensPerSecond: Math.round(tps) });
+      ctx.bar?.update(p.step, undefined, `loss ${(windowLoss / windowSteps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`);
+      windowLoss = windowNorm = windowSteps = windowTokens = windowSeconds = 0;
+    }
+    const evalNow = p.step % ctx.evalEvery === 0 || p.step === untilStep;
+    if (evalNow) {
+      const e = runEval(ctx);
+      if (!ctx.bar?.enabled) ctx.say(`step ${p.step}: val loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, accuracy ${(100 * e.valAccuracy).toFixed(1)}%`);
+    }
+    if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
+    // Let signal handlers run (the step itself is synchronous).
+    await new Promise((res) => setImmediate(res));
+    if (interruptRequested) {
+      const dir = saveContext(ctx);
+      throw new Interrupted(`interrupted at step ${p.step}; checkpoint saved to ${dir}; continue with --resume`);
+    }
+  }
+}
+
+// ---- Single-stage pre-training ------------------------------------------------------------------
+export interface PretrainOptions {
+  progress?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface PretrainResult {
+  runDir: string;
+  progress: Progress;
+  modelConfig: BertConfig;
+}
+
+export function setupRuntime(c: Pick<PretrainConfig, 'runtime' | 'train'>): Device {
+  setNumThreads(c.runtime.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  const device = c.runtime.device as Device;
+  if (device.startsWith('cuda') && !cuda.isAvailable()) {
+    throw new GrowbertError(`--device ${device} asked for, but this libtorch has no CUDA (or no GPU is visible); use --device cpu or build against CUDA libtorch (LIBTORCH_USE_PYTORCH=1)`);
+  }
+  return device;
+}
+
+/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one. */
+export function checkRunDir(runDir: string, resume: boolean): string | null {
+  const latest = fs.existsSync(runDir) ? latestCheckpoint(runDir) : null;
+  if (resume && !latest) throw new GrowbertError(`nothing to resume in ${runDir} (no checkpoint); drop --resume to start a new run`);
+  if (!resume && (latest || fs.existsSync(runPaths(runDir).metrics))) {
+    throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
+  }
+  return latest;
+}
+
+export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {
+  const base = presetConfig(c.preset, vocabSize, c.model);
+  return presetConfig(c.preset, vocabSize, { ...c.model, maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, c.data.seqLength) });
+}
+
+export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
+  const c = resolveConfig(input);
+  const say = o.say ?? ((l: string) => console.error(l));
+  const runDir = c.out;
+  const latest = checkRunDir(runDir, c.resume);
+  const device = setupRuntime(c);
+  fs.mkdirSync(runDir, { recursive: true });
+  atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+
+  const corpus: PreparedCorpus = await prepareCorpus({ ...c.data }, o.progress);
+  say(`data: ${corpus.report}`);
+  if (!fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
+
+  const modelConfig = modelConfigFor(c, corpus.tokenizer.vocabSize);
+  manualSeed(c.train.seed);
+  const model = new BertForMaskedLM(modelConfig, { device, seed: c.train.seed });
+  const optimizer = createOptimizer(c.train.optimizer, model.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
+  const streamOpts = { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed };
+  const ctx: TrainContext = {
+    runDir, model, optimizer, device,
+    stream: makeStream(corpus, streamOpts),
+    masker: makeMasker(corpus, streamOpts, c.train.seed + 1),
+    valSet: validationSet(corpus, streamOpts, c.train.evalBatches, device),
+    lr: schedule({ peak: c.train.lr, warmupSteps: c.train.warmupSteps, totalSteps: c.train.maxSteps, decay: c.train.decay, power: c.train.power }),
+    bf16: c.runtime.precision === 'bf16',
+    clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
+    evalEvery: c.train.evalEvery, checkpointEvery: c.train.checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
+    metrics: new MetricsLog(runDir),
+    progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
+    extra: () => ({ config: input }),
+    say,
+  };
+  if (latest) {
+    const ck = loadCheckpoint(latest);
+    model.loadStateDict(ck.model);
+    restoreContext(ctx, ck.trainer, ck.optimizer);
+    dispose([ck.model, ck.optimizer]);
+    ctx.metrics.truncateAfter(ctx.progress.step);
+    say(`resuming ${runDir} from step ${ctx.progress.step}`);
+  }
+  say(`model: ${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${modelConfig.numAttentionHeads} heads, FFN ${modelConfig.intermediateSize}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; ${c.train.maxSteps} steps of ${c.train.batchSize}x${c.data.seqLength} on ${device}${ctx.bf16 ? ' (bf16)' : ''}`);
+  ctx.bar = new ProgressBar({ total: c.train.maxSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
+  ctx.bar.update(ctx.progress.step);
+  try {
+    await withInterrupt(() => runSteps(ctx, c.train.maxSteps));
+  } finally {
+    ctx.bar.finish();
+  }
+  const e = ctx.progress.lastEval;
+  say(`done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`);
+  return { runDir, progress: ctx.progress, modelConfig };
+}
