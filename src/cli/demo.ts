@@ -1,34 +1,24 @@
-// `growbert demo`: the README's main job. For now a short engine demo: fit a linear model with
-// autograd and AdamW-style updates, showing the loss fall, memory staying flat, and the device.
+// `growbert demo` (what `npm run demo` runs after set-up): pre-trains the tiny preset on the
+// built-in corpus into a new run folder and says where the run and its metrics are.
 import type { Command } from 'commander';
-import * as T from '../tensor/index.js';
+import * as path from 'node:path';
+import { parseConfig } from '../train/config.js';
+import { runPaths } from '../train/run.js';
+import { pretrain } from '../train/trainer.js';
+import { torchVersion } from '../tensor/index.js';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the quick-start job')
-    .option('--steps <n>', 'training steps', '200')
-    .action((opts: { steps: string }) => engineDemo(Number(opts.steps)));
-}
-
-function engineDemo(steps: number): void {
-  T.manualSeed(0);
-  const device = T.cuda.isAvailable() ? 'cuda' : 'cpu';
-  console.log(`growbert engine demo: libtorch ${T.torchVersion()} on ${device}, ${T.getNumThreads()} thread(s)`);
-  const trueW = T.keep(T.randn([16, 1], { device }));
-  const w = T.keep(T.zeros([16, 1], { device }).requiresGrad_());
-  const before = T.memory().tensors;
-  for (let step = 1; step <= steps; step++) {
-    const loss = T.tidy(() => {
-      const x = T.randn([64, 16], { device });
-      const y = x.matmul(trueW);
-      const l = x.matmul(w).sub(y).pow(2).mean();
-      l.backward();
-      T.noGrad(() => w.add_(w.grad!, -0.05));
-      w.grad = null;
-      return l.item();
+    .description('the quick-start job: pre-train the tiny preset on the built-in corpus')
+    .option('--out <dir>', 'run folder (default: runs/demo-<time>)')
+    .option('--max-steps <n>', 'training steps (default: the tiny preset\'s)')
+    .action(async (o: { out?: string; maxSteps?: string }) => {
+      const out = o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`);
+      console.error(`growbert demo: pre-training the tiny preset on stdlib:sotu + stdlib:moby-dick (libtorch ${torchVersion()})`);
+      const config = parseConfig({ preset: 'tiny', out, train: o.maxSteps ? { maxSteps: Number(o.maxSteps) } : {} });
+      const r = await pretrain(config, { progress: config.runtime.progress ?? process.stderr.isTTY });
+      const p = runPaths(r.runDir);
+      console.log(`run: ${r.runDir}\nmetrics: ${p.metrics}\ncheckpoints: ${p.checkpoints}\nnext: npx growbert eval --run ${r.runDir}`);
     });
-    if (step === 1 || step % 50 === 0) console.log(`step ${step}: loss ${loss.toFixed(6)}`);
-  }
-  console.log(`live tensors before/after: ${before}/${T.memory().tensors}`);
 }

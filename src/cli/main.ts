@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
 import { registerCommands } from './commands.js';
+import { Interrupted } from '../train/trainer.js';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -14,8 +15,9 @@ export function buildProgram(): Command {
   const program = new Command('growbert')
     .description('Progressive BERT pre-training: train small, grow, keep training (TypeScript on libtorch)')
     .version(packageVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Usage errors as one line, like every other bad-input error.
+    .configureOutput({ outputError: (str, write) => write(`growbert: ${str.replace(/^error: /, '').trim()} (see --help)\n`) });
   registerCommands(program);
   return program;
 }
@@ -31,6 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // --help and --version also arrive here, with exit code 0; commander already printed.
       return e.exitCode;
+    }
+    if (e instanceof Interrupted) {
+      console.error(`growbert: ${e.message}`);
+      return 130;
     }
     if (e instanceof GrowbertError) {
       console.error(`growbert: ${e.message}`);

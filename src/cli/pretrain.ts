@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { parseConfig, readConfigFile } from '../train/config.js';
 import { runPaths } from '../train/run.js';
-import { Interrupted, pretrain } from '../train/trainer.js';
+import { pretrain } from '../train/trainer.js';
 import { PRETRAIN_FLAGS, addFlags, applyFlags } from './config-flags.js';
 
 export function registerPretrain(program: Command): void {
@@ -20,16 +20,7 @@ export function registerPretrain(program: Command): void {
       if (fs.existsSync(saved)) base = readConfigFile(saved) as Record<string, unknown>;
     }
     const config = parseConfig(applyFlags(base, opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
-    try {
-      const r = await pretrain(config, { progress: config.runtime.progress });
-      console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
-    } catch (e) {
-      if (e instanceof Interrupted) {
-        console.error(`growbert: ${e.message}`);
-        process.exitCode = 130;
-        return;
-      }
-      throw e;
-    }
+    const r = await pretrain(config, { progress: config.runtime.progress });
+    console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
   });
 }

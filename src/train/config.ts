@@ -26,7 +26,9 @@ export const ModelShapeSchema = z.object({
 
 export const PretrainConfigSchema = z.object({
   /** size preset: model shape and training defaults ('tiny' .. 'large') */
-  preset: z.enum(['tiny', 'mini', 'small', 'base', 'large']).default('tiny'),
+  preset: z.enum(['tiny', 'mini', 'small', 'base', 'large'], {
+    errorMap: (_i, ctx) => ({ message: `unknown preset '${String(ctx.data)}'; use tiny, mini, small, base or large` }),
+  }).default('tiny'),
   /** overrides of the preset's model shape */
   model: ModelShapeSchema.default({}),
   data: z.object({

@@ -209,6 +209,7 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume);
   const device = setupRuntime(c);
+  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
   fs.mkdirSync(runDir, { recursive: true });
   atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
 
