@@ -11,7 +11,7 @@ import { DEPTH_OPS, depthStage, type DepthOp, type DepthOptions } from './depth.
 import { FFN_OPS, ffnStage, type FfnOp } from './ffn.js';
 import { HIDDEN_OPS, hiddenStage, type HiddenOp } from './hidden.js';
 import { lengthStage } from './length.js';
-import { runStages, type GrowResult, type GrowSource, type OptimizerPolicy } from './stage.js';
+import { pipeline, runStages, type GrowResult, type GrowSource, type OptimizerPolicy } from './stage.js';
 
 /** The shape to grow to; a field left out keeps the source's value. */
 export interface GrowTarget {
@@ -94,10 +94,12 @@ export function grow(src: GrowSource, target: GrowTarget, ops: GrowOps = {}, pol
   const ffnOp: FfnOp = ops.ffn ?? (target.ffnRank !== undefined && target.ffnRank !== c.ffnRank ? 'factorized' : 'share');
   return runStages(src, policy, (s0) => {
     const o = { policy, noise, gen: new Generator(ops.seed ?? 0), device: src.model.device };
-    let s = hiddenStage(s0, target, ops.hidden ?? 'fpi', o);
-    s = ffnStage(s, target, ffnOp, o);
-    s = depthStage(s, target.numHiddenLayers ?? c.numHiddenLayers, ops.depth ?? 'stack', { lnTransfer: ops.lnTransfer });
-    s = lengthStage(s, target);
+    let s = pipeline(s0, [
+      (x) => hiddenStage(x, target, ops.hidden ?? 'fpi', o),
+      (x) => ffnStage(x, target, ffnOp, o),
+      (x) => depthStage(x, target.numHiddenLayers ?? c.numHiddenLayers, ops.depth ?? 'stack', { lnTransfer: ops.lnTransfer }),
+      (x) => lengthStage(x, target),
+    ]);
     if (s.report.length === 0) s = { ...s, report: ['no change: the target equals the source (the model is copied)'] };
     return s;
   });

@@ -141,6 +141,32 @@ export function materialize(s: Stage, like: BertForMaskedLM, source: ReadonlySet
   return { model, state };
 }
 
+/** Every tensor a stage holds (parameters and optimizer entries). */
+function tensorsOf(s: Stage): Set<Tensor> {
+  const out = new Set<Tensor>(s.params.values());
+  for (const st of s.opt?.values() ?? []) if (st) [st.exp_avg, st.exp_avg_sq, st.step].forEach((t) => out.add(t));
+  return out;
+}
+
+/**
+ * Applies operators in order. A tensor that an operator made and the next one replaced is freed
+ * right away (never one of the source's), so growing a large model holds about two stages at a
+ * time instead of all of them until the end.
+ */
+export function pipeline(s0: Stage, ops: ((s: Stage) => Stage)[]): Stage {
+  const source = tensorsOf(s0);
+  let s = s0;
+  for (const op of ops) {
+    const next = op(s);
+    if (next !== s) {
+      const live = tensorsOf(next);
+      for (const t of tensorsOf(s)) if (!live.has(t) && !source.has(t)) t.dispose();
+    }
+    s = next;
+  }
+  return s;
+}
+
 /** Runs a stage transformation from a source to a GrowResult, freeing every intermediate. */
 export function runStages(src: GrowSource, policy: OptimizerPolicy, fn: (s: Stage) => Stage): GrowResult {
   return tidy(() => noGrad(() => {

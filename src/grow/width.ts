@@ -7,7 +7,7 @@
 // evenly tiled case of, and bert2BERT's FPI (Chen et al. 2022) applied to BERT's hidden size.
 import { GrowbertError } from '../io/errors.js';
 import type { Device, Generator, Tensor } from '../tensor/index.js';
-import { arange, bincount, cat, randint, randn, randperm, zeros } from '../tensor/index.js';
+import { arange, bincount, cat, randint, randn, randperm, tidy, zeros } from '../tensor/index.js';
 import { mapState, type OptimizerPolicy, type ParamState, type Stage } from './stage.js';
 
 /** new unit j -> source unit index[j]; counts[j] = copies of index[j] (float32). */
@@ -179,7 +179,8 @@ export function widen(s: Stage, plan: WidthPlan, config: Stage['config'], o: Wid
     // kind: the tensor being mapped; its scale per step is 1/c for divided ('in') weights; moments
     // take that scale (policy 'map') or the gradient's, 1/c on 'out' axes (policy 'grad'), squared
     // for exp_avg_sq.
-    const apply = (t: Tensor, kind: 'weight' | 'exp_avg' | 'exp_avg_sq') => {
+    // (each in its own tidy(), so a tensor's temporaries are freed before the next is mapped)
+    const apply = (t: Tensor, kind: 'weight' | 'exp_avg' | 'exp_avg_sq') => tidy(() => {
       let y = t;
       for (const { dim, m, role } of steps) {
         y = y.indexSelect(dim, m.index);
@@ -191,7 +192,7 @@ export function widen(s: Stage, plan: WidthPlan, config: Stage['config'], o: Wid
         if (kind === 'weight' && role === 'in' && o.noise > 0) y = y.add(zeroSumNoise(y, dim, m, o.noise, o.gen));
       }
       return y;
-    };
+    });
     params.set(name, apply(w, 'weight'));
     opt?.set(name, mapState(s.opt!.get(name), (t, slot) => apply(t, slot)));
   }

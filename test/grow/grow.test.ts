@@ -73,6 +73,24 @@ test('compound growth that changes the function (the paper\'s stack + pool 2 -> 
   s.dispose();
 });
 
+test('compound on a factorized, pooled source: hidden 16->32, rank 4->dense, identity 2->4, keeping pooling: exact', () => {
+  const s = trainedSource({ ...SMALL, ffnRank: 4, poolingSize: 2 });
+  const r = grow(s.src, { hiddenSize: 32, ffnRank: 0, numHiddenLayers: 4 }, { depth: 'identity' }, 'grad');
+  assert.equal(r.preserving, true);
+  assert.equal(r.model.config.ffnRank, 0);
+  assert.equal(r.model.config.poolingSize, 2);
+  const batch = makeBatch(23);
+  const p = checkPreservation(s.model, r.model, batch);
+  console.log(`compound factorized+pooled (fpi, multiply out, identity): maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
+  assert.ok(p.maxRelLogitDiff <= 1e-5);
+  const t = trainAfter(r, 3);
+  for (const [n, g] of t.gradNorms) assert.ok(g > 0, `no gradient reached ${n}`);
+  t.opt.dispose();
+  dispose(batch);
+  disposeResult(r);
+  s.dispose();
+});
+
 test('policy reset: zero moments and step 0 everywhere, meta kept; no optimizer in, none out', () => {
   const s = trainedSource(SMALL);
   const r = grow(s.src, EXACT, {}, 'reset');
