@@ -1,0 +1,19 @@
+// `growbert export`: a run's model as a Hugging Face folder (see src/export/hf.ts, docs/export.md).
+import type { Command } from 'commander';
+import { exportRunToHf } from '../export/hf.js';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a run\'s latest checkpoint as a Hugging Face BertForMaskedLM folder')
+    .requiredOption('--run <dir>', 'a growbert run (its latest checkpoint) or checkpoint folder')
+    .requiredOption('--out <dir>', 'the Hugging Face folder to write (must be empty or absent)')
+    .option('--force', 'replace a non-empty --out')
+    .option('--json', 'print the result as one JSON object on the last line')
+    .action((f: { run: string; out: string; force?: boolean; json?: boolean }) => {
+      const r = exportRunToHf(f.run, f.out, { force: f.force });
+      for (const n of r.notes) console.error(`note: ${n}`);
+      console.log(`exported ${r.checkpoint} to ${r.out}: ${r.tensors} tensors, ${r.parameters} parameters (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize})`);
+      if (f.json) console.log(JSON.stringify(r));
+    });
+}

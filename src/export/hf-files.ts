@@ -1,0 +1,126 @@
+// What a Hugging Face BERT folder looks like, in one place: the config.json and
+// tokenizer_config.json key sets that `save_pretrained` writes (taken from the transformers
+// 5.17 reference fixtures in shared/data/hf-fixtures), the vocabulary check every loader runs,
+// and the write-a-folder-by-renaming helper that export and import share.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GrowbertError } from '../io/errors.js';
+import { toHfConfig, type BertConfig } from '../model/config.js';
+
+/**
+ * The transformers release whose save_pretrained layout growbert reproduces (and checks against
+ * in test/export/). HF writes its own version into config.json; we write this one because it is
+ * the layout we match, not a version we ran.
+ */
+export const HF_LAYOUT_VERSION = '5.17.0';
+
+/** Files of the model folder export writes (tokenizer files come from BertTokenizer.save). */
+export const HF_MODEL_FILES = ['config.json', 'model.safetensors'] as const;
+export const HF_TOKENIZER_FILES = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json'] as const;
+
+/** JSON as Python's json.dumps(indent=2, sort_keys=True) writes it, which is how HF saves configs. */
+export function sortedJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(sort(value), null, 2) + '\n';
+}
+
+/**
+ * config.json for a plain BERT: toHfConfig's fields plus the generic PretrainedConfig keys HF
+ * writes for every model, so the key set equals the fixture's. The config must already be the
+ * plain BERT (poolingSize 1, ffnRank 0): the growbert_* extras have no meaning to HF.
+ */
+export function hfModelConfig(c: BertConfig, architectures = ['BertForMaskedLM']): Record<string, unknown> {
+  if (c.poolingSize !== 1 || c.ffnRank !== 0) throw new Error('hfModelConfig: convert to a plain BERT (poolingSize 1, ffnRank 0) first');
+  return {
+    ...toHfConfig(c, architectures),
+    add_cross_attention: false,
+    bos_token_id: null,
+    classifier_dropout: null,
+    dtype: 'float32',
+    eos_token_id: null,
+    is_decoder: false,
+    transformers_version: HF_LAYOUT_VERSION,
+    use_cache: true,
+  };
+}
+
+/**
+ * tokenizer_config.json with the keys BertTokenizerFast.save_pretrained writes. growbert's
+ * tokenizers are uncased BERT WordPiece; model_max_length is the model's position count (HF
+ * writes a huge sentinel when it does not know one; we do know it).
+ */
+export function hfTokenizerConfig(modelMaxLength: number, lowercase = true): Record<string, unknown> {
+  return {
+    backend: 'tokenizers',
+    cls_token: '[CLS]',
+    do_lower_case: lowercase,
+    mask_token: '[MASK]',
+    model_max_length: modelMaxLength,
+    pad_token: '[PAD]',
+    sep_token: '[SEP]',
+    strip_accents: null,
+    tokenize_chinese_chars: true,
+    tokenizer_class: 'BertTokenizer',
+    unk_token: '[UNK]',
+  };
+}
+
+/**
+ * Every token id must index a row of the embedding table. A tokenizer with fewer tokens than
+ * the model's vocab_size is fine (HF models often pad the table to a round size); more is not.
+ */
+export function checkTokenizerFits(tokenizerSize: number, tokenizerFile: string, modelVocab: number, modelFile: string): void {
+  if (tokenizerSize > modelVocab) {
+    throw new GrowbertError(
+      `tokenizer ${tokenizerFile} has ${tokenizerSize} tokens but the model ${modelFile} has vocab_size ${modelVocab}; they do not match: use the tokenizer the model was trained with`,
+    );
+  }
+}
+
+/** True when `inner` is `outer` or lies inside it. */
+function within(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Builds a folder in a temp sibling and renames it to `out`, so a crash never leaves half a
+ * folder. A non-empty `out` is replaced only with `force`; `protect` lists folders (the
+ * source) that `out` must neither be nor contain, so --force cannot delete its own input.
+ */
+export function writeFolderAtomically(out: string, opts: { force?: boolean; protect?: string[] }, fill: (tmp: string) => void): string {
+  const target = path.resolve(out);
+  for (const p of opts.protect ?? []) {
+    if (within(path.resolve(p), target)) throw new GrowbertError(`--out ${out} would overwrite the source ${p}; choose another --out`);
+  }
+  const st = fs.statSync(target, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw new GrowbertError(`--out ${out} exists and is not a folder; choose another --out`);
+  if (st && fs.readdirSync(target).length > 0 && !opts.force) {
+    throw new GrowbertError(`--out ${out} is not empty; pass --force to replace it, or choose another --out`);
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  fs.mkdirSync(tmp);
+  try {
+    fill(tmp);
+    if (st) {
+      // rename cannot replace a non-empty folder: move the old one aside, then drop it
+      const old = `${tmp}.old`;
+      fs.renameSync(target, old);
+      fs.renameSync(tmp, target);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tmp, target);
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return target;
+}

@@ -1,0 +1,226 @@
+// Reading Hugging Face BERT folders (config.json + model.safetensors), and `growbert import`,
+// which turns one into a growbert run so a small BERT someone already has can be grown.
+//
+// Accepted checkpoints: BertForMaskedLM / BertForPreTraining (`bert.*` + `cls.predictions.*`),
+// BertModel (no `bert.` prefix), BertForSequenceClassification (`bert.*` + `bert.pooler.*` +
+// `classifier.*`), and old TF-converted names (LayerNorm `gamma`/`beta`). The pooler and
+// classifier are returned separately (fine-tuning can use them); an absent MLM head is
+// initialized and reported.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BertTokenizer } from '../data/tokenizer.js';
+import { atomicWriteFile } from '../io/atomic.js';
+import { GrowbertError } from '../io/errors.js';
+import { BertForMaskedLM, PRESETS, fromHfConfig, type BertConfig, type PresetName } from '../model/index.js';
+import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
+import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
+import { runPaths } from '../train/run.js';
+import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
+
+export interface HfModel {
+  dir: string;
+  config: BertConfig;
+  architectures: string[];
+  /** tensors under BertForMaskedLM's names: bert.embeddings.*, bert.encoder.*, cls.predictions.* (float32, CPU) */
+  weights: Map<string, Tensor>;
+  /** bert.pooler.dense.{weight,bias} when the checkpoint has a pooler */
+  pooler: Map<string, Tensor>;
+  /** classifier.{weight,bias} of a BertForSequenceClassification */
+  classifier: Map<string, Tensor>;
+  /** what was skipped or converted, for the user */
+  notes: string[];
+}
+
+type Target = 'mlm' | 'pooler' | 'classifier' | 'skip' | 'other';
+
+/** Where a Hugging Face tensor name goes, under growbert's (= BertForMaskedLM's) name. */
+export function mapHfName(raw: string): { to: Target; name: string } {
+  // checkpoints converted from Google's TF code name LayerNorm parameters gamma / beta
+  let n = raw.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+  if (n.startsWith('bert.')) n = n.slice('bert.'.length);
+  if (n === 'embeddings.position_ids') return { to: 'skip', name: n }; // a buffer older HF versions saved
+  if (n.startsWith('embeddings.') || n.startsWith('encoder.')) return { to: 'mlm', name: `bert.${n}` };
+  if (n.startsWith('pooler.')) return { to: 'pooler', name: `bert.${n}` };
+  if (n === 'cls.predictions.decoder.weight') return { to: 'skip', name: n }; // tied to the word embeddings
+  if (n === 'cls.predictions.decoder.bias') return { to: 'mlm', name: 'cls.predictions.bias' }; // an alias HF also saves
+  if (n.startsWith('cls.predictions.')) return { to: 'mlm', name: n };
+  if (n.startsWith('classifier.')) return { to: 'classifier', name: n };
+  return { to: 'other', name: raw };
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new GrowbertError(`${file} is not valid JSON (${(e as Error).message}); re-save the model with save_pretrained`);
+  }
+}
+
+/** Loads an HF BERT folder's config and weights (float32, CPU). The caller disposes the maps. */
+export function readHfModel(dir: string): HfModel {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new GrowbertError(`${dir} is not a folder; pass a Hugging Face model folder (config.json + model.safetensors)`);
+  const cfgFile = path.join(dir, 'config.json');
+  const stFile = path.join(dir, 'model.safetensors');
+  if (!fs.existsSync(cfgFile)) throw new GrowbertError(`${dir} has no config.json; pass a Hugging Face model folder as written by save_pretrained`);
+  if (!fs.existsSync(stFile)) {
+    const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
+    throw new GrowbertError(`${dir} has no model.safetensors${bin ? ' (only pytorch_model.bin)' : ''}; re-save it with save_pretrained(safe_serialization=True)`);
+  }
+  const hf = readJson(cfgFile);
+  let config: BertConfig;
+  try {
+    config = fromHfConfig(hf);
+  } catch (e) {
+    throw e instanceof GrowbertError ? new GrowbertError(`${cfgFile}: ${e.message}`) : e;
+  }
+  const architectures = Array.isArray(hf.architectures) ? hf.architectures.map(String) : [];
+  const notes: string[] = [];
+  const { tensors } = loadSafetensors(stFile);
+  const out: HfModel = { dir, config, architectures, weights: new Map(), pooler: new Map(), classifier: new Map(), notes };
+  const other: string[] = [];
+  let decoderWeight: Tensor | undefined;
+  let converted = false;
+  for (const [raw, t0] of tensors) {
+    const { to, name } = mapHfName(raw);
+    if (to === 'skip' || to === 'other') {
+      if (to === 'other') other.push(raw);
+      if (name === 'cls.predictions.decoder.weight') decoderWeight = t0;
+      else t0.dispose();
+      continue;
+    }
+    // half-precision checkpoints load into growbert's float32 master weights
+    const t = t0.dtype === 'float32' ? t0 : tidy(() => t0.float());
+    if (t !== t0) {
+      converted = true;
+      t0.dispose();
+    }
+    const map = to === 'mlm' ? out.weights : to === 'pooler' ? out.pooler : out.classifier;
+    if (map.has(name)) t.dispose(); // e.g. the decoder.bias alias of cls.predictions.bias
+    else map.set(name, t);
+  }
+  if (converted) notes.push('half-precision weights converted to float32');
+  if (other.length) notes.push(`ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`);
+  if (decoderWeight) {
+    const word = out.weights.get('bert.embeddings.word_embeddings.weight');
+    const same = word !== undefined && decoderWeight.shape.join() === word.shape.join() && tidy(() => decoderWeight!.float().equal(word));
+    if (!same) notes.push('the checkpoint has an untied decoder weight; growbert ties it to the word embeddings and drops it');
+    decoderWeight.dispose();
+  }
+  if (!out.weights.has('bert.embeddings.word_embeddings.weight')) {
+    dispose([out.weights, out.pooler, out.classifier]);
+    throw new GrowbertError(`${stFile} has no BERT embeddings (bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight); is it a BERT checkpoint?`);
+  }
+  return out;
+}
+
+/**
+ * A BertForMaskedLM holding the checkpoint's weights. Every encoder tensor must be present;
+ * a missing MLM head is initialized (seeded) and noted.
+ */
+export function hfMaskedLM(hf: HfModel, o: { device?: Device; seed?: number } = {}): { model: BertForMaskedLM; notes: string[] } {
+  const file = path.join(hf.dir, 'model.safetensors');
+  const model = new BertForMaskedLM(hf.config, { device: o.device, seed: o.seed ?? 0 });
+  try {
+    const { missing, unexpected } = model.loadStateDict(hf.weights, { strict: false });
+    const lacking = missing.filter((n) => !n.startsWith('cls.predictions.'));
+    const list = (xs: string[]) => `${xs.slice(0, 3).join(', ')}${xs.length > 3 ? ', ...' : ''}`;
+    if (lacking.length) throw new GrowbertError(`${file} lacks ${lacking.length} encoder tensor(s) (${list(lacking)}); is it a complete BERT checkpoint?`);
+    if (unexpected.length) throw new GrowbertError(`${file} has ${unexpected.length} tensor(s) that config.json does not describe (${list(unexpected)}); check num_hidden_layers and the other sizes`);
+    const notes: string[] = [];
+    if (missing.length) notes.push(`no MLM head in ${file} (${hf.architectures.join(', ') || 'unknown architecture'}): cls.predictions initialized (seed ${o.seed ?? 0}); pre-train before using its predictions`);
+    return { model, notes };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The tokenizer of an HF folder (tokenizer.json preferred, else vocab.txt), or `override`.
+ * A cased vocab.txt alone is refused: growbert's vocab.txt tokenizer lowercases.
+ */
+export function hfTokenizer(dir: string, override?: string): { tokenizer: BertTokenizer; file: string } {
+  if (override) return { tokenizer: BertTokenizer.fromFile(override), file: override };
+  const json = path.join(dir, 'tokenizer.json');
+  if (fs.existsSync(json)) return { tokenizer: BertTokenizer.fromFile(json), file: json };
+  const vocab = path.join(dir, 'vocab.txt');
+  if (fs.existsSync(vocab)) {
+    const tc = path.join(dir, 'tokenizer_config.json');
+    if (fs.existsSync(tc) && readJson(tc).do_lower_case === false) {
+      throw new GrowbertError(`${dir} has a cased vocab.txt and no tokenizer.json; growbert reads vocab.txt as uncased: save the tokenizer with a fast tokenizer (tokenizer.json) or pass --tokenizer`);
+    }
+    return { tokenizer: BertTokenizer.fromFile(vocab), file: vocab };
+  }
+  throw new GrowbertError(`${dir} has neither tokenizer.json nor vocab.txt; pass --tokenizer FILE (the model's vocab.txt or tokenizer.json)`);
+}
+
+/** The preset whose hidden size is nearest: it supplies training defaults (batch, lr, steps). */
+function nearestPreset(c: BertConfig): PresetName {
+  const names = Object.keys(PRESETS) as PresetName[];
+  return names.reduce((best, n) => (Math.abs(PRESETS[n].hiddenSize - c.hiddenSize) < Math.abs(PRESETS[best].hiddenSize - c.hiddenSize) ? n : best), names[0]);
+}
+
+/** A minimal pre-training config for continuing from the imported model (validated by the schema). */
+export function importedRunConfig(c: BertConfig, tokenizerFile: string, tokenizerSize: number, runDir: string): PretrainConfigInput {
+  const preset = nearestPreset(c);
+  const input: PretrainConfigInput = {
+    preset,
+    model: {
+      hiddenSize: c.hiddenSize, numHiddenLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
+      intermediateSize: c.intermediateSize, maxPositionEmbeddings: c.maxPositionEmbeddings, typeVocabSize: c.typeVocabSize,
+      hiddenDropoutProb: c.hiddenDropoutProb, attentionProbsDropoutProb: c.attentionProbsDropoutProb,
+      layerNormEps: c.layerNormEps, initializerRange: c.initializerRange, hiddenAct: c.hiddenAct,
+    },
+    data: { tokenizer: tokenizerFile, vocabSize: tokenizerSize, seqLength: Math.min(TRAIN_PRESETS[preset].seqLength, c.maxPositionEmbeddings) },
+    out: runDir,
+  };
+  parseConfig(input, 'imported run config');
+  return input;
+}
+
+export interface ImportResult {
+  out: string;
+  checkpoint: string;
+  config: BertConfig;
+  notes: string[];
+}
+
+/** `growbert import`: an HF folder -> a run folder with config.json, tokenizer/ and a step-0 checkpoint. */
+export function importHfToRun(dir: string, out: string, opts: { tokenizer?: string; force?: boolean; seed?: number } = {}): ImportResult {
+  const hf = readHfModel(dir);
+  try {
+    const { tokenizer, file: tokFile } = hfTokenizer(dir, opts.tokenizer);
+    checkTokenizerFits(tokenizer.vocabSize, tokFile, hf.config.vocabSize, path.join(dir, 'model.safetensors'));
+    const notes = [...hf.notes];
+    if (tokenizer.vocabSize < hf.config.vocabSize) notes.push(`tokenizer has ${tokenizer.vocabSize} tokens, the model ${hf.config.vocabSize} embedding rows: rows ${tokenizer.vocabSize}.. are kept but unused`);
+    if (hf.pooler.size) notes.push('pooler (bert.pooler.*) not imported: pre-training does not use it; fine-tune with --model to keep it');
+    if (hf.classifier.size) notes.push('classifier (classifier.*) not imported: a run holds the pre-trained encoder only');
+    const { model, notes: loadNotes } = hfMaskedLM(hf, { seed: opts.seed });
+    notes.push(...loadNotes);
+    try {
+      const target = path.resolve(out);
+      let checkpoint = '';
+      writeFolderAtomically(out, { force: opts.force, protect: [dir] }, (tmp) => {
+        const paths = runPaths(tmp);
+        tokenizer.save(paths.tokenizerDir);
+        const cfg = importedRunConfig(hf.config, path.join(runPaths(target).tokenizerDir, 'tokenizer.json'), tokenizer.vocabSize, target);
+        atomicWriteFile(paths.config, JSON.stringify(cfg, null, 2) + '\n');
+        const sd = model.stateDict();
+        try {
+          const trainer = { step: 0, tokens: 0, modelConfig: hf.config, importedFrom: path.resolve(dir) };
+          checkpoint = path.basename(saveCheckpoint(tmp, 0, { model: sd, optimizer: new Map(), trainer }));
+        } finally {
+          dispose(sd);
+        }
+      });
+      return { out: target, checkpoint: path.join(runPaths(target).checkpoints, checkpoint), config: hf.config, notes };
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    dispose([hf.weights, hf.pooler, hf.classifier]);
+  }
+}

@@ -1,0 +1,80 @@
+// `growbert export`: a run's latest checkpoint (or a given checkpoint) as a Hugging Face BERT
+// folder that `BertForMaskedLM.from_pretrained` / `AutoTokenizer.from_pretrained` read:
+//   config.json, model.safetensors, vocab.txt, tokenizer.json, tokenizer_config.json
+// laid out exactly as transformers' save_pretrained does (same tensor names, order and header
+// format; tied decoder not stored; same config and tokenizer_config keys). HF's 5.x tokenizer
+// save writes no special_tokens_map.json, so neither do we.
+//
+// Low-cost stages export as the BERT they grow into: length pooling has no parameters (the same
+// weights run unpooled), and a factorized FFN is multiplied out, W = B·A.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BertTokenizer } from '../data/tokenizer.js';
+import { atomicWriteFile } from '../io/atomic.js';
+import { factorizedToDense, type BertConfig } from '../model/index.js';
+import { saveSafetensors, type Tensor } from '../tensor/index.js';
+import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
+import { checkTokenizerFits, hfModelConfig, hfTokenizerConfig, sortedJson, writeFolderAtomically } from './hf-files.js';
+
+export interface ExportResult {
+  out: string;
+  checkpoint: string;
+  /** the config written (the plain BERT) */
+  config: BertConfig;
+  tensors: number;
+  parameters: number;
+  /** what was converted on the way, for the user */
+  notes: string[];
+}
+
+/**
+ * The tokenizer files HF expects, into `dir`: BertTokenizer.save's three files, with
+ * tokenizer_config.json rewritten to HF's key set (casing read back from tokenizer.json).
+ */
+export function writeHfTokenizer(tokenizer: BertTokenizer, dir: string, modelMaxLength: number): void {
+  tokenizer.save(dir);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as { normalizer?: { lowercase?: boolean } | null };
+  const lowercase = json.normalizer?.lowercase ?? true;
+  atomicWriteFile(path.join(dir, 'tokenizer_config.json'), sortedJson(hfTokenizerConfig(modelMaxLength, lowercase)));
+}
+
+/**
+ * A plain-BERT state dict (float32, HF names) sorted by name, which is the order the Rust
+ * safetensors writer uses for same-dtype tensors: the file then matches HF's byte for byte.
+ * New tensors made here (multiplied-out FFN weights) are listed in `created` for disposal.
+ */
+export function plainBertState(stateDict: Map<string, Tensor>, config: BertConfig): { tensors: Map<string, Tensor>; created: Tensor[] } {
+  const dense = config.ffnRank > 0 ? factorizedToDense(stateDict) : stateDict;
+  const created = [...dense.values()].filter((t) => ![...stateDict.values()].includes(t));
+  const names = [...dense.keys()].sort();
+  return { tensors: new Map(names.map((n) => [n, dense.get(n)!])), created };
+}
+
+/** Writes the HF folder for `runOrCkpt` into `out` (atomically; refuses a non-empty `out` unless force). */
+export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: boolean } = {}): ExportResult {
+  const { model, config, tokenizer, checkpoint } = loadRunModel(runOrCkpt);
+  const run = runOfCheckpoint(checkpoint);
+  const notes: string[] = [];
+  try {
+    checkTokenizerFits(tokenizer.vocabSize, path.join(runPaths(run).tokenizerDir, 'tokenizer.json'), config.vocabSize, path.join(checkpoint, 'model.safetensors'));
+    if (config.poolingSize > 1) notes.push(`length pooling (poolingSize ${config.poolingSize}) dropped: it has no parameters, the model exports as the unpooled BERT`);
+    if (config.ffnRank > 0) notes.push(`factorized FFN (rank ${config.ffnRank}) multiplied out into dense ${config.intermediateSize}x${config.hiddenSize} matrices`);
+    const plain: BertConfig = { ...config, poolingSize: 1, ffnRank: 0 };
+    const sd = model.stateDict();
+    const { tensors, created } = plainBertState(sd, config);
+    let parameters = 0;
+    for (const t of tensors.values()) parameters += t.numel;
+    try {
+      const target = writeFolderAtomically(out, { force: opts.force, protect: [run] }, (tmp) => {
+        saveSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
+        atomicWriteFile(path.join(tmp, 'config.json'), sortedJson(hfModelConfig(plain)));
+        writeHfTokenizer(tokenizer, tmp, plain.maxPositionEmbeddings);
+      });
+      return { out: target, checkpoint, config: plain, tensors: tensors.size, parameters, notes };
+    } finally {
+      for (const t of [...sd.values(), ...created]) t.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
