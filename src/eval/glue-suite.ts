@@ -61,7 +61,7 @@ export function glueMarkdown(r: Omit<GlueSuiteResult, 'files'>): string {
   ];
   if (s) {
     const seeds = s.seeds > 1 ? `seeds ${s.seed}..${s.seed + s.seeds - 1} (mean ± std)` : `seed ${s.seed}`;
-    lines.push(`Fine-tuning: ${s.epochs} epochs, lr ${s.lr}, batch ${s.batchSize}, seq ${s.seqLength}, ${seeds}${s.maxTrain ? `, at most ${s.maxTrain} training examples per task` : ''}; last-epoch dev metrics.`);
+    lines.push(`Fine-tuning: ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, lr ${s.lr}, batch ${s.batchSize}, seq ${s.seqLength}, ${seeds}${s.maxTrain ? `, at most ${s.maxTrain} training examples per task` : ''}; last-epoch dev metrics.`);
   }
   lines.push('', '| task | score | metrics | train / dev examples |', '|---|---:|---|---:|');
   for (const t of r.tasks) {

@@ -231,3 +231,24 @@ test('CLI: export and import print results; bad input is one line with exit code
   assert.equal(bad.err.length, 1);
   assert.match(bad.err[0]!, /^growbert: .*missing is not a folder/);
 });
+
+test('half-precision weights load as float32; a cased vocab.txt alone is refused', () => {
+  const root = tmpDir();
+  const tok = smallTokenizer();
+  makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
+  exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
+  const { tensors } = loadSafetensors(path.join(root, 'hf', 'model.safetensors'));
+  const half = new Map([...tensors].map(([n, t]) => [n, tidy(() => t.to('bfloat16'))] as [string, Tensor]));
+  saveSafetensors(path.join(root, 'hf', 'model.safetensors'), half, { format: 'pt' });
+  const r = importHfToRun(path.join(root, 'hf'), path.join(root, 'bf16'));
+  assert.match(r.notes.join('\n'), /half-precision weights converted to float32/);
+  const { model } = loadRunModel(path.join(root, 'bf16'));
+  const w = model.namedParameters().get('bert.encoder.layer.0.attention.self.query.weight')!;
+  assert.equal(w.dtype, 'float32');
+  assert.ok(tidy(() => w.equal(half.get('bert.encoder.layer.0.attention.self.query.weight')!.float())));
+  dispose([tensors, half]);
+  model.dispose();
+  fs.rmSync(path.join(root, 'hf', 'tokenizer.json'));
+  fs.writeFileSync(path.join(root, 'hf', 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
+  assert.throws(() => importHfToRun(path.join(root, 'hf'), path.join(root, 'cased')), is(/cased vocab\.txt and no tokenizer\.json/));
+});
