@@ -1,6 +1,7 @@
 // The list of commands. Adding a command = one file under src/cli/ and one line here.
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
 import { registerBench } from './bench.js';
 import { registerExport } from './export.js';
@@ -17,5 +18,6 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerImport(program);
   registerPretrain(program);
+  registerGrow(program);
   registerEval(program);
 }

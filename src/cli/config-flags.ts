@@ -55,6 +55,8 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'fp32 or bf16' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
+  { flag: 'schedule', path: 'schedule', kind: 'string', help: 'growth schedule: full, stack, length, truncate, width, compound, small-only, or a JSON file' },
+  { flag: 'budget', path: 'budget', kind: 'string', help: 'budget the schedule\'s stage fractions divide: steps (600), tokens (2Mtok) or time (5m)' },
   { flag: 'out', path: 'out', kind: 'string', help: 'run folder' },
   { flag: 'resume', path: 'resume', kind: 'bool', help: 'continue the run in --out from its latest checkpoint' },
 ];

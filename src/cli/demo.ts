@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { parseConfig } from '../train/config.js';
 import { runPaths } from '../train/run.js';
-import { pretrain } from '../train/trainer.js';
+import { pretrain } from '../train/pretrain.js';
 import { torchVersion } from '../tensor/index.js';
 
 export function registerDemo(program: Command): void {

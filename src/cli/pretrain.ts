@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { parseConfig, readConfigFile } from '../train/config.js';
 import { runPaths } from '../train/run.js';
-import { pretrain } from '../train/trainer.js';
+import { pretrain } from '../train/pretrain.js';
 import { PRETRAIN_FLAGS, addFlags, applyFlags } from './config-flags.js';
 
 export function registerPretrain(program: Command): void {

@@ -81,6 +81,10 @@ export const PretrainConfigSchema = z.object({
     /** draw the progress bar (default: when stderr is a terminal) */
     progress: z.boolean().optional(),
   }).strict().default({}),
+  /** growth schedule: a preset (full, stack, length, truncate, width, compound, small-only) or a JSON file; default full */
+  schedule: z.string().default('full'),
+  /** budget that schedule fractions divide: steps (600), tokens (2Mtok) or time (90s, 5m); default train.maxSteps steps */
+  budget: z.string().optional(),
   /** the run folder */
   out: z.string().default('runs/latest'),
   /** continue the run in `out` from its latest checkpoint */

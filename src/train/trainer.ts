@@ -1,22 +1,20 @@
-// The pre-training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
-// Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept.
-// The loop itself (runSteps) works on a TrainContext so a growth schedule can swap the model,
-// optimizer and data between stages and call it again.
+// The training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
+// Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept. It works on a
+// TrainContext, so src/train/pretrain.ts can swap the model, optimizer and data between growth
+// stages and call it again.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { ProgressBar, formatDuration } from '../io/progress.js';
+import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
-import { BertForMaskedLM, presetConfig, type BertConfig } from '../model/index.js';
-import { cuda, dispose, getRngState, manualSeed, setNumThreads, setRngState, tensor, type Device, type Tensor } from '../tensor/index.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
-import { makeMasker, makeStream, prepareCorpus, toModelBatch, validationSet, type ModelBatch, type PreparedCorpus } from './data.js';
-import { MetricsLog } from './metrics-log.js';
-import { createOptimizer, type Optimizer } from './optim/index.js';
-import { schedule, type Schedule } from './lr.js';
+import { presetConfig, type BertForMaskedLM, type BertConfig } from '../model/index.js';
+import { cuda, dispose, getRngState, setNumThreads, setRngState, tensor, type Device, type Tensor } from '../tensor/index.js';
+import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { PretrainConfig, ResolvedConfig } from './config.js';
+import { toModelBatch, type ModelBatch } from './data.js';
+import type { MetricsLog } from './metrics-log.js';
+import type { Optimizer } from './optim/index.js';
+import type { Schedule } from './lr.js';
 import { runPaths } from './run.js';
 import { evaluate, trainStep, type EvalResult } from './step.js';
 
@@ -55,6 +53,8 @@ export interface TrainContext {
   flopsPerStep?: number;
   bar?: ProgressBar;
   say: (line: string) => void;
+  /** fields added to every metrics line (e.g. the stage) */
+  tags?: Record<string, number | string>;
 }
 
 // ---- State <-> trainer.json -------------------------------------------------------------------
@@ -78,17 +78,26 @@ export function saveContext(ctx: TrainContext): string {
   return saveCheckpoint(ctx.runDir, ctx.progress.step, { model: ctx.model.namedParameters(), optimizer: ctx.optimizer.state(), trainer }, ctx.keepCheckpoints);
 }
 
-/** Restores optimizer, data position and RNGs from a checkpoint's trainer state (model loaded by the caller). */
+/**
+ * Restores optimizer, data position and RNGs from a checkpoint's trainer state (the model is
+ * loaded by the caller). A checkpoint made by `growbert import` (weights only) or by `grow` with
+ * optimizer reset lacks some of these: training then starts them fresh at the saved step.
+ */
 export function restoreContext(ctx: TrainContext, trainer: Record<string, unknown>, optimizerState: Map<string, Tensor>): void {
-  ctx.optimizer.loadState(optimizerState, trainer.optimizer as never);
-  ctx.stream.restore(trainer.data as SequenceSourceState);
-  const m = fromB64(trainer.maskerRng as string);
-  const g = fromB64(trainer.globalRng as string);
-  ctx.masker.restore(m);
-  setRngState(g, 'cpu');
-  dispose([m, g]);
-  const p = trainer as unknown as Progress;
-  ctx.progress = { step: p.step, tokens: p.tokens, seconds: p.seconds, flops: p.flops ?? 0, lastEval: p.lastEval };
+  if (optimizerState.size > 0) ctx.optimizer.loadState(optimizerState, trainer.optimizer as never);
+  if (trainer.data) ctx.stream.restore(trainer.data as SequenceSourceState);
+  if (typeof trainer.maskerRng === 'string') {
+    const m = fromB64(trainer.maskerRng);
+    ctx.masker.restore(m);
+    m.dispose();
+  }
+  if (typeof trainer.globalRng === 'string') {
+    const g = fromB64(trainer.globalRng);
+    setRngState(g, 'cpu');
+    g.dispose();
+  }
+  const p = trainer as Partial<Progress>;
+  ctx.progress = { step: p.step ?? 0, tokens: p.tokens ?? 0, seconds: p.seconds ?? 0, flops: p.flops ?? 0, lastEval: p.lastEval };
 }
 
 // ---- The loop ----------------------------------------------------------------------------------
@@ -110,11 +119,11 @@ export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function runEval(ctx: TrainContext): EvalResult {
+export function runEval(ctx: TrainContext): EvalResult {
   const r = evaluate(ctx.model, ctx.valSet, { bf16: ctx.bf16 });
   const p = ctx.progress;
   p.lastEval = { ...r, step: p.step };
-  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr: ctx.lr.lrAt(Math.max(0, p.step - 1)), ...r });
+  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr: ctx.lr.lrAt(Math.max(0, p.step - 1)), ...ctx.tags, ...r });
   return r;
 }
 
@@ -148,7 +157,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     windowLoss += r.loss; windowNorm += r.gradNorm; windowSteps++; windowTokens += tokens; windowSeconds += dt;
     if (p.step % ctx.logEvery === 0 || p.step === untilStep) {
       const tps = windowTokens / Math.max(windowSeconds, 1e-9);
-      ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr, loss: round(windowLoss / windowSteps, 6), gradNorm: round(windowNorm / windowSteps), tokensPerSecond: Math.round(tps) });
+      ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr, ...ctx.tags, loss: round(windowLoss / windowSteps, 6), gradNorm: round(windowNorm / windowSteps), tokensPerSecond: Math.round(tps) });
       ctx.bar?.update(p.step, undefined, `loss ${(windowLoss / windowSteps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`);
       windowLoss = windowNorm = windowSteps = windowTokens = windowSeconds = 0;
     }
@@ -167,18 +176,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
   }
 }
 
-// ---- Single-stage pre-training ------------------------------------------------------------------
-export interface PretrainOptions {
-  progress?: boolean;
-  say?: (line: string) => void;
-}
-
-export interface PretrainResult {
-  runDir: string;
-  progress: Progress;
-  modelConfig: BertConfig;
-}
-
+// ---- Run set-up shared by the commands -------------------------------------------------------
 export function setupRuntime(c: Pick<PretrainConfig, 'runtime' | 'train'>): Device {
   setNumThreads(c.runtime.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
   const device = c.runtime.device as Device;
@@ -201,58 +199,4 @@ export function checkRunDir(runDir: string, resume: boolean): string | null {
 export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {
   const base = presetConfig(c.preset, vocabSize, c.model);
   return presetConfig(c.preset, vocabSize, { ...c.model, maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, c.data.seqLength) });
-}
-
-export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
-  const c = resolveConfig(input);
-  const say = o.say ?? ((l: string) => console.error(l));
-  const runDir = c.out;
-  const latest = checkRunDir(runDir, c.resume);
-  const device = setupRuntime(c);
-  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
-  fs.mkdirSync(runDir, { recursive: true });
-  atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
-
-  const corpus: PreparedCorpus = await prepareCorpus({ ...c.data }, o.progress);
-  say(`data: ${corpus.report}`);
-  if (!fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
-
-  const modelConfig = modelConfigFor(c, corpus.tokenizer.vocabSize);
-  manualSeed(c.train.seed);
-  const model = new BertForMaskedLM(modelConfig, { device, seed: c.train.seed });
-  const optimizer = createOptimizer(c.train.optimizer, model.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
-  const streamOpts = { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed };
-  const ctx: TrainContext = {
-    runDir, model, optimizer, device,
-    stream: makeStream(corpus, streamOpts),
-    masker: makeMasker(corpus, streamOpts, c.train.seed + 1),
-    valSet: validationSet(corpus, streamOpts, c.train.evalBatches, device),
-    lr: schedule({ peak: c.train.lr, warmupSteps: c.train.warmupSteps, totalSteps: c.train.maxSteps, decay: c.train.decay, power: c.train.power }),
-    bf16: c.runtime.precision === 'bf16',
-    clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
-    evalEvery: c.train.evalEvery, checkpointEvery: c.train.checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
-    metrics: new MetricsLog(runDir),
-    progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
-    extra: () => ({ config: input }),
-    say,
-  };
-  if (latest) {
-    const ck = loadCheckpoint(latest);
-    model.loadStateDict(ck.model);
-    restoreContext(ctx, ck.trainer, ck.optimizer);
-    dispose([ck.model, ck.optimizer]);
-    ctx.metrics.truncateAfter(ctx.progress.step);
-    say(`resuming ${runDir} from step ${ctx.progress.step}`);
-  }
-  say(`model: ${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${modelConfig.numAttentionHeads} heads, FFN ${modelConfig.intermediateSize}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters; ${c.train.maxSteps} steps of ${c.train.batchSize}x${c.data.seqLength} on ${device}${ctx.bf16 ? ' (bf16)' : ''}`);
-  ctx.bar = new ProgressBar({ total: c.train.maxSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
-  ctx.bar.update(ctx.progress.step);
-  try {
-    await withInterrupt(() => runSteps(ctx, c.train.maxSteps));
-  } finally {
-    ctx.bar.finish();
-  }
-  const e = ctx.progress.lastEval;
-  say(`done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`);
-  return { runDir, progress: ctx.progress, modelConfig };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pretrain } from '../../src/train/trainer.js';
+import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';

@@ -1,0 +1,116 @@
+// `growbert grow`: grows a run's checkpoint (weights and optimizer state) into a bigger model and
+// writes it as a new run folder that `growbert pretrain --out NEW --resume` continues. The
+// source is only read; nothing is written unless growth succeeds.
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+import { GrowbertError } from '../io/errors.js';
+import { checkPreservation, grow, parseOps, type GrowTarget } from '../grow/index.js';
+import { BertForMaskedLM, bertConfig, fromHfConfig, type BertConfig } from '../model/index.js';
+import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
+import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { readConfigFile } from '../train/config.js';
+import { createOptimizer } from '../train/optim/index.js';
+import type { OptimizerMeta } from '../train/optim/optimizer.js';
+import { runOfCheckpoint, runPaths } from '../train/run.js';
+
+interface GrowOpts {
+  from: string; out: string; toConfig?: string; layers?: string; ffn?: string; hidden?: string; heads?: string; pooling?: string; ffnRank?: string;
+  op: string; optimizer: string; json?: boolean; force?: boolean;
+}
+
+const TARGET_FLAGS = [['layers', 'numHiddenLayers'], ['ffn', 'intermediateSize'], ['hidden', 'hiddenSize'], ['heads', 'numAttentionHeads'], ['pooling', 'poolingSize'], ['ffnRank', 'ffnRank']] as const;
+
+export function registerGrow(program: Command): void {
+  program
+    .command('grow')
+    .description('grow a checkpoint (and its optimizer state) into a bigger model, as a new run')
+    .requiredOption('--from <run|ckpt>', 'source run folder (its latest checkpoint) or checkpoint folder')
+    .requiredOption('--out <dir>', 'new run folder to write')
+    .option('--to-config <file>', 'target shape: a growbert BertConfig or a Hugging Face config.json')
+    .option('--layers <n>', 'target layers').option('--ffn <n>', 'target FFN width').option('--hidden <n>', 'target hidden size')
+    .option('--heads <n>', 'target attention heads').option('--pooling <k>', 'target pooling factor (1 = off)').option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
+    .option('--op <spec>', 'operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0', '')
+    .option('--optimizer <policy>', 'Adam moments: map (like the weights), grad (by gradient scale) or reset', 'map')
+    .option('--force', 'replace a non-empty --out')
+    .option('--json', 'print the preservation report as one JSON line last')
+    .action((o: GrowOpts) => growCommand(o));
+}
+
+function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
+  const target: GrowTarget = {};
+  if (o.toConfig) {
+    const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
+    const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
+    Object.assign(target, { numHiddenLayers: c.numHiddenLayers, intermediateSize: c.intermediateSize, hiddenSize: c.hiddenSize, numAttentionHeads: c.numAttentionHeads, poolingSize: c.poolingSize, ffnRank: c.ffnRank });
+  }
+  for (const [flag, key] of TARGET_FLAGS) {
+    const v = o[flag];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < (key === 'ffnRank' ? 0 : 1)) throw new GrowbertError(`--${flag.replace('ffnRank', 'ffn-rank')} ${v}: expected ${key === 'ffnRank' ? 'a non-negative' : 'a positive'} integer`);
+    target[key] = n;
+  }
+  if (Object.keys(target).length === 0) throw new GrowbertError('no target shape: give --to-config FILE or at least one of --layers, --ffn, --hidden, --heads, --pooling, --ffn-rank');
+  return target;
+}
+
+function growCommand(o: GrowOpts): void {
+  if (!['map', 'grad', 'reset'].includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use map, grad or reset`);
+  if (fs.existsSync(o.out) && fs.readdirSync(o.out).length > 0 && !o.force) throw new GrowbertError(`${o.out} exists and is not empty; choose another --out or pass --force`);
+  const ops = parseOps(o.op);
+  const ckptDir = resolveCheckpoint(o.from);
+  const srcRun = runOfCheckpoint(ckptDir);
+  const ck = loadCheckpoint(ckptDir);
+  const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
+  const target = readTarget(o, srcConfig);
+  const model = new BertForMaskedLM(srcConfig);
+  model.loadStateDict(ck.model);
+  dispose(ck.model);
+  const meta = ck.trainer.optimizer as OptimizerMeta | undefined;
+  const source = ck.optimizer.size > 0 && meta ? { model, optimizer: { state: ck.optimizer, meta } } : { model };
+  const r = grow(source, target, ops, o.optimizer as 'map' | 'grad' | 'reset');
+
+  // A fixed random batch: preservation is about equal logits on the same input.
+  manualSeed(0);
+  const batch = tidy(() => ({
+    inputIds: randint(5, srcConfig.vocabSize, [4, Math.min(64, srcConfig.maxPositionEmbeddings)]),
+    maskedPositions: randint(1, Math.min(64, srcConfig.maxPositionEmbeddings), [4, 8]),
+    maskedLabels: randint(5, srcConfig.vocabSize, [4, 8]),
+    tokenTypeIds: zeros([4, Math.min(64, srcConfig.maxPositionEmbeddings)], { dtype: 'int64' }),
+  }));
+  const report = checkPreservation(model, r.model, batch);
+  dispose(batch);
+
+  // Write the new run in a temp folder, then rename: a failure leaves nothing behind.
+  const tmp = `${path.resolve(o.out)}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    const gc = r.model.config;
+    if (fs.existsSync(runPaths(srcRun).tokenizerDir)) fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
+    const srcCfg = fs.existsSync(runPaths(srcRun).config) ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>) : {};
+    const { budget: _b, resume: _r, ...rest } = srcCfg;
+    const runCfg = {
+      ...rest, schedule: 'full', out: o.out,
+      model: { ...(srcCfg.model as object), hiddenSize: gc.hiddenSize, numHiddenLayers: gc.numHiddenLayers, numAttentionHeads: gc.numAttentionHeads, intermediateSize: gc.intermediateSize, poolingSize: gc.poolingSize, ffnRank: gc.ffnRank, maxPositionEmbeddings: gc.maxPositionEmbeddings },
+    };
+    atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
+    const optimizerState = r.optimizerState ?? new Map();
+    const trainer = { ...ck.trainer, modelConfig: gc, stage: 0, schedule: 'full', optimizer: r.optimizerMeta ?? meta, grownFrom: ckptDir, growReport: r.report, preservation: report };
+    if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
+    saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, { model: r.model.namedParameters(), optimizer: optimizerState, trainer });
+    fs.rmSync(o.out, { recursive: true, force: true });
+    fs.renameSync(tmp, o.out);
+    dispose(optimizerState);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  } finally {
+    dispose(ck.optimizer);
+  }
+  for (const line of r.report) console.log(line);
+  console.log(`preservation: ${r.preserving ? 'exact by construction' : 'not exact'}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(3)}, max rel ${report.maxRelLogitDiff.toExponential(3)}; loss ${report.lossBefore.toFixed(5)} -> ${report.lossAfter.toFixed(5)}; parameters ${report.paramsBefore} -> ${report.paramsAfter}`);
+  console.log(`wrote ${o.out}; continue training with: growbert pretrain --out ${o.out} --resume --max-steps N`);
+  if (o.json) console.log(JSON.stringify(report));
+}

@@ -1,0 +1,127 @@
+// Resolving a schedule against a run: each stage's model config, data shape, step count (from
+// steps, tokens, or a fraction of a step/token/seconds budget), FLOPs per step, and one LR
+// function over the whole run that follows each stage's policy.
+import { GrowbertError } from '../io/errors.js';
+import { bertConfig, type BertConfig } from '../model/index.js';
+import { lrAt, type Schedule as LrSchedule } from '../train/lr.js';
+import { stepFlops } from './cost.js';
+import type { Schedule, Stage } from './schedule.js';
+
+export type BudgetUnit = 'steps' | 'tokens' | 'seconds';
+export interface Budget { unit: BudgetUnit; amount: number; label: string }
+
+/** '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds). */
+export function parseBudget(text: string): Budget {
+  const t = text.trim();
+  const time = t.match(/^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)$/);
+  if (time) {
+    const sec = time[2] === 'h' ? 3600 : time[2].startsWith('m') ? 60 : 1;
+    return { unit: 'seconds', amount: Number(time[1]) * sec, label: t };
+  }
+  const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
+  if (!m) throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
+  const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
+  if (!(n > 0)) throw new GrowbertError(`budget '${text}' must be positive`);
+  return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t };
+}
+
+export interface ResolvedStage {
+  index: number;
+  name: string;
+  stage: Stage;
+  config: BertConfig;
+  seqLength: number;
+  batchSize: number;
+  maxPredictions: number;
+  steps: number;
+  startStep: number;
+  flopsPerStep: number;
+}
+
+export interface RunShape {
+  /** the target model (the last stage grows into it) */
+  target: BertConfig;
+  seqLength: number;
+  batchSize: number;
+  maskProb: number;
+  gradAccumulation: number;
+  /** budget for fraction stages (default: maxSteps steps) */
+  budget: Budget;
+  /** measured seconds per step of a stage (needed for seconds budgets) */
+  secondsPerStep?: (s: Omit<ResolvedStage, 'steps' | 'startStep'>) => number;
+}
+
+/** Each stage's shape and step count. */
+export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[] {
+  const out: ResolvedStage[] = [];
+  let start = 0;
+  sched.stages.forEach((stage, index) => {
+    const config = bertConfig({ ...run.target, ...stage.model });
+    const seqLength = stage.seqLength ?? run.seqLength;
+    if (seqLength > run.target.maxPositionEmbeddings) {
+      throw new GrowbertError(`schedule ${sched.name}: stage ${index + 1} uses sequences of ${seqLength} but the model has ${run.target.maxPositionEmbeddings} positions`);
+    }
+    const batchSize = stage.batchSize ?? run.batchSize;
+    const maxPredictions = Math.max(1, Math.round(seqLength * run.maskProb));
+    const base = { index, name: stage.name ?? `stage ${index + 1}`, stage, config, seqLength, batchSize, maxPredictions,
+      flopsPerStep: stepFlops({ config, batchSize, seqLength, maxPredictions }, run.gradAccumulation) };
+    const tokensPerStep = batchSize * seqLength * run.gradAccumulation;
+    let steps: number;
+    if (stage.steps !== undefined) steps = stage.steps;
+    else if (stage.tokens !== undefined) steps = Math.ceil(stage.tokens / tokensPerStep);
+    else {
+      const share = stage.fraction! * run.budget.amount;
+      if (run.budget.unit === 'steps') steps = Math.round(share);
+      else if (run.budget.unit === 'tokens') steps = Math.round(share / tokensPerStep);
+      else {
+        if (!run.secondsPerStep) throw new GrowbertError('a time budget needs a step-time calibration; give the budget in steps or tokens');
+        steps = Math.floor(share / run.secondsPerStep(base));
+      }
+    }
+    steps = Math.max(1, steps);
+    out.push({ ...base, steps, startStep: start });
+    start += steps;
+  });
+  const last = out[out.length - 1].config;
+  for (const k of ['numHiddenLayers', 'hiddenSize', 'intermediateSize', 'numAttentionHeads'] as const) {
+    if (last[k] !== run.target[k] && sched.name !== 'small-only') {
+      throw new GrowbertError(`schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`);
+    }
+  }
+  return out;
+}
+
+export interface LrOptions { peak: number; warmupSteps: number; decay: 'linear' | 'poly' | 'constant' | 'cosine'; power: number }
+
+/**
+ * One LR function over the run:
+ *   restart   warmup (stage.lr.warmup x the stage, default 5%) then decay to 0 within the stage
+ *   continue  the run's single schedule (its warmup at step 0, decay to 0 at the run's end)
+ *   rewind    back to the peak after a short warmup (stage.lr.warmup steps, default 2% of the
+ *             run), then decay to 0 at the run's end
+ * Stage 1 with 'continue' or 'rewind' uses the run's warmup.
+ */
+export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
+  const total = stages.reduce((a, s) => a + s.steps, 0);
+  const global = { peak: o.peak, warmupSteps: Math.min(o.warmupSteps, total), totalSteps: total, decay: o.decay, power: o.power, endLr: 0 };
+  const lrOf = (step: number): number => {
+    const s = stages.find((x) => step < x.startStep + x.steps) ?? stages[stages.length - 1];
+    const k = step - s.startStep;
+    const peak = s.stage.lr.peak ?? o.peak;
+    switch (s.stage.lr.policy) {
+      case 'restart': {
+        const w = Math.round((s.stage.lr.warmup ?? 0.05) * s.steps);
+        return lrAt({ ...global, peak, warmupSteps: Math.min(w, s.steps), totalSteps: s.steps }, k);
+      }
+      case 'continue':
+        return lrAt({ ...global, peak }, step);
+      case 'rewind': {
+        if (s.index === 0) return lrAt({ ...global, peak }, step);
+        const w = Math.round(s.stage.lr.warmup ?? 0.02 * total);
+        const tail = lrAt({ ...global, peak, warmupSteps: 0, totalSteps: total - s.startStep }, k);
+        return k < w ? (tail * k) / w : tail;
+      }
+    }
+  };
+  return { totalSteps: total, lrAt: lrOf };
+}

@@ -1,0 +1,178 @@
+// Pre-training a run: any schedule of stages (a plain run is the one-stage `full` schedule).
+// At each stage boundary the model and its optimizer state grow into the next stage's shape
+// (src/grow), the preservation report goes to the log, and a checkpoint is written at once, so
+// a run resumes in any stage, including right after a growth event.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+import { GrowbertError } from '../io/errors.js';
+import { ProgressBar, formatDuration } from '../io/progress.js';
+import { Masker, SequenceSource } from '../data/index.js';
+import { checkPreservation, grow } from '../grow/index.js';
+import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
+import { loadSchedule, type Schedule } from '../schedule/schedule.js';
+import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
+import { dispose, manualSeed, type Device } from '../tensor/index.js';
+import { measureStepSeconds } from './calibrate.js';
+import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
+import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
+import { MetricsLog } from './metrics-log.js';
+import { createOptimizer, type Optimizer } from './optim/index.js';
+import { runPaths } from './run.js';
+import {
+  checkRunDir, modelConfigFor, restoreContext, runEval, runSteps, saveContext, setupRuntime, withInterrupt, type Progress, type TrainContext,
+} from './trainer.js';
+
+export interface PretrainOptions {
+  progress?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface PretrainResult {
+  runDir: string;
+  progress: Progress;
+  modelConfig: BertConfig;
+  stages: ResolvedStage[];
+}
+
+/** The resolved stages, saved with the run so a resume never re-measures or re-splits the budget. */
+interface SavedPlan { schedule: Schedule; budget: Budget; steps: number[] }
+
+function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, device: Device, say: (l: string) => void): { schedule: Schedule; stages: ResolvedStage[] } {
+  const planFile = path.join(runDir, 'schedule.json');
+  const saved: SavedPlan | null = c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
+  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
+  const budget = saved?.budget ?? (c.budget ? parseBudget(c.budget) : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` });
+  const run = {
+    target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget,
+    secondsPerStep: (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
+      const t = measureStepSeconds(s, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation });
+      say(`calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step`);
+      return t;
+    },
+  };
+  let stages = resolveSchedule(saved ? { ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: saved.steps[i], tokens: undefined, fraction: undefined })) } : schedule, run);
+  if (!saved) atomicWriteFile(planFile, JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n');
+  stages = stages.map((s) => ({ ...s }));
+  return { schedule, stages };
+}
+
+/** Stream and masker for a stage, continuing from the previous stage's data position and masking RNG. */
+function stageData(corpus: PreparedCorpus, c: ResolvedConfig, st: ResolvedStage, prev?: { stream: SequenceSource; masker: Masker }) {
+  const o = { ...c.data, seqLength: st.seqLength, batchSize: st.batchSize, maxPredictions: st.maxPredictions, seed: c.train.seed };
+  const stream = makeStream(corpus, o);
+  const masker = makeMasker(corpus, o, c.train.seed + 1);
+  if (prev) {
+    stream.restore(prev.stream.state());
+    const g = prev.masker.state();
+    masker.restore(g);
+    g.dispose();
+  }
+  return { stream, masker };
+}
+
+function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
+  return createOptimizer(c.train.optimizer, model.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
+}
+
+export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
+  const c = resolveConfig(input);
+  const say = o.say ?? ((l: string) => console.error(l));
+  const runDir = c.out;
+  const latest = checkRunDir(runDir, c.resume);
+  const device = setupRuntime(c);
+  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
+  fs.mkdirSync(runDir, { recursive: true });
+  if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+
+  const corpus = await prepareCorpus({ ...c.data }, o.progress);
+  say(`data: ${corpus.report}`);
+  if (!fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
+  const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
+  const { schedule, stages } = planStages(c, target, runDir, device, say);
+  const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
+  const lr = stageLr(stages, { peak: c.train.lr, warmupSteps: c.train.warmupSteps, decay: c.train.decay, power: c.train.power });
+  // Validation always at the target's sequence length: losses compare across stages and schedules.
+  const valSet = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
+
+  let stageIndex = 0;
+  let model: BertForMaskedLM;
+  let optimizer: Optimizer;
+  let data: { stream: SequenceSource; masker: Masker };
+  let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
+  if (latest) {
+    const ck = loadCheckpoint(latest);
+    stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
+    model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
+    model.loadStateDict(ck.model);
+    dispose(ck.model);
+    restored = { trainer: ck.trainer, optimizer: ck.optimizer };
+  } else {
+    manualSeed(c.train.seed);
+    model = new BertForMaskedLM(stages[0].config, { device, seed: c.train.seed });
+  }
+  optimizer = newOptimizer(c, model);
+  data = stageData(corpus, c, stages[stageIndex]);
+
+  const ctx: TrainContext = {
+    runDir, model, optimizer, device, valSet, lr, ...data,
+    bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
+    evalEvery: c.train.evalEvery, checkpointEvery: c.train.checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
+    metrics: new MetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
+    extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
+    flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say,
+  };
+  if (restored) {
+    restoreContext(ctx, restored.trainer, restored.optimizer);
+    dispose(restored.optimizer);
+    ctx.metrics.truncateAfter(ctx.progress.step);
+    say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
+  }
+  const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
+  say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}`);
+  ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
+  ctx.bar.update(ctx.progress.step);
+  try {
+    await withInterrupt(async () => {
+      for (;;) {
+        const st = stages[stageIndex];
+        await runSteps(ctx, st.startStep + st.steps);
+        if (stageIndex + 1 >= stages.length) break;
+        growInto(ctx, c, stages[stageIndex + 1], say);
+        stageIndex++;
+        Object.assign(ctx, stageData(corpus, c, stages[stageIndex], ctx), { flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex } });
+        runEval(ctx); // the curve shows the loss right after growth
+        saveContext(ctx);
+      }
+    });
+  } finally {
+    ctx.bar.finish();
+  }
+  const e = ctx.progress.lastEval;
+  say(`done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`);
+  return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages };
+}
+
+/** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
+function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
+  const policy = next.stage.optimizer;
+  const before = ctx.model;
+  const t = next.config;
+  const r = grow({ model: before, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
+    { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, hiddenSize: t.hiddenSize, numAttentionHeads: t.numAttentionHeads, poolingSize: t.poolingSize, ffnRank: t.ffnRank, seqLength: next.seqLength },
+    { ...next.stage.ops, seed: next.stage.ops.seed ?? c.train.seed }, policy);
+  const report = checkPreservation(before, r.model, ctx.valSet[0]);
+  const optimizer = newOptimizer(c, r.model);
+  if (r.optimizerState) {
+    optimizer.loadState(r.optimizerState, r.optimizerMeta);
+    dispose(r.optimizerState);
+  }
+  ctx.optimizer.dispose();
+  before.dispose();
+  ctx.model = r.model;
+  ctx.optimizer = optimizer;
+  const p = ctx.progress;
+  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report });
+  say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);
+}
