@@ -1,6 +1,7 @@
 // The list of commands. Adding a command = one file under src/cli/ and one line here.
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerPlan } from './plan.js';
 import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
 import { registerBench } from './bench.js';
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerImport(program);
   registerPretrain(program);
   registerGrow(program);
+  registerPlan(program);
   registerEval(program);
 }

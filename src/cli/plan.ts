@@ -1,0 +1,81 @@
+// `growbert plan`: a schedule's stages for a target size: shape, steps, tokens, FLOPs, and the
+// time each would take from a quick measured calibration, with the ratio to the `full` baseline.
+import type { Command } from 'commander';
+import { GrowbertError } from '../io/errors.js';
+import { presetConfig, type PresetName } from '../model/index.js';
+import { loadSchedule } from '../schedule/schedule.js';
+import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
+import { type Device } from '../tensor/index.js';
+import { measureStepSeconds } from '../train/calibrate.js';
+import { TRAIN_PRESETS } from '../train/config.js';
+import { formatDuration } from '../io/progress.js';
+import { setupRuntime } from '../train/trainer.js';
+
+interface PlanOpts { schedule: string; target: string; budget?: string; batchSize?: string; seqLength?: string; vocabSize?: string; device: string; threads?: string; calibrate: boolean; json?: boolean }
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('per-stage shape, steps, tokens, FLOPs and estimated time of a schedule, and its cost relative to full')
+    .requiredOption('--schedule <name|file>', 'schedule preset or JSON file')
+    .option('--target <size>', 'target size: tiny, mini, small, base, large', 'tiny')
+    .option('--budget <b>', 'budget: steps (600), tokens (2Mtok) or time (5m); default the preset\'s steps')
+    .option('--batch-size <n>', 'sequences per step (default: the preset\'s)')
+    .option('--seq-length <n>', 'sequence length (default: the preset\'s)')
+    .option('--vocab-size <n>', 'vocabulary size (default: the preset\'s)')
+    .option('--device <d>', 'device for the calibration', 'cpu')
+    .option('--threads <n>', 'CPU threads for the calibration')
+    .option('--no-calibrate', 'skip the timing calibration (FLOPs only)')
+    .option('--json', 'print the plan as one JSON line last')
+    .action((o: PlanOpts) => plan(o));
+}
+
+const fmt = (x: number) => (x >= 1e15 ? `${(x / 1e15).toFixed(2)}P` : x >= 1e12 ? `${(x / 1e12).toFixed(2)}T` : x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : `${(x / 1e6).toFixed(2)}M`);
+
+function plan(o: PlanOpts): void {
+  if (!(o.target in TRAIN_PRESETS)) throw new GrowbertError(`unknown target '${o.target}'; use tiny, mini, small, base or large`);
+  const p = TRAIN_PRESETS[o.target as PresetName];
+  const num = (v: string | undefined, d: number, name: string) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new GrowbertError(`--${name} ${v}: expected a positive integer`);
+    return n;
+  };
+  const seqLength = num(o.seqLength, p.seqLength, 'seq-length');
+  const batchSize = num(o.batchSize, p.batchSize, 'batch-size');
+  const vocab = num(o.vocabSize, p.vocabSize, 'vocab-size');
+  const base = presetConfig(o.target as PresetName, vocab);
+  const target = presetConfig(o.target as PresetName, vocab, { maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, seqLength) });
+  const device = setupRuntime({ runtime: { device: o.device, precision: 'fp32', threads: o.threads ? num(o.threads, 1, 'threads') : undefined }, train: {} as never });
+  const budget = o.budget ? parseBudget(o.budget) : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
+  // Calibrate on a small batch and scale by batch size: per-token time is close to constant, and
+  // a large target's full batch would take minutes on a CPU.
+  const cache = new Map<string, number>();
+  const timeOf = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions'>) => {
+    const key = JSON.stringify([s.config, s.seqLength]);
+    const calB = Math.min(s.batchSize, 8);
+    if (!cache.has(key)) cache.set(key, measureStepSeconds({ ...s, batchSize: calB }, { device: device as Device, bf16: false, steps: 2 }) / calB);
+    return cache.get(key)! * s.batchSize;
+  };
+  const run = { target, seqLength, batchSize, maskProb: 0.15, gradAccumulation: 1, budget, secondsPerStep: o.calibrate || budget.unit === 'seconds' ? timeOf : undefined };
+  const stages = resolveSchedule(loadSchedule(o.schedule, target, seqLength), run);
+  const full = resolveSchedule(loadSchedule('full', target, seqLength), run);
+  const rows = stages.map((s) => ({ s, tokens: s.steps * s.batchSize * s.seqLength, flops: s.steps * s.flopsPerStep, seconds: run.secondsPerStep ? s.steps * timeOf(s) : NaN }));
+  const totalFlops = rows.reduce((a, r) => a + r.flops, 0);
+  const fullFlops = full.reduce((a, s) => a + s.steps * s.flopsPerStep, 0);
+  console.log(`plan: schedule ${o.schedule} for target ${o.target} (${target.numHiddenLayers} layers, hidden ${target.hiddenSize}, FFN ${target.intermediateSize}, vocab ${vocab}), budget ${budget.label}`);
+  console.log('stage        layers hidden ffn   pool rank seq  batch steps    tokens      FLOPs     est. time');
+  for (const { s, tokens, flops, seconds } of rows) {
+    const c = s.config;
+    console.log(`${s.name.padEnd(12)} ${String(c.numHiddenLayers).padStart(6)} ${String(c.hiddenSize).padStart(6)} ${String(c.intermediateSize).padStart(5)} ${String(c.poolingSize).padStart(4)} ${String(c.ffnRank).padStart(4)} ${String(s.seqLength).padStart(4)} ${String(s.batchSize).padStart(5)} ${String(s.steps).padStart(6)} ${String(tokens).padStart(10)} ${fmt(flops).padStart(10)} ${Number.isNaN(seconds) ? '-' : formatDuration(seconds).padStart(12)}`);
+  }
+  const totalSec = rows.reduce((a, r) => a + r.seconds, 0);
+  const fullSec = run.secondsPerStep ? full.reduce((a, s) => a + s.steps * timeOf(s), 0) : NaN;
+  console.log(`total: ${fmt(totalFlops)} FLOPs${Number.isNaN(totalSec) ? '' : `, about ${formatDuration(totalSec)}`}; full: ${fmt(fullFlops)} FLOPs${Number.isNaN(fullSec) ? '' : `, about ${formatDuration(fullSec)}`}; ratio ${(totalFlops / fullFlops).toFixed(3)} (FLOPs)${Number.isNaN(fullSec) ? '' : `, ${(totalSec / fullSec).toFixed(3)} (time)`}`);
+  if (o.json) {
+    console.log(JSON.stringify({
+      stages: rows.map((r) => ({ name: r.s.name, flops: r.flops, steps: r.s.steps, tokens: r.tokens, ...(Number.isNaN(r.seconds) ? {} : { seconds: r.seconds }) })),
+      totalFlops, fullFlops, ratio: totalFlops / fullFlops,
+    }));
+  }
+}
