@@ -1,6 +1,7 @@
 // The list of commands. Adding a command = one file under src/cli/ and one line here.
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerCompare } from './compare.js';
 import { registerPlan } from './plan.js';
 import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerPretrain(program);
   registerGrow(program);
   registerPlan(program);
+  registerCompare(program);
   registerEval(program);
 }

@@ -118,7 +118,10 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   const ctx: TrainContext = {
     runDir, model, optimizer, device, valSet, lr, ...data,
     bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
-    evalEvery: c.train.evalEvery, checkpointEvery: c.train.checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
+    // Without an explicit cadence, about 20 evaluations per run whatever its length (the
+    // comparison's curves need them); checkpoints follow the evaluations.
+    evalEvery: input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)),
+    checkpointEvery: input.train?.checkpointEvery ?? input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)), keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
     metrics: new MetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
     extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
     flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say,

@@ -1,0 +1,54 @@
+// `growbert compare`: baseline vs growth schedules at equal budgets, with the small-only control.
+import type { Command } from 'commander';
+import { GrowbertError } from '../io/errors.js';
+import { compare } from '../report/compare.js';
+import type { PretrainConfigInput } from '../train/config.js';
+
+interface CompareOpts {
+  target: string; schedules: string; budget: string; out: string; data?: string[]; seed: string; device: string; precision: string;
+  threads?: string; batchSize?: string; seqLength?: string; vocabSize?: string; lr?: string; evalBatches: string; cacheDir?: string; progress?: boolean;
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('run the full baseline, growth schedules and the small-only control at equal budgets; write report.md, results.json and plots')
+    .option('--target <size>', 'target size: tiny, mini, small, base, large', 'tiny')
+    .option('--schedules <list>', 'schedules to compare with full (comma-separated presets or JSON files)', 'stack,length,width,compound')
+    .requiredOption('--budget <list>', 'budgets, comma-separated: steps (600), tokens (2Mtok) or time (5m,15m)')
+    .requiredOption('--out <dir>', 'folder for the runs and the report')
+    .option('--data <spec...>', 'corpus (default stdlib:sotu stdlib:moby-dick)')
+    .option('--seed <n>', 'seed shared by every run', '0')
+    .option('--device <d>', 'cpu or cuda', 'cpu')
+    .option('--precision <p>', 'fp32 or bf16', 'fp32')
+    .option('--threads <n>', 'CPU threads')
+    .option('--batch-size <n>', 'sequences per step (default: the target preset\'s)')
+    .option('--seq-length <n>', 'sequence length (default: the target preset\'s)')
+    .option('--vocab-size <n>', 'vocabulary size (default: the target preset\'s)')
+    .option('--lr <x>', 'peak learning rate (default: the target preset\'s)')
+    .option('--eval-batches <n>', 'validation batches per evaluation', '20')
+    .option('--cache-dir <dir>', 'tokenizer and token-cache folder')
+    .option('--progress', 'draw progress bars')
+    .action(async (o: CompareOpts) => {
+      const n = (v: string | undefined, name: string, int = true): number | undefined => {
+        if (v === undefined) return undefined;
+        const x = Number(v);
+        if (!Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x))) throw new GrowbertError(`--${name} ${v}: expected a positive ${int ? 'integer' : 'number'}`);
+        return x;
+      };
+      const base: PretrainConfigInput = {
+        data: { ...(o.data ? { specs: o.data } : {}), seqLength: n(o.seqLength, 'seq-length'), vocabSize: n(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
+        train: { seed: Number(o.seed), batchSize: n(o.batchSize, 'batch-size'), lr: n(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
+        runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: n(o.threads, 'threads'), progress: o.progress },
+      };
+      const results = await compare({
+        target: o.target, schedules: o.schedules.split(',').map((s) => s.trim()).filter(Boolean), budgets: o.budget.split(',').map((s) => s.trim()).filter(Boolean),
+        out: o.out, base, command: `growbert compare ${process.argv.slice(3).join(' ')}`, say: (l) => console.error(l), progress: o.progress,
+      });
+      for (const r of results) {
+        console.log(`budget ${r.budget}: full ${r.baselineFinalLoss.toFixed(4)}${r.smallOnlyFinalLoss !== null ? `, small-only ${r.smallOnlyFinalLoss.toFixed(4)} (${r.fullBeatsSmallOnly ? 'full beats small-only' : 'full does NOT beat small-only: speedups not meaningful'})` : ''}`);
+        for (const s of r.schedules) console.log(`  ${s.name.padEnd(12)} final ${s.finalValLoss.toFixed(4)}  speedup time ${s.speedupTime === null ? 'not reached' : `${(100 * s.speedupTime).toFixed(1)}%`}  FLOPs ${s.speedupFlops === null ? 'not reached' : `${(100 * s.speedupFlops).toFixed(1)}%`}`);
+      }
+      console.log(`report: ${o.out}/report.md`);
+    });
+}

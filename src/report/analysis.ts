@@ -1,0 +1,83 @@
+// The numbers of a growth comparison, from the runs' metrics: final validation loss, the time
+// and FLOPs each schedule needs to reach the baseline's final loss, and the speedups as the
+// paper reports them (baseline cost / method cost - 1). Pure functions over metrics lines.
+import type { MetricsLine } from '../train/metrics-log.js';
+
+export interface Curve {
+  name: string;
+  /** evaluation points in order */
+  evals: { step: number; seconds: number; flops: number; valLoss: number }[];
+  /** growth events */
+  grows: { step: number; seconds: number; flops: number }[];
+}
+
+export function curveFromMetrics(name: string, lines: MetricsLine[]): Curve {
+  const evals = lines.filter((l) => typeof l.valLoss === 'number').map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops), valLoss: Number(l.valLoss) }));
+  const grows = lines.filter((l) => l.event === 'grow').map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops) }));
+  return { name, evals, grows };
+}
+
+export const finalLoss = (c: Curve): number => (c.evals.length ? c.evals[c.evals.length - 1].valLoss : NaN);
+
+/**
+ * The first (interpolated) cost at which a curve reaches `target` loss, on the `by` axis; null if
+ * it never does. Between two evaluations the loss is taken as linear in the cost.
+ */
+export function costToReach(c: Curve, target: number, by: 'seconds' | 'flops'): number | null {
+  let prev: Curve['evals'][number] | null = null;
+  for (const e of c.evals) {
+    if (e.valLoss <= target) {
+      if (!prev || prev.valLoss <= target) return e[by];
+      const f = (prev.valLoss - target) / (prev.valLoss - e.valLoss);
+      return prev[by] + f * (e[by] - prev[by]);
+    }
+    prev = e;
+  }
+  return null;
+}
+
+export interface ScheduleResult {
+  name: string;
+  finalValLoss: number;
+  seconds: number;
+  flops: number;
+  secondsToBaselineLoss: number | null;
+  flopsToBaselineLoss: number | null;
+  /** baseline seconds / schedule seconds to the baseline's final loss, minus 1 (null: never reached) */
+  speedupTime: number | null;
+  speedupFlops: number | null;
+  /** false when the speedup is not meaningful: full does not beat the small-only control */
+  meaningful: boolean;
+}
+
+export interface BudgetResult {
+  budget: string;
+  baselineFinalLoss: number;
+  smallOnlyFinalLoss: number | null;
+  /** growth only makes sense where the full model beats the small model trained alone */
+  fullBeatsSmallOnly: boolean | null;
+  schedules: ScheduleResult[];
+}
+
+export function analyse(budget: string, curves: Curve[], baseline = 'full', control = 'small-only'): BudgetResult {
+  const base = curves.find((c) => c.name === baseline);
+  if (!base || base.evals.length === 0) throw new Error(`analyse: no evaluations for the baseline '${baseline}'`);
+  const target = finalLoss(base);
+  const last = base.evals[base.evals.length - 1];
+  const small = curves.find((c) => c.name === control);
+  const smallLoss = small ? finalLoss(small) : null;
+  const fullBeatsSmallOnly = smallLoss === null ? null : target < smallLoss;
+  const schedules = curves.map((c): ScheduleResult => {
+    const end = c.evals[c.evals.length - 1];
+    const sec = costToReach(c, target, 'seconds');
+    const fl = costToReach(c, target, 'flops');
+    return {
+      name: c.name, finalValLoss: finalLoss(c), seconds: end?.seconds ?? NaN, flops: end?.flops ?? NaN,
+      secondsToBaselineLoss: sec, flopsToBaselineLoss: fl,
+      speedupTime: sec ? last.seconds / sec - 1 : null,
+      speedupFlops: fl ? last.flops / fl - 1 : null,
+      meaningful: fullBeatsSmallOnly !== false,
+    };
+  });
+  return { budget, baselineFinalLoss: target, smallOnlyFinalLoss: smallLoss, fullBeatsSmallOnly, schedules };
+}

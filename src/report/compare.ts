@@ -1,0 +1,133 @@
+// `growbert compare`: runs each schedule (plus the full baseline and the small-only control) from
+// the same seed and data, one after another on this machine, for each budget; then writes
+// results.json, report.md and the plots. Each run is an ordinary run folder under OUT.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+import { GrowbertError } from '../io/errors.js';
+import { parseBudget } from '../schedule/plan.js';
+import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
+import { parseConfig, type PretrainConfigInput } from '../train/config.js';
+import { MetricsLog } from '../train/metrics-log.js';
+import { pretrain } from '../train/pretrain.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import { analyse, curveFromMetrics, type BudgetResult, type Curve } from './analysis.js';
+import { writeChart } from './plot.js';
+
+export interface CompareOptions {
+  target: string;
+  schedules: string[];
+  budgets: string[];
+  out: string;
+  /** extra pre-training config (data, seed, device, threads, batch...) shared by every run */
+  base: PretrainConfigInput;
+  command: string;
+  say: (l: string) => void;
+  progress?: boolean;
+}
+
+const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
+
+/** The schedules actually run: the requested ones plus the baseline and the control, baseline first. */
+export function comparedSchedules(requested: string[]): string[] {
+  const out = ['full', ...requested.filter((s) => s !== 'full' && s !== 'small-only'), 'small-only'];
+  for (const s of out) {
+    if (!(SCHEDULE_PRESETS as readonly string[]).includes(s) && !fs.existsSync(s)) throw new GrowbertError(`unknown schedule '${s}'; use ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
+  }
+  return out;
+}
+
+export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
+  const schedules = comparedSchedules(o.schedules);
+  for (const b of o.budgets) parseBudget(b);
+  fs.mkdirSync(o.out, { recursive: true });
+  const results: BudgetResult[] = [];
+  const curvesByBudget: Curve[][] = [];
+  for (const budget of o.budgets) {
+    const curves: Curve[] = [];
+    for (const s of schedules) {
+      const runDir = path.join(o.out, dirName(budget), dirName(path.basename(s, '.json')));
+      const doneFile = path.join(runDir, 'compare-done.json');
+      const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
+      if (!done) {
+        // A run that was cut off is started over: comparisons need uninterrupted timings.
+        fs.rmSync(runDir, { recursive: true, force: true });
+        o.say(`compare: budget ${budget}, schedule ${s} -> ${runDir}`);
+        const config = parseConfig({ ...o.base, preset: o.target as never, schedule: s, budget, out: runDir, resume: false }, 'compare config');
+        await pretrain(config, { say: o.say, progress: o.progress });
+        atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget }) + '\n');
+      } else {
+        o.say(`compare: budget ${budget}, schedule ${s}: already done in ${runDir}, reusing it`);
+      }
+      curves.push(curveFromMetrics(path.basename(s, '.json'), new MetricsLog(runDir).read()));
+    }
+    curvesByBudget.push(curves);
+    results.push(analyse(budget, curves));
+  }
+  await writeReport(o, results, curvesByBudget);
+  return results;
+}
+
+const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
+const num = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const tflops = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : (x / 1e12).toFixed(2));
+
+async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][]): Promise<void> {
+  const plots: string[] = [];
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    const stem = path.join(o.out, `loss-${dirName(r.budget)}`);
+    for (const axis of ['seconds', 'flops'] as const) {
+      const scale = axis === 'flops' ? 1e12 : 1;
+      await writeChart(`${stem}-${axis}`, {
+        title: `Validation MLM loss, target ${o.target}, budget ${r.budget}`,
+        xLabel: axis === 'flops' ? 'training TFLOPs' : 'training wall-clock seconds',
+        yLabel: 'validation loss',
+        series: curves[i].map((c) => ({ name: c.name, points: c.evals.map((e) => ({ x: e[axis] / scale, y: e.valLoss })) })),
+        markers: curves[i].flatMap((c) => c.grows.map((g) => ({ x: g[axis] / scale, series: c.name, label: `${c.name} grows` }))),
+        hLines: [{ y: r.baselineFinalLoss, label: 'full: final loss' }],
+      });
+      plots.push(`${path.basename(stem)}-${axis}`);
+    }
+  }
+  if (results.length > 1) {
+    const names = curves[0].map((c) => c.name);
+    const budgets = results.map((r) => parseBudget(r.budget));
+    await writeChart(path.join(o.out, 'final-loss-by-budget'), {
+      title: `Final validation loss against budget, target ${o.target}`,
+      xLabel: `budget (${budgets[0].unit})`, yLabel: 'final validation loss', logX: true,
+      series: names.map((n, k) => ({ name: n, points: results.map((r, i) => ({ x: budgets[i].amount, y: r.schedules[k].finalValLoss })) })),
+    });
+    plots.push('final-loss-by-budget');
+  }
+  const json = {
+    target: o.target, command: o.command,
+    budgets: results,
+    // The last (largest) budget's per-schedule results, flat, for quick reading.
+    schedules: results[results.length - 1].schedules.map((s) => ({
+      name: s.name, finalValLoss: s.finalValLoss, secondsToBaselineLoss: s.secondsToBaselineLoss, flopsToBaselineLoss: s.flopsToBaselineLoss,
+      speedupTime: s.speedupTime, speedupFlops: s.speedupFlops, meaningful: s.meaningful,
+    })),
+  };
+  atomicWriteFile(path.join(o.out, 'results.json'), JSON.stringify(json, null, 2) + '\n');
+
+  const md: string[] = [`# Growth comparison: target \`${o.target}\``, '', `Command: \`${o.command}\``, '',
+    'Every schedule ran from the same seed and data, one after another on this machine. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (`growbert plan`). Speedup = baseline cost / schedule cost to reach the baseline\'s final loss - 1, as the paper reports it.', ''];
+  for (const r of results) {
+    md.push(`## Budget ${r.budget}`, '');
+    if (r.fullBeatsSmallOnly === false) {
+      md.push(`**Full does not beat small-only here** (full ${num(r.baselineFinalLoss, 4)} vs small-only ${num(r.smallOnlyFinalLoss, 4)}): at this budget a smaller model is simply better, so "time to the baseline's final loss" flatters growth. The speedups below are **not meaningful**.`, '');
+    } else if (r.fullBeatsSmallOnly) {
+      md.push(`Full beats small-only (${num(r.baselineFinalLoss, 4)} vs ${num(r.smallOnlyFinalLoss, 4)}): the regime where growth can pay.`, '');
+    }
+    md.push('| schedule | final val loss | train seconds | TFLOPs | seconds to baseline loss | TFLOPs to baseline loss | speedup (time) | speedup (FLOPs) |', '|---|---|---|---|---|---|---|---|');
+    for (const s of r.schedules) {
+      const flag = s.meaningful ? '' : ' (not meaningful)';
+      md.push(`| ${s.name} | ${num(s.finalValLoss, 4)} | ${num(s.seconds)} | ${tflops(s.flops)} | ${num(s.secondsToBaselineLoss)} | ${tflops(s.flopsToBaselineLoss)} | ${pct(s.speedupTime)}${s.speedupTime === null ? '' : flag} | ${pct(s.speedupFlops)}${s.speedupFlops === null ? '' : flag} |`);
+    }
+    md.push('', `![loss against time](loss-${dirName(r.budget)}-seconds.png)`, `![loss against FLOPs](loss-${dirName(r.budget)}-flops.png)`, '');
+  }
+  if (results.length > 1) md.push('## Final loss against budget', '', '![final loss against budget](final-loss-by-budget.png)', '');
+  md.push(`Plots (SVG and PNG): ${plots.map((p) => `\`${p}.svg\``).join(', ')}.`, '');
+  atomicWriteFile(path.join(o.out, 'report.md'), md.join('\n'));
+}
