@@ -72,3 +72,8 @@ test('every pretrain flag maps to a config field and every field has a flag', ()
   const flags = PRETRAIN_FLAGS.map((f) => f.path).sort();
   assert.deepEqual(flags, fields);
 });
+
+test('docs/config.md documents every pretrain flag', () => {
+  const doc = fs.readFileSync('docs/config.md', 'utf8');
+  for (const f of PRETRAIN_FLAGS) assert.ok(doc.includes(`\`--${f.flag}\` | \`${f.path}\``), `docs/config.md lacks --${f.flag}`);
+});
