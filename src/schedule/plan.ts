@@ -83,7 +83,7 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
     start += steps;
   });
   const last = out[out.length - 1].config;
-  for (const k of ['numHiddenLayers', 'hiddenSize', 'intermediateSize', 'numAttentionHeads'] as const) {
+  for (const k of ['numHiddenLayers', 'hiddenSize', 'intermediateSize', 'numAttentionHeads', 'poolingSize', 'ffnRank'] as const) {
     if (last[k] !== run.target[k] && sched.name !== 'small-only') {
       throw new GrowbertError(`schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`);
     }
@@ -95,11 +95,13 @@ export interface LrOptions { peak: number; warmupSteps: number; decay: 'linear' 
 
 /**
  * One LR function over the run:
- *   restart   warmup (stage.lr.warmup x the stage, default 5%) then decay to 0 within the stage
+ *   restart   warmup (stage.lr.warmup x the stage; default 5%, or the run's warmup in stage 1)
+ *             then decay to 0 within the stage
  *   continue  the run's single schedule (its warmup at step 0, decay to 0 at the run's end)
  *   rewind    back to the peak after a short warmup (stage.lr.warmup steps, default 2% of the
  *             run), then decay to 0 at the run's end
- * Stage 1 with 'continue' or 'rewind' uses the run's warmup.
+ * Stage 1 uses the run's warmup (whatever its policy) unless it gives its own, so a one-stage
+ * run is the run's single schedule.
  */
 export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
   const total = stages.reduce((a, s) => a + s.steps, 0);
@@ -110,16 +112,17 @@ export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
     const peak = s.stage.lr.peak ?? o.peak;
     switch (s.stage.lr.policy) {
       case 'restart': {
-        const w = Math.round((s.stage.lr.warmup ?? 0.05) * s.steps);
+        const w = s.stage.lr.warmup !== undefined ? Math.round(s.stage.lr.warmup * s.steps) : s.index === 0 ? o.warmupSteps : Math.round(0.05 * s.steps);
         return lrAt({ ...global, peak, warmupSteps: Math.min(w, s.steps), totalSteps: s.steps }, k);
       }
       case 'continue':
         return lrAt({ ...global, peak }, step);
       case 'rewind': {
         if (s.index === 0) return lrAt({ ...global, peak }, step);
+        // the warmup ends at the peak; the decay runs from there to 0 at the run's end
+        const rest = total - s.startStep;
         const w = Math.round(s.stage.lr.warmup ?? 0.02 * total);
-        const tail = lrAt({ ...global, peak, warmupSteps: 0, totalSteps: total - s.startStep }, k);
-        return k < w ? (tail * k) / w : tail;
+        return lrAt({ ...global, peak, warmupSteps: Math.min(w, rest), totalSteps: rest }, k);
       }
     }
   };

@@ -92,7 +92,9 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const { schedule, stages } = planStages(c, target, runDir, device, say);
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
-  const lr = stageLr(stages, { peak: c.train.lr, warmupSteps: c.train.warmupSteps, decay: c.train.decay, power: c.train.power });
+  // The default warmup is 5% of the run's steps (a budget, not maxSteps, may set them).
+  const warmupSteps = input.train.warmupSteps ?? Math.round(0.05 * totalSteps);
+  const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
 
