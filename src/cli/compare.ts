@@ -2,11 +2,13 @@
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
 import { compare } from '../report/compare.js';
+import { parseTaskList } from '../eval/glue-suite.js';
 import type { PretrainConfigInput } from '../train/config.js';
 
 interface CompareOpts {
   target: string; schedules: string; budget: string; out: string; data?: string[]; seed: string; device: string; precision: string;
   threads?: string; batchSize?: string; seqLength?: string; vocabSize?: string; lr?: string; evalBatches: string; cacheDir?: string; progress?: boolean;
+  glue?: string; glueData?: string; glueMaxTrain?: string; glueEpochs: string;
 }
 
 export function registerCompare(program: Command): void {
@@ -29,6 +31,10 @@ export function registerCompare(program: Command): void {
     .option('--eval-batches <n>', 'validation batches per evaluation', '20')
     .option('--cache-dir <dir>', 'tokenizer and token-cache folder')
     .option('--progress', 'draw progress bars')
+    .option('--glue <tasks>', 'also fine-tune each schedule\'s final model (largest budget) on these GLUE tasks, e.g. sst2,mrpc')
+    .option('--glue-data <dir>', 'the GLUE folder (SST-2/, MRPC/, ...)')
+    .option('--glue-max-train <n>', 'fine-tune on at most this many examples per task')
+    .option('--glue-epochs <n>', 'fine-tuning epochs', '3')
     .action(async (o: CompareOpts) => {
       const n = (v: string | undefined, name: string, int = true): number | undefined => {
         if (v === undefined) return undefined;
@@ -41,7 +47,10 @@ export function registerCompare(program: Command): void {
         train: { seed: Number(o.seed), batchSize: n(o.batchSize, 'batch-size'), lr: n(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
         runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: n(o.threads, 'threads'), progress: o.progress },
       };
+      if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');
+      const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: n(o.glueMaxTrain, 'glue-max-train'), epochs: n(o.glueEpochs, 'glue-epochs') } : undefined;
       const results = await compare({
+        glue,
         target: o.target, schedules: o.schedules.split(',').map((s) => s.trim()).filter(Boolean), budgets: o.budget.split(',').map((s) => s.trim()).filter(Boolean),
         out: o.out, base, command: `growbert compare ${process.argv.slice(3).join(' ')}`, say: (l) => console.error(l), progress: o.progress,
       });

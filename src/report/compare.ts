@@ -13,6 +13,8 @@ import { pretrain } from '../train/pretrain.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { analyse, curveFromMetrics, type BudgetResult, type Curve } from './analysis.js';
 import { writeChart } from './plot.js';
+import { runGlueSuite, type GlueSuiteResult } from '../eval/glue-suite.js';
+import type { GlueTask } from '../eval/glue-data.js';
 
 export interface CompareOptions {
   target: string;
@@ -24,6 +26,8 @@ export interface CompareOptions {
   command: string;
   say: (l: string) => void;
   progress?: boolean;
+  /** fine-tune each schedule's final model of the largest budget on these GLUE tasks */
+  glue?: { tasks: GlueTask[]; dataDir: string; maxTrain?: number; epochs?: number };
 }
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -64,7 +68,17 @@ export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
     curvesByBudget.push(curves);
     results.push(analyse(budget, curves));
   }
-  await writeReport(o, results, curvesByBudget);
+  // Downstream quality: "comparable performance" is judged by fine-tuning, on the largest budget.
+  const glue = new Map<string, GlueSuiteResult>();
+  if (o.glue) {
+    const budget = o.budgets[o.budgets.length - 1];
+    for (const s of schedules) {
+      const name = path.basename(s, '.json');
+      o.say(`compare: GLUE (${o.glue.tasks.join(', ')}) for ${name}, budget ${budget}`);
+      glue.set(name, runGlueSuite({ run: path.join(o.out, dirName(budget), dirName(name)), tasks: o.glue.tasks, dataDir: o.glue.dataDir, maxTrain: o.glue.maxTrain, epochs: o.glue.epochs, device: o.base.runtime?.device as never }));
+    }
+  }
+  await writeReport(o, results, curvesByBudget, glue);
   return results;
 }
 
@@ -72,7 +86,7 @@ const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' 
 const num = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const tflops = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : (x / 1e12).toFixed(2));
 
-async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][]): Promise<void> {
+async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][], glue: Map<string, GlueSuiteResult>): Promise<void> {
   const plots: string[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
@@ -107,6 +121,7 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
     schedules: results[results.length - 1].schedules.map((s) => ({
       name: s.name, finalValLoss: s.finalValLoss, secondsToBaselineLoss: s.secondsToBaselineLoss, flopsToBaselineLoss: s.flopsToBaselineLoss,
       speedupTime: s.speedupTime, speedupFlops: s.speedupFlops, meaningful: s.meaningful,
+      ...(glue.has(s.name) ? { glue: Object.fromEntries(glue.get(s.name)!.tasks.map((t) => [t.task, t.score.mean])), glueAverage: glue.get(s.name)!.average } : {}),
     })),
   };
   atomicWriteFile(path.join(o.out, 'results.json'), JSON.stringify(json, null, 2) + '\n');
@@ -128,6 +143,13 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
     md.push('', `![loss against time](loss-${dirName(r.budget)}-seconds.png)`, `![loss against FLOPs](loss-${dirName(r.budget)}-flops.png)`, '');
   }
   if (results.length > 1) md.push('## Final loss against budget', '', '![final loss against budget](final-loss-by-budget.png)', '');
+  if (glue.size > 0) {
+    const tasks = o.glue!.tasks;
+    md.push(`## GLUE dev (budget ${results[results.length - 1].budget}; fine-tuned from each schedule's final model)`, '',
+      `| schedule | ${tasks.join(' | ')} | average |`, `|---|${tasks.map(() => '---|').join('')}---|`);
+    for (const [name, g] of glue) md.push(`| ${name} | ${g.tasks.map((t) => (100 * t.score.mean).toFixed(1)).join(' | ')} | ${(100 * g.average).toFixed(1)} |`);
+    md.push('');
+  }
   md.push(`Plots (SVG and PNG): ${plots.map((p) => `\`${p}.svg\``).join(', ')}.`, '');
   atomicWriteFile(path.join(o.out, 'report.md'), md.join('\n'));
 }
