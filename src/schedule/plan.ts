@@ -16,12 +16,13 @@ export function parseBudget(text: string): Budget {
   const time = t.match(/^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)$/);
   if (time) {
     const sec = time[2] === 'h' ? 3600 : time[2].startsWith('m') ? 60 : 1;
+    if (!(Number(time[1]) > 0)) throw new GrowbertError(`budget '${text}' must be positive`);
     return { unit: 'seconds', amount: Number(time[1]) * sec, label: t };
   }
   const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
   if (!m) throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
   const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
-  if (!(n > 0)) throw new GrowbertError(`budget '${text}' must be positive`);
+  if (!(Math.round(n) >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
   return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t };
 }
 
@@ -84,7 +85,7 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
   });
   const last = out[out.length - 1].config;
   for (const k of ['numHiddenLayers', 'hiddenSize', 'intermediateSize', 'numAttentionHeads', 'poolingSize', 'ffnRank'] as const) {
-    if (last[k] !== run.target[k] && sched.name !== 'small-only') {
+    if (last[k] !== run.target[k] && !sched.control) {
       throw new GrowbertError(`schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`);
     }
   }

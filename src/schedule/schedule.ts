@@ -47,6 +47,8 @@ export const StageSchema = z.object({
 export const ScheduleSchema = z.object({
   name: z.string().default('custom'),
   description: z.string().optional(),
+  /** a control that never grows into the target (small-only); exempt from the last-stage check */
+  control: z.boolean().default(false),
   stages: z.array(StageSchema).min(1),
 }).strict().superRefine((s, ctx) => {
   const fr = s.stages.filter((x) => x.fraction !== undefined).reduce((a, x) => a + x.fraction!, 0);
@@ -102,7 +104,7 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
   if (!(SCHEDULE_PRESETS as readonly string[]).includes(name)) {
     throw new GrowbertError(`unknown schedule '${name}'; use one of ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
   }
-  return parseSchedule({ name, stages: stages[name as SchedulePreset] }, `schedule ${name}`);
+  return parseSchedule({ name, control: name === 'small-only', stages: stages[name as SchedulePreset] }, `schedule ${name}`);
 }
 
 /** A preset name or a JSON file. */

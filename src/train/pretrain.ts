@@ -36,14 +36,19 @@ export interface PretrainResult {
   stages: ResolvedStage[];
 }
 
-/** The resolved stages, saved with the run so a resume never re-measures or re-splits the budget. */
+/**
+ * The resolved stages, saved with the run. On resume the schedule is the saved one; the budget
+ * is the one given now (a larger --max-steps or --budget extends the run), and the step counts of
+ * a time budget, which came from a calibration, are reused rather than measured again.
+ */
 interface SavedPlan { schedule: Schedule; budget: Budget; steps: number[] }
 
 function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, device: Device, say: (l: string) => void): { schedule: Schedule; stages: ResolvedStage[] } {
   const planFile = path.join(runDir, 'schedule.json');
   const saved: SavedPlan | null = c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
   const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
-  const budget = saved?.budget ?? (c.budget ? parseBudget(c.budget) : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` });
+  const budget = c.budget ? parseBudget(c.budget) : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
+  const reuse = saved !== null && budget.unit === 'seconds' && saved.budget.unit === 'seconds' && saved.budget.amount === budget.amount;
   const run = {
     target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget,
     secondsPerStep: (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
@@ -52,9 +57,8 @@ function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, devic
       return t;
     },
   };
-  let stages = resolveSchedule(saved ? { ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: saved.steps[i], tokens: undefined, fraction: undefined })) } : schedule, run);
-  if (!saved) atomicWriteFile(planFile, JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n');
-  stages = stages.map((s) => ({ ...s }));
+  const stages = resolveSchedule(reuse ? { ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: saved!.steps[i], tokens: undefined, fraction: undefined })) } : schedule, run);
+  atomicWriteFile(planFile, JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n');
   return { schedule, stages };
 }
 
@@ -132,6 +136,7 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     restoreContext(ctx, restored.trainer, restored.optimizer);
     dispose(restored.optimizer);
     ctx.metrics.truncateAfter(ctx.progress.step);
+    if (ctx.progress.step >= totalSteps) throw new GrowbertError(`${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;

@@ -106,7 +106,7 @@ test('a stage sequence length must fit the position table', () => {
 
 test('bad budgets are one-line errors', () => {
   for (const b of ['5x', '', 'abc', '-5', '0', '0steps', '5 parsecs', '1e3', '2Gtok', 'steps', '5mm']) {
-    assert.throws(() => parseBudget(b), oneLine(new RegExp(`budget '${b}'`), /steps \(600\), tokens \(2Mtok\) or time \(90s, 5m, 1h\)|must be positive/), `budget '${b}'`);
+    assert.throws(() => parseBudget(b), oneLine(new RegExp(`budget '${b}'`), /steps \(600\), tokens \(2Mtok\) or time \(90s, 5m, 1h\)|must be (positive|at least 1)/), `budget '${b}'`);
   }
 });
 
