@@ -5,9 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { parseBudget } from '../schedule/plan.js';
-import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
-import { parseConfig, type PretrainConfigInput } from '../train/config.js';
+import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
+import { SCHEDULE_PRESETS, loadSchedule } from '../schedule/schedule.js';
+import { measureStepSeconds } from '../train/calibrate.js';
+import { parseConfig, resolveConfig, type PretrainConfigInput } from '../train/config.js';
+import { prepareCorpus } from '../train/data.js';
+import { modelConfigFor, setupRuntime } from '../train/trainer.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { pretrain } from '../train/pretrain.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
@@ -32,6 +35,42 @@ export interface CompareOptions {
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 
+/**
+ * Every run's stage step counts, fixed before any run starts. For time budgets each distinct
+ * stage shape is timed once, all back to back, so every schedule's budget comes from the same
+ * calibration (timing each run at its own start let machine noise hand one schedule more steps
+ * than another). Each plan is written as a schedule file with explicit steps per stage.
+ */
+async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<string, string>> {
+  const c = resolveConfig(parseConfig({ ...o.base, preset: o.target as never }, 'compare config'));
+  const corpus = await prepareCorpus({ ...c.data }, o.progress);
+  const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
+  const device = setupRuntime(c);
+  const cache = new Map<string, number>();
+  const secondsPerStep = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
+    const key = JSON.stringify([s.config, s.batchSize, s.seqLength]);
+    if (!cache.has(key)) {
+      cache.set(key, measureStepSeconds(s, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
+      o.say(`calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`);
+    }
+    return cache.get(key)!;
+  };
+  const plans = new Map<string, string>();
+  const dir = path.join(o.out, 'schedules');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const budget of o.budgets) {
+    for (const s of schedules) {
+      const sched = loadSchedule(s, target, c.data.seqLength);
+      const stages = resolveSchedule(sched, { target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget: parseBudget(budget), secondsPerStep });
+      const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
+      const fixed = { ...sched, stages: sched.stages.map((st, i) => ({ ...st, steps: stages[i].steps, tokens: undefined, fraction: undefined })) };
+      atomicWriteFile(file, JSON.stringify(fixed, null, 2) + '\n');
+      plans.set(`${budget}\u0000${s}`, file);
+    }
+  }
+  return plans;
+}
+
 /** The schedules actually run: the requested ones plus the baseline and the control, baseline first. */
 export function comparedSchedules(requested: string[]): string[] {
   const out = ['full', ...requested.filter((s) => s !== 'full' && s !== 'small-only'), 'small-only'];
@@ -45,6 +84,7 @@ export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
   const schedules = comparedSchedules(o.schedules);
   for (const b of o.budgets) parseBudget(b);
   fs.mkdirSync(o.out, { recursive: true });
+  const plans = await planRuns(o, schedules);
   const results: BudgetResult[] = [];
   const curvesByBudget: Curve[][] = [];
   for (const budget of o.budgets) {
@@ -57,7 +97,7 @@ export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
         // A run that was cut off is started over: comparisons need uninterrupted timings.
         fs.rmSync(runDir, { recursive: true, force: true });
         o.say(`compare: budget ${budget}, schedule ${s} -> ${runDir}`);
-        const config = parseConfig({ ...o.base, preset: o.target as never, schedule: s, budget, out: runDir, resume: false }, 'compare config');
+        const config = parseConfig({ ...o.base, preset: o.target as never, schedule: plans.get(`${budget}\u0000${s}`)!, out: runDir, resume: false }, 'compare config');
         await pretrain(config, { say: o.say, progress: o.progress });
         atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget }) + '\n');
       } else {

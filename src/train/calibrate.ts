@@ -13,7 +13,7 @@ export interface CalibrationShape {
   maxPredictions: number;
 }
 
-/** Seconds per optimizer step (median of `steps` timed steps after `warmup` untimed ones). */
+/** Seconds per optimizer step: the median of `steps` (5) timed steps after `warmup` (3) untimed ones, which absorb allocator and thread-pool start-up. */
 export function measureStepSeconds(s: CalibrationShape, o: { device: Device; bf16: boolean; gradAccumulation?: number; steps?: number; warmup?: number }): number {
   const model = new BertForMaskedLM(s.config, { device: o.device, seed: 0 });
   const optimizer = createOptimizer('adamw', model.namedParameters(), { lr: 1e-5 });
@@ -30,11 +30,11 @@ export function measureStepSeconds(s: CalibrationShape, o: { device: Device; bf1
   const micro = Array.from({ length: o.gradAccumulation ?? 1 }, () => batch);
   const times: number[] = [];
   try {
-    for (let i = 0; i < (o.warmup ?? 1) + (o.steps ?? 3); i++) {
+    for (let i = 0; i < (o.warmup ?? 3) + (o.steps ?? 5); i++) {
       const t0 = performance.now();
       trainStep(model, optimizer, micro, { lr: 1e-5, clipNorm: 1, bf16: o.bf16 });
       if (o.device !== 'cpu') cuda.synchronize(o.device);
-      if (i >= (o.warmup ?? 1)) times.push((performance.now() - t0) / 1000);
+      if (i >= (o.warmup ?? 3)) times.push((performance.now() - t0) / 1000);
     }
   } finally {
     tidy(() => [batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.maskedPositions, batch.maskedLabels].forEach((t) => t?.dispose()));
