@@ -3,6 +3,7 @@
 // same run): see bench/README.md.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
+import { positiveInt } from './args.js';
 import { BertForMaskedLM, bertConfig } from '../model/index.js';
 import { cuda, getNumThreads, manualSeed, randint, setNumThreads, tidy, zeros, type Device } from '../tensor/index.js';
 import { createOptimizer } from '../train/optim/index.js';
@@ -14,11 +15,6 @@ interface BenchOpts {
   device: string; precision: string; threads?: string; fullLogits?: boolean; json?: boolean;
 }
 
-const int = (v: string, name: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new GrowbertError(`--${name} ${v}: expected a positive integer`);
-  return n;
-};
 
 export function registerBench(program: Command): void {
   program
@@ -42,10 +38,10 @@ export function registerBench(program: Command): void {
 }
 
 function bench(o: BenchOpts): void {
-  const L = int(o.layers, 'layers'), H = int(o.hidden, 'hidden'), A = int(o.heads, 'heads'), F = int(o.ffn, 'ffn');
-  const B = int(o.batch, 'batch'), S = int(o.seq, 'seq'), V = int(o.vocab, 'vocab'), steps = int(o.steps, 'steps');
+  const L = positiveInt(o.layers, 'layers'), H = positiveInt(o.hidden, 'hidden'), A = positiveInt(o.heads, 'heads'), F = positiveInt(o.ffn, 'ffn');
+  const B = positiveInt(o.batch, 'batch'), S = positiveInt(o.seq, 'seq'), V = positiveInt(o.vocab, 'vocab'), steps = positiveInt(o.steps, 'steps');
   const warmup = Number(o.warmup);
-  if (o.threads) setNumThreads(int(o.threads, 'threads'));
+  if (o.threads) setNumThreads(positiveInt(o.threads, 'threads'));
   const device = o.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) throw new GrowbertError('--device cuda, but this libtorch has no CUDA; use --device cpu');
   if (o.precision !== 'fp32' && o.precision !== 'bf16') throw new GrowbertError(`--precision ${o.precision}: use fp32 or bf16`);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
 import { compare } from '../report/compare.js';
+import { positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import type { PretrainConfigInput } from '../train/config.js';
 
@@ -36,19 +37,13 @@ export function registerCompare(program: Command): void {
     .option('--glue-max-train <n>', 'fine-tune on at most this many examples per task')
     .option('--glue-epochs <n>', 'fine-tuning epochs', '3')
     .action(async (o: CompareOpts) => {
-      const n = (v: string | undefined, name: string, int = true): number | undefined => {
-        if (v === undefined) return undefined;
-        const x = Number(v);
-        if (!Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x))) throw new GrowbertError(`--${name} ${v}: expected a positive ${int ? 'integer' : 'number'}`);
-        return x;
-      };
       const base: PretrainConfigInput = {
-        data: { ...(o.data ? { specs: o.data } : {}), seqLength: n(o.seqLength, 'seq-length'), vocabSize: n(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
-        train: { seed: Number(o.seed), batchSize: n(o.batchSize, 'batch-size'), lr: n(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
-        runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: n(o.threads, 'threads'), progress: o.progress },
+        data: { ...(o.data ? { specs: o.data } : {}), seqLength: positive(o.seqLength, 'seq-length'), vocabSize: positive(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
+        train: { seed: Number(o.seed), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
+        runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
       };
       if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');
-      const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: n(o.glueMaxTrain, 'glue-max-train'), epochs: n(o.glueEpochs, 'glue-epochs') } : undefined;
+      const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: positive(o.glueMaxTrain, 'glue-max-train'), epochs: positive(o.glueEpochs, 'glue-epochs') } : undefined;
       const results = await compare({
         glue,
         target: o.target, schedules: o.schedules.split(',').map((s) => s.trim()).filter(Boolean), budgets: o.budget.split(',').map((s) => s.trim()).filter(Boolean),

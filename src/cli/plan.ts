@@ -2,6 +2,7 @@
 // time each would take from a quick measured calibration, with the ratio to the `full` baseline.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
+import { positive, positiveInt } from './args.js';
 import { presetConfig, type PresetName } from '../model/index.js';
 import { loadSchedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
@@ -35,18 +36,12 @@ const fmt = (x: number) => (x >= 1e15 ? `${(x / 1e15).toFixed(2)}P` : x >= 1e12 
 function plan(o: PlanOpts): void {
   if (!(o.target in TRAIN_PRESETS)) throw new GrowbertError(`unknown target '${o.target}'; use tiny, mini, small, base or large`);
   const p = TRAIN_PRESETS[o.target as PresetName];
-  const num = (v: string | undefined, d: number, name: string) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new GrowbertError(`--${name} ${v}: expected a positive integer`);
-    return n;
-  };
-  const seqLength = num(o.seqLength, p.seqLength, 'seq-length');
-  const batchSize = num(o.batchSize, p.batchSize, 'batch-size');
-  const vocab = num(o.vocabSize, p.vocabSize, 'vocab-size');
+  const seqLength = positiveInt(o.seqLength, 'seq-length', p.seqLength);
+  const batchSize = positiveInt(o.batchSize, 'batch-size', p.batchSize);
+  const vocab = positiveInt(o.vocabSize, 'vocab-size', p.vocabSize);
   const base = presetConfig(o.target as PresetName, vocab);
   const target = presetConfig(o.target as PresetName, vocab, { maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, seqLength) });
-  const device = setupRuntime({ runtime: { device: o.device, precision: 'fp32', threads: o.threads ? num(o.threads, 1, 'threads') : undefined }, train: {} as never });
+  const device = setupRuntime({ runtime: { device: o.device, threads: positive(o.threads, 'threads') } });
   const budget = o.budget ? parseBudget(o.budget) : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
   // Calibrate on a small batch and scale by batch size: per-token time is close to constant, and
   // a large target's full batch would take minutes on a CPU.

@@ -177,7 +177,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
 }
 
 // ---- Run set-up shared by the commands -------------------------------------------------------
-export function setupRuntime(c: Pick<PretrainConfig, 'runtime' | 'train'>): Device {
+export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> }): Device {
   setNumThreads(c.runtime.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
   const device = c.runtime.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) {
