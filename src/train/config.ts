@@ -96,7 +96,7 @@ export type PretrainConfig = z.output<typeof PretrainConfigSchema>;
 
 /** Training defaults per size preset (model shapes come from src/model/config.ts). */
 export const TRAIN_PRESETS: Record<PresetName, { seqLength: number; batchSize: number; maxSteps: number; lr: number; vocabSize: number; evalEvery: number }> = {
-  tiny: { seqLength: 64, batchSize: 32, maxSteps: 600, lr: 1e-3, vocabSize: 8192, evalEvery: 100 },
+  tiny: { seqLength: 64, batchSize: 32, maxSteps: 300, lr: 1e-3, vocabSize: 8192, evalEvery: 100 },
   mini: { seqLength: 128, batchSize: 32, maxSteps: 5000, lr: 5e-4, vocabSize: 16384, evalEvery: 250 },
   small: { seqLength: 128, batchSize: 128, maxSteps: 20000, lr: 5e-4, vocabSize: 30522, evalEvery: 500 },
   base: { seqLength: 128, batchSize: 256, maxSteps: 100000, lr: 1e-4, vocabSize: 30522, evalEvery: 1000 },
