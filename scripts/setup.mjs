@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // One-time (and idempotent) set-up, run by `npm test`, `npm run demo` and `npm run setup`:
 //   1. libtorch: found via LIBTORCH / LIBTORCH_USE_PYTORCH / the system; if none, installs
-//      Debian's libtorch-dev with apt when running as root on Debian/Ubuntu, else explains how.
+//      Debian's libtorch-dev with apt when running as root on Debian/Ubuntu, else explains how;
+//      with it libgloo-dev, whose headers data-parallel training (c10d over Gloo) compiles against.
 //   2. npm ci, when node_modules is missing or older than package-lock.json.
 //   3. the native addon (skipped when its sources and flags are unchanged).
 //   4. the TypeScript build (skipped when no source changed).
@@ -45,7 +46,7 @@ function ensureLibtorch() {
   run('apt-get', ['update', '-q'], { env });
   // libopenblas0 is only a Recommends of libtorch, but without it matmuls run on the reference
   // BLAS, about 30x slower.
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-pthread'], { env });
+  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev'], { env });
   lt = findLibtorch();
   if (!lt) die('apt-get installed libtorch-dev but its headers/libraries were not found under /usr; set LIBTORCH=/path/to/libtorch');
   return lt;
@@ -68,6 +69,23 @@ function checkBlas(lt) {
   } else {
     console.error('growbert setup: warning: libtorch uses the reference BLAS (matmuls ~30x slower); install libopenblas0 (`sudo apt-get install libopenblas0-pthread`)');
   }
+}
+
+// Debian's libtorch has c10d (PyTorch's distributed engine) compiled in, but its Gloo headers come
+// from libgloo-dev; without them the addon is built without data-parallel training.
+function checkGloo(lt) {
+  if (lt.source !== 'system' || fs.existsSync(path.join(lt.root, 'include/gloo/config.h')) || fs.existsSync('/usr/include/gloo/config.h')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && fs.existsSync('/etc/debian_version')) {
+    say('installing libgloo-dev (headers for data-parallel training over Gloo)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const args = ['install', '-y', '-q', '--no-install-recommends', 'libgloo-dev'];
+    const opts = { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root, env };
+    if (spawnSync('apt-get', args, opts).status === 0) return;
+    spawnSync('apt-get', ['update', '-q'], opts);
+    if (spawnSync('apt-get', args, opts).status === 0) return;
+  }
+  console.error('growbert setup: warning: no Gloo headers, so data-parallel training (--nproc) is off; install them (`sudo apt-get install libgloo-dev`) and run `npm run setup` again');
 }
 
 function hashFiles(files) {
@@ -113,6 +131,7 @@ const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) die(`Node.js ${process.versions.node} is too old; growbert needs Node.js 20 or newer`);
 const lt = ensureLibtorch();
 checkBlas(lt);
+checkGloo(lt);
 ensureNodeModules();
 const { buildNative } = await import('./build-native.mjs');
 try {

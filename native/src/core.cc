@@ -360,6 +360,9 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   gb::registerMath(exports);
   gb::registerNN(exports);
   gb::registerInplace(exports);
+#ifndef GROWBERT_NO_DIST
+  gb::registerDistributed(exports);
+#endif
   return exports;
 }
 
