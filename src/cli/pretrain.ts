@@ -1,15 +1,52 @@
-// `growbert pretrain`: masked-LM pre-training from a config file, a preset, and flags.
+// `growbert pretrain`: masked-LM pre-training from a config file, a preset, and flags. With
+// --nproc N (and/or --nnodes) it is the launcher of a data-parallel run (docs/distributed.md).
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import { parseConfig, readConfigFile } from '../train/config.js';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GrowbertError } from '../io/errors.js';
+import { launchEnv, workerEnv } from '../dist/env.js';
+import { launch, threadsPerWorker, watchLauncher } from '../dist/launch.js';
+import { requireDistributed } from '../dist/process-group.js';
+import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
 import { runPaths } from '../train/run.js';
 import { pretrain } from '../train/pretrain.js';
 import { PRETRAIN_FLAGS, addFlags, applyFlags } from './config-flags.js';
 
+/** MASTER_ADDR, MASTER_PORT, NNODES and NODE_RANK from the environment (flags override them). */
+function applyDistEnv(base: Record<string, unknown>): Record<string, unknown> {
+  const e = launchEnv();
+  const dist = { ...(base.dist as Record<string, unknown> | undefined) };
+  for (const [k, v] of Object.entries(e)) if (v !== undefined) dist[k] = v;
+  return Object.keys(dist).length ? { ...base, dist } : base;
+}
+
+/** This machine's share of a data-parallel run: its workers run `growbert pretrain` with the resolved config. */
+async function launchWorkers(config: PretrainConfig): Promise<number> {
+  const d = config.dist;
+  if (d.nodeRank >= d.nnodes) throw new GrowbertError(`--node-rank ${d.nodeRank} must be less than --nnodes ${d.nnodes}`);
+  const world = d.nproc * d.nnodes;
+  const batch = resolveConfig(config).train.batchSize;
+  if (batch % world !== 0) throw new GrowbertError(`batch size ${batch} is not divisible by the ${world} data-parallel workers; use a multiple of ${world} for --batch-size`);
+  requireDistributed(d.backend === 'nccl' ? 'nccl' : 'gloo');
+  const file = path.join(os.tmpdir(), `growbert-launch-${process.pid}-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(config));
+  try {
+    const bin = fileURLToPath(new URL('../../../bin/growbert.js', import.meta.url));
+    return await launch({
+      nproc: d.nproc, nnodes: d.nnodes, nodeRank: d.nodeRank, masterAddr: d.masterAddr, masterPort: d.masterPort,
+      args: [bin, 'pretrain', '--config', file], threadsPerWorker: config.runtime.threads ?? threadsPerWorker(d.nproc),
+    });
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 export function registerPretrain(program: Command): void {
   const cmd = program
     .command('pretrain')
-    .description('pre-train a BERT masked-LM (config file and/or flags; flags override the file)')
+    .description('pre-train a BERT masked-LM (config file and/or flags; flags override the file); --nproc N trains data-parallel')
     .option('--config <file>', 'JSON config file (see docs/config.md)');
   addFlags(cmd, PRETRAIN_FLAGS).action(async (opts: Record<string, unknown>) => {
     let base: Record<string, unknown> = opts.config ? (readConfigFile(String(opts.config)) as Record<string, unknown>) : {};
@@ -19,8 +56,14 @@ export function registerPretrain(program: Command): void {
       const saved = runPaths(out).config;
       if (fs.existsSync(saved)) base = readConfigFile(saved) as Record<string, unknown>;
     }
-    const config = parseConfig(applyFlags(base, opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
+    const config = parseConfig(applyFlags(applyDistEnv(base), opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
+    const worker = workerEnv();
+    if (!worker && config.dist.nproc * config.dist.nnodes > 1) {
+      process.exitCode = await launchWorkers(config);
+      return;
+    }
+    if (worker) watchLauncher(worker.rank);
     const r = await pretrain(config, { progress: config.runtime.progress });
-    console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
+    if (!worker || worker.rank === 0) console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
   });
 }

@@ -81,6 +81,23 @@ export const PretrainConfigSchema = z.object({
     /** draw the progress bar (default: when stderr is a terminal) */
     progress: z.boolean().optional(),
   }).strict().default({}),
+  /** data-parallel training over c10d (docs/distributed.md); torchrun's launcher settings */
+  dist: z.object({
+    /** worker processes on this machine (1 = no data parallelism) */
+    nproc: posInt.default(1),
+    /** machines, each running the same command with its own nodeRank */
+    nnodes: posInt.default(1),
+    /** this machine's index in [0, nnodes); env NODE_RANK */
+    nodeRank: nonNegInt.default(0),
+    /** the address of node 0, where rank 0 serves the rendezvous store; env MASTER_ADDR */
+    masterAddr: z.string().min(1).default('127.0.0.1'),
+    /** its port; env MASTER_PORT; default a free port on one machine, 29500 on several */
+    masterPort: z.number().int().min(1).max(65535).optional(),
+    /** gloo (CPU), nccl (GPUs), or auto: nccl for CUDA devices when this libtorch has it */
+    backend: z.enum(['auto', 'gloo', 'nccl']).default('auto'),
+    /** seconds a collective may wait for the other ranks before the run fails naming the rank that stopped */
+    timeout: z.number().positive().default(600),
+  }).strict().default({}),
   /** growth schedule: a preset (full, stack, length, truncate, width, compound, small-only) or a JSON file; default full */
   schedule: z.string().default('full'),
   /** budget that schedule fractions divide: steps (600), tokens (2Mtok) or time (90s, 5m); default train.maxSteps steps */

@@ -12,7 +12,9 @@ import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
-import { dispose, manualSeed, type Device } from '../tensor/index.js';
+import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
+import { DataParallel } from '../dist/data-parallel.js';
+import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
@@ -21,7 +23,7 @@ import { MetricsLog } from './metrics-log.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
 import {
-  checkRunDir, modelConfigFor, restoreContext, runEval, runSteps, saveContext, setupRuntime, withInterrupt, type Progress, type TrainContext,
+  Interrupted, NullMetricsLog, checkRunDir, modelConfigFor, restoreContext, runEval, runSteps, saveContext, setupRuntime, withInterrupt, type Progress, type TrainContext,
 } from './trainer.js';
 
 export interface PretrainOptions {
@@ -43,22 +45,31 @@ export interface PretrainResult {
  */
 interface SavedPlan { schedule: Schedule; budget: Budget; steps: number[] }
 
-function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, device: Device, say: (l: string) => void): { schedule: Schedule; stages: ResolvedStage[] } {
-  const planFile = path.join(runDir, 'schedule.json');
-  const saved: SavedPlan | null = c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
-  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
+function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, device: Device, say: (l: string) => void, dp?: DataParallel): { schedule: Schedule; stages: ResolvedStage[] } {
   const budget = c.budget ? parseBudget(c.budget) : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
-  const reuse = saved !== null && budget.unit === 'seconds' && saved.budget.unit === 'seconds' && saved.budget.amount === budget.amount;
+  const withSteps = (schedule: Schedule, steps: number[]): Schedule => ({ ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: steps[i], tokens: undefined, fraction: undefined })) });
+  const workers = dp?.worldSize ?? 1;
   const run = {
     target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget,
     secondsPerStep: (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
-      const t = measureStepSeconds(s, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation });
-      say(`calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step`);
+      // Data parallel: one worker's share of the batch (communication not counted).
+      const t = measureStepSeconds({ ...s, batchSize: Math.max(1, Math.floor(s.batchSize / workers)) }, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation });
+      say(`calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step${workers > 1 ? ` (its share of the batch on one of ${workers} workers)` : ''}`);
       return t;
     },
   };
-  const stages = resolveSchedule(reuse ? { ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: saved!.steps[i], tokens: undefined, fraction: undefined })) } : schedule, run);
+  // Data parallel: rank 0 plans (and calibrates, and writes schedule.json); the others take its plan.
+  if (dp && !dp.isLeader) {
+    const plan = dp.broadcastObject<{ schedule: Schedule; steps: number[] }>(undefined);
+    return { schedule: plan.schedule, stages: resolveSchedule(withSteps(plan.schedule, plan.steps), run) };
+  }
+  const planFile = path.join(runDir, 'schedule.json');
+  const saved: SavedPlan | null = c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
+  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
+  const reuse = saved !== null && budget.unit === 'seconds' && saved.budget.unit === 'seconds' && saved.budget.amount === budget.amount;
+  const stages = resolveSchedule(reuse ? withSteps(schedule, saved!.steps) : schedule, run);
   atomicWriteFile(planFile, JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n');
+  dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
   return { schedule, stages };
 }
 
@@ -80,21 +91,52 @@ function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
   return createOptimizer(c.train.optimizer, model.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
 }
 
+/**
+ * Pre-trains as configured. A process started as a torchrun-style worker (RANK and WORLD_SIZE in
+ * its environment, see src/dist/env.ts) with a world size above 1 is one rank of a data-parallel
+ * run (docs/distributed.md); otherwise this is the single-process run.
+ */
 export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
   const c = resolveConfig(input);
+  const env = workerEnv();
+  if (!env || env.worldSize === 1) return pretrainOn(input, c, o);
+  const dp = DataParallel.init({
+    env, backend: c.dist.backend, device: c.runtime.device as Device, timeoutSeconds: c.dist.timeout,
+    masterAddr: env.masterAddr ?? c.dist.masterAddr, masterPort: env.masterPort ?? c.dist.masterPort ?? 29500,
+  });
+  try {
+    // Other ranks are quiet: rank 0 reports for the run.
+    const r = await pretrainOn(input, c, dp.isLeader ? o : { say: () => {}, progress: false }, dp);
+    dp.barrier(); // nobody tears down the store (rank 0 serves it) while another rank still uses it
+    return r;
+  } finally {
+    dp.destroy();
+  }
+}
+
+async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainOptions, dp?: DataParallel): Promise<PretrainResult> {
   const say = o.say ?? ((l: string) => console.error(l));
+  const leader = !dp || dp.isLeader;
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume);
-  const device = setupRuntime(c);
+  const device = setupRuntime(c, dp);
   modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
-  fs.mkdirSync(runDir, { recursive: true });
-  if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+  if (leader) {
+    fs.mkdirSync(runDir, { recursive: true });
+    if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+  }
 
-  const corpus = await prepareCorpus({ ...c.data }, o.progress);
+  // Data parallel: the first worker on each machine builds the tokenizer and token caches, then
+  // the others read them.
+  const first = !dp || dp.localRank === 0;
+  const early = first ? await prepareCorpus({ ...c.data }, o.progress) : undefined;
+  dp?.barrier();
+  const corpus = early ?? await prepareCorpus({ ...c.data }, false);
   say(`data: ${corpus.report}`);
-  if (!fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
+  if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
-  const { schedule, stages } = planStages(c, target, runDir, device, say);
+  const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
+  if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
   // The default warmup is 5% of the run's steps (a budget, not maxSteps, may set them).
   const warmupSteps = input.train.warmupSteps ?? Math.round(0.05 * totalSteps);
@@ -118,6 +160,9 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     manualSeed(c.train.seed);
     model = new BertForMaskedLM(stages[0].config, { device, seed: c.train.seed });
   }
+  // Data parallel: rank 0's weights everywhere (a fresh model is seeded alike, a resumed one read
+  // from the same checkpoint: this makes sure).
+  if (dp) noGrad(() => dp.broadcast(model.parameters()));
   optimizer = newOptimizer(c, model);
   data = stageData(corpus, c, stages[stageIndex]);
 
@@ -128,9 +173,9 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     // comparison's curves need them); checkpoints follow the evaluations.
     evalEvery: input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)),
     checkpointEvery: input.train?.checkpointEvery ?? input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)), keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
-    metrics: new MetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
+    metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
     extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
-    flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say,
+    flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say, dp,
   };
   if (restored) {
     restoreContext(ctx, restored.trainer, restored.optimizer);
@@ -140,7 +185,8 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
-  say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}`);
+  say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
+  dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
   try {
@@ -156,8 +202,11 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
         saveContext(ctx);
       }
     });
+  } catch (e) {
+    throw dp && !(e instanceof Interrupted) ? await dp.explain(e, `training (step ${ctx.progress.step})`) : e;
   } finally {
     ctx.bar.finish();
+    dp?.detach();
   }
   const e = ctx.progress.lastEval;
   say(`done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`);
@@ -178,10 +227,18 @@ function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say
     optimizer.loadState(r.optimizerState, r.optimizerMeta);
     dispose(r.optimizerState);
   }
+  ctx.dp?.detach(); // the reducer holds the old parameters
   ctx.optimizer.dispose();
   before.dispose();
   ctx.model = r.model;
   ctx.optimizer = optimizer;
+  if (ctx.dp) {
+    // Every rank grew the same way at the same step: prove the results are identical (weights and
+    // optimizer state), then take rank 0's anyway, as at the start.
+    ctx.dp.verifyIdentical([...r.model.namedParameters(), ...optimizer.state()], `after growing into ${next.name} at step ${ctx.progress.step}`);
+    noGrad(() => ctx.dp!.broadcast(r.model.parameters()));
+    ctx.dp.attach([...optimizer.params.values()]);
+  }
   const p = ctx.progress;
   ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report });
   say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);

@@ -8,15 +8,16 @@ import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
 import { presetConfig, type BertForMaskedLM, type BertConfig } from '../model/index.js';
-import { cuda, dispose, getRngState, setNumThreads, setRngState, tensor, type Device, type Tensor } from '../tensor/index.js';
+import { cuda, dispose, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
+import type { DataParallel } from '../dist/data-parallel.js';
 import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
-import type { MetricsLog } from './metrics-log.js';
+import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
 import type { Schedule } from './lr.js';
 import { runPaths } from './run.js';
-import { evaluate, trainStep, type EvalResult } from './step.js';
+import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
 /** Counters carried across steps, stages and resumes (saved in trainer.json). */
 export interface Progress {
@@ -55,6 +56,17 @@ export interface TrainContext {
   say: (line: string) => void;
   /** fields added to every metrics line (e.g. the stage) */
   tags?: Record<string, number | string>;
+  /**
+   * Data parallelism (src/dist): this process is one rank of several, each training on its rows
+   * of the same global batches; only rank 0 writes checkpoints and metrics. Absent: one process.
+   */
+  dp?: DataParallel;
+}
+
+/** The metrics log of a rank other than 0: it writes nothing. */
+export class NullMetricsLog extends MetricsLog {
+  override append(): void {}
+  override truncateAfter(): void {}
 }
 
 // ---- State <-> trainer.json -------------------------------------------------------------------
@@ -62,6 +74,8 @@ const b64 = (t: Tensor): string => Buffer.from(t.data() as Uint8Array).toString(
 const fromB64 = (s: string): Tensor => tensor(new Uint8Array(Buffer.from(s, 'base64')), { dtype: 'uint8' });
 
 export function saveContext(ctx: TrainContext): string {
+  // Every rank holds the same state; rank 0 writes it.
+  if (ctx.dp && !ctx.dp.isLeader) return latestCheckpoint(ctx.runDir) ?? runPaths(ctx.runDir).checkpoints;
   const rng = getRngState('cpu');
   const maskRng = ctx.masker.state();
   const trainer = {
@@ -104,9 +118,12 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
 export class Interrupted extends Error {}
 
 let interruptRequested = false;
+/** Data parallelism: some rank had been interrupted when the last step's sums were taken. */
+let interruptAgreed = false;
 /** Installs a SIGINT handler for the duration of fn: Ctrl-C finishes the current step, saves, stops. */
 export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
   interruptRequested = false;
+  interruptAgreed = false;
   const onSig = () => {
     if (interruptRequested) process.exit(130); // a second Ctrl-C stops at once
     interruptRequested = true;
@@ -120,11 +137,32 @@ export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function runEval(ctx: TrainContext): EvalResult {
-  const r = evaluate(ctx.model, ctx.valSet, { bf16: ctx.bf16 });
+  const r = ctx.dp ? evaluateShared(ctx, ctx.dp) : evaluate(ctx.model, ctx.valSet, { bf16: ctx.bf16 });
   const p = ctx.progress;
   p.lastEval = { ...r, step: p.step };
   ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr: ctx.lr.lrAt(Math.max(0, p.step - 1)), ...ctx.tags, ...r });
   return r;
+}
+
+/** Data-parallel evaluation: rank r evaluates batches r, r + W, ...; the sums are added up. */
+function evaluateShared(ctx: TrainContext, dp: DataParallel): EvalResult {
+  const mine = ctx.valSet.filter((_, i) => i % dp.worldSize === dp.rank);
+  const s = evaluateSums(ctx.model, mine, { bf16: ctx.bf16 });
+  const [lossSum, correct, count] = dp.sum([s.lossSum, s.correct, s.count]);
+  return evalResult({ lossSum, correct, count });
+}
+
+/** This rank's rows of a global batch (assembled on the CPU), moved to `device`. */
+function shardBatch(full: ModelBatch, rows: { start: number; count: number }, device: Device): ModelBatch {
+  return tidy(() => {
+    const part = (t: Tensor | undefined) => (t === undefined ? undefined : device === 'cpu' ? t.narrow(0, rows.start, rows.count) : t.narrow(0, rows.start, rows.count).to(device));
+    const attentionMask = part(full.attentionMask)!;
+    return {
+      inputIds: part(full.inputIds)!, tokenTypeIds: part(full.tokenTypeIds), attentionMask,
+      maskedPositions: part(full.maskedPositions), maskedLabels: part(full.maskedLabels),
+      tokens: attentionMask.sum().item(),
+    };
+  });
 }
 
 const round = (x: number, d = 4) => Number(x.toFixed(d));
@@ -136,13 +174,41 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
   while (p.step < untilStep) {
     const t0 = performance.now();
     const micro: ModelBatch[] = [];
-    for (let i = 0; i < ctx.gradAccumulation; i++) {
-      const b = ctx.stream.nextBatch();
-      micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
-    }
+    let r: StepResult, tokens: number;
     const lr = ctx.lr.lrAt(p.step);
-    const r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16 });
-    const tokens = micro.reduce((a, b) => a + b.tokens, 0);
+    if (!ctx.dp) {
+      for (let i = 0; i < ctx.gradAccumulation; i++) {
+        const b = ctx.stream.nextBatch();
+        micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
+      }
+      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16 });
+      tokens = micro.reduce((a, b) => a + b.tokens, 0);
+    } else {
+      // Every rank reads and masks the same global batches as one process would, then keeps its rows.
+      const dp = ctx.dp;
+      let totalTargets = 0;
+      tokens = 0;
+      for (let i = 0; i < ctx.gradAccumulation; i++) {
+        const b = ctx.stream.nextBatch();
+        const full = toModelBatch(b, ctx.masker.mask(b), 'cpu');
+        totalTargets += tidy(() => full.maskedLabels!.ne(-100).sum().item());
+        tokens += full.tokens;
+        micro.push(shardBatch(full, dp.rows(b.size), ctx.device));
+        dispose(full);
+      }
+      try {
+        dp.beforeStep(p.step + 1);
+        r = trainStep(ctx.model, ctx.optimizer, micro, {
+          lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16,
+          // The interrupt flag travels with the loss: every rank stops after the same step.
+          sync: { worldSize: dp.worldSize, totalTargets, beforeBackward: (l) => dp.beforeBackward(l), sum: (v) => dp.sum(v), extra: [interruptRequested ? 1 : 0] },
+        });
+      } catch (e) {
+        dispose(micro);
+        throw await dp.explain(e, `training step ${p.step + 1}`);
+      }
+      interruptAgreed = (r.extra?.[0] ?? 0) > 0;
+    }
     dispose(micro);
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
@@ -169,19 +235,29 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
-    if (interruptRequested) {
+    if (ctx.dp ? interruptAgreed : interruptRequested) {
       const dir = saveContext(ctx);
+      if (ctx.dp && !ctx.dp.isLeader) throw new Interrupted(`interrupted at step ${p.step} (rank 0 saves the checkpoint)`);
       throw new Interrupted(`interrupted at step ${p.step}; checkpoint saved to ${dir}; continue with --resume`);
     }
   }
 }
 
 // ---- Run set-up shared by the commands -------------------------------------------------------
-export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> }): Device {
-  setNumThreads(c.runtime.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-  const device = c.runtime.device as Device;
+/**
+ * Threads and device. A data-parallel worker (`local`: its place among the workers on this
+ * machine) gets an equal share of the cores and, asked for `cuda`, the GPU cuda:LOCAL_RANK.
+ */
+export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> }, local?: { localRank: number; localWorldSize: number }): Device {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  setNumThreads(c.runtime.threads ?? Math.max(1, Math.floor(cores / (local?.localWorldSize ?? 1))));
+  let device = c.runtime.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) {
     throw new GrowbertError(`--device ${device} asked for, but this libtorch has no CUDA (or no GPU is visible); use --device cpu or build against CUDA libtorch (LIBTORCH_USE_PYTORCH=1)`);
+  }
+  if (local && device === 'cuda') {
+    if (local.localRank >= cuda.deviceCount()) throw new GrowbertError(`worker ${local.localRank} on this machine needs GPU cuda:${local.localRank}, but only ${cuda.deviceCount()} are visible; use --nproc ${cuda.deviceCount()} or fewer`);
+    device = `cuda:${local.localRank}` as Device;
   }
   return device;
 }
