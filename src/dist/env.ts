@@ -5,6 +5,8 @@
 //   LOCAL_RANK, LOCAL_WORLD_SIZE   its rank on this machine and the processes on this machine
 //   GROUP_RANK                     this machine's rank (torchrun's name for the node rank)
 //   MASTER_ADDR, MASTER_PORT       where rank 0 serves the rendezvous store
+// Workers that share a machine need LOCAL_RANK and LOCAL_WORLD_SIZE (or Slurm's SLURM_LOCALID and
+// SLURM_NTASKS_PER_NODE): without them a worker takes itself to be alone on its machine.
 import { GrowbertError } from '../io/errors.js';
 
 export interface WorkerEnv {
@@ -25,6 +27,12 @@ function int(env: NodeJS.ProcessEnv, name: string, min: number): number | undefi
   return n;
 }
 
+/** SLURM_NTASKS_PER_NODE is "4" or, with uneven nodes, "4(x2),3": the first count. */
+function slurmTasksPerNode(env: NodeJS.ProcessEnv): number | undefined {
+  const m = /^(\d+)/.exec(env.SLURM_NTASKS_PER_NODE ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
 /** This process's place in a data-parallel run, or null when it is not a worker of one. */
 export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | null {
   const worldSize = int(env, 'WORLD_SIZE', 1);
@@ -32,8 +40,10 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
   if (worldSize === undefined && rank === undefined) return null;
   if (worldSize === undefined || rank === undefined) throw new GrowbertError('RANK and WORLD_SIZE must be set together (a torchrun-style worker needs both)');
   if (rank >= worldSize) throw new GrowbertError(`RANK=${rank} must be less than WORLD_SIZE=${worldSize}`);
-  const localWorldSize = int(env, 'LOCAL_WORLD_SIZE', 1) ?? worldSize;
-  const localRank = int(env, 'LOCAL_RANK', 0) ?? rank % localWorldSize;
+  // Without LOCAL_* (one worker per pod or machine, as Kubeflow's PyTorchJob starts them): alone
+  // on its machine. Slurm's per-task variables stand in when present.
+  const localWorldSize = int(env, 'LOCAL_WORLD_SIZE', 1) ?? slurmTasksPerNode(env) ?? 1;
+  const localRank = int(env, 'LOCAL_RANK', 0) ?? int(env, 'SLURM_LOCALID', 0) ?? rank % localWorldSize;
   if (localRank >= localWorldSize) throw new GrowbertError(`LOCAL_RANK=${localRank} must be less than LOCAL_WORLD_SIZE=${localWorldSize}`);
   return {
     rank, worldSize, localRank, localWorldSize,

@@ -88,6 +88,10 @@ test('workerEnv reads torchrun\'s variables', () => {
   assert.equal(workerEnv({}), null);
   assert.deepEqual(workerEnv({ RANK: '3', WORLD_SIZE: '4', LOCAL_RANK: '1', LOCAL_WORLD_SIZE: '2', MASTER_ADDR: 'node0', MASTER_PORT: '1234' }),
     { rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, nodeRank: 1, masterAddr: 'node0', masterPort: 1234 });
+  // one worker per machine unless told otherwise; Slurm's variables stand in for torchrun's
+  assert.deepEqual(workerEnv({ RANK: '1', WORLD_SIZE: '2' }), { rank: 1, worldSize: 2, localRank: 0, localWorldSize: 1, nodeRank: 1, masterAddr: undefined, masterPort: undefined });
+  assert.deepEqual(workerEnv({ RANK: '5', WORLD_SIZE: '8', SLURM_LOCALID: '1', SLURM_NTASKS_PER_NODE: '4(x2)' }),
+    { rank: 5, worldSize: 8, localRank: 1, localWorldSize: 4, nodeRank: 1, masterAddr: undefined, masterPort: undefined });
   assert.throws(() => workerEnv({ RANK: '2', WORLD_SIZE: '2' }), /RANK=2 must be less than WORLD_SIZE=2/);
   assert.throws(() => workerEnv({ RANK: '0' }), /RANK and WORLD_SIZE must be set together/);
 });
