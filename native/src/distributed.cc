@@ -146,13 +146,49 @@ c10d::ReduceOp reduceOp(const std::string& op) {
   throw std::runtime_error("unknown reduce op '" + op + "' (sum, max, min, product)");
 }
 
-c10::intrusive_ptr<c10d::Store> tcpClient(const Group& g, ms timeout) {
+c10::intrusive_ptr<c10d::Store> tcpClient(const std::string& host, int port, ms timeout) {
   c10d::TCPStoreOptions o;
-  o.port = static_cast<std::uint16_t>(g.port);
+  o.port = static_cast<std::uint16_t>(port);
   o.isServer = false;
   o.waitWorkers = false;
   o.timeout = timeout;
-  return c10::make_intrusive<c10d::TCPStore>(g.host, o);
+  return c10::make_intrusive<c10d::TCPStore>(host, o);
+}
+
+// Reads every rank's heartbeat. Some store calls (TCPStore::check) wait for the answer without a
+// timeout, so a frozen store host would block forever: the reads run on their own thread, which
+// is abandoned (left blocked, detached) when it does not finish in time.
+struct HeartbeatRead {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::string error;
+  std::vector<std::vector<double>> beats;  // per rank: {} (none yet) or {counter, step}
+};
+
+void readHeartbeats(std::shared_ptr<HeartbeatRead> out, c10::intrusive_ptr<c10d::Store> s, std::string host, int port, int size, ms t) {
+  std::vector<std::vector<double>> beats(size);
+  std::string error;
+  try {
+    if (!s) s = tcpClient(host, port, t);
+    for (int r = 0; r < size; r++) {
+      std::string key = "growbert/hb/" + std::to_string(r);
+      if (!s->check({key})) continue;
+      auto v = s->get(key);
+      std::string str(v.begin(), v.end());
+      auto sp = str.find(' ');
+      beats[r] = {std::stod(str.substr(0, sp)), sp == std::string::npos ? 0.0 : std::stod(str.substr(sp + 1))};
+    }
+  } catch (const c10::Error& e) {
+    error = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  std::lock_guard<std::mutex> lock(out->m);
+  out->beats = std::move(beats);
+  out->error = std::move(error);
+  out->done = true;
+  out->cv.notify_all();
 }
 
 std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& host) {
@@ -250,7 +286,7 @@ void registerDistributed(Napi::Object exports) {
     hb->rank = g->rank;
     hb->interval = ms(static_cast<int64_t>(getNum(o, "heartbeatMs", 1000)));
     // Its own connection to a TCP store (a client is one socket); a file store is shared safely.
-    hb->store = kind == "tcp" ? tcpClient(*g, std::min(g->timeout, ms(10000))) : g->store;
+    hb->store = kind == "tcp" ? tcpClient(g->host, g->port, std::min(g->timeout, ms(10000))) : g->store;
     g->hb = hb;
     std::thread(heartbeatLoop, hb).detach();
 
@@ -320,25 +356,24 @@ void registerDistributed(Napi::Object exports) {
     return a.env().Undefined();
   });
   // Every rank's heartbeat as [counter, step], or null where a rank has written none; through a
-  // fresh connection with a short timeout, so a frozen store host cannot block it for long.
-  // Throws when the store does not answer.
+  // fresh connection, within timeoutMs. Throws when the store does not answer in time.
   GB_OP(exports, "distHeartbeats", {
     Group* g = group(a, 0);
     ms t(a.i64(1, 3000));
-    c10::intrusive_ptr<c10d::Store> s = g->filePath.empty() ? tcpClient(*g, t) : g->store;
-    Napi::Array out = Napi::Array::New(a.env(), g->size);
-    for (int r = 0; r < g->size; r++) {
-      std::string key = "growbert/hb/" + std::to_string(r);
-      if (!s->check({key})) {
+    auto res = std::make_shared<HeartbeatRead>();
+    std::thread(readHeartbeats, res, g->filePath.empty() ? c10::intrusive_ptr<c10d::Store>() : g->store, g->host, g->port, g->size, t).detach();
+    std::unique_lock<std::mutex> lock(res->m);
+    if (!res->cv.wait_for(lock, t + ms(500), [&] { return res->done; })) throw std::runtime_error("the rendezvous store did not answer within " + std::to_string(t.count()) + " ms");
+    if (!res->error.empty()) throw std::runtime_error(res->error);
+    Napi::Array out = Napi::Array::New(a.env(), res->beats.size());
+    for (size_t r = 0; r < res->beats.size(); r++) {
+      if (res->beats[r].empty()) {
         out.Set(r, a.env().Null());
         continue;
       }
-      auto v = s->get(key);
-      std::string str(v.begin(), v.end());
-      auto sp = str.find(' ');
       Napi::Array e = Napi::Array::New(a.env(), 2);
-      e.Set(0u, Napi::Number::New(a.env(), std::stod(str.substr(0, sp))));
-      e.Set(1u, Napi::Number::New(a.env(), sp == std::string::npos ? 0.0 : std::stod(str.substr(sp + 1))));
+      e.Set(0u, Napi::Number::New(a.env(), res->beats[r][0]));
+      e.Set(1u, Napi::Number::New(a.env(), res->beats[r][1]));
       out.Set(r, e);
     }
     return out;

@@ -196,3 +196,10 @@ test('a frozen worker makes rank 0 fail within the timeout, naming it', { skip }
   for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
   loadCheckpoint(latestCheckpoint(r.out)!);
 });
+
+test('a frozen rank 0, which serves the store, is reported by rank 1', { skip }, async () => {
+  const r = await faultyRun('frozen-0', 3, ([p0]) => process.kill(p0, 'SIGSTOP'));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /\[rank 1\] growbert: .*failed on rank 1 of 2: rank 0, which serves the rendezvous store at 127\.0\.0\.1:\d+, does not answer: it died or is frozen/);
+  for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
+});
