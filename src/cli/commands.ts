@@ -6,6 +6,7 @@ import { registerPlan } from './plan.js';
 import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
 import { registerBench } from './bench.js';
+import { registerBenchDist } from '../dist/bench.js';
 import { registerExport } from './export.js';
 import { registerFinetune } from './finetune.js';
 import { registerGlue } from './glue.js';
@@ -15,6 +16,7 @@ import { registerPretrain } from './pretrain.js';
 export function registerCommands(program: Command): void {
   registerDemo(program);
   registerBench(program);
+  registerBenchDist(program);
   registerFinetune(program);
   registerGlue(program);
   registerExport(program);
