@@ -31,6 +31,12 @@ async function main(): Promise<void> {
   out.object = dp.broadcastObject(r === 0 ? { steps: [3, 4], name: 'zero' } : { steps: [], name: 'other' });
   out.sums = dp.sum([r, 0.5]);
   pg.barrier();
+  // a second group, formed through a file store instead of TCP
+  const fg = ProcessGroup.init({ backend: 'gloo', rank: r, worldSize: 2, store: { file: process.env.GROWBERT_TEST_STORE_FILE! }, timeoutMs: 5000 });
+  const f = T.tensor([r + 2]);
+  fg.allReduce(f, 'product').wait();
+  out.fileStore = Array.from(f.data() as Float32Array);
+  fg.destroy();
   // identical weights pass; differing ones name the rank
   dp.verifyIdentical([['w', T.ones([4])]], 'same');
   try {

@@ -96,11 +96,11 @@ test('workerEnv reads torchrun\'s variables', () => {
   assert.throws(() => workerEnv({ RANK: '0' }), /RANK and WORLD_SIZE must be set together/);
 });
 
-test('collectives on two processes: sums, averages, broadcasts, checksums, a timeout', { skip }, async () => {
+test('collectives on two processes: sums, averages, broadcasts, a file store, checksums, a timeout', { skip }, async () => {
   const port = await freePort();
   const worker = path.resolve('dist/test/dist/collectives-worker.js');
   const run = (rank: number) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [worker], { env: { ...process.env, GROWBERT_TEST_WORKER: '1', RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' } });
+    const child = spawn(process.execPath, [worker], { env: { ...process.env, GROWBERT_TEST_WORKER: '1', GROWBERT_TEST_STORE_FILE: path.join(tmp, 'store'), RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' } });
     let out = '', err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
@@ -117,6 +117,7 @@ test('collectives on two processes: sums, averages, broadcasts, checksums, a tim
     assert.deepEqual(x.broadcast, [[1, 1, 1, 1, 1, 1], [0, 5]]);
     assert.deepEqual(x.object, { steps: [3, 4], name: 'zero' });
     assert.deepEqual(x.sums, [1, 1]);
+    assert.deepEqual(x.fileStore, [6]);
     assert.match(x.verify, /after a test growth: rank 1 holds different values than rank 0/);
     assert.match(x.rows, /batch size 7 is not divisible by the 2 data-parallel workers/);
   }
