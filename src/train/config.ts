@@ -76,7 +76,7 @@ export const PretrainConfigSchema = z.object({
   runtime: z.object({
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),
     precision: z.enum(['fp32', 'bf16']).default('fp32'),
-    /** CPU threads for libtorch; default: all cores */
+    /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
     threads: posInt.optional(),
     /** draw the progress bar (default: when stderr is a terminal) */
     progress: z.boolean().optional(),
