@@ -6,7 +6,7 @@ import { registerPlan } from './plan.js';
 import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
 import { registerBench } from './bench.js';
-import { registerBenchDist } from '../dist/bench.js';
+import { registerBenchDist } from './bench-dist.js';
 import { registerExport } from './export.js';
 import { registerFinetune } from './finetune.js';
 import { registerGlue } from './glue.js';
