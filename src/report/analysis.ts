@@ -63,7 +63,10 @@ export function analyse(budget: string, curves: Curve[], baseline = 'full', cont
   const base = curves.find((c) => c.name === baseline);
   if (!base || base.evals.length === 0) throw new Error(`analyse: no evaluations for the baseline '${baseline}'`);
   const target = finalLoss(base);
-  const last = base.evals[base.evals.length - 1];
+  // The baseline's own cost to its final loss, by the same rule as every schedule's (a noisy
+  // curve can touch its final value before the end), so full's speedup is 0 by construction.
+  const baseSeconds = costToReach(base, target, 'seconds')!;
+  const baseFlops = costToReach(base, target, 'flops')!;
   const small = curves.find((c) => c.name === control);
   const smallLoss = small ? finalLoss(small) : null;
   const fullBeatsSmallOnly = smallLoss === null ? null : target < smallLoss;
@@ -74,8 +77,8 @@ export function analyse(budget: string, curves: Curve[], baseline = 'full', cont
     return {
       name: c.name, finalValLoss: finalLoss(c), seconds: end?.seconds ?? NaN, flops: end?.flops ?? NaN,
       secondsToBaselineLoss: sec, flopsToBaselineLoss: fl,
-      speedupTime: sec ? last.seconds / sec - 1 : null,
-      speedupFlops: fl ? last.flops / fl - 1 : null,
+      speedupTime: sec ? baseSeconds / sec - 1 : null,
+      speedupFlops: fl ? baseFlops / fl - 1 : null,
       meaningful: fullBeatsSmallOnly !== false,
     };
   });

@@ -60,12 +60,13 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
   fs.mkdirSync(dir, { recursive: true });
   for (const budget of o.budgets) {
     for (const s of schedules) {
+      const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
+      plans.set(`${budget}\u0000${s}`, file);
+      if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its step counts
       const sched = loadSchedule(s, target, c.data.seqLength);
       const stages = resolveSchedule(sched, { target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget: parseBudget(budget), secondsPerStep });
-      const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
       const fixed = { ...sched, stages: sched.stages.map((st, i) => ({ ...st, steps: stages[i].steps, tokens: undefined, fraction: undefined })) };
       atomicWriteFile(file, JSON.stringify(fixed, null, 2) + '\n');
-      plans.set(`${budget}\u0000${s}`, file);
     }
   }
   return plans;
