@@ -120,3 +120,10 @@ export function disposeResult(r: GrowResult): void {
   r.model.dispose();
   if (r.optimizerState) dispose(r.optimizerState);
 }
+
+/** Training after growth worked: every loss finite, a gradient reached every parameter. Frees the optimizer. */
+export function assertTrained(t: { losses: number[]; gradNorms: Map<string, number>; opt: Optimizer }): void {
+  assert.ok(t.losses.every(Number.isFinite), `non-finite loss after growth: ${t.losses}`);
+  for (const [n, gn] of t.gradNorms) assert.ok(gn > 0, `no gradient reached ${n}`);
+  t.opt.dispose();
+}
