@@ -21,6 +21,14 @@ function idsOf(tok: BertTokenizer, a: string, b: string): Tensor {
   return tensor(BigInt64Array.from(ids, (x) => BigInt(x)), { shape: [1, ids.length] });
 }
 
+/** A temp folder holding `run/`: a tiny model saved as a growbert run with the small tokenizer. */
+function tinyRun(): string {
+  const root = tmpDir();
+  const tok = smallTokenizer();
+  makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
+  return root;
+}
+
 function tensorNames(file: string): string[] {
   const { tensors } = loadSafetensors(file);
   const names = [...tensors.keys()];
@@ -111,9 +119,7 @@ test('export -> import is bit-identical with identical logits; files match the H
 });
 
 test('model.safetensors header follows the safetensors spec', () => {
-  const root = tmpDir();
-  const tok = smallTokenizer();
-  makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
+  const root = tinyRun();
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
   const buf = fs.readFileSync(path.join(root, 'hf', 'model.safetensors'));
   const n = Number(buf.readBigUInt64LE(0));
@@ -216,9 +222,7 @@ test('bad input: one-line errors naming the problem', () => {
 });
 
 test('CLI: export and import print results; bad input is one line with exit code 2', async () => {
-  const root = tmpDir();
-  const tok = smallTokenizer();
-  makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
+  const root = tinyRun();
   const ex = await runCli(['export', '--run', path.join(root, 'run'), '--out', path.join(root, 'hf'), '--json']);
   assert.equal(ex.code, 0, ex.err.join('\n'));
   assert.equal(JSON.parse(ex.out.at(-1)!).tensors, 42);
@@ -233,9 +237,7 @@ test('CLI: export and import print results; bad input is one line with exit code
 });
 
 test('half-precision weights load as float32; a cased vocab.txt alone is refused', () => {
-  const root = tmpDir();
-  const tok = smallTokenizer();
-  makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
+  const root = tinyRun();
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
   const { tensors } = loadSafetensors(path.join(root, 'hf', 'model.safetensors'));
   const half = new Map([...tensors].map(([n, t]) => [n, tidy(() => t.to('bfloat16'))] as [string, Tensor]));
