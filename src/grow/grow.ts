@@ -34,14 +34,22 @@ export interface GrowOps {
   ffn?: FfnOp;
   /** default 'fpi' */
   hidden?: HiddenOp;
-  /** symmetry-breaking noise on the divided copies, relative to the weight's RMS (default 0);
-   * it sums to zero over each unit's copies, so it keeps the function exactly */
+  /** symmetry-breaking noise on the divided copies, relative to the weight's RMS (default
+   * DEFAULT_NOISE); it sums to zero over each unit's copies, so it keeps the function exactly */
   noise?: number;
   /** seeds the random unit choices (split, uneven widening) and the noise (default 0) */
   seed?: number;
   /** depth=identity: move output LayerNorm affines so the new layers are exact identities (default true) */
   lnTransfer?: boolean;
 }
+
+/**
+ * Symmetry breaking is on by default: without it the copies made by widening (FFN `share`, the
+ * even part of `split`, `fpi`) get identical gradients and Adam updates forever, so a grown FFN
+ * keeps the small model's effective width (method.md). The scale was chosen by the growth-step
+ * experiment (docs/results/cpu-growth-step/).
+ */
+export const DEFAULT_NOISE = 0.01;
 
 const OP_VALUES: Record<string, readonly string[]> = { depth: DEPTH_OPS, ffn: FFN_OPS, hidden: HIDDEN_OPS, lnTransfer: ['true', 'false'] };
 
@@ -88,7 +96,7 @@ function checkTarget(target: GrowTarget): void {
 export function grow(src: GrowSource, target: GrowTarget, ops: GrowOps = {}, policy: OptimizerPolicy = 'map'): GrowResult {
   checkTarget(target);
   if (!['map', 'grad', 'reset'].includes(policy)) throw new GrowbertError(`grow: unknown optimizer policy '${policy}'; use map, grad or reset`);
-  const noise = ops.noise ?? 0;
+  const noise = ops.noise ?? DEFAULT_NOISE;
   if (!(noise >= 0)) throw new GrowbertError(`grow: noise must be >= 0, got ${noise}`);
   const c = src.model.config;
   const ffnOp: FfnOp = ops.ffn ?? (target.ffnRank !== undefined && target.ffnRank !== c.ffnRank ? 'factorized' : 'share');

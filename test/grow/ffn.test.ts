@@ -1,7 +1,7 @@
 // FFN operators: share (the paper's), split (Net2Net), factorized (multiply out / grow rank).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPreservation, growFfn, type FfnOp } from '../../src/grow/index.js';
+import { DEFAULT_NOISE, checkPreservation, growFfn, type FfnOp } from '../../src/grow/index.js';
 import { BertForMaskedLM } from '../../src/model/index.js';
 import { dispose, tidy, type Tensor } from '../../src/tensor/index.js';
 import { SMALL, assertUnchanged, diff, disposeResult, makeBatch, snapshot, st, trainAfter, trainedSource, assertTrained } from './helpers.js';
@@ -17,7 +17,7 @@ for (const F2 of [256, 384]) {
     const k = F2 / 128;
     const s = trainedSource(WIDE);
     const snap = snapshot(s);
-    const r = growFfn(s.src, { intermediateSize: F2 }, 'share');
+    const r = growFfn(s.src, { intermediateSize: F2 }, 'share', { noise: 0 });
     assertUnchanged(s, snap);
     assert.equal(r.preserving, true);
     const src = s.model.namedParameters(), g = r.model.namedParameters(), so = s.opt.state();
@@ -53,30 +53,34 @@ for (const F2 of [256, 384]) {
   });
 }
 
-test('share: without noise the copies never diverge; zero-sum noise keeps the function and breaks the symmetry', () => {
+test('share: without noise the copies never diverge; the default zero-sum noise keeps the function and breaks the symmetry', () => {
   const s = trainedSource(WIDE);
   const batch = makeBatch(8);
   const copiesDiffer = (w: Tensor) => tidy(() => diff(w.narrow(0, 0, 128), w.narrow(0, 128, 128)));
-  const plain = growFfn(s.src, { intermediateSize: 256 }, 'share');
+  const plain = growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 0 });
   trainAfter(plain, 3).opt.dispose();
   assert.equal(copiesDiffer(plain.model.namedParameters().get(W1)!), 0, 'noise-free copies diverged');
 
-  const noisy = growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 0.1, seed: 1 });
-  assert.equal(noisy.preserving, true);
-  const p = checkPreservation(s.model, noisy.model, batch);
-  console.log(`share 128->256 with noise 0.1: maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
-  assert.ok(p.maxRelLogitDiff <= 1e-5);
-  // the noise sits on W2's copies and sums to zero over them
-  tidy(() => {
-    const w2 = noisy.model.namedParameters().get(W2)!;
-    assert.ok(diff(w2.narrow(1, 0, 128), w2.narrow(1, 128, 128)) > 0);
-    assert.ok(diff(w2.narrow(1, 0, 128).add(w2.narrow(1, 128, 128)), s.model.namedParameters().get(W2)!) < 1e-6);
-  });
-  trainAfter(noisy, 3).opt.dispose();
-  assert.ok(copiesDiffer(noisy.model.namedParameters().get(W1)!) > 0, 'noisy copies did not diverge');
+  // no noise option: the default (DEFAULT_NOISE), which must be on
+  assert.ok(DEFAULT_NOISE > 0);
+  for (const [noisy, what] of [[growFfn(s.src, { intermediateSize: 256 }, 'share'), `default ${DEFAULT_NOISE}`], [growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 0.1, seed: 1 }), '0.1']] as const) {
+    assert.equal(noisy.preserving, true);
+    const p = checkPreservation(s.model, noisy.model, batch);
+    console.log(`share 128->256 with noise ${what}: maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
+    assert.ok(p.maxRelLogitDiff <= 1e-5);
+    // the noise sits on W2's copies and sums to zero over them
+    tidy(() => {
+      const w2 = noisy.model.namedParameters().get(W2)!;
+      assert.ok(diff(w2.narrow(1, 0, 128), w2.narrow(1, 128, 128)) > 0);
+      assert.ok(diff(w2.narrow(1, 0, 128).add(w2.narrow(1, 128, 128)), s.model.namedParameters().get(W2)!) < 1e-6);
+    });
+    assert.equal(copiesDiffer(noisy.model.namedParameters().get(W1)!), 0, 'W1 copies start equal');
+    trainAfter(noisy, 3).opt.dispose();
+    assert.ok(copiesDiffer(noisy.model.namedParameters().get(W1)!) > 0, `copies with noise ${what} did not diverge`);
+    disposeResult(noisy);
+  }
   dispose(batch);
   disposeResult(plain);
-  disposeResult(noisy);
   s.dispose();
 });
 
@@ -148,7 +152,7 @@ test('gradients after share: copied W1 rows get the source gradient / k, divided
   // the fact behind policy 'grad' (docs/operators.md): moments scale with the gradients, not the weights
   const cfg = { ...WIDE, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 };
   const s = trainedSource(cfg);
-  const r = growFfn(s.src, { intermediateSize: 384 }, 'share', { policy: 'grad' });
+  const r = growFfn(s.src, { intermediateSize: 384 }, 'share', { policy: 'grad', noise: 0 });
   const batch = makeBatch(11);
   const grads = (m: BertForMaskedLM) => {
     tidy(() => m.forward(batch).loss!.backward());
