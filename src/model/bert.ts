@@ -3,8 +3,8 @@
 // Hugging Face's BertForMaskedLM state dict, so checkpoints load and export without renaming.
 //
 // Two growbert extras make the low-cost stages of a growth schedule (method.md):
-// - length pooling (config.poolingSize = k > 1): the encoder runs on a mean-pooled sequence plus
-//   the masked tokens at full resolution; no extra parameters;
+// - length pooling (config.poolingSize = k > 1): the encoder runs on the mean-pooled unmasked
+//   stream plus the masked tokens, once, at full resolution; no extra parameters;
 // - factorized FFN (config.ffnRank = r > 0): each FFN matrix is W = B·A of rank r, stored as
 //   `...intermediate.dense.lowrank_a.weight` [r, hidden], `...lowrank_b.weight` [ffn, r] (and the
 //   same under `...output.dense`), biases as usual. factorized.ts multiplies them out.
@@ -20,7 +20,7 @@ import {
   type DType, type Device, type Tensor,
 } from '../tensor/index.js';
 import { bertConfig, headSize, type BertConfig, type BertConfigInput } from './config.js';
-import { meanPool } from './pooling.js';
+import { meanPool, unmaskedStream } from './pooling.js';
 
 export interface MaskedLMBatch {
   /** token ids [B, S] int64 (masked positions already hold [MASK] / random / kept tokens) */
@@ -216,13 +216,14 @@ export class BertForMaskedLM extends Module {
       }
       const P = maskedPositions.size(1);
       // The masked tokens, at full resolution, become P extra slots; padding entries (label
-      // -100) are masked out as keys.
+      // -100) are masked out as keys. Only the unmasked stream is pooled (method.md, "Length").
       const masked = gatherPositions(x, maskedPositions);
       const maskedKeep = maskedLabels ? maskedLabels.ne(-100) : ones(maskedPositions.shape, { dtype: 'bool', device: inputIds.device });
-      const pooled = meanPool(x, keep, c.poolingSize);
-      // Layer 1: pooled sequence + masked slots ask; full-resolution sequence + masked slots answer.
-      const kvMask = attentionMask(cat([keep.ne(0), maskedKeep], 1));
-      x = this.layers[0].forward(cat([pooled.x, masked], 1), kvMask, dt, cat([x, masked], 1));
+      const stream = unmaskedStream(x, keep, maskedPositions, maskedKeep);
+      const pooled = meanPool(stream.x, stream.keep, c.poolingSize);
+      // Layer 1: pooled stream + masked slots ask; full-resolution stream + masked slots answer.
+      const kvMask = attentionMask(cat([stream.keep.ne(0), maskedKeep], 1));
+      x = this.layers[0].forward(cat([pooled.x, masked], 1), kvMask, dt, cat([stream.x, masked], 1));
       hiddenStates?.push(x);
       // Layers 2..N: the pooled length + P.
       const mask = attentionMask(cat([pooled.mask.ne(0), maskedKeep], 1));

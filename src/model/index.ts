@@ -1,5 +1,5 @@
 // BERT with Hugging Face parameter names, its config, and the low-cost-stage helpers.
 export * from './config.js';
 export { BertForMaskedLM, gatherPositions, type MaskedLMBatch, type ForwardOptions, type MaskedLMOutput, type ModelOptions } from './bert.js';
-export { meanPool, pooledLength } from './pooling.js';
+export { meanPool, pooledLength, unmaskedStream } from './pooling.js';
 export { factorizedToDense, toFullRankFFN } from './factorized.js';

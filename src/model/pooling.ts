@@ -1,9 +1,28 @@
 // Length pooling for the low-cost stages: the authors' "mean embedding pooling" (method.md,
-// "Length"). The unmasked stream is shortened by averaging windows of k tokens; the masked
-// tokens are kept at full resolution as extra slots (that part lives in bert.ts). The pooled
-// stream is the embedded inputIds as given: at masked positions that is the [MASK] / random /
-// kept token the data pipeline put there (our simplification: nothing is removed or zeroed).
-import { cat, tensor, zeros, type Tensor } from '../tensor/index.js';
+// "Length"). The sequence is split into the unmasked stream (the tokens that are not prediction
+// targets, in order, keeping their original position embeddings) and the masked tokens; only the
+// unmasked stream is shortened by averaging windows of k tokens, and the masked tokens are
+// appended once, at full resolution, as extra slots (that part lives in bert.ts). So a masked
+// token is never also averaged into a window, and never appears twice among layer 1's keys.
+import { arange, cat, tensor, zeros, type Tensor } from '../tensor/index.js';
+
+/**
+ * The unmasked stream of x [B, S, H]: per row, the positions that are not real prediction targets
+ * (maskedKeep [B, P] true), in order, as [B, S - P, H] with their keep mask [B, S - P]. The
+ * stream has one fixed length, S - P, so a row with fewer than P real targets (the masking pads
+ * its positions) keeps only its first S - P unmasked tokens: it drops its last ones, which in a
+ * packed batch are the final [SEP] or padding. P >= S keeps [CLS] alone.
+ */
+export function unmaskedStream(x: Tensor, keep: Tensor, maskedPositions: Tensor, maskedKeep: Tensor): { x: Tensor; keep: Tensor } {
+  const [B, S] = keep.shape;
+  const U = Math.max(1, S - maskedPositions.size(1));
+  // 1 at a real target (scatterAdd: the padded entries all point at position 0 and add 0)
+  const target = zeros([B, S], { dtype: 'int64', device: keep.device }).scatterAdd(1, maskedPositions, maskedKeep.to('int64')).gt(0);
+  // sort key: unmasked positions first, each group in position order (exact in float32 for S < 2^24)
+  const key = target.to('float32').mul(S).add(arange(0, S, 1, { device: keep.device }).to('float32').unsqueeze(0));
+  const order = key.argsort(1).narrow(1, 0, U);
+  return { x: x.gather(1, order.unsqueeze(-1).expand(B, U, x.size(2))), keep: keep.gather(1, order) };
+}
 
 /** Number of slots a length-S sequence pools to: [CLS] plus ceil((S - 1) / k) windows. */
 export function pooledLength(seqLen: number, k: number): number {

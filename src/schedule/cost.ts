@@ -35,11 +35,13 @@ export function forwardFlopsPerSequence(s: StepShape): number {
   const S = s.seqLength, P = s.maxPredictions;
   let enc: number;
   if (k > 1) {
-    // Layer 1: pooled sequence + masked slots attend to the full sequence + masked slots; the
-    // rest run at the pooled length + masked slots (method.md, "Length").
-    const Lp = pooledLen(S, k) + P;
-    const pool = S * H; // the window means: one add per token and unit
-    enc = pool + layerFlops(H, F, r, Lp, S + P) + (N - 1) * layerFlops(H, F, r, Lp, Lp);
+    // Only the unmasked stream (S - P tokens) is pooled. Layer 1: the pooled stream + P masked
+    // slots attend to the full-resolution stream + the masked slots (S keys in all); the rest run
+    // at the pooled length + P (method.md, "Length"; src/model/pooling.ts).
+    const U = Math.max(1, S - P);
+    const Lp = pooledLen(U, k) + P;
+    const pool = U * H; // the window means: one add per token and unit
+    enc = pool + layerFlops(H, F, r, Lp, U + P) + (N - 1) * layerFlops(H, F, r, Lp, Lp);
   } else {
     enc = N * layerFlops(H, F, r, S, S);
   }

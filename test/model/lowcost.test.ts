@@ -1,7 +1,7 @@
 // The low-cost-stage variants: length pooling and the factorized FFN; and bf16 compute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BertForMaskedLM, factorizedToDense, meanPool, pooledLength, toFullRankFFN, type BertConfigInput, type MaskedLMBatch } from '../../src/model/index.js';
+import { BertForMaskedLM, factorizedToDense, meanPool, pooledLength, toFullRankFFN, unmaskedStream, type BertConfigInput, type MaskedLMBatch } from '../../src/model/index.js';
 import { dispose, noGrad, randint, tensor, tidy } from '../../src/tensor/index.js';
 import { MLM_FIXTURE, loadFixtureModel, maxAbsDiff } from './fixture.js';
 
@@ -36,6 +36,20 @@ test('meanPool: [CLS] kept, windows of k averaged, short last window, mask = win
   });
 });
 
+test('unmaskedStream: the non-target tokens in order; a row with a padded target drops its last token', () => {
+  tidy(() => {
+    // x[b, i] = [100 b + i]; row 0 targets 2, 5, 9; row 1 targets 1, 6 and one padded entry (at 0)
+    const x = tensor(Array.from({ length: 22 }, (_, i) => 100 * Math.floor(i / 11) + (i % 11)), { shape: [2, 11, 1] });
+    const b = makeBatch();
+    const keep = b.attentionMask!;
+    const u = unmaskedStream(x, keep, b.maskedPositions!, b.maskedLabels!.ne(-100));
+    assert.deepEqual(u.x.shape, [2, 8, 1]);
+    assert.deepEqual(u.x.toArray(), [0, 1, 3, 4, 6, 7, 8, 10, 100, 102, 103, 104, 105, 107, 108, 109]);
+    assert.deepEqual(u.keep.toArray(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+    dispose(b);
+  });
+});
+
 test('length pooling: same parameters, [B, P, V] logits, pooled hidden lengths, finite loss, gradients everywhere', () => {
   const plain = new BertForMaskedLM(TINY, { seed: 5 });
   const pooled = new BertForMaskedLM({ ...TINY, poolingSize: 2 }, { seed: 5 });
@@ -46,8 +60,9 @@ test('length pooling: same parameters, [B, P, V] logits, pooled hidden lengths, 
   tidy(() => {
     const out = pooled.forward(batch, { outputHiddenStates: true });
     assert.deepEqual(out.logits.shape, [2, 3, 100]);
-    // embeddings at full length, then 1 + ceil(10 / 2) pooled slots + 3 masked slots
-    assert.deepEqual(out.hiddenStates!.map((h) => h.shape[1]), [11, 9, 9]);
+    // embeddings at full length, then the unmasked stream (11 - 3 = 8 tokens) pooled to
+    // 1 + ceil(7 / 2) = 5 slots, + 3 masked slots
+    assert.deepEqual(out.hiddenStates!.map((h) => h.shape[1]), [11, 8, 8]);
     assert.ok(Number.isFinite(out.loss!.item()));
     out.loss!.backward();
     for (const [n, p] of pooled.namedParameters()) {

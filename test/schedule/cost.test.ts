@@ -39,25 +39,28 @@ test('plain: every term by hand', () => {
   assert.equal(stepFlops(shape(), 4), 4 * 40032, 'gradient accumulation multiplies the step');
 });
 
-test('length pooling k=2: layer 1 pooled+P queries over S+P keys, the rest at pooled+P', () => {
+test('length pooling k=2: only the S-P unmasked tokens pool; layer 1 pooled+P queries over (S-P)+P keys, the rest at pooled+P', () => {
   assert.equal(pooledLen(S, 2), 4); // [CLS] + ceil(5 / 2) windows
   assert.equal(pooledLen(S, 1), S);
   assert.equal(pooledLen(7, 3), 3);
   assert.equal(pooledLen(128, 2), 65);
-  const Lp = 4 + P, Lfull = S + P;
-  // layer 1: q 2*6*16=192, k and v 2*8*16=256 each, scores and mixing 2*6*8*4=384 each, out 192, FFN 4*6*32=768
-  const layer1 = handLayer(Lp, Lfull, denseFfn(Lp));
-  assert.equal(layer1, 192 + 256 + 256 + 384 + 384 + 192 + 768);
-  assert.equal(layerFlops(H, F, 0, Lp, Lfull), layer1);
-  // layer 2 at the pooled length + P = 6 (same count as the plain layer at S = 6 here)
+  // the unmasked stream has S - P = 4 tokens: [CLS] + ceil(3 / 2) = 3 pooled slots
+  const U = S - P;
+  assert.equal(pooledLen(U, 2), 3);
+  const Lp = 3 + P, Lkeys = U + P; // 5 queries; 6 keys: each masked token once
+  // layer 1: q 2*5*16=160, k and v 2*6*16=192 each, scores and mixing 2*5*6*4=240 each, out 160, FFN 4*5*32=640
+  const layer1 = handLayer(Lp, Lkeys, denseFfn(Lp));
+  assert.equal(layer1, 160 + 192 + 192 + 240 + 240 + 160 + 640);
+  assert.equal(layerFlops(H, F, 0, Lp, Lkeys), layer1);
+  // layer 2 at the pooled length + P = 5: q, k, v, out 160 each, scores and mixing 2*5*5*4=200 each, FFN 640
   const layer2 = handLayer(Lp, Lp, denseFfn(Lp));
-  assert.equal(layer2, 2112);
-  const pool = S * H; // window means: one add per token and unit
+  assert.equal(layer2, 4 * 160 + 2 * 200 + 640);
+  const pool = U * H; // window means: one add per unmasked token and unit
   const forward = pool + layer1 + layer2 + head;
-  assert.equal(forward, 24 + 2432 + 2112 + 224);
+  assert.equal(forward, 16 + 1824 + 1680 + 224);
   assert.equal(forwardFlopsPerSequence(shape({ poolingSize: 2 })), forward);
   assert.equal(stepFlops(shape({ poolingSize: 2 })), 3 * B * forward);
-  // pooling saves nothing here (S is tiny next to P) but does at a real length
+  // at a real length pooling saves a lot
   const long = { ...shape(), seqLength: 128, maxPredictions: 20 };
   const pooled = { ...long, config: { ...long.config, poolingSize: 2 } };
   assert.ok(stepFlops(pooled) < 0.75 * stepFlops(long));
@@ -75,8 +78,8 @@ test('factorized FFN of rank r: each FFN matrix is [L,H]x[H,r] then x[r,F] (and 
   assert.equal(forwardFlopsPerSequence(shape({ ffnRank: r })), forward);
   assert.equal(stepFlops(shape({ ffnRank: r })), 3 * B * forward);
   // factorized and pooled together
-  const Lp = pooledLen(S, 2) + P;
-  const both = S * H + handLayer(Lp, S + P, ffn(Lp)) + handLayer(Lp, Lp, ffn(Lp)) + head;
+  const Lp = pooledLen(S - P, 2) + P;
+  const both = (S - P) * H + handLayer(Lp, S, ffn(Lp)) + handLayer(Lp, Lp, ffn(Lp)) + head;
   assert.equal(forwardFlopsPerSequence(shape({ ffnRank: r, poolingSize: 2 })), both);
 });
 
