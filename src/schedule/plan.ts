@@ -96,8 +96,9 @@ export interface LrOptions { peak: number; warmupSteps: number; decay: 'linear' 
 
 /**
  * One LR function over the run:
- *   restart   warmup (stage.lr.warmup x the stage; default 5%, or the run's warmup in stage 1)
- *             then decay to 0 within the stage
+ *   restart   warmup (stage.lr.warmup x the stage; default 5%, or the run's warmup in stage 1),
+ *             then by stage.lr.horizon: 'stage' decay to 0 at the stage's end; 'run' the run's
+ *             one decay (to 0 at the run's end) times the warmup ramp; 'none' constant peak
  *   continue  the run's single schedule (its warmup at step 0, decay to 0 at the run's end)
  *   rewind    back to the peak after a short warmup (stage.lr.warmup steps, default 2% of the
  *             run), then decay to 0 at the run's end
@@ -113,8 +114,14 @@ export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
     const peak = s.stage.lr.peak ?? o.peak;
     switch (s.stage.lr.policy) {
       case 'restart': {
-        const w = s.stage.lr.warmup !== undefined ? Math.round(s.stage.lr.warmup * s.steps) : s.index === 0 ? o.warmupSteps : Math.round(0.05 * s.steps);
-        return lrAt({ ...global, peak, warmupSteps: Math.min(w, s.steps), totalSteps: s.steps }, k);
+        const w = Math.min(s.steps, s.stage.lr.warmup !== undefined ? Math.round(s.stage.lr.warmup * s.steps) : s.index === 0 ? o.warmupSteps : Math.round(0.05 * s.steps));
+        const ramp = w > 0 && k < w ? k / w : 1;
+        switch (s.stage.lr.horizon ?? 'stage') {
+          case 'stage': return lrAt({ ...global, peak, warmupSteps: w, totalSteps: s.steps }, k);
+          // the run-long decay (no warmup of its own), times this stage's warmup ramp
+          case 'run': return ramp * lrAt({ ...global, peak, warmupSteps: Math.min(o.warmupSteps, total) }, Math.max(step, Math.min(o.warmupSteps, total)));
+          case 'none': return ramp * peak;
+        }
       }
       case 'continue':
         return lrAt({ ...global, peak }, step);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import type { BertConfig } from '../model/index.js';
+import { forwardFlopsPerSequence } from './cost.js';
 import { formatZodError } from '../train/config.js';
 
 const posInt = z.number().int().positive();
@@ -30,9 +31,15 @@ export const StageSchema = z.object({
     noise: z.number().min(0), seed: z.number().int().nonnegative(),
   }).partial().strict().default({}),
   lr: z.object({
-    /** restart: warmup and decay within the stage (the authors' code); continue: one schedule over
-     * the whole run; rewind: back to the peak (after a short warmup), then decay to the run's end */
+    /** restart: the warmup restarts at the stage's start (the authors' code: a fresh optimizer per
+     * stage), then the decay runs over `horizon`; continue: one schedule over the whole run;
+     * rewind: back to the peak (after a short warmup), then decay to the run's end */
     policy: z.enum(['restart', 'continue', 'rewind']).default('restart'),
+    /** restart's decay horizon: stage = to 0 at the stage's end; run = the one decay over the
+     * whole run's steps (scaled by the stage's warmup); none = constant after the warmup (the
+     * authors' default: decay_steps 1M, far beyond any stage). Absent = stage, as before this
+     * field existed, so saved schedules resume unchanged; the presets set it explicitly. */
+    horizon: z.enum(['stage', 'run', 'none']).optional(),
     peak: z.number().positive().optional(),
     /** warmup as a fraction of the stage (restart) or in steps (rewind); default 5% / 2% */
     warmup: z.number().min(0).optional(),
@@ -69,42 +76,98 @@ export function parseSchedule(input: unknown, what = 'schedule'): Schedule {
 }
 
 // ---- Presets -----------------------------------------------------------------------------------
-export const SCHEDULE_PRESETS = ['full', 'stack', 'length', 'width', 'compound', 'truncate', 'small-only'] as const;
+export const SCHEDULE_PRESETS = [
+  'full', 'stack', 'length', 'width', 'compound', 'compound-1', 'truncate', 'small-only', 'stack-matched', 'length-matched', 'width-matched',
+] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
+
+/**
+ * The growth policy every growing preset uses, chosen by the growth-step experiment
+ * (docs/results/cpu-growth-step/; docs/schedules.md says which numbers chose them):
+ * the LR decay horizon of each stage (warmup restarts per stage) and the optimizer policy.
+ */
+export const PRESET_LR_HORIZON: 'stage' | 'run' | 'none' = 'run';
+export const PRESET_OPTIMIZER: 'map' | 'grad' | 'reset' = 'map';
+/** compound's stage fractions: small model, full depth stacked (other reductions kept), full model */
+export const COMPOUND_FRACTIONS = [0.5, 0.2, 0.3] as const;
 
 const half = (n: number) => Math.max(1, Math.floor(n / 2));
 const quarter = (n: number) => Math.max(1, Math.floor(n / 4));
+type Model = NonNullable<ScheduleInput['stages'][number]['model']>;
+
+/** A model's step cost relative to the target's (per sequence; the cost model of cost.ts). */
+function relCost(target: BertConfig, seqLength: number, model: Model): number {
+  const P = Math.max(1, Math.round(seqLength * 0.15));
+  const f = (m: Model) => forwardFlopsPerSequence({ config: { ...target, ...m }, batchSize: 1, seqLength, maxPredictions: P });
+  return f(model) / f({});
+}
+
+/**
+ * The single-dimension reduction whose step cost is closest to `cost` (a fraction of the
+ * target's): layers 1..N-1, pooling 2..8, or FFN F/k for whole k <= 16 (share needs a divisor).
+ */
+function matched(dim: 'stack' | 'length' | 'width', target: BertConfig, seqLength: number, cost: number): Model {
+  const N = target.numHiddenLayers, F = target.intermediateSize;
+  // pooling beyond 8 and FFN below F/16 are no longer a model worth growing from; where even
+  // those cannot get down to `cost` (the attention, embeddings and MLM head stay), the closest is
+  // taken and `growbert plan` shows the cost it really has
+  const options: Model[] = dim === 'stack' ? Array.from({ length: Math.max(1, N - 1) }, (_, i) => ({ numHiddenLayers: i + 1 }))
+    : dim === 'length' ? Array.from({ length: 7 }, (_, i) => ({ poolingSize: i + 2 }))
+    : Array.from({ length: 16 }, (_, i) => i + 2).filter((k) => F % k === 0).map((k) => ({ intermediateSize: F / k }));
+  let best = options[0];
+  for (const m of options) if (Math.abs(relCost(target, seqLength, m) - cost) < Math.abs(relCost(target, seqLength, best) - cost)) best = m;
+  return best;
+}
 
 /**
  * A named schedule for a target model. Budgets are fractions of the run's budget (steps, tokens
  * or seconds): see docs/schedules.md for why these fractions.
- *   full       the target model throughout (the baseline)
- *   stack      half depth for 50%, then stacked to full depth (Gong et al.)
- *   length     length pooled by 2 for 50%, then full length (the authors' embedding pooling)
- *   truncate   half-length sequences for 50%, then full length (the paper's rejected alternative)
- *   width      FFN/4 for 50%, then shared out to the full width
- *   compound   half depth + FFN/4 + pooling by 2 for 70%, then the full model (CompoundGrow)
- *   small-only compound's first-stage model for the whole budget: the control growth must beat
+ *   full         the target model throughout (the baseline)
+ *   stack        half depth for 50%, then stacked to full depth (Gong et al.)
+ *   length       length pooled by 2 for 50%, then full length (the authors' embedding pooling)
+ *   truncate     half-length sequences for 50%, then full length (the paper's rejected alternative)
+ *   width        FFN/4 for 50%, then shared out to the full width
+ *   compound     CompoundGrow in three stages (method.md): half depth + FFN/4 + pooling by 2; then
+ *                full depth (stacked) with the same FFN and pooling; then the full model
+ *   compound-1   the same first model, grown to the full model in one jump at 70%
+ *   small-only   compound's first-stage model for the whole budget: the control growth must beat
+ *   *-matched    one dimension reduced so that its low-cost stage costs what compound's low-cost
+ *                stages cost on average per step, for the same share of the budget (so "compound
+ *                beats stack" is about compound-ness, not a bigger saving)
+ * Every growing preset restarts the warmup at each stage with decay horizon PRESET_LR_HORIZON
+ * and maps the optimizer by PRESET_OPTIMIZER.
  */
 export function presetSchedule(name: string, target: BertConfig, seqLength: number): Schedule {
-  const N = target.numHiddenLayers, F = target.intermediateSize;
-  const full = { fraction: 1, model: {} };
-  const stages: Record<SchedulePreset, ScheduleInput['stages']> = {
-    full: [full],
-    stack: [{ fraction: 0.5, model: { numHiddenLayers: half(N) } }, { fraction: 0.5, ops: { depth: 'stack' } }],
-    length: [{ fraction: 0.5, model: { poolingSize: 2 } }, { fraction: 0.5 }],
-    truncate: [{ fraction: 0.5, seqLength: half(seqLength) }, { fraction: 0.5 }],
-    width: [{ fraction: 0.5, model: { intermediateSize: quarter(F) } }, { fraction: 0.5, ops: { ffn: 'share' } }],
-    compound: [
-      { fraction: 0.7, model: { numHiddenLayers: half(N), intermediateSize: quarter(F), poolingSize: 2 } },
-      { fraction: 0.3, ops: { depth: 'stack', ffn: 'share' } },
-    ],
-    'small-only': [{ fraction: 1, model: { numHiddenLayers: half(N), intermediateSize: quarter(F), poolingSize: 2 } }],
-  };
   if (!(SCHEDULE_PRESETS as readonly string[]).includes(name)) {
     throw new GrowbertError(`unknown schedule '${name}'; use one of ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
   }
-  return parseSchedule({ name, control: name === 'small-only', stages: stages[name as SchedulePreset] }, `schedule ${name}`);
+  const N = target.numHiddenLayers, F = target.intermediateSize;
+  const small: Model = { numHiddenLayers: half(N), intermediateSize: quarter(F), poolingSize: 2 };
+  const deep: Model = { intermediateSize: quarter(F), poolingSize: 2 };
+  const [f1, f2, f3] = COMPOUND_FRACTIONS;
+  // compound's low-cost steps cost this much of a full step on average
+  const lowCost = (f1 * relCost(target, seqLength, small) + f2 * relCost(target, seqLength, deep)) / (f1 + f2);
+  const two = (model: Model, ops: object, fraction = 0.5) => [{ fraction, model }, { fraction: 1 - fraction, ops }];
+  const stages: Record<SchedulePreset, ScheduleInput['stages']> = {
+    full: [{ fraction: 1, model: {} }],
+    stack: two({ numHiddenLayers: half(N) }, { depth: 'stack' }),
+    length: two({ poolingSize: 2 }, {}),
+    truncate: [{ fraction: 0.5, seqLength: half(seqLength) }, { fraction: 0.5 }],
+    width: two({ intermediateSize: quarter(F) }, { ffn: 'share' }),
+    compound: [
+      { fraction: f1, model: small },
+      { fraction: f2, model: deep, ops: { depth: 'stack' } },
+      { fraction: f3, ops: { ffn: 'share' } },
+    ],
+    'compound-1': two(small, { depth: 'stack', ffn: 'share' }, 0.7),
+    'small-only': [{ fraction: 1, model: small }],
+    'stack-matched': two(matched('stack', target, seqLength, lowCost), { depth: 'stack' }, f1 + f2),
+    'length-matched': two(matched('length', target, seqLength, lowCost), {}, f1 + f2),
+    'width-matched': two(matched('width', target, seqLength, lowCost), { ffn: 'share' }, f1 + f2),
+  };
+  const grows = stages[name as SchedulePreset].length > 1;
+  const policy = (st: ScheduleInput['stages'][number], i: number) => (grows ? { ...st, lr: { horizon: PRESET_LR_HORIZON }, ...(i > 0 ? { optimizer: PRESET_OPTIMIZER } : {}) } : st);
+  return parseSchedule({ name, control: name === 'small-only', stages: stages[name as SchedulePreset].map(policy) }, `schedule ${name}`);
 }
 
 /** A preset name or a JSON file. */

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GrowbertError } from '../../src/io/errors.js';
 import { PRESETS, presetConfig, type BertConfig, type PresetName } from '../../src/model/config.js';
-import { SCHEDULE_PRESETS, loadSchedule, parseSchedule, presetSchedule, type ScheduleInput } from '../../src/schedule/schedule.js';
+import { COMPOUND_FRACTIONS, PRESET_LR_HORIZON, PRESET_OPTIMIZER, SCHEDULE_PRESETS, loadSchedule, parseSchedule, presetSchedule, type ScheduleInput } from '../../src/schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type RunShape } from '../../src/schedule/plan.js';
 import { stepFlops } from '../../src/schedule/cost.js';
 import { lrAt, parseLrConfig } from '../../src/train/lr.js';
@@ -163,25 +163,44 @@ test('presets resolve to the documented stage shapes for every model size', () =
     assert.deepEqual(got('length'), [shape(500, { pooling: 2 }), shape(500)], at);
     assert.deepEqual(got('truncate'), [shape(500, { seq: S / 2 }), shape(500)], at);
     assert.deepEqual(got('width'), [shape(500, { ffn: quarterF }), shape(500)], at);
-    assert.deepEqual(got('compound'), [shape(700, { layers: halfN, ffn: quarterF, pooling: 2 }), shape(300)], at);
+    // compound: three stages (method.md): small; full depth stacked with the other reductions; full
+    const [f1, f2] = COMPOUND_FRACTIONS;
+    assert.deepEqual(got('compound'), [shape(1000 * f1, { layers: halfN, ffn: quarterF, pooling: 2 }), shape(1000 * f2, { ffn: quarterF, pooling: 2 }), shape(1000 * (1 - f1 - f2))], at);
+    assert.deepEqual(got('compound-1'), [shape(700, { layers: halfN, ffn: quarterF, pooling: 2 }), shape(300)], at);
     assert.deepEqual(got('small-only'), [shape(1000, { layers: halfN, ffn: quarterF, pooling: 2 })], at);
-    // the operators that enter the grown stage
+    // the operators that enter the grown stages
     assert.equal(presetSchedule('stack', t, S).stages[1].ops.depth, 'stack');
     assert.equal(presetSchedule('width', t, S).stages[1].ops.ffn, 'share');
-    assert.deepEqual(presetSchedule('compound', t, S).stages[1].ops, { depth: 'stack', ffn: 'share' });
+    assert.deepEqual(presetSchedule('compound', t, S).stages.map((x) => x.ops), [{}, { depth: 'stack' }, { ffn: 'share' }]);
+    assert.deepEqual(presetSchedule('compound-1', t, S).stages[1].ops, { depth: 'stack', ffn: 'share' });
+    // every growing preset: warmup restart per stage with the chosen horizon, the chosen optimizer policy
+    for (const name of SCHEDULE_PRESETS.filter((n) => n !== 'full' && n !== 'small-only')) {
+      const st = presetSchedule(name, t, S).stages;
+      assert.ok(st.every((x) => x.lr.policy === 'restart' && x.lr.horizon === PRESET_LR_HORIZON), `${at} ${name}: horizon`);
+      assert.ok(st.slice(1).every((x) => x.optimizer === PRESET_OPTIMIZER), `${at} ${name}: optimizer`);
+    }
     // each low-cost stage costs less per step than the target
     const full = resolveSchedule(presetSchedule('full', t, S), r)[0].flopsPerStep;
-    for (const name of ['stack', 'length', 'truncate', 'width', 'compound']) {
-      const [small, big] = resolveSchedule(presetSchedule(name, t, S), r);
+    for (const name of ['stack', 'length', 'truncate', 'width', 'compound', 'compound-1', 'stack-matched', 'length-matched', 'width-matched']) {
+      const st = resolveSchedule(presetSchedule(name, t, S), r);
+      const [small, big] = [st[0], st[st.length - 1]];
       assert.ok(small.flopsPerStep < full, `${at} ${name}: stage 1 is cheaper`);
-      assert.equal(big.flopsPerStep, full, `${at} ${name}: stage 2 is the target`);
+      assert.equal(big.flopsPerStep, full, `${at} ${name}: the last stage is the target`);
       assert.equal(small.flopsPerStep, stepFlops({ config: small.config, batchSize: 8, seqLength: small.seqLength, maxPredictions: small.maxPredictions }));
     }
+    // cost-matched presets: compound's low-cost share of the budget, and no single-dimension
+    // choice is closer to compound's average low-cost step than the one taken
+    const comp = resolveSchedule(presetSchedule('compound', t, S), r);
+    const lowCost = (comp[0].steps * comp[0].flopsPerStep + comp[1].steps * comp[1].flopsPerStep) / (comp[0].steps + comp[1].steps) / full;
+    const stack = resolveSchedule(presetSchedule('stack-matched', t, S), r);
+    assert.equal(stack[0].steps, comp[0].steps + comp[1].steps, `${at}: same split`);
+    const rel = (layers: number) => stepFlops({ config: { ...t, numHiddenLayers: layers }, batchSize: 8, seqLength: S, maxPredictions: stack[0].maxPredictions }) / full;
+    for (let L = 1; L < N; L++) assert.ok(Math.abs(rel(stack[0].config.numHiddenLayers) - lowCost) <= Math.abs(rel(L) - lowCost) + 1e-12, `${at}: ${L} layers would match better`);
   }
-  // the documented example: compound for base is 6 layers, FFN 768, pooling 2 for 70%
+  // the documented example: compound for base is 6 layers, FFN 768, pooling 2 for 50%, then 12 layers
+  // with FFN 768 and pooling 2 for 20%, then the full model
   const base = resolveSchedule(presetSchedule('compound', presetConfig('base', 30522), 128), { ...run(), target: presetConfig('base', 30522), seqLength: 128, budget: steps(10000) });
-  assert.deepEqual([base[0].config.numHiddenLayers, base[0].config.intermediateSize, base[0].config.poolingSize, base[0].steps], [6, 768, 2, 7000]);
-  assert.deepEqual([base[1].config.numHiddenLayers, base[1].config.intermediateSize, base[1].config.poolingSize, base[1].steps], [12, 3072, 1, 3000]);
+  assert.deepEqual(base.map((s) => [s.config.numHiddenLayers, s.config.intermediateSize, s.config.poolingSize, s.steps]), [[6, 768, 2, 5000], [12, 768, 2, 2000], [12, 3072, 1, 3000]]);
 });
 
 // ---- LR policies ---------------------------------------------------------------------------------
@@ -223,6 +242,25 @@ test('restart on a one-stage run is the run\'s own schedule (its warmup steps co
   const lr = stageLr(one, { ...lrOpts, warmupSteps: 30 });
   const want = parseLrConfig({ peak: PEAK, warmupSteps: 30, totalSteps: 200 });
   for (let i = 0; i <= 200; i++) near(lr.lrAt(i), lrAt(want, i), `step ${i}`);
+});
+
+test('restart horizons: stage decays to 0 at the stage end; run follows the run-long decay; none stays at the peak', () => {
+  // stage 2 (100 of 200 steps) restarts its warmup (20% = 20 steps) under every horizon
+  const at = (horizon: string) => stageLr(twoStages({ horizon }, { horizon, warmup: 0.2 }), lrOpts);
+  const stage = at('stage'), runH = at('run'), none = at('none');
+  const old = stageLr(twoStages({}, { warmup: 0.2 }), lrOpts);
+  for (let i = 0; i <= 200; i++) near(stage.lrAt(i), old.lrAt(i), `no horizon = stage (saved schedules resume unchanged), step ${i}`);
+  const g = parseLrConfig({ peak: PEAK, warmupSteps: 10, totalSteps: 200 });
+  for (let i = 0; i < 100; i++) near(runH.lrAt(i), lrAt(g, i), `run: stage 1 is the run's schedule, step ${i}`);
+  near(runH.lrAt(99), PEAK * (1 - 89 / 190), 'run: stage 1 ends mid-decay, not at 0');
+  near(runH.lrAt(100), 0, 'run: warmup restarts');
+  near(runH.lrAt(110), 0.5 * lrAt(g, 110), 'run: half way up the ramp, times the run-long decay');
+  for (let i = 120; i <= 200; i++) near(runH.lrAt(i), lrAt(g, i), `run: after the warmup, the run-long decay, step ${i}`);
+  near(none.lrAt(99), PEAK, 'none: no decay in stage 1');
+  near(none.lrAt(100), 0, 'none: warmup restarts');
+  near(none.lrAt(110), 0.5, 'none: half way up');
+  for (let i = 120; i < 200; i++) near(none.lrAt(i), PEAK, `none: constant, step ${i}`);
+  assert.throws(() => parseSchedule({ stages: [{ steps: 5, lr: { horizon: 'epoch' } }] }), oneLine(/stages\.0\.lr\.horizon/));
 });
 
 test('continue: one global schedule across the stages', () => {
