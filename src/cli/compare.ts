@@ -1,13 +1,13 @@
 // `growbert compare`: baseline vs growth schedules at equal budgets, with the small-only control.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
-import { compare } from '../report/compare.js';
+import { compare, seededLines } from '../report/compare.js';
 import { positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import type { PretrainConfigInput } from '../train/config.js';
 
 interface CompareOpts {
-  target: string; schedules: string; budget: string; out: string; data?: string[]; seed: string; device: string; precision: string;
+  target: string; schedules: string; budget: string; out: string; data?: string[]; seed: string; seeds: string; device: string; precision: string;
   threads?: string; batchSize?: string; seqLength?: string; vocabSize?: string; lr?: string; evalBatches: string; cacheDir?: string; progress?: boolean;
   glue?: string; glueData?: string; glueMaxTrain?: string; glueEpochs: string;
 }
@@ -21,7 +21,8 @@ export function registerCompare(program: Command): void {
     .requiredOption('--budget <list>', 'budgets, comma-separated: steps (600), tokens (2Mtok) or time (5m,15m)')
     .requiredOption('--out <dir>', 'folder for the runs and the report')
     .option('--data <spec...>', 'corpus (default stdlib:sotu stdlib:moby-dick)')
-    .option('--seed <n>', 'seed shared by every run', '0')
+    .option('--seed <n>', 'first seed (every schedule runs with the same seeds)', '0')
+    .option('--seeds <n>', 'seeds per schedule (seed, seed+1, ...): results as mean and spread, differences within the spread called noise', '2')
     .option('--device <d>', 'cpu or cuda', 'cpu')
     .option('--precision <p>', 'fp32 or bf16', 'fp32')
     .option('--threads <n>', 'CPU threads')
@@ -44,12 +45,20 @@ export function registerCompare(program: Command): void {
       };
       if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');
       const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: positive(o.glueMaxTrain, 'glue-max-train'), epochs: positive(o.glueEpochs, 'glue-epochs') } : undefined;
+      const first = Number(o.seed);
+      const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
       const results = await compare({
-        glue,
+        glue, seeds,
         target: o.target, schedules: o.schedules.split(',').map((s) => s.trim()).filter(Boolean), budgets: o.budget.split(',').map((s) => s.trim()).filter(Boolean),
         out: o.out, base, command: `growbert compare ${process.argv.slice(3).join(' ')}`, say: (l) => console.error(l), progress: o.progress,
       });
       for (const r of results) {
+        if (seeds.length > 1) {
+          const v = r.seeded.fullBeatsSmallOnly;
+          console.log(`budget ${r.budget}, seeds ${seeds.join(',')}: ${v === 'yes' ? 'full beats small-only beyond the seed spread' : v === 'no' ? 'small-only beats full: speedups not meaningful' : v === 'within noise' ? 'full and small-only within seed noise: speedups not meaningful' : ''}`);
+          for (const l of seededLines(r.seeded)) console.log(l);
+          continue;
+        }
         console.log(`budget ${r.budget}: full ${r.baselineFinalLoss.toFixed(4)}${r.smallOnlyFinalLoss !== null ? `, small-only ${r.smallOnlyFinalLoss.toFixed(4)} (${r.fullBeatsSmallOnly ? 'full beats small-only' : 'full does NOT beat small-only: speedups not meaningful'})` : ''}`);
         for (const s of r.schedules) console.log(`  ${s.name.padEnd(12)} final ${s.finalValLoss.toFixed(4)}  speedup time ${s.speedupTime === null ? 'not reached' : `${(100 * s.speedupTime).toFixed(1)}%`}  FLOPs ${s.speedupFlops === null ? 'not reached' : `${(100 * s.speedupFlops).toFixed(1)}%`}`);
       }

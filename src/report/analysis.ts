@@ -84,3 +84,61 @@ export function analyse(budget: string, curves: Curve[], baseline = 'full', cont
   });
   return { budget, baselineFinalLoss: target, smallOnlyFinalLoss: smallLoss, fullBeatsSmallOnly, schedules };
 }
+
+// ---- Several seeds ------------------------------------------------------------------------------
+export interface Stat { mean: number; min: number; max: number; n: number }
+
+export function stat(xs: number[]): Stat {
+  const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
+  return { mean, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+/** half the seeds' range: the spread a difference has to beat */
+export const halfRange = (s: Stat): number => (s.max - s.min) / 2;
+
+/** a - b (means), beyond seed noise only when larger than the two half-ranges added */
+export function difference(a: Stat, b: Stat): { delta: number; noise: number; beyondNoise: boolean } {
+  const delta = a.mean - b.mean, noise = halfRange(a) + halfRange(b);
+  return { delta, noise, beyondNoise: Math.abs(delta) > noise };
+}
+
+export interface SeededScheduleResult {
+  name: string;
+  finalValLoss: Stat;
+  /** over the seeds that reached the baseline's final loss (null: none did) */
+  speedupTime: Stat | null;
+  speedupFlops: Stat | null;
+  /** seeds whose run reached the baseline's (same-seed) final loss */
+  reached: number;
+  /** final loss minus full's */
+  vsFull: { delta: number; noise: number; beyondNoise: boolean };
+}
+
+export interface SeededBudgetResult {
+  budget: string;
+  seeds: number[];
+  schedules: SeededScheduleResult[];
+  /** 'yes' / 'no' beyond the seed spread, 'within noise', or null without a control */
+  fullBeatsSmallOnly: 'yes' | 'no' | 'within noise' | null;
+}
+
+/** One budget's results over seeds (each BudgetResult from one seed, same schedules in the same order). */
+export function aggregateSeeds(seeds: number[], perSeed: BudgetResult[], baseline = 'full', control = 'small-only'): SeededBudgetResult {
+  const names = perSeed[0].schedules.map((s) => s.name);
+  const pick = (n: string) => perSeed.map((r) => r.schedules.find((s) => s.name === n)!);
+  const finals = (n: string) => stat(pick(n).map((s) => s.finalValLoss));
+  const full = finals(baseline);
+  const schedules = names.map((n): SeededScheduleResult => {
+    const runs = pick(n);
+    const some = (xs: (number | null)[]) => (xs.some((x) => x !== null) ? stat(xs.filter((x): x is number => x !== null)) : null);
+    return {
+      name: n, finalValLoss: finals(n), speedupTime: some(runs.map((s) => s.speedupTime)), speedupFlops: some(runs.map((s) => s.speedupFlops)),
+      reached: runs.filter((s) => s.speedupTime !== null).length, vsFull: difference(finals(n), full),
+    };
+  });
+  let fullBeatsSmallOnly: SeededBudgetResult['fullBeatsSmallOnly'] = null;
+  if (names.includes(control)) {
+    const d = difference(full, finals(control));
+    fullBeatsSmallOnly = !d.beyondNoise ? 'within noise' : d.delta < 0 ? 'yes' : 'no';
+  }
+  return { budget: perSeed[0].budget, seeds, schedules, fullBeatsSmallOnly };
+}

@@ -14,7 +14,7 @@ import { modelConfigFor, setupRuntime } from '../train/trainer.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { pretrain } from '../train/pretrain.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
-import { analyse, curveFromMetrics, type BudgetResult, type Curve } from './analysis.js';
+import { aggregateSeeds, analyse, curveFromMetrics, halfRange, type BudgetResult, type Curve, type SeededBudgetResult, type Stat } from './analysis.js';
 import { writeChart } from './plot.js';
 import { runGlueSuite, type GlueSuiteResult } from '../eval/glue-suite.js';
 import type { GlueTask } from '../eval/glue-data.js';
@@ -31,6 +31,9 @@ export interface CompareOptions {
   progress?: boolean;
   /** fine-tune each schedule's final model of the largest budget on these GLUE tasks */
   glue?: { tasks: GlueTask[]; dataDir: string; maxTrain?: number; epochs?: number };
+  /** seeds to run every schedule with (default: the base config's one seed); the first seed's
+   * runs keep the one-seed folder names, so an earlier compare is reused */
+  seeds?: number[];
 }
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -81,33 +84,47 @@ export function comparedSchedules(requested: string[]): string[] {
   return out;
 }
 
-export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
+/** The run folder of a schedule, budget and seed (the first seed keeps the one-seed name). */
+export function runFolder(out: string, budget: string, schedule: string, seed: number, firstSeed: number): string {
+  const name = dirName(path.basename(schedule, '.json'));
+  return path.join(out, dirName(budget), seed === firstSeed ? name : `${name}-seed${seed}`);
+}
+
+export async function compare(o: CompareOptions): Promise<(BudgetResult & { seeded: SeededBudgetResult })[]> {
   const schedules = comparedSchedules(o.schedules);
   for (const b of o.budgets) parseBudget(b);
+  const seeds = o.seeds?.length ? o.seeds : [o.base.train?.seed ?? 0];
   fs.mkdirSync(o.out, { recursive: true });
   const plans = await planRuns(o, schedules);
   const results: BudgetResult[] = [];
+  const seeded: SeededBudgetResult[] = [];
   const curvesByBudget: Curve[][] = [];
   for (const budget of o.budgets) {
-    const curves: Curve[] = [];
-    for (const s of schedules) {
-      const runDir = path.join(o.out, dirName(budget), dirName(path.basename(s, '.json')));
-      const doneFile = path.join(runDir, 'compare-done.json');
-      const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
-      if (!done) {
-        // A run that was cut off is started over: comparisons need uninterrupted timings.
-        fs.rmSync(runDir, { recursive: true, force: true });
-        o.say(`compare: budget ${budget}, schedule ${s} -> ${runDir}`);
-        const config = parseConfig({ ...o.base, preset: o.target as never, schedule: plans.get(`${budget}\u0000${s}`)!, out: runDir, resume: false }, 'compare config');
-        await pretrain(config, { say: o.say, progress: o.progress });
-        atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget }) + '\n');
-      } else {
-        o.say(`compare: budget ${budget}, schedule ${s}: already done in ${runDir}, reusing it`);
+    const perSeed: BudgetResult[] = [];
+    for (const seed of seeds) {
+      const curves: Curve[] = [];
+      for (const s of schedules) {
+        const runDir = runFolder(o.out, budget, s, seed, seeds[0]);
+        const doneFile = path.join(runDir, 'compare-done.json');
+        const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
+        if (!done) {
+          // A run that was cut off is started over: comparisons need uninterrupted timings.
+          fs.rmSync(runDir, { recursive: true, force: true });
+          o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed} -> ${runDir}`);
+          const config = parseConfig({ ...o.base, train: { ...o.base.train, seed }, preset: o.target as never, schedule: plans.get(`${budget}\u0000${s}`)!, out: runDir, resume: false }, 'compare config');
+          await pretrain(config, { say: o.say, progress: o.progress });
+          atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget, seed }) + '\n');
+        } else {
+          o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed}: already done in ${runDir}, reusing it`);
+        }
+        curves.push(curveFromMetrics(path.basename(s, '.json'), new MetricsLog(runDir).read()));
       }
-      curves.push(curveFromMetrics(path.basename(s, '.json'), new MetricsLog(runDir).read()));
+      // the plots show the first seed's curves
+      if (seed === seeds[0]) curvesByBudget.push(curves);
+      perSeed.push(analyse(budget, curves));
     }
-    curvesByBudget.push(curves);
-    results.push(analyse(budget, curves));
+    results.push(perSeed[0]);
+    seeded.push(aggregateSeeds(seeds, perSeed));
   }
   // Downstream quality: "comparable performance" is judged by fine-tuning, on the largest budget.
   const glue = new Map<string, GlueSuiteResult>();
@@ -119,15 +136,15 @@ export async function compare(o: CompareOptions): Promise<BudgetResult[]> {
       glue.set(name, runGlueSuite({ run: path.join(o.out, dirName(budget), dirName(name)), tasks: o.glue.tasks, dataDir: o.glue.dataDir, maxTrain: o.glue.maxTrain, epochs: o.glue.epochs, device: o.base.runtime?.device as never }));
     }
   }
-  await writeReport(o, results, curvesByBudget, glue);
-  return results;
+  await writeReport(o, results, curvesByBudget, glue, seeded);
+  return results.map((r, i) => ({ ...r, seeded: seeded[i] }));
 }
 
 const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
 const num = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const tflops = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : (x / 1e12).toFixed(2));
 
-async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][], glue: Map<string, GlueSuiteResult>): Promise<void> {
+async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][], glue: Map<string, GlueSuiteResult>, seeded: SeededBudgetResult[]): Promise<void> {
   const plots: string[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
@@ -158,6 +175,8 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
   const json = {
     target: o.target, command: o.command,
     budgets: results,
+    // every budget over all seeds: mean, min and max of each figure (the budgets above are the first seed's)
+    seeds: seeded[0].seeds, seeded,
     // The last (largest) budget's per-schedule results, flat, for quick reading.
     schedules: results[results.length - 1].schedules.map((s) => ({
       name: s.name, finalValLoss: s.finalValLoss, secondsToBaselineLoss: s.secondsToBaselineLoss, flopsToBaselineLoss: s.flopsToBaselineLoss,
@@ -169,8 +188,9 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
 
   const md: string[] = [`# Growth comparison: target \`${o.target}\``, '', `Command: \`${o.command}\``, '',
     'Every schedule ran from the same seed and data, one after another on this machine. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (`growbert plan`). Speedup = baseline cost / schedule cost to reach the baseline\'s final loss - 1, as the paper reports it.', ''];
-  for (const r of results) {
+  for (const [i, r] of results.entries()) {
     md.push(`## Budget ${r.budget}`, '');
+    if (seeded[i].seeds.length > 1) md.push(...seededTable(seeded[i]), `Per seed ${seeded[i].seeds[0]} (plotted):`, '');
     if (r.fullBeatsSmallOnly === false) {
       md.push(`**Full does not beat small-only here** (full ${num(r.baselineFinalLoss, 4)} vs small-only ${num(r.smallOnlyFinalLoss, 4)}): at this budget a smaller model is simply better, so "time to the baseline's final loss" flatters growth. The speedups below are **not meaningful**.`, '');
     } else if (r.fullBeatsSmallOnly) {
@@ -193,4 +213,24 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
   }
   md.push(`Plots (SVG and PNG): ${plots.map((p) => `\`${p}.svg\``).join(', ')}.`, '');
   atomicWriteFile(path.join(o.out, 'report.md'), md.join('\n'));
+}
+
+const pmStat = (x: Stat | null, f: (v: number) => string) => (x === null ? 'not reached' : x.n > 1 ? `${f(x.mean)} [${f(x.min)}, ${f(x.max)}]` : f(x.mean));
+
+/** The over-seeds table: mean [min, max]; a difference from full is called noise unless it beats the spread. */
+function seededTable(r: SeededBudgetResult): string[] {
+  const n = r.seeds.length;
+  const verdict = r.fullBeatsSmallOnly === 'yes' ? 'Full beats small-only beyond the seed spread: the regime where growth can pay.'
+    : r.fullBeatsSmallOnly === 'no' ? '**Small-only beats full beyond the seed spread**: the speedups are not meaningful here.'
+    : r.fullBeatsSmallOnly === 'within noise' ? '**Full and small-only are within seed noise of each other**: the speedups are not meaningful here.' : '';
+  return [`Over ${n} seeds (${r.seeds.join(', ')}): mean [min, max]. A difference from full counts only when it is larger than the two schedules' half-ranges added.`, '',
+    ...(verdict ? [verdict, ''] : []),
+    '| schedule | final val loss | vs full | speedup (time) | speedup (FLOPs) | seeds reaching full\'s loss |', '|---|---|---|---|---|---|',
+    ...r.schedules.map((s) => `| ${s.name} | ${pmStat(s.finalValLoss, (v) => v.toFixed(4))} | ${s.name === 'full' ? '-' : `${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise ±${s.vsFull.noise.toFixed(4)})`} | ${pmStat(s.speedupTime, (v) => pct(v))} | ${pmStat(s.speedupFlops, (v) => pct(v))} | ${s.reached} of ${n} |`),
+    ''];
+}
+
+/** One line per schedule for the console: mean and spread over seeds. */
+export function seededLines(r: SeededBudgetResult): string[] {
+  return r.schedules.map((s) => `  ${s.name.padEnd(14)} final ${s.finalValLoss.mean.toFixed(4)} ±${halfRange(s.finalValLoss).toFixed(4)}${s.name === 'full' ? '' : `  vs full ${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise)`}  speedup time ${pmStat(s.speedupTime, (v) => pct(v))} (${s.reached}/${r.seeds.length} seeds reach full)`);
 }

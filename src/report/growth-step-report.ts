@@ -5,15 +5,7 @@ import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { writeChart } from './plot.js';
 import type { RunCurve, Variant } from './growth-step.js';
-
-export interface Stat { mean: number; min: number; max: number; n: number }
-
-export function stat(xs: number[]): Stat {
-  const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
-  return { mean, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
-}
-/** half the seeds' range: the spread a difference has to beat */
-export const halfRange = (s: Stat): number => (s.max - s.min) / 2;
+import { difference, halfRange, stat, type Stat } from './analysis.js';
 
 export interface VariantSummary {
   name: string;
@@ -40,11 +32,9 @@ export function summarise(curves: RunCurve[], variants: Variant[]): VariantSumma
       return { step: runs[0].steps[i], seconds: stat(runs.map((c) => c.seconds[i])).mean, loss: s.mean, min: s.min, max: s.max };
     });
     const gaps = runs.map((c) => c.copyGap).filter((g): g is number => g !== null);
-    const noise = halfRange(final) + halfRange(baseFinal);
-    const delta = final.mean - baseFinal.mean;
     return {
       name: v.name, what: v.what, afterGrowth: stat(runs.map((c) => c.valLoss[0])), final, curve, copyGap: gaps.length ? stat(gaps) : null,
-      vsBase: v.name === variants[0].name ? null : { delta, noise, beyondNoise: Math.abs(delta) > noise },
+      vsBase: v.name === variants[0].name ? null : difference(final, baseFinal),
     };
   });
 }
