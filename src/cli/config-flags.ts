@@ -62,7 +62,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'master-port', path: 'dist.masterPort', kind: 'int', help: 'rendezvous port (env MASTER_PORT; default a free port, 29500 with --nnodes > 1)' },
   { flag: 'dist-backend', path: 'dist.backend', kind: 'string', help: 'auto, gloo (CPU) or nccl (GPUs)' },
   { flag: 'dist-timeout', path: 'dist.timeout', kind: 'number', help: 'seconds a collective waits for the other ranks before failing' },
-  { flag: 'schedule', path: 'schedule', kind: 'string', help: 'growth schedule: full, stack, length, truncate, width, compound, small-only, or a JSON file' },
+  { flag: 'schedule', path: 'schedule', kind: 'string', help: 'growth schedule: full, compound, compound-1, stack, length, truncate, width, stack-matched, length-matched, width-matched, small-only, or a JSON file' },
   { flag: 'budget', path: 'budget', kind: 'string', help: 'budget the schedule\'s stage fractions divide: steps (600), tokens (2Mtok) or time (5m)' },
   { flag: 'out', path: 'out', kind: 'string', help: 'run folder' },
   { flag: 'resume', path: 'resume', kind: 'bool', help: 'continue the run in --out from its latest checkpoint' },
