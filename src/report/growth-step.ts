@@ -170,6 +170,7 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   const device = setupRuntime(c);
   if (device !== 'cpu') throw new GrowbertError('growth-step: runs on the CPU (--device cpu)');
   fs.mkdirSync(o.out, { recursive: true });
+  takeLock(o.out);
   const corpus = await prepareCorpus({ ...c.data });
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const smallDir = await smallCheckpoint(o, target);
@@ -194,6 +195,25 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   }
   dispose(VAL.flatMap((b) => [b.inputIds, b.tokenTypeIds!, b.attentionMask!, b.maskedPositions!, b.maskedLabels!]));
   return curves;
+}
+
+/**
+ * One experiment per folder: two processes writing the same run folders interleave their metrics
+ * (it happened). The lock holds the owner's pid; a lock whose process is gone is taken over.
+ */
+function takeLock(out: string): void {
+  const lock = path.join(out, 'experiment.lock');
+  if (fs.existsSync(lock)) {
+    const pid = Number(fs.readFileSync(lock, 'utf8'));
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch { /* gone */ }
+    if (alive && pid !== process.pid) throw new GrowbertError(`growth-step: ${out} is in use by process ${pid}; wait for it or choose another --out`);
+  }
+  fs.writeFileSync(lock, String(process.pid));
+  process.on('exit', () => fs.rmSync(lock, { force: true }));
 }
 
 /** A run's evaluations, steps counted from the growth. */
