@@ -17,7 +17,7 @@ import { dispose, manualSeed, tidy } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, resolveConfig, type PretrainConfigInput, type ResolvedConfig } from '../train/config.js';
-import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from '../train/data.js';
+import { makeMasker, makeStream, prepareCorpus, validationSet, type ModelBatch, type PreparedCorpus } from '../train/data.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { createOptimizer } from '../train/optim/index.js';
 import { pretrain } from '../train/pretrain.js';
@@ -106,7 +106,7 @@ async function smallCheckpoint(o: GrowthStepOptions, target: BertConfig): Promis
 }
 
 /** One variant, one seed: grow the small checkpoint and train; the evaluations go to OUT/<variant>/seed-<s>. */
-async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: PreparedCorpus, target: BertConfig, smallDir: string, v: Variant, seed: number, steps: number, device: 'cpu'): Promise<void> {
+async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: PreparedCorpus, val: ModelBatch[], target: BertConfig, smallDir: string, v: Variant, seed: number, steps: number, device: 'cpu'): Promise<void> {
   const runDir = path.join(o.out, v.name, `seed-${seed}`);
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.mkdirSync(runDir, { recursive: true });
@@ -125,7 +125,7 @@ async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: Prepa
   stream.restore(ck.trainer.data as never); // every variant and seed reads the same batches next
   manualSeed(1000 + seed); // dropout
   const ctx: TrainContext = {
-    runDir, model, optimizer, device, valSet: VAL!, lr, stream, masker: makeMasker(corpus, so, 2000 + seed), bf16: false, clipNorm: c.train.clipNorm, gradAccumulation: 1,
+    runDir, model, optimizer, device, valSet: val, lr, stream, masker: makeMasker(corpus, so, 2000 + seed), bf16: false, clipNorm: c.train.clipNorm, gradAccumulation: 1,
     evalEvery: o.evalEvery, checkpointEvery: Number.MAX_SAFE_INTEGER, keepCheckpoints: 1, logEvery: Math.max(1, o.evalEvery),
     metrics: new MetricsLog(runDir), progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 }, extra: () => ({}), say: () => {},
   };
@@ -162,7 +162,6 @@ async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: Prepa
   optimizer.dispose();
 }
 
-let VAL: ReturnType<typeof validationSet> | undefined;
 
 export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   if (o.seeds.length < 1) throw new GrowbertError('growth-step: give at least one seed');
@@ -174,7 +173,7 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   const corpus = await prepareCorpus({ ...c.data });
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const smallDir = await smallCheckpoint(o, target);
-  VAL = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
+  const val = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
   // The control's steps: the grown model's wall-clock, from one calibration of both shapes.
   const shape = (cfg: BertConfig) => ({ config: cfg, batchSize: c.train.batchSize, seqLength: c.data.seqLength, maxPredictions: c.data.maxPredictions, name: '' });
   const tBig = measureStepSeconds(shape(target), { device, bf16: false });
@@ -188,12 +187,12 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
       if (!fs.existsSync(path.join(runDir, 'done.json'))) {
         o.say(`growth-step: ${v.name}, seed ${seed}`);
         const steps = v.control ? controlSteps : o.growSteps;
-        await runVariant(o, c, corpus, target, smallDir, v, seed, steps, device);
+        await runVariant(o, c, corpus, val, target, smallDir, v, seed, steps, device);
       }
       curves.push(readCurve(runDir, v.name, seed));
     }
   }
-  dispose(VAL.flatMap((b) => [b.inputIds, b.tokenTypeIds!, b.attentionMask!, b.maskedPositions!, b.maskedLabels!]));
+  dispose(val.flatMap((b) => [b.inputIds, b.tokenTypeIds!, b.attentionMask!, b.maskedPositions!, b.maskedLabels!]));
   return curves;
 }
 
