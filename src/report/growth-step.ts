@@ -42,6 +42,7 @@ export const VARIANTS: Variant[] = [
   { name: 'base', what: `one jump, noise ${BASE.noise}, horizon ${BASE.horizon}, optimizer ${BASE.optimizer}` },
   { name: 'noise-0', what: 'no symmetry breaking', noise: 0 },
   { name: 'noise-0.1', what: 'noise 0.1', noise: 0.1 },
+  { name: 'noise-1', what: 'noise 1 (as large as the weights)', noise: 1 },
   { name: 'horizon-stage', what: 'decay to 0 at the stage end', horizon: 'stage' },
   { name: 'horizon-none', what: 'constant after warmup', horizon: 'none' },
   { name: 'opt-reset', what: 'fresh optimizer (authors)', optimizer: 'reset' },
