@@ -49,7 +49,7 @@ export interface GrowOps {
  * keeps the small model's effective width (method.md). The scale was chosen by the growth-step
  * experiment (docs/results/cpu-growth-step/).
  */
-export const DEFAULT_NOISE = 0.01;
+export const DEFAULT_NOISE = 0.1;
 
 const OP_VALUES: Record<string, readonly string[]> = { depth: DEPTH_OPS, ffn: FFN_OPS, hidden: HIDDEN_OPS, lnTransfer: ['true', 'false'] };
 

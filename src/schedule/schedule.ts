@@ -86,7 +86,7 @@ export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
  * (docs/results/cpu-growth-step/; docs/schedules.md says which numbers chose them):
  * the LR decay horizon of each stage (warmup restarts per stage) and the optimizer policy.
  */
-export const PRESET_LR_HORIZON: 'stage' | 'run' | 'none' = 'run';
+export const PRESET_LR_HORIZON: 'stage' | 'run' | 'none' = 'stage';
 export const PRESET_OPTIMIZER: 'map' | 'grad' | 'reset' = 'map';
 /** compound's stage fractions: small model, full depth stacked (other reductions kept), full model */
 export const COMPOUND_FRACTIONS = [0.5, 0.2, 0.3] as const;

@@ -63,7 +63,7 @@ test('share: without noise the copies never diverge; the default zero-sum noise 
 
   // no noise option: the default (DEFAULT_NOISE), which must be on
   assert.ok(DEFAULT_NOISE > 0);
-  for (const [noisy, what] of [[growFfn(s.src, { intermediateSize: 256 }, 'share'), `default ${DEFAULT_NOISE}`], [growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 0.1, seed: 1 }), '0.1']] as const) {
+  for (const [noisy, what] of [[growFfn(s.src, { intermediateSize: 256 }, 'share'), `default ${DEFAULT_NOISE}`], [growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 1, seed: 1 }), '1']] as const) {
     assert.equal(noisy.preserving, true);
     const p = checkPreservation(s.model, noisy.model, batch);
     console.log(`share 128->256 with noise ${what}: maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
