@@ -88,7 +88,9 @@ export class EventFileWriter {
 
   private write(e: EventInput): void {
     if (this.fd === null) throw new Error(`event file ${this.file} is closed`);
-    if (e.step < this.lastStep) throw new Error(`event file ${this.file}: step ${e.step} after step ${this.lastStep}; steps never go backwards within a file`);
+    if (e.step < this.lastStep) {
+      throw new Error(`event file ${this.file}: step ${e.step} after step ${this.lastStep}; steps never go backwards within a file`);
+    }
     this.lastStep = e.step;
     const rec = frameRecord(encodeEvent(e));
     let off = 0;

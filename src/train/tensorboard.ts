@@ -57,8 +57,9 @@ export function growthText(l: MetricsLine): string {
     l.batchSize !== undefined && l.seqLength !== undefined ? `batch ${l.batchSize}x${l.seqLength}` : null,
   ].filter((s) => s !== null);
   const name = typeof l.stageName === 'string' ? ` (${l.stageName})` : '';
+  const preserving = l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-';
   return `**Step ${l.step}: grew into stage ${Number(l.stage) + 1}${name}**${shape.length ? `: ${shape.join(', ')}` : ''}. ` +
-    `Optimizer state: ${l.optimizerPolicy ?? '-'}; function-preserving operators: ${l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-'}. ` +
+    `Optimizer state: ${l.optimizerPolicy ?? '-'}; function-preserving operators: ${preserving}. ` +
     `Preservation check: logits max abs diff ${sci(l.maxAbsLogitDiff)} (relative ${sci(l.maxRelLogitDiff)}), ` +
     `loss ${fix(l.lossBefore)} -> ${fix(l.lossAfter)}.`;
 }

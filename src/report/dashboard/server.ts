@@ -109,7 +109,8 @@ export class Dashboard {
       if (pathname === '/api/run') {
         const dir = this.dirParam(params);
         const offset = Number(params.get('offset') ?? 0);
-        const chunk = readMetrics(dir, { file: params.get('file') ?? undefined, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 });
+        const from = { file: params.get('file') ?? undefined, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 };
+        const chunk = readMetrics(dir, from);
         const first = chunk.reset || !(offset > 0);
         return this.sendJson(res, req, {
           ...chunk,

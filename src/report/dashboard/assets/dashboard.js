@@ -45,6 +45,7 @@ function el(tag, attrs = {}, ...children) {
   for (const c of children) e.append(c);
   return e;
 }
+const tableRow = (cell, values) => el('tr', {}, ...values.map((v) => el(cell, { text: String(v) })));
 const fmt = (v, d = 4) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(d)) : '-');
 
 async function getJson(url) {
@@ -158,8 +159,10 @@ function renderGrowth() {
   for (const r of state.runs.values()) {
     if (!r.selected) continue;
     for (const l of r.lines.filter((x) => x.event === 'grow')) {
-      body.append(el('tr', {}, ...[r.id, l.step, growLabel(l), growShape(l), l.optimizerPolicy ?? '-', l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-',
-        fmt(l.maxAbsLogitDiff), fmt(l.maxRelLogitDiff), fmt(l.lossBefore), fmt(l.lossAfter)].map((t) => el('td', { text: String(t) }))));
+      const preserving = l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-';
+      const cells = [r.id, l.step, growLabel(l), growShape(l), l.optimizerPolicy ?? '-', preserving,
+        fmt(l.maxAbsLogitDiff), fmt(l.maxRelLogitDiff), fmt(l.lossBefore), fmt(l.lossAfter)];
+      body.append(tableRow('td', cells));
     }
   }
 }
@@ -188,11 +191,13 @@ async function renderCompare(force = true) {
   const rows = data.results?.schedules ?? [];
   const role = (n) => (n === 'full' ? 'baseline' : n === 'small-only' ? 'control' : 'growth');
   const pct = (x) => (typeof x === 'number' ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
+  const head = ['schedule', 'role', 'final val loss', 'speedup (time)', 'speedup (FLOPs)', 'meaningful'];
+  const cells = (s) => [s.name, role(s.name), fmt(s.finalValLoss), pct(s.speedupTime), pct(s.speedupFlops), s.meaningful ? 'yes' : 'no'];
+  const folder = c.id.split('/').map(encodeURIComponent).join('/');
   box.replaceChildren(
     el('h2', { text: `Comparison ${c.id}` }),
-    el('table', {}, el('thead', {}, el('tr', {}, ...['schedule', 'role', 'final val loss', 'speedup (time)', 'speedup (FLOPs)', 'meaningful'].map((t) => el('th', { text: t })))),
-      el('tbody', {}, ...rows.map((s) => el('tr', {}, ...[s.name, role(s.name), fmt(s.finalValLoss), pct(s.speedupTime), pct(s.speedupFlops), s.meaningful ? 'yes' : 'no'].map((t) => el('td', { text: String(t) })))))),
-    el('div', {}, ...data.images.map((f) => el('img', { src: `/files/${c.id.split('/').map(encodeURIComponent).join('/')}/${encodeURIComponent(f)}`, alt: f }))),
+    el('table', {}, el('thead', {}, tableRow('th', head)), el('tbody', {}, ...rows.map((s) => tableRow('td', cells(s))))),
+    el('div', {}, ...data.images.map((f) => el('img', { src: `/files/${folder}/${encodeURIComponent(f)}`, alt: f }))),
     ...(data.report ? [el('details', {}, el('summary', { text: 'report.md' }), el('pre', { text: data.report }))] : []),
   );
 }
@@ -202,7 +207,11 @@ function renderList() {
   ul.replaceChildren();
   for (const r of state.runs.values()) {
     const live = !r.removed && Date.now() - r.updated < 30_000;
-    const box = el('input', { type: 'checkbox', 'data-id': r.id, onchange: (e) => serial(() => { state.userChose = true; return select(r.id, e.target.checked); }) });
+    const onchange = (e) => serial(() => {
+      state.userChose = true;
+      return select(r.id, e.target.checked);
+    });
+    const box = el('input', { type: 'checkbox', 'data-id': r.id, onchange });
     box.checked = r.selected;
     ul.append(el('li', { class: `${r.kind}${r.removed ? ' removed' : ''}` },
       el('label', {}, box, ` ${r.id}`), el('span', { class: 'kind', text: r.kind === 'compare' ? 'compare' : live ? 'live' : '' })));
@@ -216,7 +225,8 @@ async function select(id, on) {
   r.selected = on;
   // A compare folder brings its runs along (the baseline, the control and each schedule).
   if (r.kind === 'compare') for (const x of state.runs.values()) if (x.id.startsWith(`${id}/`)) x.selected = on;
-  history.replaceState(null, '', `#runs=${[...state.runs.values()].filter((x) => x.selected).map((x) => encodeURIComponent(x.id)).join(',')}`);
+  const chosen = [...state.runs.values()].filter((x) => x.selected).map((x) => encodeURIComponent(x.id));
+  history.replaceState(null, '', `#runs=${chosen.join(',')}`);
   renderList();
   for (const x of state.runs.values()) if (x.selected && x.kind === 'run' && x.offset === 0) await pollRun(x, false);
   await embedCharts();
