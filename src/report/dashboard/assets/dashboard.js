@@ -123,6 +123,7 @@ function chartSpec(c) {
 async function embedCharts() {
   const selected = [...state.runs.values()].filter((r) => r.selected && r.kind === 'run');
   $('empty').style.display = selected.length ? 'none' : '';
+  $('charts').style.display = selected.length ? '' : 'none';
   for (const [key, c] of Object.entries(CHARTS)) {
     state.views[key]?.finalize();
     const res = await vegaEmbed(`#${c.el}`, chartSpec(c), {
