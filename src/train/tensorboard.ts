@@ -56,7 +56,7 @@ export function growthText(l: MetricsLine): string {
     typeof l.pooling === 'number' && l.pooling > 1 ? `pooling ${l.pooling}` : null,
     l.batchSize !== undefined && l.seqLength !== undefined ? `batch ${l.batchSize}x${l.seqLength}` : null,
   ].filter((s) => s !== null);
-  const name = typeof l.stageName === 'string' ? ` (${l.stageName})` : '';
+  const name = typeof l.stageName === 'string' && l.stageName !== `stage ${Number(l.stage) + 1}` ? ` (${l.stageName})` : '';
   const preserving = l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-';
   return `**Step ${l.step}: grew into stage ${Number(l.stage) + 1}${name}**${shape.length ? `: ${shape.join(', ')}` : ''}. ` +
     `Optimizer state: ${l.optimizerPolicy ?? '-'}; function-preserving operators: ${preserving}. ` +

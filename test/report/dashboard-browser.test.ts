@@ -19,7 +19,10 @@ const { findBrowser } = (await import(pathToFileURL(path.resolve('scripts/browse
 const chrome = findBrowser();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-dashboard-browser-'));
 const runs = path.join(tmp, 'runs');
-fs.mkdirSync(runs);
+// A finished run already there, which the page shows first; the test then ticks the live one too.
+fs.mkdirSync(path.join(runs, 'static'), { recursive: true });
+fs.writeFileSync(path.join(runs, 'static', 'metrics.jsonl'), [1, 2, 3].map((step) => JSON.stringify({ step, seconds: step, flops: step * 1e9, lr: 1e-3, loss: 9 - step, tokensPerSecond: 100 }))
+  .concat(JSON.stringify({ step: 3, seconds: 3, flops: 3e9, valLoss: 6.5 })).join('\n') + '\n');
 const schedule = path.join(tmp, 'grow-then-train.json');
 // A small stage for 8 steps, then the grown model until the test interrupts the run.
 fs.writeFileSync(schedule, JSON.stringify({
@@ -59,10 +62,20 @@ test('the dashboard shows a training run live in Chromium, growth marked; its ev
     // The page opens before the run exists: the run must appear, and then grow, with no reload.
     await page.goto(url, { waitUntil: 'load' });
     await page.evaluate(() => { (window as unknown as { loadedOnce: number }).loadedOnce = 1; });
-    const count = (chart: string, data = 'points') => page.evaluate((c, d) => (window as unknown as { growbertDashboard: { count: (c: string, d: string) => number } }).growbertDashboard.count(c, d), chart, data);
-    const first = await until('the first points of the run', async () => (await count('loss')) || null);
-    const later = await until('more points without a reload', async () => { const n = await count('loss'); return n > first ? n : null; });
-    await until('the growth event', async () => (await count('loss', 'events')) >= 1);
+    type Dash = { growbertDashboard: { state: { views: Record<string, { data: (n: string) => { run: string }[] }> } } };
+    /** Points (or events) of `run` in a chart's Vega dataset. */
+    const count = (chart: string, run: string, data = 'points') => page.evaluate((c, r, d) => {
+      const view = (window as unknown as Dash).growbertDashboard.state.views[c];
+      return view ? view.data(d).filter((x) => x.run === r).length : 0;
+    }, chart, run, data);
+    await until('the finished run, shown first', async () => (await count('loss', 'static')) === 4);
+    // The user ticks the live run once the list shows it (the list itself updates live).
+    await until('the live run in the list', () => page.$('input[data-id="live"]'));
+    await page.click('input[data-id="live"]');
+    const first = await until('the first points of the run', async () => (await count('loss', 'live')) || null);
+    const later = await until('more points without a reload', async () => { const n = await count('loss', 'live'); return n > first ? n : null; });
+    await until('the growth event', async () => (await count('loss', 'live', 'events')) >= 1);
+    assert.equal(await count('loss', 'static'), 4, 'both runs drawn side by side');
     const marked = await until('the growth rule drawn', () => page.evaluate(() => {
       const rules = document.querySelectorAll('#chart-loss g.growth_rule_marks line, #chart-loss .growth_rule_marks line');
       const label = [...document.querySelectorAll('#chart-loss text')].some((t) => /live: stage 2 \(target\)/.test(t.textContent ?? ''));
@@ -73,6 +86,15 @@ test('the dashboard shows a training run live in Chromium, growth marked; its ev
     assert.ok(later > first && marked >= 1);
     const growthRow = await page.evaluate(() => document.querySelector('#growth tbody tr')?.textContent ?? '');
     assert.match(growthRow, /live8stage 2 \(target\)2 layers, hidden 32, FFN 64/);
+    // Every axis and legend label lies inside its chart's SVG (none clipped by a stale layout).
+    const clipped = await page.evaluate(() => [...document.querySelectorAll('.chart svg')].flatMap((svg) => {
+      const box = svg.getBoundingClientRect();
+      return [...svg.querySelectorAll('.role-axis-label text, .role-legend-label text')]
+        .map((t) => ({ t: t.textContent, r: t.getBoundingClientRect() }))
+        .filter(({ r }) => r.left < box.left - 0.5 || r.right > box.right + 0.5)
+        .map(({ t }) => t);
+    }));
+    assert.deepEqual(clipped, []);
     await new Promise((r) => setTimeout(r, 1500)); // let a poll or two land before the picture
     const shot = path.join(tmp, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });

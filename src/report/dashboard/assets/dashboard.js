@@ -57,7 +57,8 @@ async function getJson(url) {
 
 // ---- metrics lines -> chart rows ---------------------------------------------------------------
 function growLabel(l) {
-  return `stage ${Number(l.stage) + 1}${l.stageName ? ` (${l.stageName})` : ''}`;
+  const n = `stage ${Number(l.stage) + 1}`;
+  return l.stageName && l.stageName !== n ? `${n} (${l.stageName})` : n;
 }
 function growShape(l) {
   const parts = [];
@@ -115,7 +116,10 @@ function chartSpec(c) {
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: c.title, width: 'container', height: c.height, layer,
+    // The whole chart (axes and legend included) fits the width of its box, measured here: vega's
+    // 'container' width let the labels overflow the box when the legend held long run names.
+    title: c.title, width: Math.max(240, $(c.el).clientWidth - 50), height: c.height, layer,
+    autosize: { type: 'fit-x', contains: 'padding' },
     config: { font: 'DejaVu Sans', legend: { orient: 'right', labelLimit: 220 } },
   };
 }
@@ -131,17 +135,23 @@ async function embedCharts() {
     });
     state.views[key] = res.view;
   }
-  for (const r of selected) insertLines(r.id, r.lines);
+  insertLines(selected.map((r) => [r.id, r.lines]));
   await runViews();
 }
 
-function insertLines(run, lines) {
+/**
+ * Adds the lines of several runs ([run, lines] pairs) to the charts: one changeset per dataset,
+ * since a second view.change() on a dataset before the view runs replaces the first.
+ */
+function insertLines(runsLines) {
   const byChart = {};
   const events = [];
-  for (const l of lines) {
-    const rows = rowsOf(run, l);
-    events.push(...rows.events);
-    for (const p of rows.points) (byChart[CHART_OF[p.series]] ??= []).push(p);
+  for (const [run, lines] of runsLines) {
+    for (const l of lines) {
+      const rows = rowsOf(run, l);
+      events.push(...rows.events);
+      for (const p of rows.points) (byChart[CHART_OF[p.series]] ??= []).push(p);
+    }
   }
   for (const [key, view] of Object.entries(state.views)) {
     if (byChart[key]?.length) view.change('points', vega.changeset().insert(byChart[key]));
@@ -150,7 +160,7 @@ function insertLines(run, lines) {
 }
 
 async function runViews() {
-  for (const v of Object.values(state.views)) await v.runAsync();
+  for (const v of Object.values(state.views)) await v.resize().runAsync();
 }
 
 // ---- tables and panels -------------------------------------------------------------------------
@@ -278,7 +288,7 @@ async function pollRun(r, draw = true) {
   if (!data.lines.length) return;
   r.lines.push(...data.lines);
   if (draw) {
-    insertLines(r.id, data.lines);
+    insertLines([[r.id, data.lines]]);
     await runViews();
     if (data.lines.some((l) => l.event === 'grow')) renderGrowth();
   }
@@ -296,6 +306,11 @@ async function loop(fn, ms) {
   }
 }
 
+let resized;
+window.addEventListener('resize', () => {
+  clearTimeout(resized);
+  resized = setTimeout(() => serial(embedCharts), 300);
+});
 $('x-axis').addEventListener('change', (e) => serial(async () => {
   state.x = e.target.value;
   await embedCharts();
@@ -307,6 +322,8 @@ window.growbertDashboard = {
   count: (chart, data = 'points') => state.views[chart]?.data(data).length ?? 0,
 };
 
+// Text is measured when a chart is laid out: wait for the served font, or labels are clipped.
+await Promise.all([document.fonts.load('12px "DejaVu Sans"'), document.fonts.load('bold 12px "DejaVu Sans"')]);
 loop(pollList, LIST_MS);
 loop(async () => {
   for (const r of state.runs.values()) if (r.selected && r.kind === 'run') await pollRun(r);
