@@ -20,7 +20,7 @@ import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
-import { TensorBoardSink, jsonText } from './tensorboard.js';
+import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
 import {
@@ -186,7 +186,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
-  if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: tensorboardTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
+  if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
   dp?.attach([...ctx.optimizer.params.values()]);
@@ -250,10 +250,4 @@ function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say
     stageName: next.name, layers: t.numHiddenLayers, hidden: t.hiddenSize, ffn: t.intermediateSize, heads: t.numAttentionHeads, pooling: t.poolingSize, batchSize: next.batchSize, seqLength: next.seqLength,
   });
   say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);
-}
-
-/** The texts a run's event file starts with: the resolved config and the stages it trains. */
-function tensorboardTexts(c: ResolvedConfig, stages: ResolvedStage[]): Record<string, string> {
-  const plan = stages.map((s) => ({ name: s.name, startStep: s.startStep, steps: s.steps, layers: s.config.numHiddenLayers, hidden: s.config.hiddenSize, ffn: s.config.intermediateSize, pooling: s.config.poolingSize, batch: `${s.batchSize}x${s.seqLength}` }));
-  return { config: jsonText(c), schedule: jsonText(plan) };
 }

@@ -11,6 +11,7 @@
 // A resumed run starts a new file with a SessionLog START at the resumed step, which makes
 // TensorBoard drop what older files hold from that step on (metrics.jsonl is truncated the same way).
 import { EventFileWriter, type SummaryValue } from '../io/tf-events.js';
+import type { ResolvedStage } from '../schedule/plan.js';
 import type { MetricsLine, MetricsSink } from './metrics-log.js';
 
 /** metrics.jsonl field -> TensorBoard tag, per kind of line. */
@@ -66,6 +67,15 @@ export function growthText(l: MetricsLine): string {
 
 /** Markdown for a JSON value (TensorBoard's Text tab renders markdown). */
 export const jsonText = (v: unknown): string => '```json\n' + JSON.stringify(v, null, 2) + '\n```';
+
+/** The texts a run's event file starts with: the resolved config and the stages it trains. */
+export function runTexts(config: unknown, stages: ResolvedStage[]): Record<string, string> {
+  const plan = stages.map((s) => ({
+    name: s.name, startStep: s.startStep, steps: s.steps, layers: s.config.numHiddenLayers, hidden: s.config.hiddenSize,
+    ffn: s.config.intermediateSize, pooling: s.config.poolingSize, batch: `${s.batchSize}x${s.seqLength}`,
+  }));
+  return { config: jsonText(config), schedule: jsonText(plan) };
+}
 
 export class TensorBoardSink implements MetricsSink {
   readonly writer: EventFileWriter;
