@@ -5,7 +5,7 @@
 // (`node scripts/setup.mjs --browser`, run by `npm test`, installs Debian's as root).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,18 +48,16 @@ test('the dashboard shows a training run live in Chromium, growth marked; its ev
   const url = await dash.listen();
   const browser = await puppeteer.launch({ executablePath: chrome!, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   const out = path.join(runs, 'live');
-  const child = spawn(process.execPath, ['bin/growbert.js', 'pretrain', '--data', 'stdlib:moby-dick', '--cache-dir', path.join(tmp, 'cache'), '--vocab-size', '2000',
-    '--hidden', '32', '--layers', '2', '--heads', '2', '--ffn', '64', '--seq-length', '32', '--batch-size', '8', '--threads', '1',
-    '--schedule', schedule, '--eval-every', '5', '--eval-batches', '1', '--checkpoint-every', '1000', '--log-every', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child: ChildProcess | undefined;
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  let exited: Promise<number | null> = Promise.resolve(null);
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.setViewport({ width: 1280, height: 1000 });
     // The page opens before the run exists: the run must appear, and then grow, with no reload.
+    // It first shows the newest run there is, the finished one.
     await page.goto(url, { waitUntil: 'load' });
     await page.evaluate(() => { (window as unknown as { loadedOnce: number }).loadedOnce = 1; });
     type Dash = { growbertDashboard: { state: { views: Record<string, { data: (n: string) => { run: string }[] }> } } };
@@ -69,6 +67,14 @@ test('the dashboard shows a training run live in Chromium, growth marked; its ev
       return view ? view.data(d).filter((x) => x.run === r).length : 0;
     }, chart, run, data);
     await until('the finished run, shown first', async () => (await count('loss', 'static')) === 4);
+    // Only now the run starts (so the page cannot have picked it first).
+    child = spawn(process.execPath, ['bin/growbert.js', 'pretrain', '--data', 'stdlib:moby-dick', '--cache-dir', path.join(tmp, 'cache'),
+      '--vocab-size', '2000', '--hidden', '32', '--layers', '2', '--heads', '2', '--ffn', '64', '--seq-length', '32', '--batch-size', '8',
+      '--threads', '1', '--schedule', schedule, '--eval-every', '5', '--eval-batches', '1', '--checkpoint-every', '1000', '--log-every', '1',
+      '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.on('data', (d) => (stderr += d));
+    const c = child;
+    exited = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
     // The user ticks the live run once the list shows it (the list itself updates live).
     await until('the live run in the list', () => page.$('input[data-id="live"]'));
     await page.click('input[data-id="live"]');
@@ -102,7 +108,7 @@ test('the dashboard shows a training run live in Chromium, growth marked; its ev
     console.log(`# screenshot: ${shot}`);
     assert.deepEqual(errors, []);
   } finally {
-    child.kill('SIGINT');
+    child?.kill('SIGINT');
     await browser.close();
     await dash.close();
   }
