@@ -158,5 +158,13 @@ export function paramLayout(c: Pick<BertConfig, 'arch'>, name: string): ParamLay
   return { layer, rel, identity: 'copy', ...rule };
 }
 
+/**
+ * BERT's weight-decay rule: every parameter but biases and LayerNorm pairs. By name alone, so that
+ * it also covers task heads (pooler, classifier) and the `layer_norm` spelling other models use.
+ */
+export function getsWeightDecay(name: string): boolean {
+  return !(name.endsWith('.bias') || name.includes('LayerNorm') || name.includes('layer_norm'));
+}
+
 /** The tokenizer every variant uses (src/data/tokenizer.ts), and the class Hugging Face loads it with. */
 export const TOKENIZER = { kind: 'wordpiece', hfClass: 'BertTokenizer' } as const;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { grow } from '../../src/grow/index.js';
 import { GrowbertError } from '../../src/io/errors.js';
 import {
-  ARCHS, BertForMaskedLM, GROWABLE_KEYS, GrowableShapeSchema, ModelOverridesSchema, bertConfig, fromHfConfig, headSize, mapHfName,
+  ARCHS, BertForMaskedLM, GROWABLE_KEYS, GrowableShapeSchema, ModelOverridesSchema, bertConfig, fromHfConfig, getsWeightDecay, headSize, mapHfName,
   paramLayout, toHfConfig, toHfName, type BertConfig, type BertConfigInput,
 } from '../../src/model/index.js';
 import { initTensor, zeros } from '../../src/nn/index.js';
@@ -28,6 +28,8 @@ for (const arch of ARCHS) {
         assert.equal(l.dims.length, t.ndim, `${name}: layout has ${l.dims.length} dims, tensor ${t.ndim}`);
         l.dims.forEach((d, i) => { if (d) assert.equal(t.shape[i], axisSize(m.config, d[0]), `${name} dim ${i} (${d[0]})`); });
         if (l.layerNorm) assert.ok(name.endsWith('.weight') || name.endsWith('.bias'), name);
+        // the optimizer's decay rule agrees with the layout: no decay on LayerNorms and biases
+        assert.equal(getsWeightDecay(name), !l.layerNorm && !name.endsWith('.bias'), name);
         if (l.identity === 'zero') zeroed++;
       }
       // identity growth zeroes each layer's attention output (weight, bias) and FFN output (bias and weight or B factor)

@@ -20,12 +20,13 @@
  * groups (old and new parameters), because the bias corrections are scalars per group.
  */
 import { GrowbertError } from '../../io/errors.js';
+import { getsWeightDecay } from '../../model/family.js';
 import type { OptimizerMeta } from '../../nn/optim-state.js';
 import { Tensor, full, keep, noGrad, tidy, zerosLike } from '../../tensor/index.js';
 
-/** True when `name` gets weight decay: everything except biases and LayerNorm (BERT's rule). */
+/** True when `name` gets weight decay: the model family's rule (src/model/family.ts). */
 export function defaultDecayFilter(name: string): boolean {
-  return !(name.endsWith('.bias') || name.includes('LayerNorm') || name.includes('layer_norm'));
+  return getsWeightDecay(name);
 }
 
 export interface OptimizerOptions {
