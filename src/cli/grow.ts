@@ -46,6 +46,7 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
   if (o.toConfig) {
     const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
     const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
+    if (c.arch !== src.arch) throw new GrowbertError(`--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`);
     Object.assign(target, growableShape(c));
   }
   for (const key of GROWABLE_KEYS) {

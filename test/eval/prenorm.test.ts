@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { buildClassifier, disposeEncoder, loadRunEncoder } from '../../src/eval/encoder.js';
 import { finetuneGlue } from '../../src/eval/finetune.js';
 import { exportRunToHf } from '../../src/export/hf.js';
@@ -93,4 +94,22 @@ test('prenorm fine-tuning: the classifier adopts the final LayerNorm and trains'
   console.log(`prenorm toy SST-2: train loss per epoch ${losses.map((l) => l.toFixed(4)).join(' ')}, dev accuracy ${r.mean.accuracy}`);
   assert.ok(losses.every(Number.isFinite));
   assert.ok(losses.at(-1)! < losses[0]! - 0.1, `loss fell: ${losses.join(', ')}`);
+});
+
+test('growbert grow on a prenorm run: identity layers are exact, and a target of another arch is refused', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/growbert.js', ...args], { encoding: 'utf8' });
+  const out = path.join(root, 'grown');
+  const r = cli('grow', '--from', run, '--layers', '4', '--op', 'depth=identity', '--out', out, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(r.stdout.trim().split('\n').pop()!) as { maxAbsLogitDiff: number };
+  assert.equal(rep.maxAbsLogitDiff, 0);
+  const grown = loadRunModel(out).model;
+  assert.deepEqual([grown.config.arch, grown.config.numHiddenLayers], ['prenorm', 4]);
+  grown.dispose();
+  const bert = path.join(root, 'bert.json');
+  fs.writeFileSync(bert, JSON.stringify({ arch: 'bert', hiddenSize: 32, numHiddenLayers: 4, numAttentionHeads: 2, intermediateSize: 64 }));
+  const bad = cli('grow', '--from', run, '--to-config', bert, '--out', path.join(root, 'never'));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr.trim(), /^[^\n]*is arch 'bert' but the source is 'prenorm'; growth keeps the arch[^\n]*$/);
+  assert.ok(!fs.existsSync(path.join(root, 'never')));
 });

@@ -85,6 +85,9 @@ test('prenorm: forward, encode (ends with the final LayerNorm), and an HF config
     const rel = out.logits.sub(other).abs().max().item() / other.abs().max().item();
     assert.ok(rel > 1e-2, `prenorm computes another function (relative difference ${rel})`);
   });
+  const pooled = new BertForMaskedLM({ ...c, poolingSize: 2 }, { seed: 3 });
+  tidy(() => assert.ok(Number.isFinite(pooled.forward(batch).loss!.item()), 'length pooling runs on the pre-LN layers'));
+  pooled.dispose();
   const hf = toHfConfig(c);
   assert.equal(hf.model_type, 'growbert-prenorm');
   assert.deepEqual(hf.architectures, ['GrowbertPreLNForMaskedLM']);
