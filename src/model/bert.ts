@@ -163,9 +163,10 @@ export class BertForMaskedLM extends Module {
     const o: InitOptions = { device, generator: seed === undefined ? undefined : new Generator(seed) };
     this.embeddings = this.child('bert.embeddings', new BertEmbeddings(this.config, o));
     const Layer = this.config.arch === 'prenorm' ? PreLNLayer : BertLayer;
-    this.layers = Array.from({ length: this.config.numHiddenLayers }, (_, i) => this.child(`bert.encoder.layer.${i}`, new Layer(this.config, o)));
-    const eps = this.config.layerNormEps;
-    this.finalLayerNorm = this.config.arch === 'prenorm' ? this.child('bert.LayerNorm', new LayerNorm(this.config.hiddenSize, { ...o, eps })) : null;
+    const c = this.config;
+    this.layers = Array.from({ length: c.numHiddenLayers }, (_, i) => this.child(`bert.encoder.layer.${i}`, new Layer(c, o)));
+    const final = () => this.child('bert.LayerNorm', new LayerNorm(c.hiddenSize, { ...o, eps: c.layerNormEps }));
+    this.finalLayerNorm = c.arch === 'prenorm' ? final() : null;
     this.head = this.child('cls.predictions', new BertLMPredictionHead(this.config, o));
   }
 

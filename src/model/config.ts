@@ -14,7 +14,7 @@ export type Arch = (typeof ARCHS)[number];
 
 /** Every field of a model config; the schemas below are views of this one object. */
 const CONFIG_FIELDS = z.object({
-    /** 'bert': post-LN BERT (Hugging Face's); 'prenorm': pre-LN encoder (LayerNorm before each sublayer, one after the last) */
+    /** 'bert': post-LN BERT (Hugging Face's); 'prenorm': pre-LN (LayerNorm before each sublayer and after the last layer) */
     arch: z.enum(ARCHS).default('bert'),
     vocabSize: posInt,
     hiddenSize: posInt,
@@ -41,7 +41,9 @@ const CONFIG_FIELDS = z.object({
  * The dimensions growth changes (and a schedule stage may set), in the order growth reports them.
  * The one list that grow targets, schedule stages, the last-stage check and `growbert grow` use.
  */
-export const GROWABLE_KEYS = ['numHiddenLayers', 'hiddenSize', 'numAttentionHeads', 'intermediateSize', 'poolingSize', 'ffnRank'] as const;
+export const GROWABLE_KEYS = [
+  'numHiddenLayers', 'hiddenSize', 'numAttentionHeads', 'intermediateSize', 'poolingSize', 'ffnRank',
+] as const;
 export type GrowableKey = (typeof GROWABLE_KEYS)[number];
 export type GrowableShape = Pick<BertConfig, GrowableKey>;
 
@@ -131,7 +133,9 @@ export function presetConfig(name: PresetName, vocabSize: number, overrides: Par
 export const HF_MODEL_TYPES = { bert: 'bert', prenorm: 'growbert-prenorm' } as const satisfies Record<Arch, string>;
 export type HfModelType = (typeof HF_MODEL_TYPES)[Arch];
 /** The architectures entry of an exported masked-LM config.json, per arch. */
-export const HF_MLM_ARCHITECTURES: Record<Arch, string> = { bert: 'BertForMaskedLM', prenorm: 'GrowbertPreLNForMaskedLM' };
+export const HF_MLM_ARCHITECTURES: Record<Arch, string> = {
+  bert: 'BertForMaskedLM', prenorm: 'GrowbertPreLNForMaskedLM',
+};
 
 /** The fields of a Hugging Face BERT config.json that growbert reads and writes. */
 export interface HfBertConfig {

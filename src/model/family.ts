@@ -35,7 +35,8 @@ const A_OUT: DimSpec = ['attn', 'out'], A_IN: DimSpec = ['attn', 'in'];
 const F_OUT: DimSpec = ['ffn', 'out'], F_IN: DimSpec = ['ffn', 'in'];
 
 /** A LayerNorm pair `<name>.weight`, `<name>.bias` with the same dims. */
-function norm(name: string, dims: readonly DimSpec[], o: { reset?: boolean; output?: boolean } = {}): Record<string, ParamRule> {
+type NormOptions = { reset?: boolean; output?: boolean };
+function norm(name: string, dims: readonly DimSpec[], o: NormOptions = {}): Record<string, ParamRule> {
   const extra = o.output ? { outputNorm: true as const } : {};
   return {
     [`${name}.weight`]: { dims, layerNorm: true, identity: o.reset ? 'one' : 'copy', ...extra },
@@ -106,7 +107,9 @@ export const LAYOUTS: Readonly<Record<Arch, ArchLayout>> = {
     },
     global: SHARED_GLOBAL,
     identityExact: (lnTransfer) => lnTransfer,
-    identityNote: (t) => `zero attention/FFN outputs; ${t ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps' : 'LayerNorms reset to 1/0; NOT exact'}`,
+    identityNote: (t) => `zero attention/FFN outputs; ${t
+      ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps'
+      : 'LayerNorms reset to 1/0; NOT exact'}`,
   },
   // Pre-LN: y = h + FFN(LN2(h)), h = x + Attn(LN1(x)). Zero output projections give y = x
   // exactly, whatever the LayerNorms hold, so they keep the repeated layer's trained values.
@@ -153,7 +156,10 @@ export function paramLayout(c: Pick<BertConfig, 'arch'>, name: string): ParamLay
   const arch = LAYOUTS[c.arch];
   const rule = layer >= 0 ? arch.layer[rel] : arch.global[name];
   if (!rule) {
-    throw new GrowbertError(`model layout: parameter '${name}' is not described for arch '${c.arch}'; add it to src/model/family.ts (see docs/contributing.md)`);
+    throw new GrowbertError(
+      `model layout: parameter '${name}' is not described for arch '${c.arch}'; ` +
+        'add it to src/model/family.ts (see docs/contributing.md)',
+    );
   }
   return { layer, rel, identity: 'copy', ...rule };
 }

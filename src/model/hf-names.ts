@@ -36,7 +36,8 @@ export function mapHfName(raw: string): { to: HfTarget; name: string } {
   if (n.startsWith('bert.')) n = n.slice('bert.'.length);
   if (`bert.${n}` === POSITION_IDS_BUFFER) return { to: 'skip', name: n };
   // the encoder; `LayerNorm.` at the top is the pre-LN variant's final LayerNorm
-  if (n.startsWith('embeddings.') || n.startsWith('encoder.') || n.startsWith('LayerNorm.')) return { to: 'mlm', name: `bert.${n}` };
+  const encoder = ['embeddings.', 'encoder.', 'LayerNorm.'].some((p) => n.startsWith(p));
+  if (encoder) return { to: 'mlm', name: `bert.${n}` };
   if (n.startsWith('pooler.')) return { to: 'pooler', name: `bert.${n}` };
   if (n === TIED_DECODER_WEIGHT) return { to: 'skip', name: n }; // tied to the word embeddings
   if (n === DECODER_BIAS_ALIAS) return { to: 'mlm', name: MLM_BIAS };
