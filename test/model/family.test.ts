@@ -85,6 +85,18 @@ test('prenorm: forward, encode (ends with the final LayerNorm), and an HF config
     const rel = out.logits.sub(other).abs().max().item() / other.abs().max().item();
     assert.ok(rel > 1e-2, `prenorm computes another function (relative difference ${rel})`);
   });
+  tidy(() => {
+    // bf16 matmuls on the pre-LN layers: close to float32, gradients in float32
+    const f32 = noGrad(() => m.forward(batch)).logits;
+    const b16 = m.forward(batch, { bf16: true });
+    const rel = f32.sub(b16.logits).norm().item() / f32.norm().item();
+    assert.ok(b16.logits.dtype === 'float32' && rel < 5e-2, `bf16 vs fp32 relative diff ${rel}`);
+    b16.loss!.backward();
+    for (const p of m.parameters()) {
+      assert.equal(p.grad!.dtype, 'float32');
+      p.grad = null;
+    }
+  });
   const pooled = new BertForMaskedLM({ ...c, poolingSize: 2 }, { seed: 3 });
   tidy(() => assert.ok(Number.isFinite(pooled.forward(batch).loss!.item()), 'length pooling runs on the pre-LN layers'));
   pooled.dispose();
