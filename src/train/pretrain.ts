@@ -166,7 +166,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   optimizer = newOptimizer(c, model);
   data = stageData(corpus, c, stages[stageIndex]);
 
-  const ctx: TrainContext = {
+  const ctx: TrainContext<BertForMaskedLM> = {
     runDir, model, optimizer, device, valSet, lr, ...data,
     bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
     // Without an explicit cadence, about 20 evaluations per run whatever its length (the
@@ -190,7 +190,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
   try {
-    await withInterrupt(async () => {
+    await withInterrupt(async (stop) => {
+      ctx.stop = stop;
       for (;;) {
         const st = stages[stageIndex];
         await runSteps(ctx, st.startStep + st.steps);
@@ -214,7 +215,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
-function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
+function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
   const policy = next.stage.optimizer;
   const before = ctx.model;
   const t = next.config;

@@ -2,7 +2,7 @@
 export { Optimizer, defaultDecayFilter, type OptimizerOptions, type OptimizerMeta, type LoadStateOptions, type ParamGroup } from './optimizer.js';
 export { AdamW, type AdamWOptions } from './adamw.js';
 export { Lamb, type LambOptions } from './lamb.js';
-export { clipGradNorm, gradNorm, zeroGrad, accumulateGradients, type ParamSource } from './grad.js';
+export { clipGradNorm, gradNorm, zeroGrad, type ParamSource } from './grad.js';
 
 import type { Tensor } from '../../tensor/index.js';
 import { GrowbertError } from '../../io/errors.js';
