@@ -19,14 +19,15 @@
 // The identity layers' query/key/value and FFN-input weights copy the repeated layer (so they
 // are trained weights, not noise); only their output projections are zero (for a factorized FFN
 // only the B factor: zeroing both factors would leave them with zero gradient forever).
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { bertConfig } from '../model/index.js';
 import { ones, zerosLike, type Tensor } from '../tensor/index.js';
 import type { ParamState, Stage } from './stage.js';
 import { notSmaller } from './width.js';
 
-export type DepthOp = 'stack' | 'interleave' | 'identity';
-export const DEPTH_OPS: readonly DepthOp[] = ['stack', 'interleave', 'identity'];
+/** The depth operators: the one list the schedule schema, `--op` parsing and the checks read. */
+export const DEPTH_OPS = ['stack', 'interleave', 'identity'] as const;
+export type DepthOp = (typeof DEPTH_OPS)[number];
 
 export interface DepthOptions {
   /** identity only: move the repeated layer's output LayerNorm affine to the group's last layer (default true) */
@@ -47,7 +48,7 @@ const LN2 = 'output.LayerNorm.';
 export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOptions = {}): Stage {
   const n = s.config.numHiddenLayers;
   notSmaller('numHiddenLayers', n, numLayers);
-  if (!['stack', 'interleave', 'identity'].includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use stack, interleave or identity`);
+  if (!DEPTH_OPS.includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use ${oneOf(DEPTH_OPS)}`);
   if (numLayers === n) return s;
   const transfer = o.lnTransfer ?? true;
   const map = depthMap(op, n, numLayers);

@@ -8,3 +8,8 @@ export class GrowbertError extends Error {
     this.name = 'GrowbertError';
   }
 }
+
+/** 'a, b or c': the choices of an enum, for error messages and help texts built from its constant. */
+export function oneOf(choices: readonly string[]): string {
+  return choices.length <= 1 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+}

@@ -20,11 +20,15 @@
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 
+/** The LR decays: the one list the run config, the stage schedules and the CLI help read. */
+export const LR_DECAYS = ['linear', 'poly', 'constant', 'cosine'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
+
 export const LrScheduleConfigSchema = z.object({
   peak: z.number().positive(),
   warmupSteps: z.number().int().nonnegative().default(0),
   totalSteps: z.number().int().positive(),
-  decay: z.enum(['linear', 'poly', 'constant', 'cosine']).default('linear'),
+  decay: z.enum(LR_DECAYS).default('linear'),
   /** Exponent of 'poly' (ignored otherwise). */
   power: z.number().positive().default(1),
   /** Final learning rate of the decays (not of 'constant'); at most peak. */

@@ -138,8 +138,9 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
   if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
-  // The default warmup is 5% of the run's steps (a budget, not maxSteps, may set them).
-  const warmupSteps = input.train.warmupSteps ?? Math.round(0.05 * totalSteps);
+  // The defaults that scale with the run (warmup, evaluation and checkpoint cadence) follow its
+  // planned steps, which a budget, not maxSteps, may set.
+  const { warmupSteps, evalEvery, checkpointEvery } = resolveConfig(input, totalSteps).train;
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
@@ -169,10 +170,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const ctx: TrainContext<BertForMaskedLM> = {
     runDir, model, optimizer, device, valSet, lr, ...data,
     bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
-    // Without an explicit cadence, about 20 evaluations per run whatever its length (the
-    // comparison's curves need them); checkpoints follow the evaluations.
-    evalEvery: input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)),
-    checkpointEvery: input.train?.checkpointEvery ?? input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)), keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
+    evalEvery, checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
     metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
     extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
     flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say, dp,
