@@ -70,28 +70,29 @@ std::string typeText(const Napi::Value& v) {
   return "a value of another type";
 }
 
-bool isInteger(const Napi::Value& v) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  return std::isfinite(d) && d == std::floor(d);
-}
-
+// Whether argument i (present: not undefined or null) is of one of the kinds k. One napi_typeof,
+// then only the checks that kind needs: this runs on every call of every op.
 bool matches(const Args& a, size_t i, uint32_t k) {
   const Napi::Value v = a.info[i];
-  if ((k & kTensor) && a.isTensor(i)) return true;
-  if ((k & (kTensors | kInts)) && v.IsArray()) return true;  // elements are checked on conversion
-  if ((k & (kInt | kDtype)) && isInteger(v)) return true;
-  if ((k & kNumber) && v.IsNumber()) return true;
-  if ((k & kScalar) && (v.IsNumber() || v.IsBoolean())) return true;
-  if ((k & kBool) && v.IsBoolean()) return true;
-  if ((k & (kString | kDevice)) && v.IsString()) return true;
-  if ((k & kGenerator) && externalOf<void>(v, Handle::Generator)) return true;
-  if ((k & kGroup) && externalOf<void>(v, Handle::Group)) return true;
-  if ((k & kWork) && externalOf<void>(v, Handle::Work)) return true;
-  if ((k & kReducer) && externalOf<void>(v, Handle::Reducer)) return true;
-  if ((k & kBytes) && v.IsTypedArray()) return true;
-  if ((k & kObject) && v.IsObject() && !v.IsArray() && !a.isTensor(i)) return true;
-  return false;
+  switch (v.Type()) {
+    case napi_number: {
+      if (k & (kNumber | kScalar)) return true;
+      if (!(k & (kInt | kDtype))) return false;
+      double d = v.As<Napi::Number>().DoubleValue();
+      return std::isfinite(d) && d == std::floor(d);
+    }
+    case napi_boolean: return (k & (kBool | kScalar)) != 0;
+    case napi_string: return (k & (kString | kDevice)) != 0;
+    case napi_external:
+      return ((k & kGenerator) && externalOf<void>(v, Handle::Generator)) || ((k & kGroup) && externalOf<void>(v, Handle::Group)) ||
+             ((k & kWork) && externalOf<void>(v, Handle::Work)) || ((k & kReducer) && externalOf<void>(v, Handle::Reducer));
+    case napi_object:
+      if ((k & kTensor) && a.isTensor(i)) return true;
+      if ((k & (kTensors | kInts)) && v.IsArray()) return true;  // elements are checked on conversion
+      if ((k & kBytes) && v.IsTypedArray()) return true;
+      return (k & kObject) && !v.IsArray() && !a.isTensor(i);
+    default: return false;
+  }
 }
 
 }  // namespace
@@ -114,14 +115,17 @@ void checkArgs(const Args& a, const OpSig& sig) {
   if (n > static_cast<size_t>(sig.nargs)) {
     throw std::runtime_error("takes at most " + std::to_string(sig.nargs) + " argument(s), got " + std::to_string(n));
   }
+  // The message is built only on failure: this runs on every call.
+  auto which = [&](int i) {
+    return "argument " + std::to_string(i) + (*sig.argNames[i] ? std::string(" (") + sig.argNames[i] + ")" : "");
+  };
   for (int i = 0; i < sig.nargs; i++) {
     uint32_t k = sig.kinds[i];
-    std::string which = "argument " + std::to_string(i) + (*sig.argNames[i] ? std::string(" (") + sig.argNames[i] + ")" : "");
-    if (!a.has(i)) {
+    if (static_cast<size_t>(i) >= n || !a.has(i)) {
       if (k & kOptional) continue;
-      throw std::runtime_error(which + " is missing: it must be " + kindText(k));
+      throw std::runtime_error(which(i) + " is missing: it must be " + kindText(k));
     }
-    if (!matches(a, i, k)) throw std::runtime_error(which + " must be " + kindText(k) + ", got " + typeText(a.info[i]));
+    if (!matches(a, i, k)) throw std::runtime_error(which(i) + " must be " + kindText(k) + ", got " + typeText(a.info[i]));
   }
 }
 
