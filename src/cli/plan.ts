@@ -19,7 +19,7 @@ export function registerPlan(program: Command): void {
     .command('plan')
     .description('per-stage shape, steps, tokens, FLOPs and estimated time of a schedule, and its cost relative to full')
     .requiredOption('--schedule <name|file>', 'schedule preset or JSON file')
-    .option('--target <size>', 'target size: tiny, mini, small, base, large', 'tiny')
+    .option('--target <size>', `target size: ${PRESET_NAMES.join(', ')}`, 'tiny')
     .option('--budget <b>', 'budget: steps (600), tokens (2Mtok) or time (5m); default the preset\'s steps')
     .option('--batch-size <n>', 'sequences per step (default: the preset\'s)')
     .option('--seq-length <n>', 'sequence length (default: the preset\'s)')
