@@ -11,7 +11,6 @@ import { BertForMaskedLM, bertConfig, fromHfConfig, type BertConfig } from '../m
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
-import { createOptimizer } from '../train/optim/index.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
 

@@ -16,7 +16,7 @@ import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
-import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
@@ -147,8 +147,6 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
 
   let stageIndex = 0;
   let model: BertForMaskedLM;
-  let optimizer: Optimizer;
-  let data: { stream: SequenceSource; masker: Masker };
   let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
   if (latest) {
     const ck = loadCheckpoint(latest);
@@ -164,8 +162,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // Data parallel: rank 0's weights everywhere (a fresh model is seeded alike, a resumed one read
   // from the same checkpoint: this makes sure).
   if (dp) noGrad(() => dp.broadcast(model.parameters()));
-  optimizer = newOptimizer(c, model);
-  data = stageData(corpus, c, stages[stageIndex]);
+  const optimizer = newOptimizer(c, model);
+  const data = stageData(corpus, c, stages[stageIndex]);
 
   const ctx: TrainContext<BertForMaskedLM> = {
     runDir, model, optimizer, device, valSet, lr, ...data,
