@@ -12,6 +12,7 @@ export interface FlagSpec { flag: string; path: string; kind: Kind; help: string
 
 export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset' },
+  { flag: 'arch', path: 'model.arch', kind: 'string', help: 'encoder variant (bert: post-LN, the default; prenorm: pre-LN)' },
   { flag: 'hidden', path: 'model.hiddenSize', kind: 'int', help: 'hidden size' },
   { flag: 'layers', path: 'model.numHiddenLayers', kind: 'int', help: 'encoder layers' },
   { flag: 'heads', path: 'model.numAttentionHeads', kind: 'int', help: 'attention heads' },
