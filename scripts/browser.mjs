@@ -7,7 +7,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** The browser to drive: $GROWBERT_CHROME if set, else the first system Chromium/Chrome found; null if none. */
 export function findBrowser() {
@@ -25,7 +30,7 @@ export function ensureBrowser({ say = () => {}, quiet = false } = {}) {
   if (found) return found;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && fs.existsSync('/etc/debian_version')) {
-    say('no Chromium found: installing Debian\'s chromium with apt for the dashboard\'s browser tests (once)');
+    say("no Chromium found: installing Debian's chromium with apt for the dashboard's browser tests (once)");
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const opts = { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', env };
     const args = ['install', '-y', '-q', '--no-install-recommends', 'chromium'];
@@ -36,6 +41,8 @@ export function ensureBrowser({ say = () => {}, quiet = false } = {}) {
     const now = findBrowser();
     if (now) return now;
   }
-  console.error('growbert setup: warning: no Chromium found (install it: `sudo apt-get install chromium`, or set GROWBERT_CHROME=/path/to/chrome); the dashboard\'s browser tests will be skipped');
+  console.error(
+    "growbert setup: warning: no Chromium found (install it: `sudo apt-get install chromium`, or set GROWBERT_CHROME=/path/to/chrome); the dashboard's browser tests will be skipped",
+  );
   return null;
 }

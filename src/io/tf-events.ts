@@ -79,7 +79,10 @@ export class EventFileWriter {
   private fd: number | null;
   private lastStep = 0;
 
-  constructor(dir: string, private readonly clock: () => number = () => Date.now() / 1000) {
+  constructor(
+    dir: string,
+    private readonly clock: () => number = () => Date.now() / 1000,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     const now = clock();
     ({ fd: this.fd, file: this.file } = openNew(dir, String(Math.floor(now)).padStart(10, '0')));
@@ -89,7 +92,9 @@ export class EventFileWriter {
   private write(e: EventInput): void {
     if (this.fd === null) throw new Error(`event file ${this.file} is closed`);
     if (e.step < this.lastStep) {
-      throw new Error(`event file ${this.file}: step ${e.step} after step ${this.lastStep}; steps never go backwards within a file`);
+      throw new Error(
+        `event file ${this.file}: step ${e.step} after step ${this.lastStep}; steps never go backwards within a file`,
+      );
     }
     this.lastStep = e.step;
     const rec = frameRecord(encodeEvent(e));

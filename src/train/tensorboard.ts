@@ -16,13 +16,24 @@ import type { MetricsLine, MetricsSink } from './metrics-log.js';
 
 /** metrics.jsonl field -> TensorBoard tag, per kind of line. */
 export const TRAIN_TAGS: Record<string, string> = {
-  loss: 'train/loss', lr: 'train/lr', gradNorm: 'train/grad_norm', tokensPerSecond: 'train/tokens_per_second',
-  flops: 'train/flops', tokens: 'train/tokens', stage: 'train/stage',
+  loss: 'train/loss',
+  lr: 'train/lr',
+  gradNorm: 'train/grad_norm',
+  tokensPerSecond: 'train/tokens_per_second',
+  flops: 'train/flops',
+  tokens: 'train/tokens',
+  stage: 'train/stage',
 };
-export const EVAL_TAGS: Record<string, string> = { valLoss: 'val/loss', valPerplexity: 'val/perplexity', valAccuracy: 'val/accuracy' };
+export const EVAL_TAGS: Record<string, string> = {
+  valLoss: 'val/loss',
+  valPerplexity: 'val/perplexity',
+  valAccuracy: 'val/accuracy',
+};
 export const GROW_TAGS: Record<string, string> = {
-  maxAbsLogitDiff: 'growth/max_abs_logit_diff', maxRelLogitDiff: 'growth/max_rel_logit_diff',
-  lossBefore: 'growth/loss_before', lossAfter: 'growth/loss_after',
+  maxAbsLogitDiff: 'growth/max_abs_logit_diff',
+  maxRelLogitDiff: 'growth/max_rel_logit_diff',
+  lossBefore: 'growth/loss_before',
+  lossAfter: 'growth/loss_after',
 };
 
 export type LineKind = 'grow' | 'eval' | 'train' | 'other';
@@ -52,17 +63,22 @@ const fix = (v: unknown) => (typeof v === 'number' ? v.toFixed(4) : '-');
 /** A growth event as one markdown line: the new stage's shape and the preservation check. */
 export function growthText(l: MetricsLine): string {
   const shape = [
-    l.layers !== undefined ? `${l.layers} layers` : null, l.hidden !== undefined ? `hidden ${l.hidden}` : null,
-    l.ffn !== undefined ? `FFN ${l.ffn}` : null, l.heads !== undefined ? `${l.heads} heads` : null,
+    l.layers !== undefined ? `${l.layers} layers` : null,
+    l.hidden !== undefined ? `hidden ${l.hidden}` : null,
+    l.ffn !== undefined ? `FFN ${l.ffn}` : null,
+    l.heads !== undefined ? `${l.heads} heads` : null,
     typeof l.pooling === 'number' && l.pooling > 1 ? `pooling ${l.pooling}` : null,
     l.batchSize !== undefined && l.seqLength !== undefined ? `batch ${l.batchSize}x${l.seqLength}` : null,
   ].filter((s) => s !== null);
-  const name = typeof l.stageName === 'string' && l.stageName !== `stage ${Number(l.stage) + 1}` ? ` (${l.stageName})` : '';
+  const name =
+    typeof l.stageName === 'string' && l.stageName !== `stage ${Number(l.stage) + 1}` ? ` (${l.stageName})` : '';
   const preserving = l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-';
-  return `**Step ${l.step}: grew into stage ${Number(l.stage) + 1}${name}**${shape.length ? `: ${shape.join(', ')}` : ''}. ` +
+  return (
+    `**Step ${l.step}: grew into stage ${Number(l.stage) + 1}${name}**${shape.length ? `: ${shape.join(', ')}` : ''}. ` +
     `Optimizer state: ${l.optimizerPolicy ?? '-'}; function-preserving operators: ${preserving}. ` +
     `Preservation check: logits max abs diff ${sci(l.maxAbsLogitDiff)} (relative ${sci(l.maxRelLogitDiff)}), ` +
-    `loss ${fix(l.lossBefore)} -> ${fix(l.lossAfter)}.`;
+    `loss ${fix(l.lossBefore)} -> ${fix(l.lossAfter)}.`
+  );
 }
 
 /** Markdown for a JSON value (TensorBoard's Text tab renders markdown). */
@@ -71,8 +87,14 @@ export const jsonText = (v: unknown): string => '```json\n' + JSON.stringify(v, 
 /** The texts a run's event file starts with: the resolved config and the stages it trains. */
 export function runTexts(config: unknown, stages: ResolvedStage[]): Record<string, string> {
   const plan = stages.map((s) => ({
-    name: s.name, startStep: s.startStep, steps: s.steps, layers: s.config.numHiddenLayers, hidden: s.config.hiddenSize,
-    ffn: s.config.intermediateSize, pooling: s.config.poolingSize, batch: `${s.batchSize}x${s.seqLength}`,
+    name: s.name,
+    startStep: s.startStep,
+    steps: s.steps,
+    layers: s.config.numHiddenLayers,
+    hidden: s.config.hiddenSize,
+    ffn: s.config.intermediateSize,
+    pooling: s.config.poolingSize,
+    batch: `${s.batchSize}x${s.seqLength}`,
   }));
   return { config: jsonText(config), schedule: jsonText(plan) };
 }
@@ -87,7 +109,10 @@ export class TensorBoardSink implements MetricsSink {
   constructor(runDir: string, o: { step: number; texts?: Record<string, string>; clock?: () => number }) {
     this.writer = new EventFileWriter(runDir, o.clock);
     if (o.step > 0) this.writer.sessionStart(o.step);
-    this.writer.summary(o.step, Object.entries(o.texts ?? {}).map(([tag, text]) => ({ tag, text })));
+    this.writer.summary(
+      o.step,
+      Object.entries(o.texts ?? {}).map(([tag, text]) => ({ tag, text })),
+    );
   }
 
   get file(): string {

@@ -32,7 +32,8 @@ export function readRecords(buf: Uint8Array, o: { allowTornTail?: boolean } = {}
       if (o.allowTornTail) break;
       throw new Error(`truncated record header at byte ${pos}`);
     }
-    const lenLo = view.getUint32(pos, true), lenHi = view.getUint32(pos + 4, true);
+    const lenLo = view.getUint32(pos, true),
+      lenHi = view.getUint32(pos + 4, true);
     const len = lenHi * 0x100000000 + lenLo;
     const lenCrc = view.getUint32(pos + 8, true);
     if (maskCrc(crc32cBitwise(buf.subarray(pos, pos + 8))) !== lenCrc) throw new Error(`bad length CRC at byte ${pos}`);
@@ -50,10 +51,18 @@ export function readRecords(buf: Uint8Array, o: { allowTornTail?: boolean } = {}
 }
 
 // ---- protobuf wire format -------------------------------------------------------------------
-interface Field { no: number; wire: number; varint?: bigint; bytes?: Uint8Array; fixed64?: Uint8Array; fixed32?: Uint8Array }
+interface Field {
+  no: number;
+  wire: number;
+  varint?: bigint;
+  bytes?: Uint8Array;
+  fixed64?: Uint8Array;
+  fixed32?: Uint8Array;
+}
 
 function readVarint(b: Uint8Array, pos: number): [bigint, number] {
-  let result = 0n, shift = 0n;
+  let result = 0n,
+    shift = 0n;
   for (;;) {
     if (pos >= b.length) throw new Error('varint runs past the end');
     const byte = b[pos++];
@@ -70,7 +79,8 @@ export function fields(b: Uint8Array): Field[] {
   while (pos < b.length) {
     const [key, p1] = readVarint(b, pos);
     pos = p1;
-    const no = Number(key >> 3n), wire = Number(key & 7n);
+    const no = Number(key >> 3n),
+      wire = Number(key & 7n);
     if (wire === 0) {
       const [v, p2] = readVarint(b, pos);
       out.push({ no, wire, varint: v });
@@ -106,7 +116,13 @@ export interface DecodedValue {
   tensorShapeDims?: number;
   strings?: string[];
 }
-export interface DecodedEvent { wallTime: number; step: number; fileVersion?: string; values?: DecodedValue[]; sessionStatus?: number }
+export interface DecodedEvent {
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  values?: DecodedValue[];
+  sessionStatus?: number;
+}
 
 function decodeValue(b: Uint8Array): DecodedValue {
   const v: DecodedValue = { tag: '' };
@@ -136,11 +152,13 @@ export function decodeEvent(b: Uint8Array): DecodedEvent {
     if (f.no === 1 && f.wire === 1) e.wallTime = f64(f.fixed64!);
     else if (f.no === 2 && f.wire === 0) e.step = Number(BigInt.asIntN(64, f.varint!));
     else if (f.no === 3 && f.wire === 2) e.fileVersion = utf8(f.bytes!);
-    else if (f.no === 5 && f.wire === 2) e.values = fields(f.bytes!).map((v) => {
-      if (v.no !== 1 || v.wire !== 2) throw new Error(`unexpected Summary field ${v.no}`);
-      return decodeValue(v.bytes!);
-    });
-    else if (f.no === 7 && f.wire === 2) e.sessionStatus = Number(fields(f.bytes!).find((s) => s.no === 1)?.varint ?? 0n);
+    else if (f.no === 5 && f.wire === 2)
+      e.values = fields(f.bytes!).map((v) => {
+        if (v.no !== 1 || v.wire !== 2) throw new Error(`unexpected Summary field ${v.no}`);
+        return decodeValue(v.bytes!);
+      });
+    else if (f.no === 7 && f.wire === 2)
+      e.sessionStatus = Number(fields(f.bytes!).find((s) => s.no === 1)?.varint ?? 0n);
     else throw new Error(`unexpected Event field ${f.no} (wire ${f.wire})`);
   }
   return e;
@@ -153,12 +171,17 @@ export function readEventFile(file: string, o: { allowTornTail?: boolean } = {})
 /** tag -> [step, value] pairs of the scalars in `events`, in file order. */
 export function scalarsByTag(events: DecodedEvent[]): Map<string, [number, number][]> {
   const m = new Map<string, [number, number][]>();
-  for (const e of events) for (const v of e.values ?? []) {
-    if (v.simpleValue === undefined) continue;
-    if (!m.has(v.tag)) m.set(v.tag, []);
-    m.get(v.tag)!.push([e.step, v.simpleValue]);
-  }
+  for (const e of events)
+    for (const v of e.values ?? []) {
+      if (v.simpleValue === undefined) continue;
+      if (!m.has(v.tag)) m.set(v.tag, []);
+      m.get(v.tag)!.push([e.step, v.simpleValue]);
+    }
   return m;
 }
 
-export const eventFiles = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).sort();
+export const eventFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('events.out.tfevents.'))
+    .sort();

@@ -11,7 +11,7 @@ import { crc32cForTest, eventFiles, maskCrc, readEventFile, readRecords } from '
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-tfevents-'));
 
-test('the reader\'s CRC32C matches RFC 3720\'s test vectors, and the writer\'s masked CRC agrees with it', () => {
+test("the reader's CRC32C matches RFC 3720's test vectors, and the writer's masked CRC agrees with it", () => {
   // RFC 3720 (iSCSI), appendix B.4: CRC32C of 32 zero bytes and of 32 0xFF bytes; and "123456789".
   assert.equal(crc32cForTest(new Uint8Array(32)), 0x8a9136aa);
   assert.equal(crc32cForTest(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
@@ -25,8 +25,14 @@ test('the reader\'s CRC32C matches RFC 3720\'s test vectors, and the writer\'s m
 test('TFRecord framing round-trips, and a flipped bit anywhere is caught', () => {
   const payloads = [Buffer.from('hello'), Buffer.alloc(0), Buffer.from('x'.repeat(300))];
   const file = Buffer.concat(payloads.map(frameRecord));
-  assert.equal(file.length, payloads.reduce((a, p) => a + p.length + 16, 0));
-  assert.deepEqual(readRecords(file).map((r) => Buffer.from(r).toString()), payloads.map((p) => p.toString()));
+  assert.equal(
+    file.length,
+    payloads.reduce((a, p) => a + p.length + 16, 0),
+  );
+  assert.deepEqual(
+    readRecords(file).map((r) => Buffer.from(r).toString()),
+    payloads.map((p) => p.toString()),
+  );
   for (const at of [0, 8, 12, 16, 21 + 4]) {
     const bad = Buffer.from(file);
     bad[at] ^= 0x10;
@@ -40,9 +46,15 @@ test('an event file: version first, float32 scalars, markdown text, session star
   const dir = path.join(tmp, 'run');
   let t = 1_700_000_000.25;
   const w = new EventFileWriter(dir, () => (t += 1));
-  assert.match(path.basename(w.file), new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${os.hostname().replace(/\./g, '\\.')}\\.${process.pid}\\.\\d+$`));
+  assert.match(
+    path.basename(w.file),
+    new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${os.hostname().replace(/\./g, '\\.')}\\.${process.pid}\\.\\d+$`),
+  );
   w.summary(0, [{ tag: 'config', text: '```json\n{"a": "é"}\n```' }]);
-  w.summary(10, [{ tag: 'train/loss', scalar: 7.123456789 }, { tag: 'train/flops', scalar: 1.5e13 }]);
+  w.summary(10, [
+    { tag: 'train/loss', scalar: 7.123456789 },
+    { tag: 'train/flops', scalar: 1.5e13 },
+  ]);
   w.sessionStart(10);
   const big = 2 ** 40 + 3;
   w.summary(big, [{ tag: 'train/loss', scalar: -0.5 }]);
@@ -54,9 +66,22 @@ test('an event file: version first, float32 scalars, markdown text, session star
   assert.equal(ev.length, 5);
   assert.deepEqual([ev[0].fileVersion, ev[0].step, ev[0].wallTime], [FILE_VERSION, 0, 1_700_000_001.25]);
   const text = ev[1].values![0];
-  assert.deepEqual(text, { tag: 'config', pluginName: 'text', dataClass: 2, tensorDtype: 7, tensorShapeDims: 0, strings: ['```json\n{"a": "é"}\n```'] });
+  assert.deepEqual(text, {
+    tag: 'config',
+    pluginName: 'text',
+    dataClass: 2,
+    tensorDtype: 7,
+    tensorShapeDims: 0,
+    strings: ['```json\n{"a": "é"}\n```'],
+  });
   assert.equal(ev[2].step, 10);
-  assert.deepEqual(ev[2].values!.map((v) => [v.tag, v.simpleValue]), [['train/loss', Math.fround(7.123456789)], ['train/flops', Math.fround(1.5e13)]]);
+  assert.deepEqual(
+    ev[2].values!.map((v) => [v.tag, v.simpleValue]),
+    [
+      ['train/loss', Math.fround(7.123456789)],
+      ['train/flops', Math.fround(1.5e13)],
+    ],
+  );
   assert.deepEqual([ev[3].step, ev[3].sessionStatus], [10, 1]);
   assert.deepEqual([ev[4].step, ev[4].values![0].simpleValue], [big, -0.5]);
   assert.ok(ev.every((e, i) => i === 0 || e.wallTime > ev[i - 1].wallTime));

@@ -25,7 +25,10 @@ fs.mkdirSync(path.join(root, 'cmp', '300', 'full'), { recursive: true });
 fs.mkdirSync(path.join(root, 'cmp', '300', 'compound'), { recursive: true });
 fs.writeFileSync(path.join(root, 'cmp', '300', 'full', 'metrics.jsonl'), line({ step: 1, loss: 9 }));
 fs.writeFileSync(path.join(root, 'cmp', '300', 'compound', 'metrics.jsonl'), line({ step: 1, loss: 9 }));
-fs.writeFileSync(path.join(root, 'cmp', 'results.json'), JSON.stringify({ schedules: [{ name: 'full' }, { name: 'small-only' }] }));
+fs.writeFileSync(
+  path.join(root, 'cmp', 'results.json'),
+  JSON.stringify({ schedules: [{ name: 'full' }, { name: 'small-only' }] }),
+);
 fs.writeFileSync(path.join(root, 'cmp', 'loss-300-flops.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
 fs.mkdirSync(path.join(root, 'half'));
 fs.writeFileSync(path.join(root, 'half', 'config.json'), '{"preset": "ti');
@@ -40,11 +43,14 @@ after(() => dash.close());
 function get(p: string, o: { method?: string; host?: string } = {}): Promise<{ status: number; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: p, method: o.method ?? 'GET', headers: o.host ? { host: o.host } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: p, method: o.method ?? 'GET', headers: o.host ? { host: o.host } : {} },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -78,7 +84,14 @@ test('listens on 127.0.0.1 and serves the page and its bundled libraries', async
   assert.equal(page.status, 200);
   assert.match(page.body, /<script src="\/assets\/vega-embed\.min\.js">/);
   assert.doesNotMatch(page.body, /https?:\/\/(?!vega\.github\.io\/schema)/, 'no other origin');
-  for (const a of ['vega.min.js', 'vega-lite.min.js', 'vega-embed.min.js', 'dashboard.js', 'dashboard.css', 'DejaVuSans.ttf']) {
+  for (const a of [
+    'vega.min.js',
+    'vega-lite.min.js',
+    'vega-embed.min.js',
+    'dashboard.js',
+    'dashboard.css',
+    'DejaVuSans.ttf',
+  ]) {
     assert.equal((await get(`/assets/${a}`)).status, 200, a);
   }
   assert.equal((await get('/assets/package.json')).status, 404);
@@ -97,7 +110,10 @@ test('metrics come in increments of whole lines; a rewritten log starts over; a 
   fs.appendFileSync(path.join(root, 'half', 'metrics.jsonl'), 'ss": 8}\n' + line({ step: 3, loss: 7 }));
   const r2 = await json(`/api/run?id=half&file=${r1.file}&offset=${r1.offset}`);
   assert.equal(r2.reset, false);
-  assert.deepEqual(r2.lines, [{ step: 2, loss: 8 }, { step: 3, loss: 7 }]);
+  assert.deepEqual(r2.lines, [
+    { step: 2, loss: 8 },
+    { step: 3, loss: 7 },
+  ]);
   assert.equal(r2.config, undefined, 'the config comes with the first chunk only');
   const r3 = await json(`/api/run?id=half&file=${r2.file}&offset=${r2.offset}`);
   assert.deepEqual([r3.lines, r3.offset], [[], r2.offset]);
@@ -115,9 +131,12 @@ test('metrics come in increments of whole lines; a rewritten log starts over; a 
   fs.writeFileSync(path.join(root, 'half', 'config.json'), '{}');
 });
 
-test('a compare folder\'s report and plots', async () => {
+test("a compare folder's report and plots", async () => {
   const c = await json('/api/compare?id=cmp');
-  assert.deepEqual(c.results.schedules.map((s: { name: string }) => s.name), ['full', 'small-only']);
+  assert.deepEqual(
+    c.results.schedules.map((s: { name: string }) => s.name),
+    ['full', 'small-only'],
+  );
   assert.deepEqual(c.images, ['loss-300-flops.png']);
   const img = await get('/files/cmp/loss-300-flops.png');
   assert.equal(img.status, 200);
@@ -127,14 +146,36 @@ test('a compare folder\'s report and plots', async () => {
 
 test('nothing outside the runs folder is served, however the path is spelled', async () => {
   const attempts = [
-    '/files/../secret.txt', '/files/a/../../secret.txt', '/files/%2e%2e/secret.txt', '/files/%2E%2E/secret.txt',
-    '/files/..%2fsecret.txt', '/files/..%2Fsecret.txt', '/files/%2e%2e%2fsecret.txt', '/files/a%2f..%2f..%2fsecret.txt',
-    '/files/..%5csecret.txt', '/files/..\\secret.txt', '/files/%252e%252e/secret.txt', '/files/%c0%ae%c0%ae/secret.txt',
-    '/files/.%2e/secret.txt', '/files//' + secret.slice(1), '/files/' + encodeURIComponent(secret), '/files/link/secret.txt',
-    '/files/link%2fsecret.txt', '/files/a/%00/../../secret.txt', '/files/%', '/assets/../../secret.txt',
-    '/assets/..%2f..%2fpackage.json', '/../secret.txt', '/%2e%2e/secret.txt',
-    '/api/run?id=..', '/api/run?id=../runs/a', '/api/run?id=%2e%2e', '/api/run?id=link', '/api/run?id=' + encodeURIComponent(tmp),
-    '/api/compare?id=..%2F', '/api/compare?id=link',
+    '/files/../secret.txt',
+    '/files/a/../../secret.txt',
+    '/files/%2e%2e/secret.txt',
+    '/files/%2E%2E/secret.txt',
+    '/files/..%2fsecret.txt',
+    '/files/..%2Fsecret.txt',
+    '/files/%2e%2e%2fsecret.txt',
+    '/files/a%2f..%2f..%2fsecret.txt',
+    '/files/..%5csecret.txt',
+    '/files/..\\secret.txt',
+    '/files/%252e%252e/secret.txt',
+    '/files/%c0%ae%c0%ae/secret.txt',
+    '/files/.%2e/secret.txt',
+    '/files//' + secret.slice(1),
+    '/files/' + encodeURIComponent(secret),
+    '/files/link/secret.txt',
+    '/files/link%2fsecret.txt',
+    '/files/a/%00/../../secret.txt',
+    '/files/%',
+    '/assets/../../secret.txt',
+    '/assets/..%2f..%2fpackage.json',
+    '/../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/api/run?id=..',
+    '/api/run?id=../runs/a',
+    '/api/run?id=%2e%2e',
+    '/api/run?id=link',
+    '/api/run?id=' + encodeURIComponent(tmp),
+    '/api/compare?id=..%2F',
+    '/api/compare?id=link',
   ];
   for (const p of attempts) {
     const r = await get(p);
@@ -150,8 +191,13 @@ test('nothing outside the runs folder is served, however the path is spelled', a
 });
 
 test('read-only: other methods are refused and no file in the runs folder changed', async () => {
-  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) assert.equal((await get('/api/runs', { method })).status, 405, method);
-  assert.equal((await get('/api/runs', { host: 'evil.example:80' })).status, 403, 'a foreign Host header (DNS rebinding)');
+  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'])
+    assert.equal((await get('/api/runs', { method })).status, 405, method);
+  assert.equal(
+    (await get('/api/runs', { host: 'evil.example:80' })).status,
+    403,
+    'a foreign Host header (DNS rebinding)',
+  );
   assert.equal((await get('/api/runs', { method: 'HEAD' })).status, 200);
   const after = snapshot(tmp);
   // Only the test's own edits differ: runs/half, and so the runs folder's own time.

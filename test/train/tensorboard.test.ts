@@ -17,22 +17,38 @@ const cacheDir = path.join(tmp, 'cache');
 const quiet = () => {};
 
 const schedule = path.join(tmp, 'two-stage.json');
-fs.writeFileSync(schedule, JSON.stringify({
-  name: 'two-stage',
-  stages: [
-    { name: 'small', steps: 6, model: { numHiddenLayers: 1, intermediateSize: 16, poolingSize: 2 } },
-    { name: 'target', steps: 6, ops: { depth: 'stack', ffn: 'share' } },
-  ],
-}));
+fs.writeFileSync(
+  schedule,
+  JSON.stringify({
+    name: 'two-stage',
+    stages: [
+      { name: 'small', steps: 6, model: { numHiddenLayers: 1, intermediateSize: 16, poolingSize: 2 } },
+      { name: 'target', steps: 6, ops: { depth: 'stack', ffn: 'share' } },
+    ],
+  }),
+);
 
 function config(out: string, train: object = {}): PretrainConfigInput {
   return {
     preset: 'tiny',
     model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
     data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: { batchSize: 8, maxSteps: 12, lr: 3e-3, warmupSteps: 2, evalEvery: 4, checkpointEvery: 3, keepCheckpoints: 20, evalBatches: 2, logEvery: 2, seed: 3, ...train },
+    train: {
+      batchSize: 8,
+      maxSteps: 12,
+      lr: 3e-3,
+      warmupSteps: 2,
+      evalEvery: 4,
+      checkpointEvery: 3,
+      keepCheckpoints: 20,
+      evalBatches: 2,
+      logEvery: 2,
+      seed: 3,
+      ...train,
+    },
     runtime: { progress: false },
-    schedule, out,
+    schedule,
+    out,
   };
 }
 
@@ -51,7 +67,8 @@ function expectedScalars(lines: MetricsLine[]): Map<string, [number, number][]> 
   return m;
 }
 
-const texts = (ev: DecodedEvent[], tag: string) => ev.flatMap((e) => (e.values ?? []).filter((v) => v.tag === tag).map((v) => ({ step: e.step, text: v.strings![0] })));
+const texts = (ev: DecodedEvent[], tag: string) =>
+  ev.flatMap((e) => (e.values ?? []).filter((v) => v.tag === tag).map((v) => ({ step: e.step, text: v.strings![0] })));
 const nonDecreasing = (ev: DecodedEvent[]) => ev.every((e, i) => i === 0 || e.step >= ev[i - 1].step);
 const straight = path.join(tmp, 'straight');
 
@@ -65,12 +82,25 @@ test('a growth run writes one event file whose scalars equal metrics.jsonl', asy
   const lines = new MetricsLog(straight).read();
   const want = expectedScalars(lines);
   // Every kind of line is there, and nothing else is.
-  for (const tag of ['train/loss', 'train/lr', 'train/grad_norm', 'train/tokens_per_second', 'train/flops', 'val/loss', 'val/accuracy', 'growth/max_abs_logit_diff', 'growth/loss_after']) {
+  for (const tag of [
+    'train/loss',
+    'train/lr',
+    'train/grad_norm',
+    'train/tokens_per_second',
+    'train/flops',
+    'val/loss',
+    'val/accuracy',
+    'growth/max_abs_logit_diff',
+    'growth/loss_after',
+  ]) {
     assert.ok((want.get(tag)?.length ?? 0) > 0, `metrics.jsonl has ${tag}`);
   }
   assert.deepEqual(scalarsByTag(ev), want);
   assert.equal(want.get('train/loss')!.length, 6, 'a training line every 2 of 12 steps');
-  assert.ok(want.get('train/flops')!.every(([, f], i, a) => f > 0 && (i === 0 || f > a[i - 1][1])), 'cumulative FLOPs grow');
+  assert.ok(
+    want.get('train/flops')!.every(([, f], i, a) => f > 0 && (i === 0 || f > a[i - 1][1])),
+    'cumulative FLOPs grow',
+  );
 
   const cfg = texts(ev, 'config');
   assert.equal(cfg.length, 1);
@@ -79,20 +109,30 @@ test('a growth run writes one event file whose scalars equal metrics.jsonl', asy
   assert.equal(parsed.train.batchSize, 8);
   assert.equal(parsed.data.maxPredictions, 5, 'the resolved config (maxPredictions derived from seqLength)');
   const plan = JSON.parse(texts(ev, 'schedule')[0].text.replace(/^```json\n|\n```$/g, ''));
-  assert.deepEqual(plan.map((s: { name: string; steps: number; layers: number }) => [s.name, s.steps, s.layers]), [['small', 6, 1], ['target', 6, 2]]);
+  assert.deepEqual(
+    plan.map((s: { name: string; steps: number; layers: number }) => [s.name, s.steps, s.layers]),
+    [
+      ['small', 6, 1],
+      ['target', 6, 2],
+    ],
+  );
 
   const grow = texts(ev, 'growth/event');
   assert.equal(grow.length, 1);
   assert.equal(grow[0].step, 6);
   assert.match(grow[0].text, /Step 6: grew into stage 2 \(target\).*2 layers, hidden 32, FFN 64, 2 heads, batch 8x32/);
-  assert.match(grow[0].text, /function-preserving operators: (yes|no)\. Preservation check: logits max abs diff \d\.\d\de[-+]\d+ .*loss \d+\.\d{4} -> \d+\.\d{4}/);
+  assert.match(
+    grow[0].text,
+    /function-preserving operators: (yes|no)\. Preservation check: logits max abs diff \d\.\d\de[-+]\d+ .*loss \d+\.\d{4} -> \d+\.\d{4}/,
+  );
 });
 
 test('a resumed run appends a new file that starts at the resumed step', async () => {
   const dir = path.join(tmp, 'resumed');
   fs.cpSync(straight, dir, { recursive: true });
   const ck = path.join(dir, 'checkpoints');
-  for (const d of fs.readdirSync(ck)) if (d.startsWith('step-') && d !== 'step-00000003') fs.rmSync(path.join(ck, d), { recursive: true });
+  for (const d of fs.readdirSync(ck))
+    if (d.startsWith('step-') && d !== 'step-00000003') fs.rmSync(path.join(ck, d), { recursive: true });
   fs.writeFileSync(path.join(ck, 'latest.json'), JSON.stringify({ step: 3, dir: 'step-00000003' }));
   const [first] = eventFiles(dir);
   const before = fs.readFileSync(path.join(dir, first));
@@ -101,7 +141,12 @@ test('a resumed run appends a new file that starts at the resumed step', async (
   const files = eventFiles(dir);
   assert.equal(files.length, 2);
   assert.deepEqual(fs.readFileSync(path.join(dir, first)), before, 'the old file is left as it was');
-  const ev = readEventFile(path.join(dir, files.find((f) => f !== first)!));
+  const ev = readEventFile(
+    path.join(
+      dir,
+      files.find((f) => f !== first)!,
+    ),
+  );
   assert.equal(ev[0].fileVersion, 'brain.Event:2');
   assert.deepEqual([ev[1].step, ev[1].sessionStatus], [3, 1], 'SessionLog START at the resumed step');
   assert.ok(ev.slice(1).every((e) => e.step >= 3) && nonDecreasing(ev));

@@ -78,7 +78,7 @@ export function readMetrics(runDir: string, from: { file?: string; offset?: numb
     const s = fs.fstatSync(fd);
     const id = `${s.dev}:${s.ino}`;
     const reset = id !== from.file || (from.offset ?? 0) > s.size;
-    const start = reset ? 0 : from.offset ?? 0;
+    const start = reset ? 0 : (from.offset ?? 0);
     const buf = Buffer.alloc(Math.min(s.size - start, 64 * 1024 * 1024));
     let n = 0;
     while (n < buf.length) {
@@ -122,7 +122,10 @@ export function readCompare(dir: string): { results: unknown; report: string | n
   }
   let images: string[] = [];
   try {
-    images = fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort();
+    images = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.png'))
+      .sort();
   } catch {
     /* removed */
   }

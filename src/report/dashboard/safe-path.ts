@@ -7,7 +7,8 @@ import * as path from 'node:path';
 
 export class PathRefused extends Error {}
 
-const inside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+const inside = (root: string, p: string) =>
+  p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /**
  * `rel` is an already URL-decoded path relative to `root` ('' or '.' is root itself). Returns the

@@ -34,16 +34,24 @@ export const ASSETS: Record<string, string> = {
 };
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8', '.jsonl': 'text/plain; charset=utf-8', '.md': 'text/plain; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml', '.ttf': 'font/ttf',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.jsonl': 'text/plain; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ttf': 'font/ttf',
 };
 
 const HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
   // Vega compiles its expressions with Function(): hence 'unsafe-eval'. No other origin is reachable.
-  'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:",
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:",
 };
 
 export interface DashboardOptions {
@@ -53,7 +61,10 @@ export interface DashboardOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -90,7 +101,8 @@ export class Dashboard {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only: GET and HEAD only');
       // Bound to loopback, answer only requests addressed to loopback (no DNS rebinding).
       const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
-      if (LOOPBACK.has(this.o.host) && !LOOPBACK.has(hostName)) throw new HttpError(403, 'this dashboard answers only on localhost');
+      if (LOOPBACK.has(this.o.host) && !LOOPBACK.has(hostName))
+        throw new HttpError(403, 'this dashboard answers only on localhost');
       const raw = req.url ?? '/';
       const q = raw.indexOf('?');
       const pathname = q < 0 ? raw : raw.slice(0, q);
@@ -99,7 +111,8 @@ export class Dashboard {
         res.writeHead(204, HEADERS);
         return void res.end();
       }
-      if (pathname === '/' || pathname === '/index.html') return this.sendFile(res, req, path.join(PAGE_DIR, 'index.html'));
+      if (pathname === '/' || pathname === '/index.html')
+        return this.sendFile(res, req, path.join(PAGE_DIR, 'index.html'));
       if (pathname.startsWith('/assets/')) {
         const file = ASSETS[pathname.slice('/assets/'.length)];
         if (!file) throw new HttpError(404, 'no such asset');
@@ -109,13 +122,18 @@ export class Dashboard {
       if (pathname === '/api/run') {
         const dir = this.dirParam(params);
         const offset = Number(params.get('offset') ?? 0);
-        const from = { file: params.get('file') ?? undefined, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 };
+        const from = {
+          file: params.get('file') ?? undefined,
+          offset: Number.isFinite(offset) && offset >= 0 ? offset : 0,
+        };
         const chunk = readMetrics(dir, from);
         const first = chunk.reset || !(offset > 0);
         return this.sendJson(res, req, {
           ...chunk,
           // The config and the plan only with the first chunk (they change only on a resume, which resets).
-          ...(first ? { config: readJson(path.join(dir, 'config.json')), schedule: readJson(path.join(dir, 'schedule.json')) } : {}),
+          ...(first
+            ? { config: readJson(path.join(dir, 'config.json')), schedule: readJson(path.join(dir, 'schedule.json')) }
+            : {}),
         });
       }
       if (pathname === '/api/compare') return this.sendJson(res, req, readCompare(this.dirParam(params)));

@@ -2,17 +2,28 @@
 // Vega-Lite charts with vega-embed (globals `vega`, `vegaEmbed`, loaded by index.html from the
 // server). New metrics lines are inserted into the charts' datasets, so a live run's curves grow
 // without a reload. Plain browser JavaScript: it is served as is, not compiled.
-/* global vega, vegaEmbed */
+/* global document, window, history, location, vega, vegaEmbed */
 
 const POLL_MS = 1000;
 const LIST_MS = 2000;
 const X_TITLES = { step: 'step', seconds: 'training wall-clock seconds', flops: 'training FLOPs' };
 // Charts: which series (built from metrics lines by rowsOf) each shows.
 const CHARTS = {
-  loss: { el: 'chart-loss', title: 'Masked-LM loss: training (line) and validation (dots)', yTitle: 'loss', height: 300,
-    series: [{ name: 'train loss' }, { name: 'val loss', point: true }] },
+  loss: {
+    el: 'chart-loss',
+    title: 'Masked-LM loss: training (line) and validation (dots)',
+    yTitle: 'loss',
+    height: 300,
+    series: [{ name: 'train loss' }, { name: 'val loss', point: true }],
+  },
   lr: { el: 'chart-lr', title: 'Learning rate', yTitle: 'LR', height: 180, series: [{ name: 'lr' }] },
-  tps: { el: 'chart-tps', title: 'Training throughput', yTitle: 'tokens / s', height: 180, series: [{ name: 'tokens/s' }] },
+  tps: {
+    el: 'chart-tps',
+    title: 'Training throughput',
+    yTitle: 'tokens / s',
+    height: 180,
+    series: [{ name: 'tokens/s' }],
+  },
 };
 const CHART_OF = { 'train loss': 'loss', 'val loss': 'loss', lr: 'lr', 'tokens/s': 'tps' };
 
@@ -46,7 +57,8 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 const tableRow = (cell, values) => el('tr', {}, ...values.map((v) => el(cell, { text: String(v) })));
-const fmt = (v, d = 4) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(d)) : '-');
+const fmt = (v, d = 4) =>
+  typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(d)) : '-';
 
 async function getJson(url) {
   const r = await fetch(url, { cache: 'no-store' });
@@ -77,10 +89,15 @@ function growCheck(l) {
 function rowsOf(run, l) {
   const base = { run, step: l.step, seconds: l.seconds, flops: l.flops };
   if (l.event === 'grow') {
-    return { points: [], events: [{ ...base, label: `${run}: ${growLabel(l)}`, shape: growShape(l), check: growCheck(l) }] };
+    return {
+      points: [],
+      events: [{ ...base, label: `${run}: ${growLabel(l)}`, shape: growShape(l), check: growCheck(l) }],
+    };
   }
   const points = [];
-  const add = (series, value) => { if (typeof value === 'number' && Number.isFinite(value)) points.push({ ...base, series, value }); };
+  const add = (series, value) => {
+    if (typeof value === 'number' && Number.isFinite(value)) points.push({ ...base, series, value });
+  };
   if (typeof l.valLoss === 'number') add('val loss', l.valLoss);
   else if (typeof l.loss === 'number') {
     add('train loss', l.loss);
@@ -92,14 +109,29 @@ function rowsOf(run, l) {
 
 // ---- charts ------------------------------------------------------------------------------------
 function chartSpec(c) {
-  const x = { field: state.x, type: 'quantitative', title: X_TITLES[state.x], axis: state.x === 'flops' ? { format: '.2s' } : {} };
+  const x = {
+    field: state.x,
+    type: 'quantitative',
+    title: X_TITLES[state.x],
+    axis: state.x === 'flops' ? { format: '.2s' } : {},
+  };
   const color = { field: 'run', type: 'nominal', title: 'run' };
   const tooltip = [{ field: 'run' }, { field: 'series' }, { field: 'step' }, { field: 'value', format: '.4~g' }];
   const layer = c.series.map((s) => ({
     data: { name: 'points' },
     transform: [{ filter: { field: 'series', equal: s.name } }],
-    mark: { type: 'line', clip: true, strokeWidth: s.point ? 2 : 1.3, point: s.point ? { filled: true, size: 30 } : false },
-    encoding: { x, y: { field: 'value', type: 'quantitative', title: c.yTitle, scale: { zero: false } }, color, tooltip },
+    mark: {
+      type: 'line',
+      clip: true,
+      strokeWidth: s.point ? 2 : 1.3,
+      point: s.point ? { filled: true, size: 30 } : false,
+    },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative', title: c.yTitle, scale: { zero: false } },
+      color,
+      tooltip,
+    },
   }));
   // Growth events: a dashed rule at the step, labelled with the stage; the tooltip has the shape and check.
   layer.push({
@@ -118,7 +150,10 @@ function chartSpec(c) {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     // The whole chart (axes and legend included) fits the width of its box, measured here: vega's
     // 'container' width let the labels overflow the box when the legend held long run names.
-    title: c.title, width: Math.max(240, $(c.el).clientWidth - 50), height: c.height, layer,
+    title: c.title,
+    width: Math.max(240, $(c.el).clientWidth - 50),
+    height: c.height,
+    layer,
     autosize: { type: 'fit-x', contains: 'padding' },
     config: { font: 'DejaVu Sans', legend: { orient: 'right', labelLimit: 220 } },
   };
@@ -131,7 +166,9 @@ async function embedCharts() {
   for (const [key, c] of Object.entries(CHARTS)) {
     state.views[key]?.finalize();
     const res = await vegaEmbed(`#${c.el}`, chartSpec(c), {
-      renderer: 'svg', logLevel: vega.Error, actions: { export: true, source: false, compiled: false, editor: false },
+      renderer: 'svg',
+      logLevel: vega.Error,
+      actions: { export: true, source: false, compiled: false, editor: false },
     });
     state.views[key] = res.view;
   }
@@ -171,8 +208,18 @@ function renderGrowth() {
     if (!r.selected) continue;
     for (const l of r.lines.filter((x) => x.event === 'grow')) {
       const preserving = l.preserving === true ? 'yes' : l.preserving === false ? 'no' : '-';
-      const cells = [r.id, l.step, growLabel(l), growShape(l), l.optimizerPolicy ?? '-', preserving,
-        fmt(l.maxAbsLogitDiff), fmt(l.maxRelLogitDiff), fmt(l.lossBefore), fmt(l.lossAfter)];
+      const cells = [
+        r.id,
+        l.step,
+        growLabel(l),
+        growShape(l),
+        l.optimizerPolicy ?? '-',
+        preserving,
+        fmt(l.maxAbsLogitDiff),
+        fmt(l.maxRelLogitDiff),
+        fmt(l.lossBefore),
+        fmt(l.lossAfter),
+      ];
       body.append(tableRow('td', cells));
     }
   }
@@ -183,9 +230,15 @@ function renderConfigs() {
   box.replaceChildren();
   for (const r of state.runs.values()) {
     if (!r.selected || r.kind !== 'run') continue;
-    box.append(el('details', {}, el('summary', { text: r.id }),
-      el('pre', { text: r.config ? JSON.stringify(r.config, null, 2) : '(no config.json yet)' }),
-      ...(r.schedule ? [el('pre', { text: JSON.stringify(r.schedule, null, 2) })] : [])));
+    box.append(
+      el(
+        'details',
+        {},
+        el('summary', { text: r.id }),
+        el('pre', { text: r.config ? JSON.stringify(r.config, null, 2) : '(no config.json yet)' }),
+        ...(r.schedule ? [el('pre', { text: JSON.stringify(r.schedule, null, 2) })] : []),
+      ),
+    );
   }
 }
 
@@ -203,11 +256,23 @@ async function renderCompare(force = true) {
   const role = (n) => (n === 'full' ? 'baseline' : n === 'small-only' ? 'control' : 'growth');
   const pct = (x) => (typeof x === 'number' ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '-');
   const head = ['schedule', 'role', 'final val loss', 'speedup (time)', 'speedup (FLOPs)', 'meaningful'];
-  const cells = (s) => [s.name, role(s.name), fmt(s.finalValLoss), pct(s.speedupTime), pct(s.speedupFlops), s.meaningful ? 'yes' : 'no'];
+  const cells = (s) => [
+    s.name,
+    role(s.name),
+    fmt(s.finalValLoss),
+    pct(s.speedupTime),
+    pct(s.speedupFlops),
+    s.meaningful ? 'yes' : 'no',
+  ];
   const folder = c.id.split('/').map(encodeURIComponent).join('/');
   box.replaceChildren(
     el('h2', { text: `Comparison ${c.id}` }),
-    el('table', {}, el('thead', {}, tableRow('th', head)), el('tbody', {}, ...rows.map((s) => tableRow('td', cells(s))))),
+    el(
+      'table',
+      {},
+      el('thead', {}, tableRow('th', head)),
+      el('tbody', {}, ...rows.map((s) => tableRow('td', cells(s)))),
+    ),
     el('div', {}, ...data.images.map((f) => el('img', { src: `/files/${folder}/${encodeURIComponent(f)}`, alt: f }))),
     ...(data.report ? [el('details', {}, el('summary', { text: 'report.md' }), el('pre', { text: data.report }))] : []),
   );
@@ -218,14 +283,21 @@ function renderList() {
   ul.replaceChildren();
   for (const r of state.runs.values()) {
     const live = !r.removed && Date.now() - r.updated < 30_000;
-    const onchange = (e) => serial(() => {
-      state.userChose = true;
-      return select(r.id, e.target.checked);
-    });
+    const onchange = (e) =>
+      serial(() => {
+        state.userChose = true;
+        return select(r.id, e.target.checked);
+      });
     const box = el('input', { type: 'checkbox', 'data-id': r.id, onchange });
     box.checked = r.selected;
-    ul.append(el('li', { class: `${r.kind}${r.removed ? ' removed' : ''}` },
-      el('label', {}, box, ` ${r.id}`), el('span', { class: 'kind', text: r.kind === 'compare' ? 'compare' : live ? 'live' : '' })));
+    ul.append(
+      el(
+        'li',
+        { class: `${r.kind}${r.removed ? ' removed' : ''}` },
+        el('label', {}, box, ` ${r.id}`),
+        el('span', { class: 'kind', text: r.kind === 'compare' ? 'compare' : live ? 'live' : '' }),
+      ),
+    );
   }
 }
 
@@ -254,25 +326,40 @@ async function pollList() {
     seen.add(e.id);
     const r = state.runs.get(e.id);
     if (r) Object.assign(r, { updated: e.updated, removed: false, kind: e.kind });
-    else state.runs.set(e.id, { ...e, removed: false, selected: false, file: '', offset: 0, lines: [], config: null, schedule: null });
+    else
+      state.runs.set(e.id, {
+        ...e,
+        removed: false,
+        selected: false,
+        file: '',
+        offset: 0,
+        lines: [],
+        config: null,
+        schedule: null,
+      });
   }
   for (const r of state.runs.values()) if (!seen.has(r.id)) r.removed = true;
   const first = state.polls++ === 0;
   renderList();
   if (first) {
-    const wanted = decodeURIComponent(location.hash.replace(/^#runs=/, '')).split(',').filter((id) => state.runs.has(id));
+    const wanted = decodeURIComponent(location.hash.replace(/^#runs=/, ''))
+      .split(',')
+      .filter((id) => state.runs.has(id));
     if (wanted.length) state.userChose = true;
     for (const id of wanted) await select(id, true);
     if (!wanted.length) await embedCharts();
   }
-  if (!state.userChose && data.runs.length && ![...state.runs.values()].some((r) => r.selected)) await select(data.runs[0].id, true);
+  if (!state.userChose && data.runs.length && ![...state.runs.values()].some((r) => r.selected))
+    await select(data.runs[0].id, true);
   else if ([...state.runs.values()].some((r) => r.selected && r.kind === 'compare')) await renderCompare(false);
 }
 
 /** Fetches a run's new lines; with `draw`, adds them to the charts. */
 async function pollRun(r, draw = true) {
   if (r.removed) return;
-  const data = await getJson(`/api/run?id=${encodeURIComponent(r.id)}&file=${encodeURIComponent(r.file)}&offset=${r.offset}`);
+  const data = await getJson(
+    `/api/run?id=${encodeURIComponent(r.id)}&file=${encodeURIComponent(r.file)}&offset=${r.offset}`,
+  );
   if (!data) {
     r.removed = true; // the folder went away: keep what was drawn
     return;
@@ -311,10 +398,12 @@ window.addEventListener('resize', () => {
   clearTimeout(resized);
   resized = setTimeout(() => serial(embedCharts), 300);
 });
-$('x-axis').addEventListener('change', (e) => serial(async () => {
-  state.x = e.target.value;
-  await embedCharts();
-}));
+$('x-axis').addEventListener('change', (e) =>
+  serial(async () => {
+    state.x = e.target.value;
+    await embedCharts();
+  }),
+);
 
 // For tests and the curious: the state and the Vega views.
 window.growbertDashboard = {
