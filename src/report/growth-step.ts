@@ -125,7 +125,7 @@ async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: Prepa
   const stream = makeStream(corpus, so);
   stream.restore(ck.trainer.data as never); // every variant and seed reads the same batches next
   manualSeed(1000 + seed); // dropout
-  const ctx: TrainContext = {
+  const ctx: TrainContext<BertForMaskedLM> = {
     runDir, model, optimizer, device, valSet: val, lr, stream, masker: makeMasker(corpus, so, 2000 + seed), bf16: false, clipNorm: c.train.clipNorm, gradAccumulation: 1,
     evalEvery: o.evalEvery, checkpointEvery: Number.MAX_SAFE_INTEGER, keepCheckpoints: 1, logEvery: Math.max(1, o.evalEvery),
     metrics: new MetricsLog(runDir), progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 }, extra: () => ({}), say: () => {},
