@@ -12,11 +12,21 @@ import * as path from 'node:path';
 
 const { values: a } = parseArgs({
   options: {
-    out: { type: 'string' }, preset: { type: 'string', default: 'tiny' }, 'vocab-size': { type: 'string', default: '4096' },
-    'small-steps': { type: 'string', default: '2000' }, 'grow-steps': { type: 'string', default: '300' }, seeds: { type: 'string', default: '0,1' },
-    variants: { type: 'string' }, threads: { type: 'string', default: '1' }, 'eval-every': { type: 'string', default: '25' },
-    'eval-batches': { type: 'string', default: '10' }, 'batch-size': { type: 'string' }, 'grown-share': { type: 'string', default: '0.3' },
-    data: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' }, conclusions: { type: 'string' },
+    out: { type: 'string' },
+    preset: { type: 'string', default: 'tiny' },
+    'vocab-size': { type: 'string', default: '4096' },
+    'small-steps': { type: 'string', default: '2000' },
+    'grow-steps': { type: 'string', default: '300' },
+    seeds: { type: 'string', default: '0,1' },
+    variants: { type: 'string' },
+    threads: { type: 'string', default: '1' },
+    'eval-every': { type: 'string', default: '25' },
+    'eval-batches': { type: 'string', default: '10' },
+    'batch-size': { type: 'string' },
+    'grown-share': { type: 'string', default: '0.3' },
+    data: { type: 'string', multiple: true },
+    'cache-dir': { type: 'string' },
+    conclusions: { type: 'string' },
   },
 });
 const int = (k: string, v: string | undefined) => {
@@ -28,28 +38,62 @@ const int = (k: string, v: string | undefined) => {
 async function main(): Promise<void> {
   if (!a.out) throw new GrowbertError('give --out DIR for the runs and the report');
   const names = a.variants ? a.variants.split(',').map((s) => s.trim()) : VARIANTS.map((v) => v.name);
-  const variants = names.map((n) => VARIANTS.find((v) => v.name === n) ?? (() => { throw new GrowbertError(`unknown variant '${n}'; use ${VARIANTS.map((v) => v.name).join(', ')}`); })());
+  const variants = names.map(
+    (n) =>
+      VARIANTS.find((v) => v.name === n) ??
+      (() => {
+        throw new GrowbertError(`unknown variant '${n}'; use ${VARIANTS.map((v) => v.name).join(', ')}`);
+      })(),
+  );
   if (variants[0].name !== 'base') variants.unshift(VARIANTS[0]);
   const seeds = a.seeds!.split(',').map((s) => Number(s));
   const o = {
-    out: a.out, smallSteps: int('small-steps', a['small-steps']), growSteps: int('grow-steps', a['grow-steps']), seeds, variants,
-    evalEvery: int('eval-every', a['eval-every']), grownShare: Number(a['grown-share']),
+    out: a.out,
+    smallSteps: int('small-steps', a['small-steps']),
+    growSteps: int('grow-steps', a['grow-steps']),
+    seeds,
+    variants,
+    evalEvery: int('eval-every', a['eval-every']),
+    grownShare: Number(a['grown-share']),
     base: {
       preset: a.preset as never,
-      data: { vocabSize: int('vocab-size', a['vocab-size']), ...(a.data ? { specs: a.data } : {}), ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}) },
-      train: { evalBatches: int('eval-batches', a['eval-batches']), ...(a['batch-size'] ? { batchSize: int('batch-size', a['batch-size']) } : {}) },
+      data: {
+        vocabSize: int('vocab-size', a['vocab-size']),
+        ...(a.data ? { specs: a.data } : {}),
+        ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}),
+      },
+      train: {
+        evalBatches: int('eval-batches', a['eval-batches']),
+        ...(a['batch-size'] ? { batchSize: int('batch-size', a['batch-size']) } : {}),
+      },
       runtime: { device: 'cpu', threads: int('threads', a.threads), progress: false },
     },
     command: `npm run experiment:growth-step -- ${process.argv.slice(2).join(' ')}`,
     say: (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
   };
   const curves = await runGrowthStep(o);
-  const before = JSON.parse(fs.readFileSync(path.join(a.out, variants[0].name, `seed-${seeds[0]}`, 'done.json'), 'utf8')).lossBeforeGrowth as number;
-  const setup = `Target \`${a.preset}\` (vocabulary ${a['vocab-size']}); the small model is compound's first stage (half depth, FFN/4, length pooled by 2), trained ${o.smallSteps} steps at a constant LR after warmup; ` +
+  const before = JSON.parse(
+    fs.readFileSync(path.join(a.out, variants[0].name, `seed-${seeds[0]}`, 'done.json'), 'utf8'),
+  ).lossBeforeGrowth as number;
+  const setup =
+    `Target \`${a.preset}\` (vocabulary ${a['vocab-size']}); the small model is compound's first stage (half depth, FFN/4, length pooled by 2), trained ${o.smallSteps} steps at a constant LR after warmup; ` +
     `each variant grows it to the target and trains ${o.growSteps} steps; the 'run' horizon treats those steps as the last ${Math.round(100 * o.grownShare)}% of a run. ` +
     `Seeds ${seeds.join(', ')} change the noise draw, the masking and dropout (the batches are the same). CPU, ${a.threads} thread(s), on a machine shared with other jobs: seconds are indicative only.`;
-  const sums = await writeGrowthStepReport({ out: a.out, command: o.command, setup, lossBeforeGrowth: before, conclusions: a.conclusions ? fs.readFileSync(a.conclusions, 'utf8').split('\n') : [] }, curves, variants);
-  for (const s of sums) console.log(`${s.name.padEnd(16)} after growth ${s.afterGrowth.mean.toFixed(4)}  final ${s.final.mean.toFixed(4)} [${s.final.min.toFixed(4)}, ${s.final.max.toFixed(4)}]${s.vsBase ? `  vs base ${s.vsBase.delta.toFixed(4)} (${s.vsBase.beyondNoise ? 'beyond' : 'within'} noise)` : ''}`);
+  const sums = await writeGrowthStepReport(
+    {
+      out: a.out,
+      command: o.command,
+      setup,
+      lossBeforeGrowth: before,
+      conclusions: a.conclusions ? fs.readFileSync(a.conclusions, 'utf8').split('\n') : [],
+    },
+    curves,
+    variants,
+  );
+  for (const s of sums)
+    console.log(
+      `${s.name.padEnd(16)} after growth ${s.afterGrowth.mean.toFixed(4)}  final ${s.final.mean.toFixed(4)} [${s.final.min.toFixed(4)}, ${s.final.max.toFixed(4)}]${s.vsBase ? `  vs base ${s.vsBase.delta.toFixed(4)} (${s.vsBase.beyondNoise ? 'beyond' : 'within'} noise)` : ''}`,
+    );
 }
 
 main().catch((e) => {

@@ -23,24 +23,37 @@ export function summarise(curves: RunCurve[], variants: Variant[]): VariantSumma
   const byName = (n: string) => curves.filter((c) => c.variant === n);
   const base = byName(variants[0].name);
   const baseFinal = stat(base.map((c) => c.valLoss[c.valLoss.length - 1]));
-  return variants.filter((v) => byName(v.name).length > 0).map((v) => {
-    const runs = byName(v.name);
-    const final = stat(runs.map((c) => c.valLoss[c.valLoss.length - 1]));
-    const len = Math.min(...runs.map((c) => c.valLoss.length));
-    const curve = Array.from({ length: len }, (_, i) => {
-      const s = stat(runs.map((c) => c.valLoss[i]));
-      return { step: runs[0].steps[i], seconds: stat(runs.map((c) => c.seconds[i])).mean, loss: s.mean, min: s.min, max: s.max };
+  return variants
+    .filter((v) => byName(v.name).length > 0)
+    .map((v) => {
+      const runs = byName(v.name);
+      const final = stat(runs.map((c) => c.valLoss[c.valLoss.length - 1]));
+      const len = Math.min(...runs.map((c) => c.valLoss.length));
+      const curve = Array.from({ length: len }, (_, i) => {
+        const s = stat(runs.map((c) => c.valLoss[i]));
+        return {
+          step: runs[0].steps[i],
+          seconds: stat(runs.map((c) => c.seconds[i])).mean,
+          loss: s.mean,
+          min: s.min,
+          max: s.max,
+        };
+      });
+      const gaps = runs.map((c) => c.copyGap).filter((g): g is number => g !== null);
+      return {
+        name: v.name,
+        what: v.what,
+        afterGrowth: stat(runs.map((c) => c.valLoss[0])),
+        final,
+        curve,
+        copyGap: gaps.length ? stat(gaps) : null,
+        vsBase: v.name === variants[0].name ? null : difference(final, baseFinal),
+      };
     });
-    const gaps = runs.map((c) => c.copyGap).filter((g): g is number => g !== null);
-    return {
-      name: v.name, what: v.what, afterGrowth: stat(runs.map((c) => c.valLoss[0])), final, curve, copyGap: gaps.length ? stat(gaps) : null,
-      vsBase: v.name === variants[0].name ? null : difference(final, baseFinal),
-    };
-  });
 }
 
 const f4 = (x: number) => x.toFixed(4);
-const pm = (s: Stat) => `${f4(s.mean)} ± ${(halfRange(s)).toFixed(4)}`;
+const pm = (s: Stat) => `${f4(s.mean)} ± ${halfRange(s).toFixed(4)}`;
 
 export interface ReportInfo {
   out: string;
@@ -51,29 +64,64 @@ export interface ReportInfo {
 }
 
 /** results.json, report.md and the plots (loss against steps and against seconds after growth). */
-export async function writeGrowthStepReport(info: ReportInfo, curves: RunCurve[], variants: Variant[]): Promise<VariantSummary[]> {
+export async function writeGrowthStepReport(
+  info: ReportInfo,
+  curves: RunCurve[],
+  variants: Variant[],
+): Promise<VariantSummary[]> {
   const sums = summarise(curves, variants);
   const grown = sums.filter((s) => !variants.find((v) => v.name === s.name)?.control);
   await writeChart(path.join(info.out, 'loss-after-growth-steps'), {
-    title: 'Validation loss after growth (mean over seeds)', xLabel: 'optimizer steps after growth', yLabel: 'validation loss',
+    title: 'Validation loss after growth (mean over seeds)',
+    xLabel: 'optimizer steps after growth',
+    yLabel: 'validation loss',
     series: grown.map((s) => ({ name: s.name, points: s.curve.map((p) => ({ x: p.step, y: p.loss })) })),
     hLines: [{ y: info.lossBeforeGrowth, label: 'small model before growth' }],
   });
   await writeChart(path.join(info.out, 'loss-after-growth-seconds'), {
-    title: 'Validation loss after growth against wall-clock (mean over seeds)', xLabel: 'training seconds after growth', yLabel: 'validation loss',
+    title: 'Validation loss after growth against wall-clock (mean over seeds)',
+    xLabel: 'training seconds after growth',
+    yLabel: 'validation loss',
     series: sums.map((s) => ({ name: s.name, points: s.curve.map((p) => ({ x: p.seconds, y: p.loss })) })),
     hLines: [{ y: info.lossBeforeGrowth, label: 'small model before growth' }],
   });
-  atomicWriteFile(path.join(info.out, 'results.json'), JSON.stringify({ command: info.command, setup: info.setup, lossBeforeGrowth: info.lossBeforeGrowth, variants: sums, runs: curves }, null, 2) + '\n');
+  atomicWriteFile(
+    path.join(info.out, 'results.json'),
+    JSON.stringify(
+      {
+        command: info.command,
+        setup: info.setup,
+        lossBeforeGrowth: info.lossBeforeGrowth,
+        variants: sums,
+        runs: curves,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const md = [
-    '# Growth-step experiment', '', `Command: \`${info.command}\``, '', info.setup, '',
+    '# Growth-step experiment',
+    '',
+    `Command: \`${info.command}\``,
+    '',
+    info.setup,
+    '',
     `Small model before growth: validation loss ${f4(info.lossBeforeGrowth)}. Values are mean ± half the range over ${sums[0].final.n} seeds. ` +
-      '"vs base" is the final loss minus the base variant\'s; it is beyond seed noise only when larger than the two variants\' half-ranges added.', '',
-    '| variant | what | loss right after growth | final loss | vs base | FFN copy gap (layer 0) |', '|---|---|---|---|---|---|',
-    ...sums.map((s) => `| ${s.name} | ${s.what} | ${pm(s.afterGrowth)} | ${pm(s.final)} | ${s.vsBase ? `${s.vsBase.delta >= 0 ? '+' : ''}${f4(s.vsBase.delta)} (${s.vsBase.beyondNoise ? 'beyond' : 'within'} noise ±${f4(s.vsBase.noise)})` : '-'} | ${s.copyGap ? s.copyGap.mean.toExponential(2) : '-'} |`),
-    '', '![loss after growth, by steps](loss-after-growth-steps.png)', '![loss after growth, by wall-clock](loss-after-growth-seconds.png)', '',
+      '"vs base" is the final loss minus the base variant\'s; it is beyond seed noise only when larger than the two variants\' half-ranges added.',
+    '',
+    '| variant | what | loss right after growth | final loss | vs base | FFN copy gap (layer 0) |',
+    '|---|---|---|---|---|---|',
+    ...sums.map(
+      (s) =>
+        `| ${s.name} | ${s.what} | ${pm(s.afterGrowth)} | ${pm(s.final)} | ${s.vsBase ? `${s.vsBase.delta >= 0 ? '+' : ''}${f4(s.vsBase.delta)} (${s.vsBase.beyondNoise ? 'beyond' : 'within'} noise ±${f4(s.vsBase.noise)})` : '-'} | ${s.copyGap ? s.copyGap.mean.toExponential(2) : '-'} |`,
+    ),
+    '',
+    '![loss after growth, by steps](loss-after-growth-steps.png)',
+    '![loss after growth, by wall-clock](loss-after-growth-seconds.png)',
+    '',
     ...(info.conclusions?.length ? ['## What this decides', '', ...info.conclusions, ''] : []),
-    'Plots: `loss-after-growth-steps.svg`, `loss-after-growth-seconds.svg` (and PNG). Every run: `<variant>/seed-<n>/metrics.jsonl`.', '',
+    'Plots: `loss-after-growth-steps.svg`, `loss-after-growth-seconds.svg` (and PNG). Every run: `<variant>/seed-<n>/metrics.jsonl`.',
+    '',
   ];
   atomicWriteFile(path.join(info.out, 'report.md'), md.join('\n'));
   return sums;

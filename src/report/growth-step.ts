@@ -17,7 +17,14 @@ import { dispose, manualSeed, tidy } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, resolveConfig, type PretrainConfigInput, type ResolvedConfig } from '../train/config.js';
-import { makeMasker, makeStream, prepareCorpus, validationSet, type ModelBatch, type PreparedCorpus } from '../train/data.js';
+import {
+  makeMasker,
+  makeStream,
+  prepareCorpus,
+  validationSet,
+  type ModelBatch,
+  type PreparedCorpus,
+} from '../train/data.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { createOptimizer } from '../train/optim/index.js';
 import { pretrain } from '../train/pretrain.js';
@@ -36,7 +43,12 @@ export interface Variant {
   control?: boolean;
 }
 
-export const BASE: Required<Omit<Variant, 'name' | 'what' | 'control'>> = { noise: 0.01, horizon: 'run', optimizer: 'map', staged: false };
+export const BASE: Required<Omit<Variant, 'name' | 'what' | 'control'>> = {
+  noise: 0.01,
+  horizon: 'run',
+  optimizer: 'map',
+  staged: false,
+};
 
 export const VARIANTS: Variant[] = [
   { name: 'base', what: `one jump, noise ${BASE.noise}, horizon ${BASE.horizon}, optimizer ${BASE.optimizer}` },
@@ -66,11 +78,23 @@ export interface GrowthStepOptions {
   say: (l: string) => void;
 }
 
-export interface RunCurve { variant: string; seed: number; steps: number[]; seconds: number[]; valLoss: number[]; lossBeforeGrowth: number; copyGap: number | null }
+export interface RunCurve {
+  variant: string;
+  seed: number;
+  steps: number[];
+  seconds: number[];
+  valLoss: number[];
+  lossBeforeGrowth: number;
+  copyGap: number | null;
+}
 
 /** compound's first-stage model of the target (schedule.ts presets). */
 export function smallShape(t: BertConfig): Partial<BertConfig> {
-  return { numHiddenLayers: Math.max(1, Math.floor(t.numHiddenLayers / 2)), intermediateSize: Math.max(1, Math.floor(t.intermediateSize / 4)), poolingSize: 2 };
+  return {
+    numHiddenLayers: Math.max(1, Math.floor(t.numHiddenLayers / 2)),
+    intermediateSize: Math.max(1, Math.floor(t.intermediateSize / 4)),
+    poolingSize: 2,
+  };
 }
 
 /**
@@ -78,17 +102,38 @@ export function smallShape(t: BertConfig): Partial<BertConfig> {
  * far (V steps, so that the grown phase is `grownShare` of the run), then the grown stage(s).
  * Resolving it with the real stageLr makes the LR of the grown phase exactly what a run gets.
  */
-export function variantStages(v: Variant, target: BertConfig, c: ResolvedConfig, o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare'>, steps: number): ResolvedStage[] {
+export function variantStages(
+  v: Variant,
+  target: BertConfig,
+  c: ResolvedConfig,
+  o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare'>,
+  steps: number,
+): ResolvedStage[] {
   const horizon = v.horizon ?? BASE.horizon;
   const lr = { horizon };
-  const V = Math.round(o.growSteps * (1 - o.grownShare) / o.grownShare);
+  const V = Math.round((o.growSteps * (1 - o.grownShare)) / o.grownShare);
   const small = smallShape(target);
   // the control just continues: no warmup restart
-  const grown: ScheduleInput['stages'] = v.control ? [{ steps, model: small, lr: { ...lr, warmup: 0 } }]
-    : v.staged ? [{ steps: Math.floor(steps / 2), model: { ...small, numHiddenLayers: target.numHiddenLayers }, lr }, { steps: steps - Math.floor(steps / 2), lr }]
-    : [{ steps, lr }];
-  const sched = parseSchedule({ name: v.name, control: v.control ?? false, stages: [{ steps: V, model: small, lr }, ...grown] }, `variant ${v.name}`);
-  return resolveSchedule(sched, { target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: 1, budget: { unit: 'steps', amount: V + steps, label: '' } });
+  const grown: ScheduleInput['stages'] = v.control
+    ? [{ steps, model: small, lr: { ...lr, warmup: 0 } }]
+    : v.staged
+      ? [
+          { steps: Math.floor(steps / 2), model: { ...small, numHiddenLayers: target.numHiddenLayers }, lr },
+          { steps: steps - Math.floor(steps / 2), lr },
+        ]
+      : [{ steps, lr }];
+  const sched = parseSchedule(
+    { name: v.name, control: v.control ?? false, stages: [{ steps: V, model: small, lr }, ...grown] },
+    `variant ${v.name}`,
+  );
+  return resolveSchedule(sched, {
+    target,
+    seqLength: c.data.seqLength,
+    batchSize: c.train.batchSize,
+    maskProb: c.data.maskProb,
+    gradAccumulation: 1,
+    budget: { unit: 'steps', amount: V + steps, label: '' },
+  });
 }
 
 /** Trains (or reuses) the shared small checkpoint: compound's first model, constant LR after warmup. */
@@ -99,43 +144,113 @@ async function smallCheckpoint(o: GrowthStepOptions, target: BertConfig): Promis
   fs.rmSync(dir, { recursive: true, force: true });
   const schedFile = path.join(o.out, 'small-schedule.json');
   // the small model mid-run: no decay yet (the grown phase decides the LR from here on)
-  atomicWriteFile(schedFile, JSON.stringify({ name: 'small', control: true, stages: [{ steps: o.smallSteps, model: smallShape(target), lr: { horizon: 'none' } }] }, null, 2) + '\n');
+  atomicWriteFile(
+    schedFile,
+    JSON.stringify(
+      {
+        name: 'small',
+        control: true,
+        stages: [{ steps: o.smallSteps, model: smallShape(target), lr: { horizon: 'none' } }],
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   o.say(`growth-step: training the shared small model for ${o.smallSteps} steps -> ${dir}`);
-  await pretrain(parseConfig({ ...o.base, schedule: schedFile, out: dir, resume: false, train: { ...o.base.train, evalEvery: Math.max(1, Math.round(o.smallSteps / 10)) } }, 'growth-step config'));
+  await pretrain(
+    parseConfig(
+      {
+        ...o.base,
+        schedule: schedFile,
+        out: dir,
+        resume: false,
+        train: { ...o.base.train, evalEvery: Math.max(1, Math.round(o.smallSteps / 10)) },
+      },
+      'growth-step config',
+    ),
+  );
   atomicWriteFile(done, '{}\n');
   return dir;
 }
 
 /** One variant, one seed: grow the small checkpoint and train; the evaluations go to OUT/<variant>/seed-<s>. */
-async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: PreparedCorpus, val: ModelBatch[], target: BertConfig, smallDir: string, v: Variant, seed: number, steps: number, device: 'cpu'): Promise<void> {
+async function runVariant(
+  o: GrowthStepOptions,
+  c: ResolvedConfig,
+  corpus: PreparedCorpus,
+  val: ModelBatch[],
+  target: BertConfig,
+  smallDir: string,
+  v: Variant,
+  seed: number,
+  steps: number,
+  device: 'cpu',
+): Promise<void> {
   const runDir = path.join(o.out, v.name, `seed-${seed}`);
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.mkdirSync(runDir, { recursive: true });
   const stages = variantStages(v, target, c, o, steps);
-  const lr = stageLr(stages, { peak: c.train.lr, warmupSteps: Math.round(0.05 * stages.reduce((a, s) => a + s.steps, 0)), decay: 'linear', power: 1 });
+  const lr = stageLr(stages, {
+    peak: c.train.lr,
+    warmupSteps: Math.round(0.05 * stages.reduce((a, s) => a + s.steps, 0)),
+    decay: 'linear',
+    power: 1,
+  });
   const ck = loadCheckpoint(latestCheckpoint(smallDir)!);
   let model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
   model.loadStateDict(ck.model);
   dispose(ck.model);
-  const opt = (m: BertForMaskedLM) => createOptimizer(c.train.optimizer, m.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
+  const opt = (m: BertForMaskedLM) =>
+    createOptimizer(c.train.optimizer, m.namedParameters(), {
+      lr: c.train.lr,
+      weightDecay: c.train.weightDecay,
+      betas: [c.train.beta1, c.train.beta2],
+      eps: c.train.eps,
+    });
   let optimizer = opt(model);
   optimizer.loadState(ck.optimizer, ck.trainer.optimizer as never);
   dispose(ck.optimizer);
-  const so = { ...c.data, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maxPredictions: c.data.maxPredictions, seed: c.train.seed };
+  const so = {
+    ...c.data,
+    seqLength: c.data.seqLength,
+    batchSize: c.train.batchSize,
+    maxPredictions: c.data.maxPredictions,
+    seed: c.train.seed,
+  };
   const stream = makeStream(corpus, so);
   stream.restore(ck.trainer.data as never); // every variant and seed reads the same batches next
   manualSeed(1000 + seed); // dropout
   const ctx: TrainContext<BertForMaskedLM> = {
-    runDir, model, optimizer, device, valSet: val, lr, stream, masker: makeMasker(corpus, so, 2000 + seed), bf16: false, clipNorm: c.train.clipNorm, gradAccumulation: 1,
-    evalEvery: o.evalEvery, checkpointEvery: Number.MAX_SAFE_INTEGER, keepCheckpoints: 1, logEvery: Math.max(1, o.evalEvery),
-    metrics: new MetricsLog(runDir), progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 }, extra: () => ({}), say: () => {},
+    runDir,
+    model,
+    optimizer,
+    device,
+    valSet: val,
+    lr,
+    stream,
+    masker: makeMasker(corpus, so, 2000 + seed),
+    bf16: false,
+    clipNorm: c.train.clipNorm,
+    gradAccumulation: 1,
+    evalEvery: o.evalEvery,
+    checkpointEvery: Number.MAX_SAFE_INTEGER,
+    keepCheckpoints: 1,
+    logEvery: Math.max(1, o.evalEvery),
+    metrics: new MetricsLog(runDir),
+    progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 },
+    extra: () => ({}),
+    say: () => {},
   };
   const before = runEval(ctx).valLoss;
   const growTo = (st: ResolvedStage) => {
     const t = st.config;
     const ops: GrowOps = { depth: 'stack', ffn: 'share', noise: v.noise ?? BASE.noise, seed };
-    const r = grow({ model: ctx.model, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
-      { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, poolingSize: t.poolingSize }, ops, v.optimizer ?? BASE.optimizer);
+    const r = grow(
+      { model: ctx.model, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
+      { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, poolingSize: t.poolingSize },
+      ops,
+      v.optimizer ?? BASE.optimizer,
+    );
     const next = opt(r.model);
     next.loadState(r.optimizerState!, r.optimizerMeta);
     dispose(r.optimizerState!);
@@ -153,16 +268,21 @@ async function runVariant(o: GrowthStepOptions, c: ResolvedConfig, corpus: Prepa
   optimizer = ctx.optimizer;
   // how far the FFN copies have drifted apart (0: the grown FFN still has the small one's width)
   const q = smallShape(target).intermediateSize!;
-  const copyGap = v.control ? null : tidy(() => {
-    const w1 = model.namedParameters().get('bert.encoder.layer.0.intermediate.dense.weight')!;
-    const a = w1.narrow(0, 0, q), b = w1.narrow(0, q, q);
-    return a.sub(b).norm().item() / a.norm().item();
-  });
-  atomicWriteFile(path.join(runDir, 'done.json'), JSON.stringify({ variant: v.name, seed, lossBeforeGrowth: before, copyGap }) + '\n');
+  const copyGap = v.control
+    ? null
+    : tidy(() => {
+        const w1 = model.namedParameters().get('bert.encoder.layer.0.intermediate.dense.weight')!;
+        const a = w1.narrow(0, 0, q),
+          b = w1.narrow(0, q, q);
+        return a.sub(b).norm().item() / a.norm().item();
+      });
+  atomicWriteFile(
+    path.join(runDir, 'done.json'),
+    JSON.stringify({ variant: v.name, seed, lossBeforeGrowth: before, copyGap }) + '\n',
+  );
   model.dispose();
   optimizer.dispose();
 }
-
 
 export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   if (o.seeds.length < 1) throw new GrowbertError('growth-step: give at least one seed');
@@ -174,13 +294,26 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
   const corpus = await prepareCorpus({ ...c.data });
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const smallDir = await smallCheckpoint(o, target);
-  const val = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
+  const val = validationSet(
+    corpus,
+    { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed },
+    c.train.evalBatches,
+    device,
+  );
   // The control's steps: the grown model's wall-clock, from one calibration of both shapes.
-  const shape = (cfg: BertConfig) => ({ config: cfg, batchSize: c.train.batchSize, seqLength: c.data.seqLength, maxPredictions: c.data.maxPredictions, name: '' });
+  const shape = (cfg: BertConfig) => ({
+    config: cfg,
+    batchSize: c.train.batchSize,
+    seqLength: c.data.seqLength,
+    maxPredictions: c.data.maxPredictions,
+    name: '',
+  });
   const tBig = measureStepSeconds(shape(target), { device, bf16: false });
   const tSmall = measureStepSeconds(shape(bertConfig({ ...target, ...smallShape(target) })), { device, bf16: false });
-  const controlSteps = Math.round(o.growSteps * tBig / tSmall);
-  o.say(`growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`);
+  const controlSteps = Math.round((o.growSteps * tBig) / tSmall);
+  o.say(
+    `growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`,
+  );
   const curves: RunCurve[] = [];
   for (const seed of o.seeds) {
     for (const v of o.variants) {
@@ -209,8 +342,11 @@ function takeLock(out: string): void {
     try {
       process.kill(pid, 0);
       alive = true;
-    } catch { /* gone */ }
-    if (alive && pid !== process.pid) throw new GrowbertError(`growth-step: ${out} is in use by process ${pid}; wait for it or choose another --out`);
+    } catch {
+      /* gone */
+    }
+    if (alive && pid !== process.pid)
+      throw new GrowbertError(`growth-step: ${out} is in use by process ${pid}; wait for it or choose another --out`);
   }
   fs.writeFileSync(lock, String(process.pid));
   process.on('exit', () => fs.rmSync(lock, { force: true }));
@@ -219,8 +355,22 @@ function takeLock(out: string): void {
 /** A run's evaluations, steps counted from the growth. */
 export function readCurve(runDir: string, variant: string, seed: number): RunCurve {
   // the first evaluation is the small model's, before growth (kept in done.json)
-  const lines = new MetricsLog(runDir).read().filter((l) => typeof l.valLoss === 'number').slice(1);
-  const done = JSON.parse(fs.readFileSync(path.join(runDir, 'done.json'), 'utf8')) as { lossBeforeGrowth: number; copyGap: number | null };
+  const lines = new MetricsLog(runDir)
+    .read()
+    .filter((l) => typeof l.valLoss === 'number')
+    .slice(1);
+  const done = JSON.parse(fs.readFileSync(path.join(runDir, 'done.json'), 'utf8')) as {
+    lossBeforeGrowth: number;
+    copyGap: number | null;
+  };
   const start = lines[0].step;
-  return { variant, seed, steps: lines.map((l) => l.step - start), seconds: lines.map((l) => Number(l.seconds)), valLoss: lines.map((l) => Number(l.valLoss)), lossBeforeGrowth: done.lossBeforeGrowth, copyGap: done.copyGap };
+  return {
+    variant,
+    seed,
+    steps: lines.map((l) => l.step - start),
+    seconds: lines.map((l) => Number(l.seconds)),
+    valLoss: lines.map((l) => Number(l.valLoss)),
+    lossBeforeGrowth: done.lossBeforeGrowth,
+    copyGap: done.copyGap,
+  };
 }

@@ -116,12 +116,11 @@ export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
       case 'restart': {
         const w = Math.min(s.steps, s.stage.lr.warmup !== undefined ? Math.round(s.stage.lr.warmup * s.steps) : s.index === 0 ? o.warmupSteps : Math.round(0.05 * s.steps));
         const ramp = w > 0 && k < w ? k / w : 1;
-        switch (s.stage.lr.horizon ?? 'stage') {
-          case 'stage': return lrAt({ ...global, peak, warmupSteps: w, totalSteps: s.steps }, k);
-          // the run-long decay (no warmup of its own), times this stage's warmup ramp
-          case 'run': return ramp * lrAt({ ...global, peak, warmupSteps: Math.min(o.warmupSteps, total) }, Math.max(step, Math.min(o.warmupSteps, total)));
-          case 'none': return ramp * peak;
-        }
+        const horizon = s.stage.lr.horizon ?? 'stage';
+        if (horizon === 'none') return ramp * peak;
+        // 'run': the run-long decay (no warmup of its own), times this stage's warmup ramp
+        if (horizon === 'run') return ramp * lrAt({ ...global, peak, warmupSteps: Math.min(o.warmupSteps, total) }, Math.max(step, Math.min(o.warmupSteps, total)));
+        return lrAt({ ...global, peak, warmupSteps: w, totalSteps: s.steps }, k);
       }
       case 'continue':
         return lrAt({ ...global, peak }, step);

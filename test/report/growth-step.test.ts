@@ -15,12 +15,26 @@ const o = { growSteps: 200, grownShare: 0.3 };
 const v = (n: string) => VARIANTS.find((x) => x.name === n)!;
 const lrOf = (name: string, steps = 200) => {
   const st = variantStages(v(name), target, c, o, steps);
-  return { st, lr: stageLr(st, { peak: 1, warmupSteps: Math.round(0.05 * st.reduce((a, s) => a + s.steps, 0)), decay: 'linear', power: 1 }) };
+  return {
+    st,
+    lr: stageLr(st, {
+      peak: 1,
+      warmupSteps: Math.round(0.05 * st.reduce((a, s) => a + s.steps, 0)),
+      decay: 'linear',
+      power: 1,
+    }),
+  };
 };
 
-test('growth-step variants: a virtual small stage, then the grown stage(s) with the variant\'s LR horizon', () => {
+test("growth-step variants: a virtual small stage, then the grown stage(s) with the variant's LR horizon", () => {
   const base = lrOf('base');
-  assert.deepEqual(base.st.map((s) => [s.steps, s.config.numHiddenLayers, s.config.intermediateSize, s.config.poolingSize]), [[467, 1, 128, 2], [200, 2, 512, 1]]);
+  assert.deepEqual(
+    base.st.map((s) => [s.steps, s.config.numHiddenLayers, s.config.intermediateSize, s.config.poolingSize]),
+    [
+      [467, 1, 128, 2],
+      [200, 2, 512, 1],
+    ],
+  );
   const g = 467;
   // horizon run: the warmup restarts (5% of 200 = 10 steps) up to the run-long decay, which is
   // at (1 - (467 - 33) / (667 - 33)) of the peak there, 0 at the end
@@ -33,25 +47,55 @@ test('growth-step variants: a virtual small stage, then the grown stage(s) with 
   assert.equal(lrOf('horizon-none').lr.lrAt(666), 1);
   // staged: depth first for half the steps (FFN/4 and pooling kept), then the target
   const staged = lrOf('staged').st;
-  assert.deepEqual(staged.map((s) => [s.steps, s.config.numHiddenLayers, s.config.intermediateSize, s.config.poolingSize]), [[467, 1, 128, 2], [100, 2, 128, 2], [100, 2, 512, 1]]);
+  assert.deepEqual(
+    staged.map((s) => [s.steps, s.config.numHiddenLayers, s.config.intermediateSize, s.config.poolingSize]),
+    [
+      [467, 1, 128, 2],
+      [100, 2, 128, 2],
+      [100, 2, 512, 1],
+    ],
+  );
   // the control continues the small model without a warmup restart
   const ctl = lrOf('small-continued', 500);
-  assert.deepEqual(ctl.st.map((s) => [s.steps, s.config.numHiddenLayers]), [[467, 1], [500, 1]]);
+  assert.deepEqual(
+    ctl.st.map((s) => [s.steps, s.config.numHiddenLayers]),
+    [
+      [467, 1],
+      [500, 1],
+    ],
+  );
   assert.ok(ctl.lr.lrAt(g) > 0.5);
 });
 
-test('growth-step summary: mean, range, and differences from base within or beyond the seeds\' spread', () => {
-  const run = (variant: string, seed: number, losses: number[]) => ({ variant, seed, steps: losses.map((_, i) => 25 * i), seconds: losses.map((_, i) => 10 * i), valLoss: losses, lossBeforeGrowth: 6, copyGap: 0.1 });
+test("growth-step summary: mean, range, and differences from base within or beyond the seeds' spread", () => {
+  const run = (variant: string, seed: number, losses: number[]) => ({
+    variant,
+    seed,
+    steps: losses.map((_, i) => 25 * i),
+    seconds: losses.map((_, i) => 10 * i),
+    valLoss: losses,
+    lossBeforeGrowth: 6,
+    copyGap: 0.1,
+  });
   const vs = [v('base'), v('noise-0'), v('noise-0.1')];
-  const sums = summarise([
-    run('base', 0, [6.1, 5.9]), run('base', 1, [6.1, 5.7]),
-    run('noise-0', 0, [6.1, 5.85]), run('noise-0', 1, [6.1, 5.75]),
-    run('noise-0.1', 0, [6.2, 5.3]), run('noise-0.1', 1, [6.2, 5.31]),
-  ], vs);
+  const sums = summarise(
+    [
+      run('base', 0, [6.1, 5.9]),
+      run('base', 1, [6.1, 5.7]),
+      run('noise-0', 0, [6.1, 5.85]),
+      run('noise-0', 1, [6.1, 5.75]),
+      run('noise-0.1', 0, [6.2, 5.3]),
+      run('noise-0.1', 1, [6.2, 5.31]),
+    ],
+    vs,
+  );
   assert.equal(sums[0].vsBase, null);
   assert.ok(Math.abs(sums[0].final.mean - 5.8) < 1e-12);
   assert.equal(sums[1].vsBase!.beyondNoise, false, 'a 0.0 mean difference inside a 0.1 spread is noise');
   assert.equal(sums[2].vsBase!.beyondNoise, true);
   assert.ok(sums[2].vsBase!.delta < -0.4);
-  assert.deepEqual(sums[2].curve.map((p) => p.step), [0, 25]);
+  assert.deepEqual(
+    sums[2].curve.map((p) => p.step),
+    [0, 25],
+  );
 });
