@@ -1,12 +1,16 @@
-// Everything pre-training reads, made ready once: the corpus split, the tokenizer (trained once
-// per corpus and cached, so runs over the same corpus share one), the token caches, the
-// training stream, the masker, and a fixed set of masked validation batches.
+// Everything pre-training reads, made ready once: the tokenizer (trained once per corpus on a
+// bounded sample and cached, so runs over the same corpus share one), the train / validation
+// token caches (one streaming pass), the training stream, the masker, and a fixed set of
+// masked validation batches.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
+import { atomicWriteFile } from '../io/atomic.js';
 import {
-  BertTokenizer, Masker, SequenceSource, corpusHash, ensureTokenCache, ensureTokenizer, readCorpus, splitDocuments,
-  validationBatches, type Batch, type MaskedBatch, type TokenCache,
+  BertTokenizer, EncoderPool, Masker, SequenceSource, corpusHash, corpusSource, emptyCorpus, ensureCorpusCaches, ensureTokenizer,
+  sampleTrainingDocuments, validationBatches, type Batch, type CacheTokenizer, type CorpusOptions, type CorpusSource,
+  type MaskedBatch, type TokenCache,
 } from '../data/index.js';
 import { dispose, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { MaskedLMBatch } from '../model/index.js';
@@ -14,10 +18,14 @@ import type { MaskedLMBatch } from '../model/index.js';
 export interface DataSpec {
   specs: string[];
   docPerLine: boolean;
+  /** JSONL / Parquet field holding the text. */
+  textField?: string;
   validationFraction: number;
   vocabSize: number;
   tokenizer?: string;
   cacheDir: string;
+  /** Characters of training text a new tokenizer learns from (a bounded sample of a big corpus). */
+  tokenizerSample?: number;
 }
 
 export interface PreparedCorpus {
@@ -27,28 +35,75 @@ export interface PreparedCorpus {
   report: string;
 }
 
-/** Reads and splits the corpus, gets the tokenizer and the token caches (built once, then reused). */
-export async function prepareCorpus(d: DataSpec, progress?: boolean): Promise<PreparedCorpus> {
-  const docs = readCorpus(d.specs, { docPerLine: d.docPerLine });
-  // The split seed is fixed (not the training seed) so every run over a corpus validates on the
-  // same documents and their losses compare.
-  const split = splitDocuments(docs, { validationFraction: d.validationFraction, seed: 0 });
-  if (split.validation.length === 0) throw new GrowbertError(`the corpus (${d.specs.join(', ')}) has ${docs.length} document(s); validation needs at least 2 — add text or use --doc-per-line`);
-  const corpusId = corpusHash(split.train).slice(0, 16);
+/**
+ * Gets the tokenizer (trained once per corpus on a bounded sample, then reused) and the token
+ * caches (built in one streaming pass, then reused; an interrupted build resumes).
+ */
+export async function prepareCorpus(d: DataSpec, progress?: boolean, say?: (line: string) => void): Promise<PreparedCorpus> {
+  const corpus = { docPerLine: d.docPerLine, textField: d.textField };
+  const source = corpusSource(d.specs, corpus);
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
     if (!fs.existsSync(d.tokenizer)) throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
     tokenizer = BertTokenizer.fromFile(d.tokenizer);
   } else {
     // Trained once at full size; smaller vocabularies are prefixes of it (see src/data/tokenizer-train.ts).
-    const full = ensureTokenizer({ dir: path.join(d.cacheDir, 'tokenizers', corpusId), docs: split.train }).tokenizer;
+    const full = await corpusTokenizer(d, source, corpus, say);
     tokenizer = d.vocabSize < full.vocabSize ? full.truncate(d.vocabSize) : full;
   }
-  const tokDir = path.join(d.cacheDir, 'tokens', `${corpusId}-${tokenizer.fingerprint.slice(0, 12)}`);
-  const train = await ensureTokenCache({ dir: path.join(tokDir, 'train'), docs: split.train, tokenizer, progress });
-  const validation = await ensureTokenCache({ dir: path.join(tokDir, 'validation'), docs: split.validation, tokenizer, progress });
-  const report = `${split.report}; vocabulary ${tokenizer.vocabSize}; ${train.numTokens} training tokens, ${validation.numTokens} validation tokens`;
+  const tokDir = path.join(d.cacheDir, 'tokens', `${source.id.slice(0, 16)}-${tokenizer.fingerprint.slice(0, 12)}`);
+  const encoder = lazyEncoder(tokenizer);
+  let caches;
+  try {
+    caches = await ensureCorpusCaches({
+      specs: d.specs, corpus, validationFraction: d.validationFraction, dir: tokDir, tokenizer: encoder, progress, source,
+    });
+  } finally {
+    await encoder.close();
+  }
+  if (caches.resumed) say?.(`data: resumed an interrupted tokenization in ${tokDir}`);
+  const { train, validation, summary } = caches;
+  const report = `${summary.report}; vocabulary ${tokenizer.vocabSize}; ${train.numTokens} training tokens, ${validation.numTokens} validation tokens`;
   return { tokenizer, train, validation, report };
+}
+
+/** The tokenizer trained on this corpus's sample, from the cache when there is one. */
+async function corpusTokenizer(d: DataSpec, source: CorpusSource, corpus: CorpusOptions, say?: (line: string) => void): Promise<BertTokenizer> {
+  // Which trained tokenizer belongs to this corpus is recorded, so later runs skip reading the sample.
+  const recordKey = crypto.createHash('sha256').update(`${source.id}\u0000${d.validationFraction}\u0000${d.tokenizerSample ?? ''}`).digest('hex');
+  const record = path.join(d.cacheDir, 'tokenizers', 'by-source', `${recordKey.slice(0, 32)}.json`);
+  try {
+    const { corpusId } = JSON.parse(fs.readFileSync(record, 'utf8')) as { corpusId: string };
+    const file = path.join(d.cacheDir, 'tokenizers', corpusId, 'tokenizer.json');
+    if (fs.existsSync(file)) return BertTokenizer.fromFile(file);
+  } catch {
+    // No record yet: sample below.
+  }
+  const sample = await sampleTrainingDocuments(source, { corpus, validationFraction: d.validationFraction, maxChars: d.tokenizerSample });
+  if (sample.docs.length === 0) throw emptyCorpus(d.specs);
+  const corpusId = corpusHash(sample.docs).slice(0, 16);
+  const r = ensureTokenizer({ dir: path.join(d.cacheDir, 'tokenizers', corpusId), docs: sample.docs });
+  if (r.trained) say?.(`data: ${sample.report}`);
+  fs.mkdirSync(path.dirname(record), { recursive: true });
+  atomicWriteFile(record, JSON.stringify({ corpusId }) + '\n');
+  return r.tokenizer;
+}
+
+/** Bulk encoding on worker threads when the fast encoder reproduces this tokenizer, started on first use. */
+function lazyEncoder(tokenizer: BertTokenizer): CacheTokenizer & { close(): Promise<void> } {
+  let pool: EncoderPool | undefined;
+  return {
+    fingerprint: tokenizer.fingerprint,
+    encodeBatch(texts) {
+      const spec = pool ? undefined : tokenizer.fastEncoderSpec();
+      if (!pool && !spec) return tokenizer.encodeBatch(texts);
+      pool ??= new EncoderPool(spec!, tokenizer.fingerprint);
+      return pool.encodeBatch(texts);
+    },
+    close: async () => {
+      await pool?.close();
+    },
+  };
 }
 
 export interface StreamOptions {
