@@ -7,6 +7,7 @@
  * (corrupt data, a truncated download) must become one line that names the file and the fix.
  */
 import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { GrowbertError } from '../io/errors.js';
@@ -64,30 +65,20 @@ function corrupt(file: string, kind: string, why: string): GrowbertError {
 }
 
 async function* gunzip(file: string, raw: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // Node's gunzip also reads files of several gzip members back to back (as `cat a.gz b.gz`).
   const gz = zlib.createGunzip();
-  // Feed the decompressor from the raw chunks while this generator drains its output.
-  let feedError: unknown;
-  const feed = (async () => {
-    try {
-      for await (const c of raw) {
-        if (!gz.write(c)) await new Promise<void>((r) => gz.once('drain', r));
-      }
-      gz.end();
-    } catch (e) {
-      feedError = e;
-      gz.destroy();
-    }
-  })();
+  const src = Readable.from(raw, { objectMode: false });
+  src.on('error', (e) => gz.destroy(e));
+  src.pipe(gz);
   try {
     for await (const out of gz) yield out as Buffer;
   } catch (e) {
-    if (feedError) throw feedError;
+    if (e instanceof GrowbertError) throw e;
     throw corrupt(file, 'gzip', (e as Error).message);
   } finally {
+    src.destroy();
     gz.destroy();
-    await feed;
   }
-  if (feedError) throw feedError;
 }
 
 async function* unzstd(file: string, raw: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
