@@ -161,7 +161,8 @@ async function buildPass(
   };
   const counts = { train: state.train.docs, validation: state.validation.docs };
 
-  const totalMB = opts.source.totalBytes / 1e6;
+  const mb = (n: number): number => Math.round(n / 1e5) / 10; // shown as e.g. 512.3/2147.5 MB
+  const totalMB = mb(opts.source.totalBytes);
   const bar = new ProgressBar({ total: totalMB, label: `tokenizing ${path.basename(dir)}`, unit: 'MB', enabled: opts.progress });
   let bytes = 0;
   const info = (): string => `${formatCount(counts.train + counts.validation)} docs, ${formatCount(writers.train.numTokens + writers.validation.numTokens)} tokens`;
@@ -195,7 +196,7 @@ async function buildPass(
       counts[side]++;
     });
     if (writers.train.pendingTokens >= shardTokens || writers.validation.pendingTokens >= shardTokens) checkpoint(p.end);
-    bar.update(bytes / 1e6, undefined, info());
+    bar.update(mb(bytes), undefined, info());
   };
   const submit = async (): Promise<void> => {
     if (texts.length === 0) return;

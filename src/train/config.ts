@@ -36,6 +36,12 @@ export const PretrainConfigSchema = z.object({
     specs: z.array(z.string()).min(1).default(['stdlib:sotu', 'stdlib:moby-dick']),
     /** one document per line instead of blank-line separated */
     docPerLine: z.boolean().default(false),
+    /** JSONL / Parquet field (column) holding the text */
+    textField: z.string().min(1).default('text'),
+    /** characters of training text a new tokenizer learns from (a bounded sample of a big corpus) */
+    tokenizerSample: posInt.default(32_000_000),
+    /** 'document': a row per document chunk (tail rows padded); 'full': rows filled across documents */
+    packing: z.enum(['document', 'full']).default('document'),
     validationFraction: z.number().gt(0).lt(1).default(0.02),
     /** vocabulary size (a prefix of the trained WordPiece vocabulary); default: the preset's */
     vocabSize: posInt.optional(),

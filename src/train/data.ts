@@ -9,7 +9,7 @@ import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile } from '../io/atomic.js';
 import {
   BertTokenizer, EncoderPool, Masker, SequenceSource, corpusHash, corpusSource, emptyCorpus, ensureCorpusCaches, ensureTokenizer,
-  sampleTrainingDocuments, validationBatches, type Batch, type CacheTokenizer, type CorpusOptions, type CorpusSource,
+  paddingFraction, sampleTrainingDocuments, validationBatches, type Packing, type Batch, type CacheTokenizer, type CorpusOptions, type CorpusSource,
   type MaskedBatch, type TokenCache,
 } from '../data/index.js';
 import { dispose, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
@@ -114,12 +114,14 @@ export interface StreamOptions {
   wholeWordMasking: boolean;
   nsp: boolean;
   seed: number;
+  /** 'document' (default) or 'full' (rows filled across documents; per document with NSP). */
+  packing?: Packing;
 }
 
 export function makeStream(c: PreparedCorpus, o: StreamOptions): SequenceSource {
   return new SequenceSource(c.train, {
     seqLen: o.seqLength, batchSize: o.batchSize, seed: o.seed, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, dataId: c.train.manifest.hash,
+    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, dataId: c.train.manifest.hash,
   });
 }
 
@@ -130,6 +132,20 @@ export function makeMasker(c: PreparedCorpus, o: StreamOptions, seed: number): M
     // Random replacements never draw growbert's special ids 0..4.
     randomRange: [5, c.tokenizer.vocabSize],
   }, seed);
+}
+
+/**
+ * One line for the run's data summary: the share of padding positions the chosen packing leaves
+ * in training rows (measured on the first rows of the training cache), beside the other packing.
+ */
+export function paddingReport(c: PreparedCorpus, o: Pick<StreamOptions, 'seqLength' | 'nsp' | 'packing'>): string {
+  const base = { seqLen: o.seqLength, specialIds: c.tokenizer.specialIds, continuation: c.tokenizer.continuationTable(), nsp: o.nsp };
+  const used: Packing = o.nsp ? 'document' : o.packing ?? 'document';
+  const pct = (p: Packing): string => `${(100 * paddingFraction(c.train, { ...base, packing: p })).toFixed(1)}%`;
+  const other: Packing = used === 'full' ? 'document' : 'full';
+  const note = o.nsp && o.packing === 'full' ? ' (NSP pairs need one document per row)' : '';
+  return `packing ${used}${note}: ${pct(used)} of positions are padding at sequence length ${o.seqLength}` +
+    (o.nsp ? '' : ` (${other} packing: ${pct(other)})`);
 }
 
 export type ModelBatch = MaskedLMBatch & { tokens: number };
@@ -168,7 +184,7 @@ export function validationSet(c: PreparedCorpus, o: StreamOptions, maxBatches: n
   const out: ModelBatch[] = [];
   for (const b of validationBatches(c.validation, {
     seqLen: o.seqLength, batchSize: o.batchSize, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, maxBatches: maxBatches > 0 ? maxBatches : undefined,
+    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, maxBatches: maxBatches > 0 ? maxBatches : undefined,
   })) {
     out.push(toModelBatch(b, masker.mask(b), device));
   }

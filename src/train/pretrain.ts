@@ -18,7 +18,7 @@ import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
-import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
+import { makeMasker, makeStream, paddingReport, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
@@ -129,10 +129,11 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // Data parallel: the first worker on each machine builds the tokenizer and token caches, then
   // the others read them.
   const first = !dp || dp.localRank === 0;
-  const early = first ? await prepareCorpus({ ...c.data }, o.progress) : undefined;
+  const early = first ? await prepareCorpus({ ...c.data }, o.progress, say) : undefined;
   dp?.barrier();
   const corpus = early ?? await prepareCorpus({ ...c.data }, false);
   say(`data: ${corpus.report}`);
+  say(`data: ${paddingReport(corpus, { ...c.data, seqLength: c.data.seqLength })}`);
   if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
