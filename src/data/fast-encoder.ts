@@ -100,7 +100,10 @@ export class FastWordPieceEncoder {
   constructor(readonly spec: FastEncoderSpec) {
     this.trie = buildTrie(spec.vocab);
     let node: number | undefined = ROOT;
-    for (let i = 0; i < spec.prefix.length && node !== undefined; i++) node = this.trie.children.get(node * 0x10000 + spec.prefix.charCodeAt(i));
+    for (let i = 0; i < spec.prefix.length && node !== undefined; i++) {
+      const c = spec.prefix.charCodeAt(i);
+      node = c < 128 ? this.trie.ascii.get(node * 128 + c) : this.trie.children.get(node * 0x10000 + c);
+    }
     // No '##' entries at all: continuation lookups start at a node with no children and fail.
     this.contRoot = node ?? this.trie.tokenOf.length;
     this.normalizer = bertNormalizer({
@@ -215,7 +218,7 @@ export class FastWordPieceEncoder {
       out.push(this.spec.unkId);
       return;
     }
-    const { children, tokenOf } = this.trie;
+    const { ascii, children, tokenOf } = this.trie;
     const mark = out.length;
     let pos = start;
     while (pos < end) {
@@ -225,7 +228,7 @@ export class FastWordPieceEncoder {
       for (let i = pos; i < end; i++) {
         let c = s.charCodeAt(i);
         if (lower && c >= 65 && c <= 90) c |= 32;
-        const next = children.get(node * 0x10000 + c);
+        const next = c < 128 ? ascii.get(node * 128 + c) : children.get(node * 0x10000 + c);
         if (next === undefined) break;
         node = next;
         const id = tokenOf[node]!;
@@ -258,30 +261,35 @@ function codePoints(s: string, start: number, end: number): number {
 
 /** A trie of the vocabulary's code units: start pieces from the root, '##' pieces below the prefix. */
 interface Trie {
-  /** (node * 65536 + code unit) -> child node. */
+  /** (node * 128 + ASCII code) -> child node: keys stay small integers, V8's fastest Map keys. */
+  ascii: Map<number, number>;
+  /** (node * 65536 + other code unit) -> child node. */
   children: Map<number, number>;
   /** Per node: the token id ending there, or -1. */
   tokenOf: Int32Array;
 }
 
 function buildTrie(vocab: [string, number][]): Trie {
+  const ascii = new Map<number, number>();
   const children = new Map<number, number>();
   const ids: number[] = [-1];
   for (const [tok, id] of vocab) {
     let node = ROOT;
     for (let i = 0; i < tok.length; i++) {
-      const key = node * 0x10000 + tok.charCodeAt(i);
-      let next = children.get(key);
+      const c = tok.charCodeAt(i);
+      const map = c < 128 ? ascii : children;
+      const key = c < 128 ? node * 128 + c : node * 0x10000 + c;
+      let next = map.get(key);
       if (next === undefined) {
         next = ids.length;
         ids.push(-1);
-        children.set(key, next);
+        map.set(key, next);
       }
       node = next;
     }
     ids[node] = id;
   }
-  return { children, tokenOf: Int32Array.from(ids) };
+  return { ascii, children, tokenOf: Int32Array.from(ids) };
 }
 
 /** Encode many texts into one id array and per-text end offsets (what a worker sends back). */
