@@ -13,20 +13,36 @@ import { paddingReport, prepareCorpus } from '../train/data.js';
 import { paddingFraction } from '../data/packing.js';
 
 interface BenchDataOpts {
-  size: string; format: string; data?: string[]; docPerLine?: boolean; textField: string; work?: string; keep?: boolean;
-  seqLength: string; vocabSize: string; tokenizerSample: string; json?: boolean;
+  size: string;
+  format: string;
+  data?: string[];
+  docPerLine?: boolean;
+  textField: string;
+  work?: string;
+  keep?: boolean;
+  seqLength: string;
+  vocabSize: string;
+  tokenizerSample: string;
+  json?: boolean;
 }
 
 export function registerBenchData(program: Command): void {
   program
     .command('bench-data')
     .description('ingest a generated corpus end to end into a token cache: MB/s, peak RSS, padding fraction')
-    .option('--size <GiB>', 'text to generate, in GiB (2 is the benchmark; over 0.5 is also over V8\'s string limit)', '2')
+    .option(
+      '--size <GiB>',
+      "text to generate, in GiB (2 is the benchmark; over 0.5 is also over V8's string limit)",
+      '2',
+    )
     .option('--format <f>', `generated file format: ${SYNTHETIC_FORMATS.join(', ')}`, 'txt')
     .option('--data <spec...>', 'ingest this corpus instead of generating one')
     .option('--doc-per-line', 'with --data: one document per line')
     .option('--text-field <name>', 'with --data: JSONL / Parquet text field', 'text')
-    .option('--work <dir>', 'folder for the generated corpus and caches (default: a new folder in the temp dir, removed after)')
+    .option(
+      '--work <dir>',
+      'folder for the generated corpus and caches (default: a new folder in the temp dir, removed after)',
+    )
     .option('--keep', 'keep the work folder')
     .option('--seq-length <n>', 'sequence length for the padding fractions', '128')
     .option('--vocab-size <n>', 'vocabulary size', '30522')
@@ -38,7 +54,8 @@ export function registerBenchData(program: Command): void {
 async function benchData(o: BenchDataOpts): Promise<void> {
   const gib = Number(o.size);
   if (!(gib > 0)) throw new GrowbertError(`--size ${o.size}: give a positive number of GiB, e.g. 0.5 or 2`);
-  if (!SYNTHETIC_FORMATS.includes(o.format as SyntheticFormat)) throw new GrowbertError(`--format ${o.format}: use ${SYNTHETIC_FORMATS.join(', ')}`);
+  if (!SYNTHETIC_FORMATS.includes(o.format as SyntheticFormat))
+    throw new GrowbertError(`--format ${o.format}: use ${SYNTHETIC_FORMATS.join(', ')}`);
   const seqLength = positiveInt(o.seqLength, 'seq-length');
   const ownWork = o.work === undefined;
   const work = o.work ?? fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-bench-data-'));
@@ -57,7 +74,9 @@ async function benchData(o: BenchDataOpts): Promise<void> {
       generated = { file, docs: g.docs, fileBytes: g.fileBytes, seconds: (performance.now() - t0) / 1000 };
       textBytes = g.textBytes;
       specs = [file];
-      console.error(`generated ${g.docs} documents, ${(g.textBytes / 2 ** 20).toFixed(0)} MiB of text, ${(g.fileBytes / 2 ** 20).toFixed(0)} MiB on disk in ${generated.seconds.toFixed(0)}s`);
+      console.error(
+        `generated ${g.docs} documents, ${(g.textBytes / 2 ** 20).toFixed(0)} MiB of text, ${(g.fileBytes / 2 ** 20).toFixed(0)} MiB on disk in ${generated.seconds.toFixed(0)}s`,
+      );
     }
     const rssBefore = process.memoryUsage().rss;
     const cpu0 = process.cpuUsage();
@@ -65,8 +84,13 @@ async function benchData(o: BenchDataOpts): Promise<void> {
     let tokenizerSeconds = 0;
     const corpus = await prepareCorpus(
       {
-        specs, docPerLine: o.docPerLine ?? false, textField: o.textField, validationFraction: 0.02,
-        vocabSize: positiveInt(o.vocabSize, 'vocab-size'), cacheDir: path.join(work, 'cache'), tokenizerSample: positiveInt(o.tokenizerSample, 'tokenizer-sample'),
+        specs,
+        docPerLine: o.docPerLine ?? false,
+        textField: o.textField,
+        validationFraction: 0.02,
+        vocabSize: positiveInt(o.vocabSize, 'vocab-size'),
+        cacheDir: path.join(work, 'cache'),
+        tokenizerSample: positiveInt(o.tokenizerSample, 'tokenizer-sample'),
       },
       undefined,
       (line) => {
@@ -79,7 +103,11 @@ async function benchData(o: BenchDataOpts): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const inputBytes = specs.reduce((n, s) => n + (fs.statSync(s, { throwIfNoEntry: false })?.size ?? 0), 0);
     const bytes = textBytes ?? inputBytes;
-    const base = { seqLen: seqLength, specialIds: corpus.tokenizer.specialIds, continuation: corpus.tokenizer.continuationTable() };
+    const base = {
+      seqLen: seqLength,
+      specialIds: corpus.tokenizer.specialIds,
+      continuation: corpus.tokenizer.continuationTable(),
+    };
     const result = {
       format: o.data ? 'given' : o.format,
       textMiB: Number((bytes / 2 ** 20).toFixed(1)),

@@ -42,7 +42,9 @@ async function* rawChunks(file: string, opts: ByteStreamOptions): AsyncGenerator
   try {
     fd = await fs.promises.open(file, 'r');
   } catch (e) {
-    throw new GrowbertError(`cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check that it exists and is readable`);
+    throw new GrowbertError(
+      `cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check that it exists and is readable`,
+    );
   }
   try {
     let total = 0;
@@ -61,7 +63,9 @@ async function* rawChunks(file: string, opts: ByteStreamOptions): AsyncGenerator
 }
 
 function corrupt(file: string, kind: string, why: string): GrowbertError {
-  return new GrowbertError(`'${file}' holds corrupt or truncated ${kind} data (${why}); re-download or recompress the file, or leave it out`);
+  return new GrowbertError(
+    `'${file}' holds corrupt or truncated ${kind} data (${why}); re-download or recompress the file, or leave it out`,
+  );
 }
 
 async function* gunzip(file: string, raw: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -127,7 +127,8 @@ function openBuilt(dir: string, key: string): Omit<CorpusCaches, 'rebuilt' | 're
   if (summary.key !== key) return undefined;
   const train = TokenCache.tryOpen(path.join(dir, 'train'));
   const validation = TokenCache.tryOpen(path.join(dir, 'validation'));
-  if (!train || !validation || !train.manifest.hash.startsWith(key) || !validation.manifest.hash.startsWith(key)) return undefined;
+  if (!train || !validation || !train.manifest.hash.startsWith(key) || !validation.manifest.hash.startsWith(key))
+    return undefined;
   delete summary.key;
   return { train, validation, summary };
 }
@@ -153,7 +154,12 @@ async function buildPass(
   }
   const resumed = rec !== undefined;
   const state: BuildRecord = rec ?? {
-    key, docsDone: 0, train: { shards: [], skipped: 0, docs: 0 }, validation: { shards: [], skipped: 0, docs: 0 }, min: null, max: null,
+    key,
+    docsDone: 0,
+    train: { shards: [], skipped: 0, docs: 0 },
+    validation: { shards: [], skipped: 0, docs: 0 },
+    min: null,
+    max: null,
   };
   const writers = {
     train: new ShardWriter(path.join(dir, 'train'), shardTokens, state.train),
@@ -163,9 +169,15 @@ async function buildPass(
 
   const mb = (n: number): number => Math.round(n / 1e5) / 10; // shown as e.g. 512.3/2147.5 MB
   const totalMB = mb(opts.source.totalBytes);
-  const bar = new ProgressBar({ total: totalMB, label: `tokenizing ${path.basename(dir)}`, unit: 'MB', enabled: opts.progress });
+  const bar = new ProgressBar({
+    total: totalMB,
+    label: `tokenizing ${path.basename(dir)}`,
+    unit: 'MB',
+    enabled: opts.progress,
+  });
   let bytes = 0;
-  const info = (): string => `${formatCount(counts.train + counts.validation)} docs, ${formatCount(writers.train.numTokens + writers.validation.numTokens)} tokens`;
+  const info = (): string =>
+    `${formatCount(counts.train + counts.validation)} docs, ${formatCount(writers.train.numTokens + writers.validation.numTokens)} tokens`;
 
   const batchChars = opts.batchChars ?? 1_000_000;
   const inFlight = Math.max(1, opts.inFlight ?? 4);
@@ -179,10 +191,12 @@ async function buildPass(
     writers.train.flush();
     writers.validation.flush();
     const r: BuildRecord = {
-      key, docsDone,
+      key,
+      docsDone,
       train: { shards: writers.train.shards, skipped: writers.train.skipped, docs: counts.train },
       validation: { shards: writers.validation.shards, skipped: writers.validation.skipped, docs: counts.validation },
-      min: state.min, max: state.max,
+      min: state.min,
+      max: state.max,
     };
     atomicWriteFile(recordPath, JSON.stringify(r) + '\n');
     opts.onCheckpoint?.(docsDone);
@@ -195,7 +209,8 @@ async function buildPass(
       writers[side].add(ids);
       counts[side]++;
     });
-    if (writers.train.pendingTokens >= shardTokens || writers.validation.pendingTokens >= shardTokens) checkpoint(p.end);
+    if (writers.train.pendingTokens >= shardTokens || writers.validation.pendingTokens >= shardTokens)
+      checkpoint(p.end);
     bar.update(mb(bytes), undefined, info());
   };
   const submit = async (): Promise<void> => {
@@ -231,21 +246,32 @@ async function buildPass(
 
   const docs = ordinal;
   if (docs < 2) {
-    throw new GrowbertError(`the corpus (${opts.specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`);
+    throw new GrowbertError(
+      `the corpus (${opts.specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
+    );
   }
-  if (counts.validation === 0 && fraction > 0) return unbalanced(recordPath, { ordinal: state.min!.ordinal, validation: true });
+  if (counts.validation === 0 && fraction > 0)
+    return unbalanced(recordPath, { ordinal: state.min!.ordinal, validation: true });
   if (counts.train === 0) return unbalanced(recordPath, { ordinal: state.max!.ordinal, validation: false });
 
   const train = writers.train.finish(`${key}:train`, tokenizer.fingerprint);
   const validation = writers.validation.finish(`${key}:validation`, tokenizer.fingerprint, true);
   fs.rmSync(recordPath, { force: true });
-  const pct = train.numTokens + validation.numTokens > 0 ? ((100 * validation.numTokens) / (train.numTokens + validation.numTokens)).toFixed(1) : '0.0';
+  const pct =
+    train.numTokens + validation.numTokens > 0
+      ? ((100 * validation.numTokens) / (train.numTokens + validation.numTokens)).toFixed(1)
+      : '0.0';
   const report =
     `split ${docs} documents (seed ${seed}): train ${counts.train} docs / ${formatCount(train.numTokens)} tokens, ` +
     `validation ${counts.validation} docs / ${formatCount(validation.numTokens)} tokens (${pct}% of tokens)`;
   const summary: CorpusSummary = {
-    docs, trainDocs: counts.train, validationDocs: counts.validation, trainTokens: train.numTokens,
-    validationTokens: validation.numTokens, bytes: opts.source.totalBytes, report,
+    docs,
+    trainDocs: counts.train,
+    validationDocs: counts.validation,
+    trainTokens: train.numTokens,
+    validationTokens: validation.numTokens,
+    bytes: opts.source.totalBytes,
+    report,
   };
   return { kind: 'done', summary, resumed };
 }

@@ -57,7 +57,8 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
     for (let i = b.indexOf(0); i >= 0; i = b.indexOf(0, i + 1)) st.nulBytes++;
     if (tail.length > 0) {
       const joined = Buffer.concat([tail, b.subarray(0, 2)]);
-      for (let i = joined.indexOf(FFFD_BYTES); i >= 0 && i < tail.length; i = joined.indexOf(FFFD_BYTES, i + 1)) literalFffd++;
+      for (let i = joined.indexOf(FFFD_BYTES); i >= 0 && i < tail.length; i = joined.indexOf(FFFD_BYTES, i + 1))
+        literalFffd++;
     }
     for (let i = b.indexOf(FFFD_BYTES); i >= 0; i = b.indexOf(FFFD_BYTES, i + 1)) literalFffd++;
     tail = b.length >= 2 ? Buffer.from(b.subarray(b.length - 2)) : Buffer.concat([tail, b]).subarray(-2);
@@ -96,7 +97,9 @@ export async function* fileLines(file: string, opts: DocStreamOptions = {}): Asy
     }
     pending += s.slice(start);
     if (pending.length > MAX_DOC_CHARS) {
-      throw new GrowbertError(`${file}:${lineNo + 1}: a line longer than ${MAX_DOC_CHARS} characters; split the file into shorter lines or documents`);
+      throw new GrowbertError(
+        `${file}:${lineNo + 1}: a line longer than ${MAX_DOC_CHARS} characters; split the file into shorter lines or documents`,
+      );
     }
   }
   if (pending.length > 0 || lineNo === 0) yield [pending, ++lineNo];
@@ -121,7 +124,9 @@ export async function* textDocuments(file: string, opts: DocStreamOptions = {}):
       buf.push(line);
       chars += line.length + 1;
       if (chars > MAX_DOC_CHARS) {
-        throw new GrowbertError(`${file}:${start}: a document longer than ${MAX_DOC_CHARS} characters; separate documents with blank lines or use --doc-per-line`);
+        throw new GrowbertError(
+          `${file}:${start}: a document longer than ${MAX_DOC_CHARS} characters; separate documents with blank lines or use --doc-per-line`,
+        );
       }
     } else if (buf.length > 0) {
       yield { source: `${file}:${start}`, text: buf.join('\n').trim() };
@@ -141,11 +146,15 @@ export async function* jsonlDocuments(file: string, opts: DocStreamOptions = {})
     try {
       row = JSON.parse(line);
     } catch (e) {
-      throw new GrowbertError(`${file}:${n}: not valid JSON (${(e as Error).message}); each line must be an object like {"${field}": "..."}`);
+      throw new GrowbertError(
+        `${file}:${n}: not valid JSON (${(e as Error).message}); each line must be an object like {"${field}": "..."}`,
+      );
     }
     const text = (row as Record<string, unknown> | null)?.[field];
     if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof text !== 'string') {
-      throw new GrowbertError(`${file}:${n}: expected a JSON object with a string "${field}" field; fix or remove the line, or name the field with --text-field`);
+      throw new GrowbertError(
+        `${file}:${n}: expected a JSON object with a string "${field}" field; fix or remove the line, or name the field with --text-field`,
+      );
     }
     yield { source: `${file}:${n}`, text };
   }

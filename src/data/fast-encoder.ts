@@ -39,9 +39,11 @@ const ASCII_CLASS = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   if (c === 9 || c === 10 || c === 13 || c === 32) ASCII_CLASS[c] = SPACE;
   else if (c < 32 || c === 127) ASCII_CLASS[c] = DROP;
-  else if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) ASCII_CLASS[c] = PUNCT;
+  else if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
+    ASCII_CLASS[c] = PUNCT;
   else ASCII_CLASS[c] = WORD;
 }
+// eslint-disable-next-line no-control-regex -- these are exactly the characters BERT's cleaning drops
 const DROPPED = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const WHITE = /\p{White_Space}/u;
 const PUNCT_RE = /\p{P}/u;
@@ -52,14 +54,46 @@ const PUNCT_RE = /\p{P}/u;
  * these lists true for the Node and binding versions in use.
  */
 const NOT_PUNCT: readonly [number, number][] = [
-  [0x61d, 0x61d], [0x9fd, 0x9fd], [0xa76, 0xa76], [0xc77, 0xc77], [0xc84, 0xc84], [0x1b4e, 0x1b4f],
-  [0x1b7d, 0x1b7f], [0x2e43, 0x2e4f], [0x2e52, 0x2e5d], [0x10d6e, 0x10d6e], [0x10ead, 0x10ead],
-  [0x10ed0, 0x10ed0], [0x10f55, 0x10f59], [0x10f86, 0x10f89], [0x113d4, 0x113d5], [0x113d7, 0x113d8],
-  [0x1144b, 0x1144f], [0x1145a, 0x1145b], [0x1145d, 0x1145d], [0x11660, 0x1166c], [0x116b9, 0x116b9],
-  [0x1183b, 0x1183b], [0x11944, 0x11946], [0x119e2, 0x119e2], [0x11a3f, 0x11a46], [0x11a9a, 0x11a9c],
-  [0x11a9e, 0x11aa2], [0x11b00, 0x11b09], [0x11be1, 0x11be1], [0x11c41, 0x11c45], [0x11c70, 0x11c71],
-  [0x11ef7, 0x11ef8], [0x11f43, 0x11f4f], [0x11fff, 0x11fff], [0x12ff1, 0x12ff2], [0x16d6d, 0x16d6f],
-  [0x16e97, 0x16e9a], [0x16fe2, 0x16fe2], [0x1e5ff, 0x1e5ff], [0x1e95e, 0x1e95f],
+  [0x61d, 0x61d],
+  [0x9fd, 0x9fd],
+  [0xa76, 0xa76],
+  [0xc77, 0xc77],
+  [0xc84, 0xc84],
+  [0x1b4e, 0x1b4f],
+  [0x1b7d, 0x1b7f],
+  [0x2e43, 0x2e4f],
+  [0x2e52, 0x2e5d],
+  [0x10d6e, 0x10d6e],
+  [0x10ead, 0x10ead],
+  [0x10ed0, 0x10ed0],
+  [0x10f55, 0x10f59],
+  [0x10f86, 0x10f89],
+  [0x113d4, 0x113d5],
+  [0x113d7, 0x113d8],
+  [0x1144b, 0x1144f],
+  [0x1145a, 0x1145b],
+  [0x1145d, 0x1145d],
+  [0x11660, 0x1166c],
+  [0x116b9, 0x116b9],
+  [0x1183b, 0x1183b],
+  [0x11944, 0x11946],
+  [0x119e2, 0x119e2],
+  [0x11a3f, 0x11a46],
+  [0x11a9a, 0x11a9c],
+  [0x11a9e, 0x11aa2],
+  [0x11b00, 0x11b09],
+  [0x11be1, 0x11be1],
+  [0x11c41, 0x11c45],
+  [0x11c70, 0x11c71],
+  [0x11ef7, 0x11ef8],
+  [0x11f43, 0x11f4f],
+  [0x11fff, 0x11fff],
+  [0x12ff1, 0x12ff2],
+  [0x16d6d, 0x16d6f],
+  [0x16e97, 0x16e9a],
+  [0x16fe2, 0x16fe2],
+  [0x1e5ff, 0x1e5ff],
+  [0x1e95e, 0x1e95f],
 ];
 const EXTRA_PUNCT = new Set([0x166d, 0x111c9]);
 
@@ -71,7 +105,8 @@ function inRanges(c: number, ranges: readonly [number, number][]): boolean {
 /** Rust's `char::is_whitespace || is_bert_punc` split, on one code point (for normalized text). */
 export function bertSplitClass(ch: string): 'space' | 'punct' | 'word' {
   const c = ch.codePointAt(0)!;
-  if (c < 128) return ASCII_CLASS[c] === SPACE || c === 11 || c === 12 ? 'space' : ASCII_CLASS[c] === PUNCT ? 'punct' : 'word';
+  if (c < 128)
+    return ASCII_CLASS[c] === SPACE || c === 11 || c === 12 ? 'space' : ASCII_CLASS[c] === PUNCT ? 'punct' : 'word';
   if (WHITE.test(ch)) return 'space';
   if (EXTRA_PUNCT.has(c)) return 'punct';
   return PUNCT_RE.test(ch) && !inRanges(c, NOT_PUNCT) ? 'punct' : 'word';
@@ -107,7 +142,10 @@ export class FastWordPieceEncoder {
     // No '##' entries at all: continuation lookups start at a node with no children and fail.
     this.contRoot = node ?? this.trie.tokenOf.length;
     this.normalizer = bertNormalizer({
-      cleanText: spec.cleanText, handleChineseChars: spec.handleChineseChars, stripAccents: spec.stripAccents, lowercase: spec.lowercase,
+      cleanText: spec.cleanText,
+      handleChineseChars: spec.handleChineseChars,
+      stripAccents: spec.stripAccents,
+      lowercase: spec.lowercase,
     });
   }
 
@@ -228,7 +266,7 @@ export class FastWordPieceEncoder {
       for (let i = pos; i < end; i++) {
         let c = s.charCodeAt(i);
         if (lower && c >= 65 && c <= 90) c |= 32;
-        const next = c < 128 ? ascii[node * 128 + c]! : children.get(node * 0x10000 + c) ?? 0;
+        const next = c < 128 ? ascii[node * 128 + c]! : (children.get(node * 0x10000 + c) ?? 0);
         if (next === 0) break; // the root is no one's child, so 0 means none
         node = next;
         const id = tokenOf[node]!;

@@ -15,7 +15,9 @@ import type { DocStreamOptions } from './doc-stream.js';
 const utf8 = new TextDecoder();
 
 function corrupt(file: string, why: string): GrowbertError {
-  return new GrowbertError(`'${file}' is not a readable Parquet file (${why}); re-download or rewrite it, or leave it out`);
+  return new GrowbertError(
+    `'${file}' is not a readable Parquet file (${why}); re-download or rewrite it, or leave it out`,
+  );
 }
 
 export async function* parquetDocuments(file: string, opts: DocStreamOptions = {}): AsyncGenerator<Document> {
@@ -26,12 +28,17 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     buffer = await asyncBufferFromFile(file);
     metadata = await parquetMetadataAsync(buffer);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code) throw new GrowbertError(`cannot read '${file}' (${(e as NodeJS.ErrnoException).code}); check that it exists and is readable`);
+    if ((e as NodeJS.ErrnoException).code)
+      throw new GrowbertError(
+        `cannot read '${file}' (${(e as NodeJS.ErrnoException).code}); check that it exists and is readable`,
+      );
     throw corrupt(file, (e as Error).message);
   }
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!columns.includes(field)) {
-    throw new GrowbertError(`'${file}' has no column "${field}" (it has ${columns.join(', ')}); name the text column with --text-field`);
+    throw new GrowbertError(
+      `'${file}' has no column "${field}" (it has ${columns.join(', ')}); name the text column with --text-field`,
+    );
   }
   let rowStart = 0;
   let read = 0;
@@ -51,7 +58,9 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
       if (text instanceof Uint8Array) text = utf8.decode(text); // a binary column without the UTF8 annotation
       if (text === null || text === undefined) continue; // a missing value: no document
       if (typeof text !== 'string') {
-        throw new GrowbertError(`${file}: row ${rowStart + i + 1}: column "${field}" holds ${typeof text}, not text; name the text column with --text-field`);
+        throw new GrowbertError(
+          `${file}: row ${rowStart + i + 1}: column "${field}" holds ${typeof text}, not text; name the text column with --text-field`,
+        );
       }
       yield { source: `${file}:row ${rowStart + i + 1}`, text };
     }

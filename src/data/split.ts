@@ -15,7 +15,8 @@ export function splitKey(text: string, seed: number | string = 0): number {
 
 /** Throws for a fraction outside [0, 1). */
 export function checkValidationFraction(fraction: number): void {
-  if (!(fraction >= 0 && fraction < 1)) throw new GrowbertError(`validation fraction ${fraction} is out of range; use a value in [0, 1)`);
+  if (!(fraction >= 0 && fraction < 1))
+    throw new GrowbertError(`validation fraction ${fraction} is out of range; use a value in [0, 1)`);
 }
 
 export interface SplitOptions {
@@ -65,4 +66,3 @@ export function splitDocuments(docs: readonly Document[], opts: SplitOptions = {
     `validation ${validation.length} docs / ${formatCount(vw)} words (${pct}% of words)`;
   return { train, validation, report };
 }
-

@@ -37,7 +37,12 @@ async function* documents(textBytes: number, seed: number): AsyncGenerator<strin
 }
 
 /** Write a corpus of about `textBytes` bytes of text to `file` in `format`. */
-export async function writeSyntheticCorpus(file: string, format: SyntheticFormat, textBytes: number, seed = 0): Promise<SyntheticCorpus> {
+export async function writeSyntheticCorpus(
+  file: string,
+  format: SyntheticFormat,
+  textBytes: number,
+  seed = 0,
+): Promise<SyntheticCorpus> {
   let bytes = 0;
   let docs = 0;
   if (format === 'parquet') {

@@ -35,7 +35,9 @@ export async function sampleTrainingDocuments(
   let complete = true;
   for (const f of source.files) {
     const budget = whole ? Infinity : Math.max(1, (maxChars * f.bytes) / source.totalBytes);
-    const stream = f.file.startsWith('stdlib:') ? streamCorpus([f.file]) : fileDocuments(f.file, { ...opts.corpus, onRawBytes: undefined });
+    const stream = f.file.startsWith('stdlib:')
+      ? streamCorpus([f.file])
+      : fileDocuments(f.file, { ...opts.corpus, onRawBytes: undefined });
     let taken = 0;
     for await (const d of stream) {
       if (!NON_SPACE.test(d.text) || splitKey(d.text, opts.splitSeed ?? 0) < opts.validationFraction) continue;

@@ -48,18 +48,46 @@ test('streams the corpus into split caches equal to splitting in memory and enco
   const docs = await readCorpus([data]);
   const split = splitDocuments(docs, { validationFraction: 0.1, seed: 0 });
   const dir = tmp();
-  const r = await ensureCorpusCaches({ specs: [data], validationFraction: 0.1, dir, tokenizer: TOK, shardTokens: 3000, batchChars: 20_000 });
+  const r = await ensureCorpusCaches({
+    specs: [data],
+    validationFraction: 0.1,
+    dir,
+    tokenizer: TOK,
+    shardTokens: 3000,
+    batchChars: 20_000,
+  });
   assert.equal(r.rebuilt, true);
   assert.ok(r.train.manifest.shards.length > 3, `${r.train.manifest.shards.length} shards`);
-  assert.deepEqual(tokensOf(r.train), split.train.map((d) => TOK.encode(d.text)));
-  assert.deepEqual(tokensOf(r.validation), split.validation.map((d) => TOK.encode(d.text)));
+  assert.deepEqual(
+    tokensOf(r.train),
+    split.train.map((d) => TOK.encode(d.text)),
+  );
+  assert.deepEqual(
+    tokensOf(r.validation),
+    split.validation.map((d) => TOK.encode(d.text)),
+  );
   assert.equal(r.summary.docs, docs.length);
-  assert.match(r.summary.report, new RegExp(`split ${docs.length} documents \\(seed 0\\): train ${split.train.length} docs`));
+  assert.match(
+    r.summary.report,
+    new RegExp(`split ${docs.length} documents \\(seed 0\\): train ${split.train.length} docs`),
+  );
   // Reused as long as the files are unchanged; a changed file rebuilds.
-  const again = await ensureCorpusCaches({ specs: [data], validationFraction: 0.1, dir, tokenizer: TOK, shardTokens: 3000 });
+  const again = await ensureCorpusCaches({
+    specs: [data],
+    validationFraction: 0.1,
+    dir,
+    tokenizer: TOK,
+    shardTokens: 3000,
+  });
   assert.equal(again.rebuilt, false);
   fs.appendFileSync(path.join(data, 'part-3.txt'), '\nOne more document at the end.\n');
-  const changed = await ensureCorpusCaches({ specs: [data], validationFraction: 0.1, dir, tokenizer: TOK, shardTokens: 3000 });
+  const changed = await ensureCorpusCaches({
+    specs: [data],
+    validationFraction: 0.1,
+    dir,
+    tokenizer: TOK,
+    shardTokens: 3000,
+  });
   assert.equal(changed.rebuilt, true);
   assert.equal(changed.summary.docs, docs.length + 1);
 });
@@ -70,8 +98,22 @@ test('the worker-thread encoder builds the same caches as the binding', async ()
   try {
     const a = tmp();
     const b = tmp();
-    await ensureCorpusCaches({ specs: [data], validationFraction: 0.1, dir: a, tokenizer: TOK, shardTokens: 4000, batchChars: 10_000 });
-    await ensureCorpusCaches({ specs: [data], validationFraction: 0.1, dir: b, tokenizer: pool, shardTokens: 4000, batchChars: 10_000 });
+    await ensureCorpusCaches({
+      specs: [data],
+      validationFraction: 0.1,
+      dir: a,
+      tokenizer: TOK,
+      shardTokens: 4000,
+      batchChars: 10_000,
+    });
+    await ensureCorpusCaches({
+      specs: [data],
+      validationFraction: 0.1,
+      dir: b,
+      tokenizer: pool,
+      shardTokens: 4000,
+      batchChars: 10_000,
+    });
     assert.deepEqual(cacheBytes(b), cacheBytes(a));
   } finally {
     await pool.close();
@@ -86,7 +128,13 @@ test('a build killed mid-way resumes from its last complete shards into the same
   const dir = tmp();
   let checkpoints = 0;
   await assert.rejects(
-    ensureCorpusCaches({ ...opts, dir, onCheckpoint: () => { if (++checkpoints === 3) throw new Error('killed'); } }),
+    ensureCorpusCaches({
+      ...opts,
+      dir,
+      onCheckpoint: () => {
+        if (++checkpoints === 3) throw new Error('killed');
+      },
+    }),
     /killed/,
   );
   const record = JSON.parse(fs.readFileSync(path.join(dir, 'build-progress.json'), 'utf8'));
@@ -97,7 +145,13 @@ test('a build killed mid-way resumes from its last complete shards into the same
   fs.writeFileSync(path.join(dir, 'train', `${next}.bin`), Buffer.alloc(100, 7));
   fs.writeFileSync(path.join(dir, 'train', `${next}.docs.bin`), Buffer.alloc(12, 1));
   let encoded = 0;
-  const counting = { fingerprint: TOK.fingerprint, encodeBatch: (t: readonly string[]) => { encoded += t.length; return TOK.encodeBatch(t); } };
+  const counting = {
+    fingerprint: TOK.fingerprint,
+    encodeBatch: (t: readonly string[]) => {
+      encoded += t.length;
+      return TOK.encodeBatch(t);
+    },
+  };
   const resumed = await ensureCorpusCaches({ ...opts, dir, tokenizer: counting });
   assert.equal(resumed.resumed, true);
   assert.ok(encoded < 40 - record.docsDone + 1, `only documents after the record were encoded (${encoded})`);
@@ -110,11 +164,22 @@ test('tiny corpora still get a document on each side; one document is an error',
   const f = path.join(dir, 'three.txt');
   fs.writeFileSync(f, 'first document here\n\nsecond document\n\nthird one');
   const split = splitDocuments(await readCorpus([f]), { validationFraction: 0.01 });
-  const r = await ensureCorpusCaches({ specs: [f], validationFraction: 0.01, dir: path.join(dir, 'c'), tokenizer: TOK });
+  const r = await ensureCorpusCaches({
+    specs: [f],
+    validationFraction: 0.01,
+    dir: path.join(dir, 'c'),
+    tokenizer: TOK,
+  });
   assert.equal(r.validation.numDocs, 1);
   assert.equal(r.train.numDocs, 2);
-  assert.deepEqual(tokensOf(r.validation), split.validation.map((d) => TOK.encode(d.text)));
+  assert.deepEqual(
+    tokensOf(r.validation),
+    split.validation.map((d) => TOK.encode(d.text)),
+  );
   const one = path.join(dir, 'one.txt');
   fs.writeFileSync(one, 'only one document');
-  await assert.rejects(ensureCorpusCaches({ specs: [one], validationFraction: 0.1, dir: path.join(dir, 'd'), tokenizer: TOK }), GrowbertError);
+  await assert.rejects(
+    ensureCorpusCaches({ specs: [one], validationFraction: 0.1, dir: path.join(dir, 'd'), tokenizer: TOK }),
+    GrowbertError,
+  );
 });

@@ -50,11 +50,25 @@ test('plain text, JSONL, gzip of both and Parquet (written by parquetjs) give th
   fs.writeFileSync(`${txt}.gz`, zlib.gzipSync(fs.readFileSync(txt)));
   // Two gzip members back to back, as `cat a.gz b.gz` makes: one stream of text.
   const half = Math.floor(docs.length / 2);
-  fs.writeFileSync(`${jsonl}.gz`, Buffer.concat([
-    zlib.gzipSync(docs.slice(0, half).map((t) => JSON.stringify({ body: t })).join('\n') + '\n'),
-    zlib.gzipSync(docs.slice(half).map((t) => JSON.stringify({ body: t })).join('\n') + '\n'),
-  ]));
-  for (const f of [jsonl, `${jsonl}.gz`]) assert.deepEqual(texts(await readCorpus([f], { textField: 'body' })), docs, f);
+  fs.writeFileSync(
+    `${jsonl}.gz`,
+    Buffer.concat([
+      zlib.gzipSync(
+        docs
+          .slice(0, half)
+          .map((t) => JSON.stringify({ body: t }))
+          .join('\n') + '\n',
+      ),
+      zlib.gzipSync(
+        docs
+          .slice(half)
+          .map((t) => JSON.stringify({ body: t }))
+          .join('\n') + '\n',
+      ),
+    ]),
+  );
+  for (const f of [jsonl, `${jsonl}.gz`])
+    assert.deepEqual(texts(await readCorpus([f], { textField: 'body' })), docs, f);
   assert.deepEqual(texts(await readCorpus([`${txt}.gz`])), docs);
   for (const compression of ['UNCOMPRESSED', 'SNAPPY', 'GZIP']) {
     const file = path.join(dir, `corpus-${compression}.parquet`);
@@ -72,8 +86,19 @@ test('plain text, JSONL, gzip of both and Parquet (written by parquetjs) give th
   const mixed = path.join(dir, 'mixed');
   fs.mkdirSync(mixed);
   fs.writeFileSync(path.join(mixed, 'a.txt'), docs.slice(0, 3).join('\n\n'));
-  fs.writeFileSync(path.join(mixed, 'b.jsonl.gz'), zlib.gzipSync(docs.slice(3, 6).map((t) => JSON.stringify({ text: t })).join('\n')));
-  const w = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema({ text: { type: 'UTF8' } }), path.join(mixed, 'c.parquet'));
+  fs.writeFileSync(
+    path.join(mixed, 'b.jsonl.gz'),
+    zlib.gzipSync(
+      docs
+        .slice(3, 6)
+        .map((t) => JSON.stringify({ text: t }))
+        .join('\n'),
+    ),
+  );
+  const w = await parquet.ParquetWriter.openFile(
+    new parquet.ParquetSchema({ text: { type: 'UTF8' } }),
+    path.join(mixed, 'c.parquet'),
+  );
   for (const t of docs.slice(6)) await w.appendRow({ text: t });
   await w.close();
   fs.writeFileSync(path.join(mixed, 'notes.md'), 'not data');
@@ -114,11 +139,21 @@ test('decoding statistics: invalid UTF-8 and NUL bytes counted per file, literal
   const dir = tmpDir();
   const f = path.join(dir, 'bin.txt');
   // "ok", a literal U+FFFD (valid UTF-8), two invalid bytes, a NUL, a truncated 3-byte sequence at the end.
-  fs.writeFileSync(f, Buffer.concat([Buffer.from('ok \ufffd '), Buffer.from([0xff, 0xfe, 0x20, 0x00, 0x41, 0xe2, 0x82])]));
+  fs.writeFileSync(
+    f,
+    Buffer.concat([Buffer.from('ok \ufffd '), Buffer.from([0xff, 0xfe, 0x20, 0x00, 0x41, 0xe2, 0x82])]),
+  );
   for (const chunkBytes of [1, 2, 5, 1024]) {
     let last: FileReadStats | undefined;
     let calls = 0;
-    for await (const _ of fileText(f, { chunkBytes, inspect: (s) => { last = { ...s }; calls++; } })) void _;
+    for await (const _ of fileText(f, {
+      chunkBytes,
+      inspect: (s) => {
+        last = { ...s };
+        calls++;
+      },
+    }))
+      void _;
     assert.ok(last?.done);
     assert.ok(calls >= 2);
     assert.equal(last.nulBytes, 1, `chunk ${chunkBytes}`);
@@ -126,7 +161,14 @@ test('decoding statistics: invalid UTF-8 and NUL bytes counted per file, literal
     assert.equal(last.bytes, fs.statSync(f).size);
   }
   // The hook can refuse a file: the error reaches the caller.
-  await assert.rejects(readCorpus([f], { inspect: (s) => { if (s.nulBytes > 0) throw new GrowbertError(`${s.file} looks binary`); } }), /looks binary/);
+  await assert.rejects(
+    readCorpus([f], {
+      inspect: (s) => {
+        if (s.nulBytes > 0) throw new GrowbertError(`${s.file} looks binary`);
+      },
+    }),
+    /looks binary/,
+  );
 });
 
 test('damaged gzip, zstd and Parquet files fail with one line naming the file', async () => {
@@ -135,7 +177,11 @@ test('damaged gzip, zstd and Parquet files fail with one line naming the file', 
   const gzBytes = zlib.gzipSync(fs.readFileSync(txt));
   const zstBytes = fs.readFileSync(path.join(FIXTURES, 'small.txt.zst'));
   const pq = path.join(dir, 'c.parquet');
-  const w = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema({ text: { type: 'UTF8', compression: 'GZIP' } }), pq, { rowGroupSize: 3 });
+  const w = await parquet.ParquetWriter.openFile(
+    new parquet.ParquetSchema({ text: { type: 'UTF8', compression: 'GZIP' } }),
+    pq,
+    { rowGroupSize: 3 },
+  );
   for (const t of docs) await w.appendRow({ text: t });
   await w.close();
   const pqBytes = fs.readFileSync(pq);

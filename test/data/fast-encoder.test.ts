@@ -10,10 +10,14 @@ import { bertPreTokenizer } from 'tokenizers';
 import { readCorpus } from '../../src/data/corpus.js';
 import { BertTokenizer } from '../../src/data/tokenizer.js';
 import { FastWordPieceEncoder, bertSplitClass } from '../../src/data/fast-encoder.js';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// shared/ sits beside the repo, or inside it on machines that carry a copy; never committed.
-const SHARED = ['../../../../shared', '../../../shared'].map((p) => path.resolve(here, p)).find((p) => fs.existsSync(path.join(p, 'data')));
+// GLUE data lives in shared/ (beside the repo, or inside it on machines that carry a copy; never committed).
+const GLUE = ['../../../../shared/data/glue', '../../../shared/data/glue']
+  .map((p) => path.resolve(here, p))
+  .find((p) => fs.existsSync(p));
+const TOKENIZER_FIXTURE = hfFixture('tokenizer');
 
 const STRESS = [
   'Héllo Wörld ΣΑΣ όσος 🥰 中文字 a\u200bb \x01ab\x0bcd\x7f [MASK] x[SEP]y[PAD] [mask] naïve café Ⅻ ﬁ ǅ İstanbul',
@@ -32,7 +36,9 @@ function assertSameIds(tok: BertTokenizer, texts: readonly string[], expected: I
     if (got.length !== want.length || got.some((v, j) => v !== want[j])) {
       let j = 0;
       while (got[j] === want[j]) j++;
-      assert.fail(`${what}: text ${i} differs at token ${j}: fast ${[...got.slice(j, j + 5)]} vs binding ${[...want.slice(j, j + 5)]} near '${tok.decode(want.slice(Math.max(0, j - 3), j + 3))}'`);
+      assert.fail(
+        `${what}: text ${i} differs at token ${j}: fast ${[...got.slice(j, j + 5)]} vs binding ${[...want.slice(j, j + 5)]} near '${tok.decode(want.slice(Math.max(0, j - 3), j + 3))}'`,
+      );
     }
     checked += got.length;
   });
@@ -50,15 +56,21 @@ test('built-in corpora: ids equal the binding, with a full and a small (subword-
   assertSameIds(small, some, await small.encodeBatch(some), 'vocabulary of 600');
 });
 
-test('Hugging Face tokenizer fixture and GLUE sentences: ids equal the binding', { skip: !SHARED && 'shared data absent' }, async () => {
-  const tok = BertTokenizer.fromFile(path.join(SHARED!, 'data/hf-fixtures/tokenizer/tokenizer.json'));
-  const expected = JSON.parse(fs.readFileSync(path.join(SHARED!, 'data/hf-fixtures/tokenizer/expected.json'), 'utf8')) as Record<string, unknown>;
+test('Hugging Face tokenizer fixture: ids equal the binding', async () => {
+  const tok = BertTokenizer.fromFile(path.join(TOKENIZER_FIXTURE, 'tokenizer.json'));
+  const expected = JSON.parse(fs.readFileSync(path.join(TOKENIZER_FIXTURE, 'expected.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const texts = [...Object.values(expected).filter((v): v is string => typeof v === 'string'), ...STRESS];
   assert.ok(tok.fastEncoderSpec(), 'the fixture tokenizer.json is one the fast encoder reproduces');
   assertSameIds(tok, texts, await tok.encodeBatch(texts), 'fixture tokenizer.json');
-  const vocabTok = BertTokenizer.fromFile(path.join(SHARED!, 'data/hf-fixtures/tokenizer/vocab.txt'));
+  const vocabTok = BertTokenizer.fromFile(path.join(TOKENIZER_FIXTURE, 'vocab.txt'));
   assertSameIds(vocabTok, texts, await vocabTok.encodeBatch(texts), 'fixture vocab.txt');
-  const glue = path.join(SHARED!, 'data/glue');
+});
+
+test('GLUE sentences: ids equal the binding', { skip: !GLUE && 'shared GLUE data absent' }, async () => {
+  const glue = GLUE!;
   const sentences: string[] = [];
   for (const task of fs.readdirSync(glue).sort()) {
     const dev = path.join(glue, task, 'dev.tsv');
@@ -96,7 +108,9 @@ test('whitespace and punctuation split agrees with BertPreTokenizer for every co
         theirs = 'punct';
         k += 3;
       } else {
-        assert.fail(`cannot read the pre-tokenizer's answer for U+${cp.toString(16)}: ${JSON.stringify(words.slice(k, k + 3))}`);
+        assert.fail(
+          `cannot read the pre-tokenizer's answer for U+${cp.toString(16)}: ${JSON.stringify(words.slice(k, k + 3))}`,
+        );
       }
       if (bertSplitClass(ch) !== theirs) mismatches.push(`U+${cp.toString(16)} ${theirs}`);
     }

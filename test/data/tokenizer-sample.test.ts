@@ -41,5 +41,8 @@ test('a corpus within the budget is sampled whole: the training split', async ()
   const s = await sampleTrainingDocuments(corpusSource([dir]), { validationFraction: 0.1 });
   assert.equal(s.complete, true);
   const split = splitDocuments(await readCorpus([dir]), { validationFraction: 0.1 });
-  assert.deepEqual(s.docs.map((d) => d.text), split.train.map((d) => d.text));
+  assert.deepEqual(
+    s.docs.map((d) => d.text),
+    split.train.map((d) => d.text),
+  );
 });

@@ -3,7 +3,11 @@ declare module 'parquetjs' {
   const parquet: {
     ParquetSchema: new (fields: Record<string, { type: string; compression?: string; optional?: boolean }>) => unknown;
     ParquetWriter: {
-      openFile(schema: unknown, file: string, opts?: { rowGroupSize?: number }): Promise<{
+      openFile(
+        schema: unknown,
+        file: string,
+        opts?: { rowGroupSize?: number },
+      ): Promise<{
         appendRow(row: Record<string, unknown>): Promise<void>;
         close(): Promise<void>;
       }>;
