@@ -2,6 +2,7 @@
 // to its path in PretrainConfig, so `--lr 1e-3` and {"train": {"lr": 1e-3}} are the same thing.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
+import { checkRange } from './args.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
 export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
@@ -76,7 +77,7 @@ function parseValue(s: FlagSpec, v: string): unknown {
   if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {
     throw new GrowbertError(`--${s.flag} ${v}: expected ${s.kind === 'int' ? 'an integer' : 'a number'}`);
   }
-  return n;
+  return checkRange(s.flag, n, v);
 }
 
 export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
