@@ -2,20 +2,21 @@
 // Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept. It works on a
 // TrainContext, so src/train/pretrain.ts can swap the model, optimizer and data between growth
 // stages and call it again.
-import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
 import { presetConfig, type BertForMaskedLM, type BertConfig } from '../model/index.js';
 import { cuda, dispose, getNumThreads, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
-import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
 import type { Schedule } from './lr.js';
 import { runPaths } from './run.js';
+import { prepareRunDir, type RunDirOptions } from './run-dir.js';
+import { Interrupted, agreedStop, signalNote, stopFlags, stopRequested, withStopSignals, type StopSignal } from './signals.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
 /** Counters carried across steps, stages and resumes (saved in trainer.json). */
@@ -114,25 +115,15 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
 }
 
 // ---- The loop ----------------------------------------------------------------------------------
-export class Interrupted extends Error {}
+// Signals (SIGINT, SIGTERM, SIGHUP) live in ./signals.ts; re-exported for existing importers.
+export { Interrupted };
 
-let interruptRequested = false;
-/** Data parallelism: some rank had been interrupted when the last step's sums were taken. */
-let interruptAgreed = false;
-/** Installs a SIGINT handler for the duration of fn: Ctrl-C finishes the current step, saves, stops. */
+/** Data parallelism: the signal some rank had received when the last step's sums were taken. */
+let interruptAgreed: StopSignal | null = null;
+/** Installs the stop-signal handlers for the duration of fn: a signal finishes the current step, saves, stops. */
 export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
-  interruptRequested = false;
-  interruptAgreed = false;
-  const onSig = () => {
-    if (interruptRequested) process.exit(130); // a second Ctrl-C stops at once
-    interruptRequested = true;
-  };
-  process.on('SIGINT', onSig);
-  try {
-    return await fn();
-  } finally {
-    process.off('SIGINT', onSig);
-  }
+  interruptAgreed = null;
+  return withStopSignals(fn);
 }
 
 export function runEval(ctx: TrainContext): EvalResult {
@@ -200,18 +191,19 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
         r = trainStep(ctx.model, ctx.optimizer, micro, {
           lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16,
           // The interrupt flag travels with the loss: every rank stops after the same step.
-          sync: { worldSize: dp.worldSize, totalTargets, beforeBackward: (l) => dp.beforeBackward(l), sum: (v) => dp.sum(v), extra: [interruptRequested ? 1 : 0] },
+          sync: { worldSize: dp.worldSize, totalTargets, beforeBackward: (l) => dp.beforeBackward(l), sum: (v) => dp.sum(v), extra: stopFlags() },
         });
       } catch (e) {
         dispose(micro);
         throw await dp.explain(e, `training step ${p.step + 1}`);
       }
-      interruptAgreed = (r.extra?.[0] ?? 0) > 0;
+      interruptAgreed = agreedStop(r.extra);
     }
     dispose(micro);
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
-      const last = latestCheckpoint(ctx.runDir);
+      // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
+      const last = ctx.dp && !ctx.dp.isLeader ? latestCheckpoint(ctx.runDir) : fallBackToGood(ctx.runDir);
       throw new GrowbertError(`training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`);
     }
     const dt = (performance.now() - t0) / 1000;
@@ -234,10 +226,11 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
-    if (ctx.dp ? interruptAgreed : interruptRequested) {
+    const sig = ctx.dp ? interruptAgreed : stopRequested();
+    if (sig) {
       const dir = saveContext(ctx);
-      if (ctx.dp && !ctx.dp.isLeader) throw new Interrupted(`interrupted at step ${p.step} (rank 0 saves the checkpoint)`);
-      throw new Interrupted(`interrupted at step ${p.step}; checkpoint saved to ${dir}; continue with --resume`);
+      if (ctx.dp && !ctx.dp.isLeader) throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
+      throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`, sig);
     }
   }
 }
@@ -263,14 +256,9 @@ export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'devi
   return device;
 }
 
-/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one. */
-export function checkRunDir(runDir: string, resume: boolean): string | null {
-  const latest = fs.existsSync(runDir) ? latestCheckpoint(runDir) : null;
-  if (resume && !latest) throw new GrowbertError(`nothing to resume in ${runDir} (no checkpoint); drop --resume to start a new run`);
-  if (!resume && (latest || fs.existsSync(runPaths(runDir).metrics))) {
-    throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
-  }
-  return latest;
+/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one (src/train/run-dir.ts). */
+export function checkRunDir(runDir: string, resume: boolean, o: RunDirOptions = {}): string | null {
+  return prepareRunDir(runDir, resume, o);
 }
 
 export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {
