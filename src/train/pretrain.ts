@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
+import { fsStep } from '../io/out-guard.js';
 import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
@@ -16,7 +17,8 @@ import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
-import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { checkFits } from './fit-check.js';
+import { loadLatestGood } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
@@ -118,12 +120,14 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const say = o.say ?? ((l: string) => console.error(l));
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
-  const latest = checkRunDir(runDir, c.resume);
+  const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
   const device = setupRuntime(c, dp);
-  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
+  checkFits(c, modelConfigFor(c, c.data.vocabSize), device); // a bad model shape or size fails here, before any data work
   if (leader) {
-    fs.mkdirSync(runDir, { recursive: true });
-    if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    fsStep('create the run folder', runDir, () => {
+      fs.mkdirSync(runDir, { recursive: true });
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    });
   }
 
   // Data parallel: the first worker on each machine builds the tokenizer and token caches, then
@@ -150,7 +154,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   let data: { stream: SequenceSource; masker: Masker };
   let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
   if (latest) {
-    const ck = loadCheckpoint(latest);
+    const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
     model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
     model.loadStateDict(ck.model);
