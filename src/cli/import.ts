@@ -12,7 +12,7 @@ export function registerImport(program: Command): void {
     .requiredOption('--out <dir>', 'the run folder to create (must be empty or absent)')
     .option('--tokenizer <file>', 'vocab.txt / tokenizer.json to use when the folder has none')
     .option('--seed <n>', 'seed for weights the folder lacks (an absent MLM head)', '0')
-    .option('--force', 'replace a non-empty --out')
+    .option('--force', 'replace an earlier growbert run in --out (its run files only; other files there stay)')
     .option('--json', 'print the result as one JSON object on the last line')
     .action((f: { hf: string; out: string; tokenizer?: string; seed: string; force?: boolean; json?: boolean }) => {
       const seed = requiredNumber(f.seed, 'seed');
