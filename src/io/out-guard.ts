@@ -57,7 +57,9 @@ export function fsStep<T>(what: string, p: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof GrowbertError || !(e as NodeJS.ErrnoException)?.code) throw e;
-    throw new GrowbertError(`cannot ${what} ${p}: ${fsCause(e)}; check the path and its permissions, or choose another folder`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const fix = code === 'ENOSPC' || code === 'EDQUOT' ? 'free some space or choose another folder' : 'check the path and its permissions, or choose another folder';
+    throw new GrowbertError(`cannot ${what} ${p}: ${fsCause(e)}; ${fix}`);
   }
 }
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { atomicWriteFile } from '../../src/io/atomic.js';
 import { guardOut, isWithin, looksLikeRun, realPath, writeOutAtomically } from '../../src/io/out-guard.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-guard-')));
@@ -79,4 +80,10 @@ test('looksLikeRun: a growbert config.json or a checkpoint, not any config.json 
   assert.equal(looksLikeRun(d), false);
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ preset: 'tiny', out: d }));
   assert.equal(looksLikeRun(d), true);
+});
+
+test('a failed write names the file asked for and the real cause, not a temp path', () => {
+  // /sys is read-only (or refuses new entries) even for root, unlike a chmod-ed folder
+  assert.throws(() => atomicWriteFile('/sys/growbert-cannot/config.json', '{}'),
+    (e: Error) => e.name === 'GrowbertError' && /^cannot write \/sys\/growbert-cannot\/config\.json: .*\((EPERM|EROFS|EACCES)\)/.test(e.message));
 });
