@@ -38,7 +38,7 @@ export function prepareRunDir(runDir: string, resume: boolean, o: RunDirOptions 
   }
   const latest = latestCheckpoint(runDir, (l) => say(`warning: ${l}`));
   if (latest) {
-    if (!resume) throw new GrowbertError(`${runDir} already holds a run (checkpoint ${path.basename(latest)}); pass --resume to continue it, or choose another --out`);
+    if (!resume) throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it (from ${path.basename(latest)}), or choose another --out`);
     return latest;
   }
   if (!looksLikeRun(runDir)) {
