@@ -2,6 +2,7 @@
 // to its path in PretrainConfig, so `--lr 1e-3` and {"train": {"lr": 1e-3}} are the same thing.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
+import { ARCHS } from '../model/index.js';
 import { checkRange } from './args.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
@@ -9,6 +10,7 @@ export interface FlagSpec { flag: string; path: string; kind: Kind; help: string
 
 export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset: tiny, mini, small, base, large' },
+  { flag: 'arch', path: 'model.arch', kind: 'string', help: `encoder variant: ${ARCHS.join(' or ')} (default bert, post-LN; prenorm: pre-LN)` },
   { flag: 'hidden', path: 'model.hiddenSize', kind: 'int', help: 'hidden size' },
   { flag: 'layers', path: 'model.numHiddenLayers', kind: 'int', help: 'encoder layers' },
   { flag: 'heads', path: 'model.numAttentionHeads', kind: 'int', help: 'attention heads' },

@@ -7,7 +7,7 @@ import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
 import { checkPreservation, grow, parseOps, type GrowTarget } from '../grow/index.js';
-import { BertForMaskedLM, bertConfig, fromHfConfig, type BertConfig } from '../model/index.js';
+import { BertForMaskedLM, GROWABLE_KEYS, bertConfig, fromHfConfig, growableShape, type BertConfig, type GrowableKey } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
@@ -21,7 +21,10 @@ interface GrowOpts {
   op: string; optimizer: string; json?: boolean; force?: boolean;
 }
 
-const TARGET_FLAGS = [['layers', 'numHiddenLayers'], ['ffn', 'intermediateSize'], ['hidden', 'hiddenSize'], ['heads', 'numAttentionHeads'], ['pooling', 'poolingSize'], ['ffnRank', 'ffnRank']] as const;
+/** The flag of each growable dimension (GROWABLE_KEYS), as pretrain names them. */
+const TARGET_FLAGS: Record<GrowableKey, keyof GrowOpts> = {
+  numHiddenLayers: 'layers', hiddenSize: 'hidden', numAttentionHeads: 'heads', intermediateSize: 'ffn', poolingSize: 'pooling', ffnRank: 'ffnRank',
+};
 
 export function registerGrow(program: Command): void {
   program
@@ -44,10 +47,12 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
   if (o.toConfig) {
     const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
     const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
-    Object.assign(target, { numHiddenLayers: c.numHiddenLayers, intermediateSize: c.intermediateSize, hiddenSize: c.hiddenSize, numAttentionHeads: c.numAttentionHeads, poolingSize: c.poolingSize, ffnRank: c.ffnRank });
+    if (c.arch !== src.arch) throw new GrowbertError(`--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`);
+    Object.assign(target, growableShape(c));
   }
-  for (const [flag, key] of TARGET_FLAGS) {
-    const v = o[flag];
+  for (const key of GROWABLE_KEYS) {
+    const flag = TARGET_FLAGS[key];
+    const v = o[flag] as string | undefined;
     if (v === undefined) continue;
     target[key] = requiredNumber(v, flag.replace('ffnRank', 'ffn-rank'));
   }
@@ -93,7 +98,7 @@ function growCommand(o: GrowOpts): void {
       const { budget: _b, resume: _r, ...rest } = srcCfg;
       const runCfg = {
         ...rest, schedule: 'full', out: o.out,
-        model: { ...(srcCfg.model as object), hiddenSize: gc.hiddenSize, numHiddenLayers: gc.numHiddenLayers, numAttentionHeads: gc.numAttentionHeads, intermediateSize: gc.intermediateSize, poolingSize: gc.poolingSize, ffnRank: gc.ffnRank, maxPositionEmbeddings: gc.maxPositionEmbeddings },
+        model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
       };
       atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
       const optimizerState = r.optimizerState ?? new Map();

@@ -14,7 +14,7 @@ import { GrowbertError } from '../io/errors.js';
 import { ProgressBar } from '../io/progress.js';
 import { manualSeed, noGrad, tensor, tidy, type Device } from '../tensor/index.js';
 import { AdamW, clipGradNorm } from '../train/optim/index.js';
-import { schedule } from '../train/lr.js';
+import { schedule } from '../schedule/lr.js';
 
 export interface FinetuneSettings {
   epochs: number;

@@ -2,7 +2,7 @@
 // paper's rejected low-cost alternative, the factorized FFN ('factorized': multiply out, or grow
 // the rank). See docs/operators.md for the math and the measured preservation.
 import { GrowbertError } from '../io/errors.js';
-import { bertConfig } from '../model/index.js';
+import { LOWRANK_A as A, LOWRANK_B as B, bertConfig } from '../model/index.js';
 import type { Device, Generator, Tensor } from '../tensor/index.js';
 import type { ParamState, Stage } from './stage.js';
 import { cached, notSmaller, splitMap, tileMap, widen, type WidenOptions } from './width.js';
@@ -14,9 +14,6 @@ export interface FfnTarget {
   intermediateSize?: number;
   ffnRank?: number;
 }
-
-const A = '.lowrank_a.weight';
-const B = '.lowrank_b.weight';
 
 /**
  * W = B·A for every factorized FFN matrix: a new dense parameter, so it starts with zero moments

@@ -3,9 +3,8 @@
 // presets are built for any target size.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { GrowbertError } from '../io/errors.js';
-import type { BertConfig } from '../model/index.js';
-import { formatZodError } from '../train/config.js';
+import { GrowbertError, formatZodError } from '../io/errors.js';
+import { GrowableShapeSchema, type BertConfig } from '../model/index.js';
 
 const posInt = z.number().int().positive();
 
@@ -16,10 +15,7 @@ export const StageSchema = z.object({
   tokens: posInt.optional(),
   fraction: z.number().gt(0).lte(1).optional(),
   /** the stage's model shape; a field left out is the target's */
-  model: z.object({
-    numHiddenLayers: posInt, hiddenSize: posInt, numAttentionHeads: posInt, intermediateSize: posInt,
-    poolingSize: posInt, ffnRank: z.number().int().nonnegative(),
-  }).partial().strict().default({}),
+  model: GrowableShapeSchema.default({}),
   /** sequence length (default: the run's); shorter = data truncation */
   seqLength: posInt.optional(),
   /** sequences per step (default: the run's) */

@@ -2,27 +2,14 @@
 // field; see src/cli/pretrain.ts). A run stores its resolved config as RUN/config.json.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { GrowbertError } from '../io/errors.js';
-import { PRESETS, type PresetName } from '../model/config.js';
+import { GrowbertError, formatZodError } from '../io/errors.js';
+import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
-export const ModelShapeSchema = z.object({
-  hiddenSize: posInt.optional(),
-  numHiddenLayers: posInt.optional(),
-  numAttentionHeads: posInt.optional(),
-  intermediateSize: posInt.optional(),
-  maxPositionEmbeddings: posInt.optional(),
-  typeVocabSize: posInt.optional(),
-  hiddenDropoutProb: z.number().min(0).max(1).optional(),
-  attentionProbsDropoutProb: z.number().min(0).max(1).optional(),
-  layerNormEps: z.number().positive().optional(),
-  initializerRange: z.number().positive().optional(),
-  hiddenAct: z.enum(['gelu', 'gelu_new']).optional(),
-  poolingSize: posInt.optional(),
-  ffnRank: nonNegInt.optional(),
-}).strict();
+/** Overrides of the preset's model: every model field but the vocabulary's (src/model/config.ts). */
+export const ModelShapeSchema = ModelOverridesSchema;
 
 export const PretrainConfigSchema = z.object({
   /** size preset: model shape and training defaults ('tiny' .. 'large') */
@@ -126,12 +113,7 @@ export interface ResolvedConfig extends PretrainConfig {
   train: PretrainConfig['train'] & { batchSize: number; maxSteps: number; lr: number; warmupSteps: number; evalEvery: number; checkpointEvery: number };
 }
 
-export function formatZodError(e: z.ZodError, what: string): string {
-  const i = e.issues[0];
-  const where = i.path.length ? i.path.join('.') : '(top level)';
-  if (i.code === 'unrecognized_keys') return `${what}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')} in ${where}; check the spelling (see docs/config.md)`;
-  return `${what}: ${where}: ${i.message}`;
-}
+export { formatZodError }; // moved to io/errors.ts so that schedule/ need not import train/
 
 export function parseConfig(input: unknown, what = 'config'): PretrainConfig {
   const r = PretrainConfigSchema.safeParse(input);

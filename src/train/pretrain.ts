@@ -10,7 +10,7 @@ import { fsStep } from '../io/out-guard.js';
 import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
-import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
+import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
 import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
@@ -223,7 +223,7 @@ function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say
   const before = ctx.model;
   const t = next.config;
   const r = grow({ model: before, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
-    { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, hiddenSize: t.hiddenSize, numAttentionHeads: t.numAttentionHeads, poolingSize: t.poolingSize, ffnRank: t.ffnRank, seqLength: next.seqLength },
+    { ...growableShape(t), seqLength: next.seqLength },
     { ...next.stage.ops, seed: next.stage.ops.seed ?? c.train.seed }, policy);
   const report = checkPreservation(before, r.model, ctx.valSet[0]);
   const optimizer = newOptimizer(c, r.model);

@@ -13,7 +13,7 @@ import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
-import type { Schedule } from './lr.js';
+import type { Schedule } from '../schedule/lr.js';
 import { runPaths } from './run.js';
 import { prepareRunDir, type RunDirOptions } from './run-dir.js';
 import { Interrupted, agreedStop, signalNote, stopFlags, stopRequested, withStopSignals, type StopSignal } from './signals.js';

@@ -22,7 +22,8 @@ const TINY = ['--data', 'stdlib:moby-dick', '--cache-dir', cacheDir, '--vocab-si
   '--ffn', '64', '--seq-length', '32', '--batch-size', '8', '--eval-batches', '1', '--no-progress'];
 
 function growbert(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/growbert.js', ...args], { encoding: 'utf8' });
+  // a time limit: a command that hangs (as --threads 10000 did) must fail the test, not stall the suite
+  const r = spawnSync(process.execPath, ['bin/growbert.js', ...args], { encoding: 'utf8', timeout: 180000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
 }
 function assertOneLineError(r: ReturnType<typeof growbert>, pattern: RegExp) {

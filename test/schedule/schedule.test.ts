@@ -11,7 +11,7 @@ import { PRESETS, presetConfig, type BertConfig, type PresetName } from '../../s
 import { SCHEDULE_PRESETS, loadSchedule, parseSchedule, presetSchedule, type ScheduleInput } from '../../src/schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type RunShape } from '../../src/schedule/plan.js';
 import { stepFlops } from '../../src/schedule/cost.js';
-import { lrAt, parseLrConfig } from '../../src/train/lr.js';
+import { lrAt, parseLrConfig } from '../../src/schedule/lr.js';
 import { TRAIN_PRESETS } from '../../src/train/config.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-schedule-'));

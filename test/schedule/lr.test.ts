@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lrAt, offset, parseLrConfig, piecewise, schedule } from '../../src/train/lr.js';
+import { lrAt, offset, parseLrConfig, piecewise, schedule } from '../../src/schedule/lr.js';
 import { GrowbertError } from '../../src/io/errors.js';
 
 const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-15, `${a} vs ${b}`);
