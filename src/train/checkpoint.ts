@@ -155,7 +155,7 @@ export function latestCheckpoint(runDir: string, warn: (line: string) => void = 
  */
 export function loadLatestGood(runDir: string, warn: (line: string) => void = warnDefault): { dir: string; data: CheckpointData } | null {
   const root = checkpointsDir(runDir);
-  const first = latestCheckpoint(runDir, warn);
+  const first = latestCheckpoint(runDir, () => {}); // its fallback was reported when the run folder was checked
   if (!first) return null;
   const older = stepDirs(root).reverse().map((d) => path.join(root, d)).filter((d) => d < first && isComplete(d));
   let firstError: unknown;

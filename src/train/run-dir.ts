@@ -25,17 +25,17 @@ export interface RunDirOptions {
 /** Checks (and tidies) the run folder; returns the checkpoint to resume from, or null for a start from step 0. */
 export function prepareRunDir(runDir: string, resume: boolean, o: RunDirOptions = {}): string | null {
   const say = o.say ?? ((l: string) => console.error(l));
-  const leader = o.leader ?? true;
+  // Data parallel: rank 0 decides for the run (and may already be writing into the folder, so
+  // other ranks must not judge its contents); they only need the checkpoint to resume from.
+  if (o.leader === false) return resume && fs.existsSync(runDir) ? latestCheckpoint(runDir, () => {}) : null;
   // reuse: a run folder is this command's own; whether it may be written is decided below
   guardOut({ out: runDir, inputs: resume ? [] : o.inputs ?? [], kind: 'a growbert run', owns: looksLikeRun, reuse: true, forceHint: null });
   if (!fs.existsSync(runDir)) {
     if (resume) throw new GrowbertError(`nothing to resume: ${runDir} does not exist; drop --resume to start a new run there`);
     return null;
   }
-  if (leader) {
-    const removed = removeStaleTemps(runDir);
-    if (removed.length) say(`removed ${removed.length} temp file(s) of an interrupted checkpoint save in ${runPaths(runDir).checkpoints}`);
-  }
+  const removed = removeStaleTemps(runDir);
+  if (removed.length) say(`removed ${removed.length} temp file(s) of an interrupted checkpoint save in ${runPaths(runDir).checkpoints}`);
   const latest = latestCheckpoint(runDir, (l) => say(`warning: ${l}`));
   if (latest) {
     if (!resume) throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it (from ${path.basename(latest)}), or choose another --out`);
@@ -49,10 +49,8 @@ export function prepareRunDir(runDir: string, resume: boolean, o: RunDirOptions 
   say(resume
     ? `${runDir} has no checkpoint yet (the run stopped before its first one): starting it from step 0 with its saved config`
     : `${runDir} holds a run that stopped before its first checkpoint: starting it over`);
-  if (leader) {
-    new MetricsLog(runDir).truncateAfter(-1);
-    // a fresh start may use other data: its tokenizer and plan are made again
-    if (!resume) for (const p of [runPaths(runDir).tokenizerDir, path.join(runDir, 'schedule.json')]) fs.rmSync(p, { recursive: true, force: true });
-  }
+  new MetricsLog(runDir).truncateAfter(-1);
+  // a fresh start may use other data: its tokenizer and plan are made again
+  if (!resume) for (const p of [runPaths(runDir).tokenizerDir, path.join(runDir, 'schedule.json')]) fs.rmSync(p, { recursive: true, force: true });
   return null;
 }

@@ -125,7 +125,7 @@ test('bad input: one line, non-zero exit, nothing written', () => {
     [['--from', path.join(tmp, 'nowhere'), '--layers', '2'], /nowhere does not exist/],
     [['--from', src, '--layers', '2', '--op', 'width=share'], /grow ops: unknown key 'width'/],
     [['--from', src, '--layers', '2', '--op', 'depth=copy'], /unknown depth operator 'copy'/],
-    [['--from', src, '--layers', 'two'], /--layers two: expected a positive integer/],
+    [['--from', src, '--layers', 'two'], /--layers two: expected an integer >= 1/],
     [['--from', src], /no target shape/],
     [['--from', src, '--layers', '2', '--optimizer', 'keep'], /--optimizer keep: use map, grad or reset/],
   ];

@@ -19,10 +19,11 @@ async function stopWith(sig: NodeJS.Signals, times: number) {
   const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
   const metrics = path.join(out, 'metrics.jsonl');
-  for (let i = 0; i < 600 && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && child.exitCode === null && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
   for (let i = 0; i < times; i++) child.kill(sig);
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const code = await exited;
   return { out, code, stderr };
 }
 

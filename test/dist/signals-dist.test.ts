@@ -20,11 +20,12 @@ test('SIGTERM to the launcher: every worker stops after one step, rank 0 saves o
     '--dist-timeout', '20', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
   const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
   const metrics = path.join(out, 'metrics.jsonl');
-  for (let i = 0; i < 800 && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 800 && child.exitCode === null && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGTERM');
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const code = await exited;
   clearTimeout(timer);
   assert.equal(code, 143, stderr);
   assert.match(stderr, /SIGTERM: passing it on to the 2 worker\(s\)/);
