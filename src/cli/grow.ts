@@ -4,14 +4,13 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { atomicWriteFile } from '../io/atomic.js';
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
-import { checkPreservation, grow, parseOps, type GrowTarget } from '../grow/index.js';
+import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES, checkPreservation, grow, parseOps, type GrowTarget, type OptimizerPolicy } from '../grow/index.js';
 import { BertForMaskedLM, GROWABLE_KEYS, bertConfig, fromHfConfig, growableShape, type BertConfig, type GrowableKey } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
-import { createOptimizer } from '../train/optim/index.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
 import { requiredNumber } from './args.js';
@@ -35,8 +34,8 @@ export function registerGrow(program: Command): void {
     .option('--to-config <file>', 'target shape: a growbert BertConfig or a Hugging Face config.json')
     .option('--layers <n>', 'target layers').option('--ffn <n>', 'target FFN width').option('--hidden <n>', 'target hidden size')
     .option('--heads <n>', 'target attention heads').option('--pooling <k>', 'target pooling factor (1 = off)').option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
-    .option('--op <spec>', 'operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0', '')
-    .option('--optimizer <policy>', 'Adam moments: map (like the weights), grad (by gradient scale) or reset', 'map')
+    .option('--op <spec>', `operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0 (depth: ${DEPTH_OPS.join(', ')}; ffn: ${FFN_OPS.join(', ')}; hidden: ${HIDDEN_OPS.join(', ')})`, '')
+    .option('--optimizer <policy>', `Adam moments: ${oneOf(OPTIMIZER_POLICIES)} (map: like the weights, grad: by gradient scale)`, 'map')
     .option('--force', 'replace an earlier growbert run in --out (its run files only; nothing else there)')
     .option('--json', 'print the preservation report as one JSON line last')
     .action((o: GrowOpts) => growCommand(o));
@@ -61,7 +60,7 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
 }
 
 function growCommand(o: GrowOpts): void {
-  if (!['map', 'grad', 'reset'].includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use map, grad or reset`);
+  if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
   const ops = parseOps(o.op);
   const ckptDir = resolveCheckpoint(o.from);
   const srcRun = runOfCheckpoint(ckptDir);
@@ -76,7 +75,7 @@ function growCommand(o: GrowOpts): void {
   dispose(ck.model);
   const meta = ck.trainer.optimizer as OptimizerMeta | undefined;
   const source = ck.optimizer.size > 0 && meta ? { model, optimizer: { state: ck.optimizer, meta } } : { model };
-  const r = grow(source, target, ops, o.optimizer as 'map' | 'grad' | 'reset');
+  const r = grow(source, target, ops, o.optimizer as OptimizerPolicy);
 
   // A fixed random batch: preservation is about equal logits on the same input.
   manualSeed(0);

@@ -23,14 +23,15 @@
 // Under pre-LN (arch 'prenorm') a layer is y = h + FFN(LN2(h)), h = x + Attn(LN1(x)): zero
 // output projections make it exactly y = x, so its LayerNorms simply copy the repeated layer's.
 // Which parameter is zeroed, copied or reset comes from the model's layout (src/model/family.ts).
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { LAYOUTS, bertConfig, layerParamName, paramLayout } from '../model/index.js';
 import { ones, zerosLike, type Tensor } from '../tensor/index.js';
 import type { ParamState, Stage } from './stage.js';
 import { notSmaller } from './width.js';
 
-export type DepthOp = 'stack' | 'interleave' | 'identity';
-export const DEPTH_OPS: readonly DepthOp[] = ['stack', 'interleave', 'identity'];
+/** The depth operators: the one list the schedule schema, `--op` parsing and the checks read. */
+export const DEPTH_OPS = ['stack', 'interleave', 'identity'] as const;
+export type DepthOp = (typeof DEPTH_OPS)[number];
 
 export interface DepthOptions {
   /** identity only: move the repeated layer's output LayerNorm affine to the group's last layer (default true) */
@@ -46,7 +47,7 @@ export function depthMap(op: DepthOp, n: number, n2: number): number[] {
 export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOptions = {}): Stage {
   const n = s.config.numHiddenLayers;
   notSmaller('numHiddenLayers', n, numLayers);
-  if (!['stack', 'interleave', 'identity'].includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use stack, interleave or identity`);
+  if (!DEPTH_OPS.includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use ${oneOf(DEPTH_OPS)}`);
   if (numLayers === n) return s;
   const transfer = o.lnTransfer ?? true;
   const map = depthMap(op, n, numLayers);

@@ -17,7 +17,9 @@ import type { OptimizerMeta } from '../nn/index.js';
  *           Training's code does; see docs/operators.md, "Optimizer state");
  * - 'reset' every moment zero and every step 0 (the authors' code: a fresh optimizer per stage).
  */
-export type OptimizerPolicy = 'map' | 'grad' | 'reset';
+/** What growth does to the Adam moments: the one list the schedule schema and both CLIs read. */
+export const OPTIMIZER_POLICIES = ['map', 'grad', 'reset'] as const;
+export type OptimizerPolicy = (typeof OPTIMIZER_POLICIES)[number];
 
 /** One parameter's optimizer entries (`<param>.exp_avg`, `.exp_avg_sq`, `.step`). */
 export interface ParamState {

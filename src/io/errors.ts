@@ -11,6 +11,11 @@ export class GrowbertError extends Error {
   }
 }
 
+/** 'a, b or c': the choices of an enum, for error messages and help texts built from its constant. */
+export function oneOf(choices: readonly string[]): string {
+  return choices.length <= 1 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+}
+
 /**
  * A zod validation failure as one line naming the field (or the unknown keys) and where to look.
  * Here, below every layer that validates a config (schedule, train, cli), so none imports upward.

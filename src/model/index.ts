@@ -6,6 +6,7 @@ export {
   BertForMaskedLM, gatherPositions, type EncoderLayer, type MaskedLMBatch, type ForwardOptions, type MaskedLMOutput, type ModelOptions,
 } from './bert.js';
 export { meanPool, pooledLength } from './pooling.js';
+export type { MaskedLM } from './masked-lm.js';
 export { factorizedToDense, toFullRankFFN } from './factorized.js';
 export * from './family.js';
 export * from './hf-names.js';

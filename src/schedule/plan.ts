@@ -3,7 +3,7 @@
 // function over the whole run that follows each stage's policy.
 import { GrowbertError } from '../io/errors.js';
 import { GROWABLE_KEYS, bertConfig, type BertConfig } from '../model/index.js';
-import { lrAt, type Schedule as LrSchedule } from './lr.js';
+import { lrAt, type LrDecay, type Schedule as LrSchedule } from './lr.js';
 import { stepFlops } from './cost.js';
 import type { Schedule, Stage } from './schedule.js';
 
@@ -109,7 +109,8 @@ function checkFixedStagesFit(sched: Schedule, stages: ResolvedStage[], run: RunS
   }
 }
 
-export interface LrOptions { peak: number; warmupSteps: number; decay: 'linear' | 'poly' | 'constant' | 'cosine'; power: number }
+export interface LrOptions { peak: number; warmupSteps: number; decay: LrDecay; power: number }
+
 
 /**
  * One LR function over the run:

@@ -5,8 +5,8 @@
 // Only a second Ctrl-C stops at once (a person insisting). A repeated SIGTERM or SIGHUP is
 // ignored: schedulers often signal every process of a job, and the launcher passes signals on
 // to its workers too, so one worker may get the same request twice; it must still checkpoint.
-// The handlers are installed while some caller is inside withStopSignals (it nests: the command
-// installs them for its whole run, the training loop again for its part).
+// The handlers are installed while some caller is inside withStopSignals; each caller gets its
+// own StopRequest (the run owns its stop state).
 
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 export const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -25,31 +25,45 @@ export class Interrupted extends Error {
   }
 }
 
-let requested: StopSignal | null = null;
-let depth = 0;
-
-/** The signal that asked this process to stop, or null. */
-export function stopRequested(): StopSignal | null {
-  return requested;
-}
-
-function onSignal(sig: StopSignal): void {
-  if (requested === 'SIGINT' && sig === 'SIGINT') process.exit(SIGNAL_EXIT_CODE.SIGINT); // a second Ctrl-C stops at once
-  if (requested) return;
-  requested = sig;
-}
-const handlers = new Map(STOP_SIGNALS.map((s) => [s, () => onSignal(s)] as const));
-
-/** Runs fn with the stop-signal handlers installed; a signal sets stopRequested() for the loop to see. */
-export async function withStopSignals<T>(fn: () => Promise<T>): Promise<T> {
-  if (depth++ === 0) {
-    requested = null;
-    for (const [s, h] of handlers) process.on(s, h);
+/**
+ * A run's stop request, owned by the run (not the module, so two runs in one process, or a test,
+ * never see each other's): the signal handler sets it on every request active at the time; the
+ * loop reads it between steps.
+ */
+export class StopRequest {
+  /** the signal that asked this run to stop, or null */
+  requested: StopSignal | null = null;
+  /** data parallelism: the signal some rank had received when the last step's sums were taken */
+  agreed: StopSignal | null = null;
+  /** the signal the loop stops for after the step just done: this process's, or the ranks' agreed one */
+  due(dataParallel: boolean): StopSignal | null {
+    return dataParallel ? this.agreed : this.requested;
   }
+  signal(sig: StopSignal): void {
+    if (this.requested === 'SIGINT' && sig === 'SIGINT') process.exit(SIGNAL_EXIT_CODE.SIGINT); // a second Ctrl-C stops at once
+    this.requested ??= sig;
+  }
+}
+
+const active = new Set<StopRequest>();
+const handlers = new Map(STOP_SIGNALS.map((s) => [s, () => { for (const r of active) r.signal(s); }] as const));
+
+/**
+ * Runs fn with the stop-signal handlers installed, handing it a StopRequest that signals set.
+ * Calls nest (the command around its whole run, the training loop around its part): a request
+ * made while another is active starts with the signal that one already got, so a signal during
+ * data preparation stops the run after its first step.
+ */
+export async function withStopSignals<T>(fn: (stop: StopRequest) => Promise<T>): Promise<T> {
+  const stop = new StopRequest();
+  for (const r of active) stop.requested ??= r.requested;
+  if (active.size === 0) for (const [s, h] of handlers) process.on(s, h);
+  active.add(stop);
   try {
-    return await fn();
+    return await fn(stop);
   } finally {
-    if (--depth === 0) for (const [s, h] of handlers) process.off(s, h);
+    active.delete(stop);
+    if (active.size === 0) for (const [s, h] of handlers) process.off(s, h);
   }
 }
 
@@ -57,8 +71,8 @@ export async function withStopSignals<T>(fn: () => Promise<T>): Promise<T> {
  * Data parallelism: every rank must stop after the same step, so the request travels with the
  * step's sums as one number per signal (flags, summed over the ranks); agreedStop reads them back.
  */
-export function stopFlags(): number[] {
-  return STOP_SIGNALS.map((s) => (requested === s ? 1 : 0));
+export function stopFlags(stop: StopRequest | undefined): number[] {
+  return STOP_SIGNALS.map((s) => (stop?.requested === s ? 1 : 0));
 }
 
 /** The signal some rank received, from the summed flags (a termination outranks an interrupt). */

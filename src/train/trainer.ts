@@ -1,11 +1,11 @@
 // The training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
-// Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept. It works on a
-// TrainContext, so src/train/pretrain.ts can swap the model, optimizer and data between growth
-// stages and call it again.
+// SIGINT, SIGTERM and SIGHUP save and stop (through the run's StopRequest, src/train/signals.ts);
+// a NaN/Inf loss stops with the last good checkpoint kept. It works on a TrainContext, so
+// src/train/pretrain.ts can swap the model, optimizer and data between growth stages and call it again.
 import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
-import { presetConfig, type BertForMaskedLM, type BertConfig } from '../model/index.js';
+import { presetConfig, type BertConfig, type MaskedLM } from '../model/index.js';
 import { cuda, dispose, getNumThreads, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
 import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -16,7 +16,7 @@ import type { Optimizer } from './optim/index.js';
 import type { Schedule } from '../schedule/lr.js';
 import { runPaths } from './run.js';
 import { prepareRunDir, type RunDirOptions } from './run-dir.js';
-import { Interrupted, agreedStop, signalNote, stopFlags, stopRequested, withStopSignals, type StopSignal } from './signals.js';
+import { Interrupted, StopRequest, agreedStop, signalNote, stopFlags, withStopSignals } from './signals.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
 /** Counters carried across steps, stages and resumes (saved in trainer.json). */
@@ -30,9 +30,9 @@ export interface Progress {
   lastEval?: EvalResult & { step: number };
 }
 
-export interface TrainContext {
+export interface TrainContext<M extends MaskedLM = MaskedLM> {
   runDir: string;
-  model: BertForMaskedLM;
+  model: M;
   optimizer: Optimizer;
   stream: SequenceSource;
   masker: Masker;
@@ -61,6 +61,8 @@ export interface TrainContext {
    * of the same global batches; only rank 0 writes checkpoints and metrics. Absent: one process.
    */
   dp?: DataParallel;
+  /** the run's stop request (from withInterrupt); absent: the loop never stops early */
+  stop?: StopRequest;
 }
 
 /** The metrics log of a rank other than 0: it writes nothing. */
@@ -116,13 +118,13 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
 
 // ---- The loop ----------------------------------------------------------------------------------
 // Signals (SIGINT, SIGTERM, SIGHUP) live in ./signals.ts; re-exported for existing importers.
-export { Interrupted };
+export { Interrupted, StopRequest };
 
-/** Data parallelism: the signal some rank had received when the last step's sums were taken. */
-let interruptAgreed: StopSignal | null = null;
-/** Installs the stop-signal handlers for the duration of fn: a signal finishes the current step, saves, stops. */
-export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
-  interruptAgreed = null;
+/**
+ * Installs the stop-signal handlers (SIGINT, SIGTERM, SIGHUP) for the duration of fn, which gets
+ * the run's StopRequest: the first signal finishes the current step, saves and stops.
+ */
+export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>): Promise<T> {
   return withStopSignals(fn);
 }
 
@@ -157,49 +159,50 @@ function shardBatch(full: ModelBatch, rows: { start: number; count: number }, de
 
 const round = (x: number, d = 4) => Number(x.toFixed(d));
 
+/**
+ * The micro-batches of the next optimizer step, on ctx.device, with their tokens. Data parallel:
+ * every rank reads and masks the same global batches as one process would, then keeps its rows;
+ * `totalTargets` counts the prediction targets of the whole global step (all ranks' rows).
+ */
+function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: number; totalTargets?: number } {
+  const micro: ModelBatch[] = [];
+  let tokens = 0, totalTargets = 0;
+  for (let i = 0; i < ctx.gradAccumulation; i++) {
+    const b = ctx.stream.nextBatch();
+    if (!ctx.dp) {
+      micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
+      tokens += micro[i].tokens;
+      continue;
+    }
+    const full = toModelBatch(b, ctx.masker.mask(b), 'cpu');
+    totalTargets += tidy(() => full.maskedLabels!.ne(-100).sum().item());
+    tokens += full.tokens;
+    micro.push(shardBatch(full, ctx.dp.rows(b.size), ctx.device));
+    dispose(full);
+  }
+  return { micro, tokens, totalTargets: ctx.dp ? totalTargets : undefined };
+}
+
 /** Trains until progress.step reaches `untilStep` (evaluating, logging and checkpointing on the way). */
 export async function runSteps(ctx: TrainContext, untilStep: number): Promise<void> {
   const p = ctx.progress;
+  const { dp, stop } = ctx;
   let windowLoss = 0, windowNorm = 0, windowSteps = 0, windowTokens = 0, windowSeconds = 0;
   while (p.step < untilStep) {
     const t0 = performance.now();
-    const micro: ModelBatch[] = [];
-    let r: StepResult, tokens: number;
     const lr = ctx.lr.lrAt(p.step);
-    if (!ctx.dp) {
-      for (let i = 0; i < ctx.gradAccumulation; i++) {
-        const b = ctx.stream.nextBatch();
-        micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
-      }
-      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16 });
-      tokens = micro.reduce((a, b) => a + b.tokens, 0);
-    } else {
-      // Every rank reads and masks the same global batches as one process would, then keeps its rows.
-      const dp = ctx.dp;
-      let totalTargets = 0;
-      tokens = 0;
-      for (let i = 0; i < ctx.gradAccumulation; i++) {
-        const b = ctx.stream.nextBatch();
-        const full = toModelBatch(b, ctx.masker.mask(b), 'cpu');
-        totalTargets += tidy(() => full.maskedLabels!.ne(-100).sum().item());
-        tokens += full.tokens;
-        micro.push(shardBatch(full, dp.rows(b.size), ctx.device));
-        dispose(full);
-      }
-      try {
-        dp.beforeStep(p.step + 1);
-        r = trainStep(ctx.model, ctx.optimizer, micro, {
-          lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16,
-          // The interrupt flag travels with the loss: every rank stops after the same step.
-          sync: { worldSize: dp.worldSize, totalTargets, beforeBackward: (l) => dp.beforeBackward(l), sum: (v) => dp.sum(v), extra: stopFlags() },
-        });
-      } catch (e) {
-        dispose(micro);
-        throw await dp.explain(e, `training step ${p.step + 1}`);
-      }
-      interruptAgreed = agreedStop(r.extra);
+    const { micro, tokens, totalTargets } = nextMicroBatches(ctx);
+    let r: StepResult;
+    try {
+      dp?.beforeStep(p.step + 1);
+      // Data parallel: the stop flag travels with the loss, so every rank stops after the same step.
+      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16, sync: dp, totalTargets, extra: dp ? stopFlags(stop) : undefined });
+    } catch (e) {
+      throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
+    } finally {
+      dispose(micro);
     }
-    dispose(micro);
+    if (dp && stop) stop.agreed = agreedStop(r.extra);
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
       // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
@@ -226,10 +229,10 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
-    const sig = ctx.dp ? interruptAgreed : stopRequested();
+    const sig = stop?.due(dp !== undefined);
     if (sig) {
       const dir = saveContext(ctx);
-      if (ctx.dp && !ctx.dp.isLeader) throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
+      if (dp && !dp.isLeader) throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
       throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`, sig);
     }
   }
