@@ -57,6 +57,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps (default: at each evaluation)' },
   { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
+  { flag: 'tensorboard', path: 'train.tensorboard', kind: 'bool', help: 'write a TensorBoard event file in the run folder (default on)' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
   { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },

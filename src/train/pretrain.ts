@@ -22,6 +22,7 @@ import { loadLatestGood } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
+import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
 import {
@@ -184,6 +185,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     if (ctx.progress.step >= totalSteps) throw new GrowbertError(`${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
+  // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
+  if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
   dp?.attach([...ctx.optimizer.params.values()]);
@@ -207,6 +210,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     throw dp && !(e instanceof Interrupted) ? await dp.explain(e, `training (step ${ctx.progress.step})`) : e;
   } finally {
     ctx.bar.finish();
+    ctx.metrics.close();
     dp?.detach();
   }
   const e = ctx.progress.lastEval;
@@ -241,6 +245,10 @@ function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: R
     ctx.dp.attach([...optimizer.params.values()]);
   }
   const p = ctx.progress;
-  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report });
+  ctx.metrics.append({
+    step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report,
+    // The new stage's shape, for the dashboard and TensorBoard's growth/event text.
+    stageName: next.name, layers: t.numHiddenLayers, hidden: t.hiddenSize, ffn: t.intermediateSize, heads: t.numAttentionHeads, pooling: t.poolingSize, batchSize: next.batchSize, seqLength: next.seqLength,
+  });
   say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);
 }
