@@ -118,7 +118,8 @@ export function guardOut(g: OutGuard): GuardedOut {
 /**
  * Builds the output in a temp folder beside `out`, then moves it into place: a crash never
  * leaves half an output. Replacing an earlier own output (force) swaps only the entries named in
- * `owned` (and those the new output has): every other file in the folder stays as it was.
+ * `owned` (exact names, or prefixes ending in '*'), and those the new output has: every other file
+ * in the folder stays as it was.
  */
 export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, fill: (tmp: string) => void): string {
   const { real, existing } = guardOut({ ...g, reuse: false });
@@ -136,7 +137,7 @@ export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, f
       return real;
     }
     // Move the old own entries aside (one rename each), the new ones in, then drop the old ones.
-    const names = [...new Set([...g.owned, ...fs.readdirSync(tmp)])];
+    const names = [...new Set([...fs.readdirSync(real).filter((n) => ownedName(n, g.owned)), ...fs.readdirSync(tmp)])];
     const old = `${tmp}.old`;
     fs.mkdirSync(old);
     const moved: string[] = [];
@@ -169,8 +170,13 @@ export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, f
   }
 }
 
-/** A growbert run folder (see src/train/run.ts); named here because io sits below train. */
-export const RUN_ENTRIES = ['config.json', 'tokenizer', 'metrics.jsonl', 'checkpoints', 'schedule.json'] as const;
+/** True when `name` is one of `owned`: an exact name, or a prefix ending in '*'. */
+export function ownedName(name: string, owned: readonly string[]): boolean {
+  return owned.some((o) => (o.endsWith('*') ? name.startsWith(o.slice(0, -1)) : name === o));
+}
+
+/** The entries of a growbert run folder (see src/train/run.ts); named here because io sits below train. */
+export const RUN_ENTRIES = ['config.json', 'tokenizer', 'metrics.jsonl', 'checkpoints', 'schedule.json', 'events.out.tfevents.*'] as const;
 
 /**
  * True when `dir` is a growbert run: its checkpoints/ holds a checkpoint or latest.json, or its

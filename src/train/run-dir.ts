@@ -50,7 +50,10 @@ export function prepareRunDir(runDir: string, resume: boolean, o: RunDirOptions 
     ? `${runDir} has no checkpoint yet (the run stopped before its first one): starting it from step 0 with its saved config`
     : `${runDir} holds a run that stopped before its first checkpoint: starting it over`);
   new MetricsLog(runDir).truncateAfter(-1);
-  // a fresh start may use other data: its tokenizer and plan are made again
-  if (!resume) for (const p of [runPaths(runDir).tokenizerDir, path.join(runDir, 'schedule.json')]) fs.rmSync(p, { recursive: true, force: true });
+  // a fresh start may use other data: its tokenizer, plan and event files are made again
+  if (!resume) {
+    const old = fs.readdirSync(runDir).filter((n) => n.startsWith('events.out.tfevents.')); // TensorBoard's copy of the metrics
+    for (const p of [runPaths(runDir).tokenizerDir, path.join(runDir, 'schedule.json'), ...old.map((n) => path.join(runDir, n))]) fs.rmSync(p, { recursive: true, force: true });
+  }
   return null;
 }

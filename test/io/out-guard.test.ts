@@ -11,7 +11,7 @@ import { guardOut, isWithin, looksLikeRun, realPath, writeOutAtomically } from '
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-guard-')));
 const mine = (dir: string) => fs.existsSync(path.join(dir, 'own.txt'));
-const base = { kind: 'an own output', owns: mine, owned: ['own.txt', 'sub'] as const };
+const base = { kind: 'an own output', owns: mine, owned: ['own.txt', 'sub', 'log.*'] as const };
 
 test('realPath resolves symlinks through the nearest existing ancestor', () => {
   fs.mkdirSync(path.join(tmp, 'real'));
@@ -55,6 +55,7 @@ test('force replaces only the command\'s own entries; unrelated files beside the
     fs.writeFileSync(path.join(t, 'own.txt'), 'v1');
     fs.mkdirSync(path.join(t, 'sub'));
     fs.writeFileSync(path.join(t, 'sub', 'old-only.txt'), 'v1');
+    fs.writeFileSync(path.join(t, 'log.1'), 'old log');
   });
   fs.writeFileSync(path.join(out, 'notes.txt'), 'the user\'s');
   assert.throws(() => writeOutAtomically({ ...base, out }, () => {}), /already holds an own output; pass --force/);
