@@ -3,7 +3,7 @@
 // same run): see bench/README.md.
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
-import { positiveInt } from './args.js';
+import { positiveInt, requiredNumber } from './args.js';
 import { BertForMaskedLM, bertConfig } from '../model/index.js';
 import { cuda, getNumThreads, manualSeed, randint, setNumThreads, tidy, zeros, type Device } from '../tensor/index.js';
 import { createOptimizer } from '../train/optim/index.js';
@@ -40,7 +40,7 @@ export function registerBench(program: Command): void {
 function bench(o: BenchOpts): void {
   const L = positiveInt(o.layers, 'layers'), H = positiveInt(o.hidden, 'hidden'), A = positiveInt(o.heads, 'heads'), F = positiveInt(o.ffn, 'ffn');
   const B = positiveInt(o.batch, 'batch'), S = positiveInt(o.seq, 'seq'), V = positiveInt(o.vocab, 'vocab'), steps = positiveInt(o.steps, 'steps');
-  const warmup = Number(o.warmup);
+  const warmup = requiredNumber(o.warmup, 'warmup');
   if (o.threads) setNumThreads(positiveInt(o.threads, 'threads'));
   const device = o.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) throw new GrowbertError('--device cuda, but this libtorch has no CUDA; use --device cpu');

@@ -9,6 +9,7 @@
  */
 import { GrowbertError } from '../io/errors.js';
 import { fileBytes, type ByteStreamOptions } from './byte-stream.js';
+import { textVerdict } from './text-check.js';
 import type { Document } from './corpus.js';
 
 /** What the decoder saw in one file so far (cumulative). */
@@ -31,6 +32,11 @@ export interface DocStreamOptions extends ByteStreamOptions {
   textField?: string;
   /** Called after each decoded chunk and once at the end of each file; may throw to reject it. */
   inspect?: (stats: FileReadStats) => void;
+  /**
+   * Where warnings about a few invalid UTF-8 sequences go (text-check.ts's policy: a NUL byte or
+   * more than a trace of invalid UTF-8 refuses the file; a few are a warning). Default stderr.
+   */
+  warn?: (line: string) => void;
 }
 
 /** A document or line longer than this is refused: it could not be held as one string anyway. */
@@ -42,6 +48,7 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
   const dec = new TextDecoder('utf-8'); // strips a leading BOM, as editors expect
   const st: FileReadStats = { file, bytes: 0, replacementChars: 0, nulBytes: 0, done: false };
   let decodedFffd = 0;
+  let chars = 0;
   let literalFffd = 0;
   let tail = Buffer.alloc(0); // the stream's last 2 bytes, to find a literal U+FFFD split across chunks
   let heldCr = false;
@@ -65,14 +72,19 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
     const s = dec.decode(b, { stream: true });
     decodedFffd += countFffd(s);
     st.replacementChars = decodedFffd - literalFffd;
+    chars += s.length;
     opts.inspect?.(st);
+    // A NUL means binary: refuse at once rather than after reading a whole large file.
+    if (st.nulBytes > 0) textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars }, opts.warn);
     if (s.length > 0) yield normalizeEols(s, false);
   }
   const end = dec.decode();
   decodedFffd += countFffd(end);
   st.replacementChars = decodedFffd - literalFffd;
   st.done = true;
+  chars += end.length;
   opts.inspect?.(st);
+  textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars }, opts.warn);
   const last = normalizeEols(end, true);
   if (last.length > 0) yield last;
 }

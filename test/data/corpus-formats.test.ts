@@ -137,37 +137,46 @@ test('tiny read chunks: lines, documents, CRLF and multi-byte characters across 
 
 test('decoding statistics: invalid UTF-8 and NUL bytes counted per file, literal U+FFFD not', async () => {
   const dir = tmpDir();
-  const f = path.join(dir, 'bin.txt');
-  // "ok", a literal U+FFFD (valid UTF-8), two invalid bytes, a NUL, a truncated 3-byte sequence at the end.
-  fs.writeFileSync(
-    f,
-    Buffer.concat([Buffer.from('ok \ufffd '), Buffer.from([0xff, 0xfe, 0x20, 0x00, 0x41, 0xe2, 0x82])]),
-  );
+  const f = path.join(dir, 'few-bad.txt');
+  // Text with a literal U+FFFD (valid UTF-8), two invalid bytes and a cut 3-byte sequence at the end.
+  const body = Buffer.from('ok \ufffd ' + 'plain text here. '.repeat(300));
+  fs.writeFileSync(f, Buffer.concat([body, Buffer.from([0xff, 0xfe, 0x20, 0x41, 0xe2, 0x82])]));
   for (const chunkBytes of [1, 2, 5, 1024]) {
     let last: FileReadStats | undefined;
     let calls = 0;
-    for await (const _ of fileText(f, {
+    const warnings: string[] = [];
+    const opts = {
       chunkBytes,
-      inspect: (s) => {
-        last = { ...s };
-        calls++;
-      },
-    }))
-      void _;
+      warn: (l: string) => warnings.push(l),
+      inspect: (s: FileReadStats) => ((last = { ...s }), calls++),
+    };
+    for await (const chunk of fileText(f, opts)) void chunk;
     assert.ok(last?.done);
     assert.ok(calls >= 2);
-    assert.equal(last.nulBytes, 1, `chunk ${chunkBytes}`);
+    assert.equal(last.nulBytes, 0, `chunk ${chunkBytes}`);
     assert.equal(last.replacementChars, 3, `chunk ${chunkBytes}: 0xff, 0xfe and the cut sequence`);
     assert.equal(last.bytes, fs.statSync(f).size);
+    // A trace of invalid UTF-8 is a warning with its count (text-check.ts's policy), not an error.
+    assert.deepEqual(warnings, [`${f}: 3 invalid UTF-8 byte sequence(s) replaced by U+FFFD`]);
   }
-  // The hook can refuse a file: the error reaches the caller.
+  // A NUL byte refuses the file (binary), after the hook has seen it.
+  const bin = path.join(dir, 'bin.txt');
+  fs.writeFileSync(bin, Buffer.concat([Buffer.from('text '.repeat(100)), Buffer.from([0]), Buffer.from(' more')]));
+  let seen = 0;
+  await rejectsOneLine(
+    readCorpus([bin], { chunkBytes: 64, inspect: (s) => (seen = s.nulBytes) }),
+    /bin\.txt looks binary \(1 NUL bytes\)/,
+  );
+  assert.equal(seen, 1);
+  // The hook can refuse a file itself: the error reaches the caller.
   await assert.rejects(
     readCorpus([f], {
+      warn: () => {},
       inspect: (s) => {
-        if (s.nulBytes > 0) throw new GrowbertError(`${s.file} looks binary`);
+        if (s.replacementChars > 0) throw new GrowbertError(`${s.file} has bad bytes`);
       },
     }),
-    /looks binary/,
+    /has bad bytes/,
   );
 });
 
