@@ -107,6 +107,8 @@ void registerShape(Napi::Object exports);
 void registerMath(Napi::Object exports);
 void registerNN(Napi::Object exports);
 void registerInplace(Napi::Object exports);
+// Op-time profile and hardware queries for --precision auto (native/src/profile.cc).
+void registerProfile(Napi::Object exports);
 // c10d process groups (native/src/distributed.cc); absent when built with GROWBERT_NO_DIST.
 void registerDistributed(Napi::Object exports);
 

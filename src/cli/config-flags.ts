@@ -52,7 +52,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
-  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'fp32 or bf16' },
+  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'auto (bf16 where the device has fast bfloat16, else fp32), fp32 or bf16' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
   { flag: 'nproc', path: 'dist.nproc', kind: 'int', help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)' },

@@ -6,7 +6,7 @@ import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
-import { cuda, setNumThreads, type Device } from '../tensor/index.js';
+import { cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
 
 export interface TrainingFlags {
   epochs: string;
@@ -17,6 +17,7 @@ export interface TrainingFlags {
   seeds: string;
   maxTrain?: string;
   device: string;
+  precision: string;
   threads?: string;
   json?: boolean;
 }
@@ -32,6 +33,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--seeds <n>', 'seeds to run (seed, seed+1, ...); reports mean and std', '1')
     .option('--max-train <n>', 'train on a fixed random subset of this many examples (quick runs)')
     .option('--device <d>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--precision <p>', 'auto (bf16 where the device has fast bfloat16), fp32 or bf16', 'auto')
     .option('--threads <n>', 'CPU threads for libtorch (default: all cores)')
     .option('--json', 'print the result as one JSON object on the last line');
 }
@@ -48,6 +50,7 @@ function num(flag: string, v: string, int: boolean, min: number): number {
 export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> {
   if (!/^(cpu|cuda(:\d+)?)$/.test(f.device)) throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
   if (f.device !== 'cpu' && !cuda.isAvailable()) throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
+  if (!['auto', 'fp32', 'bf16'].includes(f.precision)) throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
   if (f.threads !== undefined) setNumThreads(num('--threads', f.threads, true, 1));
   return {
     epochs: num('--epochs', f.epochs, true, 1),
@@ -58,6 +61,7 @@ export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> 
     seeds: num('--seeds', f.seeds, true, 1),
     maxTrain: f.maxTrain === undefined ? undefined : num('--max-train', f.maxTrain, true, 1),
     device: f.device as Device,
+    precision: f.precision as PrecisionSetting,
   };
 }
 

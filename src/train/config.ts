@@ -75,7 +75,8 @@ export const PretrainConfigSchema = z.object({
   }).strict().default({}),
   runtime: z.object({
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),
-    precision: z.enum(['fp32', 'bf16']).default('fp32'),
+    /** auto: bf16 mixed precision where the device has fast bfloat16 (AVX512-BF16/AMX CPUs, CUDA 8.0+), else fp32 */
+    precision: z.enum(['auto', 'fp32', 'bf16']).default('auto'),
     /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
     threads: posInt.optional(),
     /** draw the progress bar (default: when stderr is a terminal) */

@@ -12,7 +12,7 @@ import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
-import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
+import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
@@ -120,6 +120,10 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume);
   const device = setupRuntime(c, dp);
+  // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
+  const chosen = choosePrecision(c.runtime.precision, device);
+  c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
+  if (leader) say(`precision: ${chosen.reason}`);
   modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
   if (leader) {
     fs.mkdirSync(runDir, { recursive: true });
