@@ -107,7 +107,7 @@ void registerShape(Napi::Object exports);
 void registerMath(Napi::Object exports);
 void registerNN(Napi::Object exports);
 void registerInplace(Napi::Object exports);
-// Op-time profile and hardware queries for --precision auto (native/src/profile.cc).
+// Op-time profile, hardware queries for --precision auto, BLAS threads (native/src/perf.cc).
 void registerProfile(Napi::Object exports);
 // c10d process groups (native/src/distributed.cc); absent when built with GROWBERT_NO_DIST.
 void registerDistributed(Napi::Object exports);

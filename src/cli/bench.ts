@@ -48,7 +48,8 @@ function bench(o: BenchOpts): void {
   const L = positiveInt(o.layers, 'layers'), H = positiveInt(o.hidden, 'hidden'), A = positiveInt(o.heads, 'heads'), F = positiveInt(o.ffn, 'ffn');
   const B = positiveInt(o.batch, 'batch'), S = positiveInt(o.seq, 'seq'), V = positiveInt(o.vocab, 'vocab'), steps = positiveInt(o.steps, 'steps');
   const warmup = Number(o.warmup);
-  if (o.threads) setNumThreads(positiveInt(o.threads, 'threads'));
+  // Also without --threads: setNumThreads sizes OpenBLAS's pool to libtorch's, as training runs do.
+  setNumThreads(o.threads ? positiveInt(o.threads, 'threads') : getNumThreads());
   const device = o.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) throw new GrowbertError('--device cuda, but this libtorch has no CUDA; use --device cpu');
   if (!['auto', 'fp32', 'bf16'].includes(o.precision)) throw new GrowbertError(`--precision ${o.precision}: use auto, fp32 or bf16`);
