@@ -5,7 +5,10 @@
 // alternating rounds to spread the machine's noise and keeping each one's best. growbert's masked
 // run is profiled too, for the achieved GFLOP/s against the matmul peak measured in that run.
 // Needs Debian's python3-torch (`apt-get install python3-torch`). Last line: one JSON object.
-//   node dist/bench/peer-cpu.js [L H A F B S steps vocab] [--rounds N] [--threads N] [--precisions fp32,bf16]
+// --cpu-time (implies --threads 1) times both by the CPU time of their main thread instead of
+// wall time (the peer's time.time() is swapped for time.thread_time()): on a machine shared with
+// other work, what each step itself cost.
+//   node dist/bench/peer-cpu.js [L H A F B S steps vocab] [--rounds N] [--threads N] [--precisions fp32,bf16] [--cpu-time]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,8 +23,10 @@ const flag = (name: string, d: string) => {
   args.splice(i, 2);
   return v;
 };
+const cpuTime = args.includes('--cpu-time');
+if (cpuTime) args.splice(args.indexOf('--cpu-time'), 1);
 const rounds = Number(flag('rounds', '3'));
-const threads = Number(flag('threads', '0'));
+const threads = cpuTime ? 1 : Number(flag('threads', '0'));
 const precisions = flag('precisions', 'fp32,bf16').split(',') as ('fp32' | 'bf16')[];
 const [L, H, A, F, B, S, steps, V] = (args.length ? args : ['4', '256', '4', '1024', '16', '128', '5', '30522']).map(Number);
 const peer = ['../shared/bench/torch_ref_bert.py', 'shared/bench/torch_ref_bert.py'].map((p) => path.resolve(root, p)).find((p) => fs.existsSync(p));
@@ -35,12 +40,14 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): string {
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
   return r.stdout.trim();
 }
-const peerTps = (p: string) => Number(run(python, [peer, ...[L, H, A, F, B, S, steps, V].map(String)], { ...baseEnv, PEER_BF16: p === 'bf16' ? '1' : '0' }).match(/tok\/s ([\d.]+)/)![1]);
+const peerArgs = [L, H, A, F, B, S, steps, V].map(String);
+const cpuWrapper = 'import runpy, sys, time; time.time = time.thread_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")';
+const peerTps = (p: string) => Number(run(python, cpuTime ? ['-c', cpuWrapper, peer, ...peerArgs] : [peer, ...peerArgs], { ...baseEnv, PEER_BF16: p === 'bf16' ? '1' : '0' }).match(/tok\/s ([\d.]+)/)![1]);
 interface Ours { tokensPerSecond: number; gflops: number; matmulPeakGflops?: number; peakFraction?: number }
 const ours = (p: string, full: boolean, profile: boolean): Ours => {
   const out = run(process.execPath, [path.join(root, 'bin/growbert.js'), 'bench', '--layers', `${L}`, '--hidden', `${H}`, '--heads', `${A}`, '--ffn', `${F}`,
     '--batch', `${B}`, '--seq', `${S}`, '--vocab', `${V}`, '--steps', `${steps}`, '--precision', p, ...(threads ? ['--threads', `${threads}`] : []),
-    ...(full ? ['--full-logits'] : []), ...(profile ? ['--profile'] : []), '--json'], baseEnv);
+    ...(full ? ['--full-logits'] : []), ...(profile ? ['--profile'] : []), ...(cpuTime ? ['--cpu-time'] : []), '--json'], baseEnv);
   return JSON.parse(out.split('\n').pop()!) as Ours;
 };
 
@@ -60,7 +67,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const ratio = (x: number, y: number) => Number((x / y).toFixed(3));
 console.log(JSON.stringify({
-  shape: { L, H, A, F, B, S, V }, threads: threads || 'default', rounds,
+  shape: { L, H, A, F, B, S, V }, threads: threads || 'default', rounds, timing: cpuTime ? 'CPU time of the main thread' : 'wall',
   ...Object.fromEntries(precisions.map((p) => {
     const b = best[p];
     return [p, {
