@@ -139,14 +139,14 @@ step('hf-parity', 90, () => {
   const g = sh(process.execPath, [path.join(root, 'scripts/check-device-logits.mjs'), exp, ids, ours], 60);
   if (!g.ok) return { status: 'failed', reason: `growbert logits: ${tail(g.stderr)}` };
   const py = `
-import json, sys, numpy as np, torch
+import json, sys, torch
 from transformers import BertForMaskedLM
 m = BertForMaskedLM.from_pretrained(sys.argv[1]).eval()
 ids = torch.tensor(json.load(open(sys.argv[2])))
-with torch.no_grad(): ref = m(input_ids=ids).logits.float().numpy()
-ours = np.fromfile(sys.argv[3], dtype=np.float32).reshape(ref.shape)
-d = np.abs(ref - ours)
-print(json.dumps({"maxAbsDiff": float(d.max()), "maxAbsLogit": float(np.abs(ref).max()), "argmaxAgreement": float((ref.argmax(-1) == ours.argmax(-1)).mean())}))`;
+with torch.no_grad(): ref = m(input_ids=ids).logits.float()
+ours = torch.frombuffer(bytearray(open(sys.argv[3], "rb").read()), dtype=torch.float32).reshape(ref.shape)
+d = (ref - ours).abs()
+print(json.dumps({"maxAbsDiff": d.max().item(), "maxAbsLogit": ref.abs().max().item(), "argmaxAgreement": (ref.argmax(-1) == ours.argmax(-1)).float().mean().item()}))`;
   const c = sh(python, ['-c', py, exp, ids, ours], 120);
   if (!c.ok) return { status: 'failed', reason: `transformers: ${tail(c.stderr)}` };
   const r = lastJson(c.stdout);

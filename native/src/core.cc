@@ -189,15 +189,7 @@ at::Scalar Args::scalar(size_t i) const {
   return at::Scalar(d);
 }
 
-at::ScalarType Args::dtype(size_t i) const {
-  int64_t code = i64(i);
-  switch (code) {
-    case 3: case 4: case 5: case 6: case 7: case 11: case 15: case 0:
-      return static_cast<at::ScalarType>(code);
-    default:
-      throw std::runtime_error("unsupported dtype code " + std::to_string(code));
-  }
-}
+at::ScalarType Args::dtype(size_t i) const { return dtypeOfCode(i64(i)); }
 
 c10::Device Args::device(size_t i) const {
   if (!has(i)) return c10::Device(c10::kCPU);
@@ -211,8 +203,7 @@ at::TensorOptions Args::options(size_t dtypeArg, size_t deviceArg) const {
 
 c10::optional<at::Generator> Args::gen(size_t i) const {
   if (!has(i)) return c10::nullopt;
-  if (!info[i].IsExternal()) throw std::runtime_error("argument " + std::to_string(i) + " must be a Generator");
-  return *info[i].As<Napi::External<at::Generator>>().Data();
+  return *handle<at::Generator>(i, Handle::Generator);
 }
 
 // ---- Registration of non-op functions --------------------------------------------------------
@@ -299,7 +290,7 @@ void registerCore(Napi::Object exports) {
   GB_OP(exports, "manualSeed", { at::manual_seed(static_cast<uint64_t>(a.i64(0))); return a.env().Undefined(); });
   GB_OP(exports, "makeGenerator", {
     auto* g = new at::Generator(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(a.i64(0))));
-    return Napi::External<at::Generator>::New(a.env(), g, [](Napi::Env, at::Generator* p) { delete p; });
+    return newExternal(a.env(), g, Handle::Generator, [](Napi::Env, at::Generator* p) { delete p; });
   });
   GB_OP(exports, "getRngState", {
     at::Generator g = a.has(0) && a.info[0].IsExternal() ? *a.gen(0) : defaultGen(a.device(0));
@@ -355,6 +346,7 @@ void registerCore(Napi::Object exports) {
 }  // namespace gb
 
 static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  gb::registerCodes(exports);
   gb::registerCore(exports);
   gb::registerCreation(exports);
   gb::registerShape(exports);

@@ -117,16 +117,9 @@ struct ReducerBox {
 };
 
 Group* group(const Args& a, size_t i) {
-  if (!a.has(i) || !a.info[i].IsExternal()) throw std::runtime_error("argument " + std::to_string(i) + " must be a process group");
-  Group* g = a.info[i].As<Napi::External<Group>>().Data();
+  Group* g = a.handle<Group>(i, Handle::Group);
   if (g->destroyed) throw std::runtime_error("the process group was destroyed");
   return g;
-}
-
-template <typename T>
-T* box(const Args& a, size_t i, const char* what) {
-  if (!a.has(i) || !a.info[i].IsExternal()) throw std::runtime_error("argument " + std::to_string(i) + " must be a " + what);
-  return a.info[i].As<Napi::External<T>>().Data();
 }
 
 std::string getStr(const Napi::Object& o, const char* k, const std::string& dflt = "") {
@@ -291,7 +284,7 @@ void registerDistributed(Napi::Object exports) {
     std::thread(heartbeatLoop, hb).detach();
 
     Group* raw = g.release();
-    return Napi::External<Group>::New(a.env(), raw, [](Napi::Env, Group* p) {
+    return newExternal(a.env(), raw, Handle::Group, [](Napi::Env, Group* p) {
       p->destroy();
       delete p;
     });
@@ -301,7 +294,7 @@ void registerDistributed(Napi::Object exports) {
   GB_OP(exports, "distWorldSize", { return Napi::Number::New(a.env(), group(a, 0)->size); });
   GB_OP(exports, "distBackendName", { return Napi::String::New(a.env(), group(a, 0)->backendName); });
   GB_OP(exports, "distDestroy", {
-    if (a.has(0) && a.info[0].IsExternal()) a.info[0].As<Napi::External<Group>>().Data()->destroy();
+    if (a.has(0)) a.handle<Group>(0, Handle::Group)->destroy();
     return a.env().Undefined();
   });
 
@@ -313,11 +306,11 @@ void registerDistributed(Napi::Object exports) {
     c10d::AllreduceOptions opts;
     opts.reduceOp = reduceOp(a.has(2) ? a.str(2) : "sum");
     w->work = g->backend->allreduce(w->tensors, opts);
-    return Napi::External<WorkBox>::New(a.env(), w.release(), [](Napi::Env, WorkBox* p) { delete p; });
+    return newExternal(a.env(), w.release(), Handle::Work, [](Napi::Env, WorkBox* p) { delete p; });
   });
   // Waits for a work handle; a failed or timed-out collective throws. timeoutMs 0 = the group's.
   GB_OP(exports, "distWait", {
-    WorkBox* w = box<WorkBox>(a, 0, "work handle");
+    WorkBox* w = a.handle<WorkBox>(0, Handle::Work);
     if (!w->work) return a.env().Undefined();
     int64_t t = a.i64(1, 0);
     auto work = w->work;
@@ -328,7 +321,7 @@ void registerDistributed(Napi::Object exports) {
     return a.env().Undefined();
   });
   GB_OP(exports, "distIsCompleted", {
-    WorkBox* w = box<WorkBox>(a, 0, "work handle");
+    WorkBox* w = a.handle<WorkBox>(0, Handle::Work);
     return Napi::Boolean::New(a.env(), !w->work || w->work->isCompleted());
   });
 
@@ -403,11 +396,11 @@ void registerDistributed(Napi::Object exports) {
     auto r = std::make_unique<ReducerBox>();
     r->reducer = std::make_unique<c10d::Reducer>(params, buckets, sizes, g->pg, sparse, bucketCap, findUnused,
                                                  /*gradient_as_bucket_view=*/false, names, firstBucket);
-    return Napi::External<ReducerBox>::New(a.env(), r.release(), [](Napi::Env, ReducerBox* p) { delete p; });
+    return newExternal(a.env(), r.release(), Handle::Reducer, [](Napi::Env, ReducerBox* p) { delete p; });
   });
   // Before the backward whose gradients are to be reduced (the last micro-batch's).
   GB_OP(exports, "ddpPrepare", {
-    ReducerBox* r = box<ReducerBox>(a, 0, "reducer");
+    ReducerBox* r = a.handle<ReducerBox>(0, Handle::Reducer);
     if (!r->reducer) throw std::runtime_error("the reducer was destroyed");
     r->reducer->prepare_for_backward(a.has(1) ? a.list(1) : std::vector<at::Tensor>{});
     return a.env().Undefined();
@@ -415,12 +408,12 @@ void registerDistributed(Napi::Object exports) {
   // Once, after the first reduced backward: re-buckets parameters in the order their gradients
   // actually arrived (rank 0's order, broadcast). Collective: every rank calls it at the same point.
   GB_OP(exports, "ddpRebuildBuckets", {
-    ReducerBox* r = box<ReducerBox>(a, 0, "reducer");
+    ReducerBox* r = a.handle<ReducerBox>(0, Handle::Reducer);
     if (!r->reducer) throw std::runtime_error("the reducer was destroyed");
     return Napi::Boolean::New(a.env(), r->reducer->rebuild_buckets());
   });
   GB_OP(exports, "ddpDestroy", {
-    if (a.has(0) && a.info[0].IsExternal()) a.info[0].As<Napi::External<ReducerBox>>().Data()->reducer.reset();
+    if (a.has(0)) a.handle<ReducerBox>(0, Handle::Reducer)->reducer.reset();
     return a.env().Undefined();
   });
 }

@@ -9,7 +9,7 @@ import { BertForMaskedLM, bertConfig } from '../model/index.js';
 import { Masker } from '../data/index.js';
 import { stepFlops } from '../schedule/cost.js';
 import {
-  choosePrecision, cuda, getNumThreads, manualSeed, randint, setNumThreads, threadCpuMs, tidy, zeros, type Device, type PrecisionSetting,
+  PRECISION_SETTINGS, choosePrecision, cuda, getNumThreads, manualSeed, randint, setNumThreads, threadCpuMs, tidy, zeros, type Device, type PrecisionSetting,
 } from '../tensor/index.js';
 import { createOptimizer } from '../train/optim/index.js';
 import { trainStep } from '../train/step.js';
@@ -53,7 +53,7 @@ function bench(o: BenchOpts): void {
   setNumThreads(o.threads ? positiveInt(o.threads, 'threads') : getNumThreads());
   const device = o.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) throw new GrowbertError('--device cuda, but this libtorch has no CUDA; use --device cpu');
-  if (!['auto', 'fp32', 'bf16'].includes(o.precision)) throw new GrowbertError(`--precision ${o.precision}: use auto, fp32 or bf16`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(o.precision)) throw new GrowbertError(`--precision ${o.precision}: use auto, fp32 or bf16`);
   const { precision, reason } = choosePrecision(o.precision as PrecisionSetting, device);
   if (o.cpuTime && (device !== 'cpu' || getNumThreads() !== 1)) throw new GrowbertError('--cpu-time counts one thread\'s CPU time: use it with --threads 1 on the CPU');
   const clock = o.cpuTime ? threadCpuMs : () => performance.now();

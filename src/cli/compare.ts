@@ -1,10 +1,10 @@
 // `growbert compare`: baseline vs growth schedules at equal budgets, with the small-only control.
 import type { Command } from 'commander';
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { compare } from '../report/compare.js';
 import { positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
-import type { PretrainConfigInput } from '../train/config.js';
+import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
 
 interface CompareOpts {
   target: string; schedules: string; budget: string; out: string; data?: string[]; seed: string; device: string; precision: string;
@@ -16,14 +16,14 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('run the full baseline, growth schedules and the small-only control at equal budgets; write report.md, results.json and plots')
-    .option('--target <size>', 'target size: tiny, mini, small, base, large', 'tiny')
+    .option('--target <size>', `target size: ${PRESET_NAMES.join(', ')}`, 'tiny')
     .option('--schedules <list>', 'schedules to compare with full (comma-separated presets or JSON files)', 'stack,length,width,compound')
     .requiredOption('--budget <list>', 'budgets, comma-separated: steps (600), tokens (2Mtok) or time (5m,15m)')
     .requiredOption('--out <dir>', 'folder for the runs and the report')
     .option('--data <spec...>', 'corpus (default stdlib:sotu stdlib:moby-dick)')
     .option('--seed <n>', 'seed shared by every run', '0')
     .option('--device <d>', 'cpu or cuda', 'cpu')
-    .option('--precision <p>', 'auto (bf16 where the hardware has fast bfloat16), fp32 or bf16', 'auto')
+    .option('--precision <p>', `${oneOf(PRECISIONS)}; auto: bf16 where the hardware has fast bfloat16`, 'auto')
     .option('--threads <n>', 'CPU threads')
     .option('--batch-size <n>', 'sequences per step (default: the target preset\'s)')
     .option('--seq-length <n>', 'sequence length (default: the target preset\'s)')

@@ -1,13 +1,18 @@
 // The pre-training flags, one per config field (and one field per flag): a table maps each flag
 // to its path in PretrainConfig, so `--lr 1e-3` and {"train": {"lr": 1e-3}} are the same thing.
+// The choices of enum fields are not restated here: the help reads them from the schema.
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
+import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
+import { PretrainConfigSchema } from '../train/config.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
 export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
 
 export const PRETRAIN_FLAGS: FlagSpec[] = [
-  { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset: tiny, mini, small, base, large' },
+  { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset' },
+  { flag: 'arch', path: 'model.arch', kind: 'string', help: 'encoder variant (bert: post-LN, the default; prenorm: pre-LN)' },
   { flag: 'hidden', path: 'model.hiddenSize', kind: 'int', help: 'hidden size' },
   { flag: 'layers', path: 'model.numHiddenLayers', kind: 'int', help: 'encoder layers' },
   { flag: 'heads', path: 'model.numAttentionHeads', kind: 'int', help: 'attention heads' },
@@ -18,7 +23,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'attention-dropout', path: 'model.attentionProbsDropoutProb', kind: 'number', help: 'attention dropout' },
   { flag: 'layer-norm-eps', path: 'model.layerNormEps', kind: 'number', help: 'LayerNorm epsilon' },
   { flag: 'init-range', path: 'model.initializerRange', kind: 'number', help: 'init std' },
-  { flag: 'activation', path: 'model.hiddenAct', kind: 'string', help: 'gelu (erf) or gelu_new (tanh)' },
+  { flag: 'activation', path: 'model.hiddenAct', kind: 'string', help: 'FFN activation (gelu: erf; gelu_new: tanh approximation)' },
   { flag: 'pooling', path: 'model.poolingSize', kind: 'int', help: 'length pooling factor k (1 = off)' },
   { flag: 'ffn-rank', path: 'model.ffnRank', kind: 'int', help: 'low-rank FFN rank (0 = full)' },
   { flag: 'data', path: 'data.specs', kind: 'list', help: 'corpus: files, folders, globs, .jsonl, stdlib:sotu, stdlib:moby-dick (repeatable)' },
@@ -35,24 +40,24 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'batch-size', path: 'train.batchSize', kind: 'int', help: 'sequences per micro-batch' },
   { flag: 'grad-accumulation', path: 'train.gradAccumulation', kind: 'int', help: 'micro-batches per optimizer step' },
   { flag: 'max-steps', path: 'train.maxSteps', kind: 'int', help: 'optimizer steps' },
-  { flag: 'optimizer', path: 'train.optimizer', kind: 'string', help: 'adamw or lamb' },
+  { flag: 'optimizer', path: 'train.optimizer', kind: 'string', help: 'optimizer' },
   { flag: 'lr', path: 'train.lr', kind: 'number', help: 'peak learning rate' },
   { flag: 'weight-decay', path: 'train.weightDecay', kind: 'number', help: 'decoupled weight decay' },
   { flag: 'beta1', path: 'train.beta1', kind: 'number', help: 'Adam beta1' },
   { flag: 'beta2', path: 'train.beta2', kind: 'number', help: 'Adam beta2' },
   { flag: 'eps', path: 'train.eps', kind: 'number', help: 'Adam epsilon' },
   { flag: 'clip-norm', path: 'train.clipNorm', kind: 'number', help: 'global gradient-norm clip' },
-  { flag: 'warmup-steps', path: 'train.warmupSteps', kind: 'int', help: 'LR warmup steps (default 5% of max steps)' },
-  { flag: 'decay', path: 'train.decay', kind: 'string', help: 'LR decay: linear, poly, constant, cosine' },
+  { flag: 'warmup-steps', path: 'train.warmupSteps', kind: 'int', help: 'LR warmup steps (default 5% of the run\'s steps)' },
+  { flag: 'decay', path: 'train.decay', kind: 'string', help: 'LR decay after warmup' },
   { flag: 'power', path: 'train.power', kind: 'number', help: 'polynomial decay power' },
   { flag: 'seed', path: 'train.seed', kind: 'int', help: 'random seed' },
-  { flag: 'eval-every', path: 'train.evalEvery', kind: 'int', help: 'evaluate every N steps' },
+  { flag: 'eval-every', path: 'train.evalEvery', kind: 'int', help: 'evaluate every N steps (default: about 20 evaluations per run)' },
   { flag: 'eval-batches', path: 'train.evalBatches', kind: 'int', help: 'validation batches per evaluation (0 = all)' },
-  { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps' },
+  { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps (default: at each evaluation)' },
   { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
-  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'auto (bf16 where the device has fast bfloat16, else fp32), fp32 or bf16' },
+  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
   { flag: 'nproc', path: 'dist.nproc', kind: 'int', help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)' },
@@ -60,9 +65,9 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'node-rank', path: 'dist.nodeRank', kind: 'int', help: 'this machine\'s index in [0, nnodes) (env NODE_RANK)' },
   { flag: 'master-addr', path: 'dist.masterAddr', kind: 'string', help: 'address of node 0, which hosts the rendezvous (env MASTER_ADDR)' },
   { flag: 'master-port', path: 'dist.masterPort', kind: 'int', help: 'rendezvous port (env MASTER_PORT; default a free port, 29500 with --nnodes > 1)' },
-  { flag: 'dist-backend', path: 'dist.backend', kind: 'string', help: 'auto, gloo (CPU) or nccl (GPUs)' },
+  { flag: 'dist-backend', path: 'dist.backend', kind: 'string', help: 'collectives backend (auto: nccl for CUDA devices when available, else gloo)' },
   { flag: 'dist-timeout', path: 'dist.timeout', kind: 'number', help: 'seconds a collective waits for the other ranks before failing' },
-  { flag: 'schedule', path: 'schedule', kind: 'string', help: 'growth schedule: full, stack, length, truncate, width, compound, small-only, or a JSON file' },
+  { flag: 'schedule', path: 'schedule', kind: 'string', help: `growth schedule: ${SCHEDULE_PRESETS.join(', ')}, or a JSON file` },
   { flag: 'budget', path: 'budget', kind: 'string', help: 'budget the schedule\'s stage fractions divide: steps (600), tokens (2Mtok) or time (5m)' },
   { flag: 'out', path: 'out', kind: 'string', help: 'run folder' },
   { flag: 'resume', path: 'resume', kind: 'bool', help: 'continue the run in --out from its latest checkpoint' },
@@ -79,13 +84,41 @@ function parseValue(s: FlagSpec, v: string): unknown {
   return n;
 }
 
+/** The config schema's type at a dotted path, with defaults, optionals and refinements unwrapped. */
+function fieldAt(path: string): z.ZodTypeAny | undefined {
+  const unwrap = (t: z.ZodTypeAny): z.ZodTypeAny => {
+    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodEffects) t = t instanceof z.ZodEffects ? t.innerType() : t._def.innerType;
+    return t;
+  };
+  let t: z.ZodTypeAny | undefined = PretrainConfigSchema;
+  for (const k of path.split('.')) {
+    const o = unwrap(t);
+    t = o instanceof z.ZodObject ? (o.shape as Record<string, z.ZodTypeAny>)[k] : undefined;
+    if (!t) return undefined;
+  }
+  return unwrap(t);
+}
+
+/** The allowed values of an enum field, read from the config schema (undefined for other fields). */
+export function choicesOf(path: string): readonly string[] | undefined {
+  const t = fieldAt(path);
+  return t instanceof z.ZodEnum ? (t.options as string[]) : undefined;
+}
+
+/** A flag's help: its text and, for an enum field, the schema's choices. */
+export function flagHelp(s: FlagSpec): string {
+  const c = choicesOf(s.path);
+  return c ? `${s.help}; one of ${c.join(', ')}` : s.help;
+}
+
 export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
   for (const s of specs) {
+    const help = flagHelp(s);
     if (s.kind === 'bool') {
-      cmd.option(`--${s.flag}`, s.help);
+      cmd.option(`--${s.flag}`, help);
       if (s.flag !== 'resume') cmd.option(`--no-${s.flag}`, `(turn off --${s.flag})`);
-    } else if (s.kind === 'list') cmd.option(`--${s.flag} <value...>`, s.help);
-    else cmd.option(`--${s.flag} <value>`, s.help);
+    } else if (s.kind === 'list') cmd.option(`--${s.flag} <value...>`, help);
+    else cmd.option(`--${s.flag} <value>`, help);
   }
   return cmd;
 }

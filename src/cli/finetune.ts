@@ -6,7 +6,7 @@ import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
-import { cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
+import { PRECISION_SETTINGS, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
 
 export interface TrainingFlags {
   epochs: string;
@@ -50,7 +50,7 @@ function num(flag: string, v: string, int: boolean, min: number): number {
 export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> {
   if (!/^(cpu|cuda(:\d+)?)$/.test(f.device)) throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
   if (f.device !== 'cpu' && !cuda.isAvailable()) throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
-  if (!['auto', 'fp32', 'bf16'].includes(f.precision)) throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(f.precision)) throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
   if (f.threads !== undefined) setNumThreads(num('--threads', f.threads, true, 1));
   return {
     epochs: num('--epochs', f.epochs, true, 1),

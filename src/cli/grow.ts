@@ -5,13 +5,12 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
-import { GrowbertError } from '../io/errors.js';
-import { checkPreservation, grow, parseOps, type GrowTarget } from '../grow/index.js';
-import { BertForMaskedLM, bertConfig, fromHfConfig, type BertConfig } from '../model/index.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
+import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES, checkPreservation, grow, parseOps, type GrowTarget, type OptimizerPolicy } from '../grow/index.js';
+import { BertForMaskedLM, GROWABLE_KEYS, bertConfig, fromHfConfig, growableShape, type BertConfig, type GrowableKey } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
-import { createOptimizer } from '../train/optim/index.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
 
@@ -20,7 +19,10 @@ interface GrowOpts {
   op: string; optimizer: string; json?: boolean; force?: boolean;
 }
 
-const TARGET_FLAGS = [['layers', 'numHiddenLayers'], ['ffn', 'intermediateSize'], ['hidden', 'hiddenSize'], ['heads', 'numAttentionHeads'], ['pooling', 'poolingSize'], ['ffnRank', 'ffnRank']] as const;
+/** The flag of each growable dimension (GROWABLE_KEYS), as pretrain names them. */
+const TARGET_FLAGS: Record<GrowableKey, keyof GrowOpts> = {
+  numHiddenLayers: 'layers', hiddenSize: 'hidden', numAttentionHeads: 'heads', intermediateSize: 'ffn', poolingSize: 'pooling', ffnRank: 'ffnRank',
+};
 
 export function registerGrow(program: Command): void {
   program
@@ -31,8 +33,8 @@ export function registerGrow(program: Command): void {
     .option('--to-config <file>', 'target shape: a growbert BertConfig or a Hugging Face config.json')
     .option('--layers <n>', 'target layers').option('--ffn <n>', 'target FFN width').option('--hidden <n>', 'target hidden size')
     .option('--heads <n>', 'target attention heads').option('--pooling <k>', 'target pooling factor (1 = off)').option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
-    .option('--op <spec>', 'operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0', '')
-    .option('--optimizer <policy>', 'Adam moments: map (like the weights), grad (by gradient scale) or reset', 'map')
+    .option('--op <spec>', `operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0 (depth: ${DEPTH_OPS.join(', ')}; ffn: ${FFN_OPS.join(', ')}; hidden: ${HIDDEN_OPS.join(', ')})`, '')
+    .option('--optimizer <policy>', `Adam moments: ${oneOf(OPTIMIZER_POLICIES)} (map: like the weights, grad: by gradient scale)`, 'map')
     .option('--force', 'replace a non-empty --out')
     .option('--json', 'print the preservation report as one JSON line last')
     .action((o: GrowOpts) => growCommand(o));
@@ -43,10 +45,12 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
   if (o.toConfig) {
     const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
     const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
-    Object.assign(target, { numHiddenLayers: c.numHiddenLayers, intermediateSize: c.intermediateSize, hiddenSize: c.hiddenSize, numAttentionHeads: c.numAttentionHeads, poolingSize: c.poolingSize, ffnRank: c.ffnRank });
+    if (c.arch !== src.arch) throw new GrowbertError(`--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`);
+    Object.assign(target, growableShape(c));
   }
-  for (const [flag, key] of TARGET_FLAGS) {
-    const v = o[flag];
+  for (const key of GROWABLE_KEYS) {
+    const flag = TARGET_FLAGS[key];
+    const v = o[flag] as string | undefined;
     if (v === undefined) continue;
     const n = Number(v);
     if (!Number.isInteger(n) || n < (key === 'ffnRank' ? 0 : 1)) throw new GrowbertError(`--${flag.replace('ffnRank', 'ffn-rank')} ${v}: expected ${key === 'ffnRank' ? 'a non-negative' : 'a positive'} integer`);
@@ -57,7 +61,7 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
 }
 
 function growCommand(o: GrowOpts): void {
-  if (!['map', 'grad', 'reset'].includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use map, grad or reset`);
+  if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
   if (fs.existsSync(o.out) && fs.readdirSync(o.out).length > 0 && !o.force) throw new GrowbertError(`${o.out} exists and is not empty; choose another --out or pass --force`);
   const ops = parseOps(o.op);
   const ckptDir = resolveCheckpoint(o.from);
@@ -70,7 +74,7 @@ function growCommand(o: GrowOpts): void {
   dispose(ck.model);
   const meta = ck.trainer.optimizer as OptimizerMeta | undefined;
   const source = ck.optimizer.size > 0 && meta ? { model, optimizer: { state: ck.optimizer, meta } } : { model };
-  const r = grow(source, target, ops, o.optimizer as 'map' | 'grad' | 'reset');
+  const r = grow(source, target, ops, o.optimizer as OptimizerPolicy);
 
   // A fixed random batch: preservation is about equal logits on the same input.
   manualSeed(0);
@@ -93,7 +97,7 @@ function growCommand(o: GrowOpts): void {
     const { budget: _b, resume: _r, ...rest } = srcCfg;
     const runCfg = {
       ...rest, schedule: 'full', out: o.out,
-      model: { ...(srcCfg.model as object), hiddenSize: gc.hiddenSize, numHiddenLayers: gc.numHiddenLayers, numAttentionHeads: gc.numAttentionHeads, intermediateSize: gc.intermediateSize, poolingSize: gc.poolingSize, ffnRank: gc.ffnRank, maxPositionEmbeddings: gc.maxPositionEmbeddings },
+      model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
     };
     atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
     const optimizerState = r.optimizerState ?? new Map();

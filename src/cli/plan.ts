@@ -1,14 +1,14 @@
 // `growbert plan`: a schedule's stages for a target size: shape, steps, tokens, FLOPs, and the
 // time each would take from a quick measured calibration, with the ratio to the `full` baseline.
 import type { Command } from 'commander';
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { positive, positiveInt } from './args.js';
 import { presetConfig, type PresetName } from '../model/index.js';
 import { loadSchedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
 import { type Device } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
-import { TRAIN_PRESETS } from '../train/config.js';
+import { PRESET_NAMES, TRAIN_PRESETS } from '../train/config.js';
 import { formatDuration } from '../io/progress.js';
 import { setupRuntime } from '../train/trainer.js';
 
@@ -19,7 +19,7 @@ export function registerPlan(program: Command): void {
     .command('plan')
     .description('per-stage shape, steps, tokens, FLOPs and estimated time of a schedule, and its cost relative to full')
     .requiredOption('--schedule <name|file>', 'schedule preset or JSON file')
-    .option('--target <size>', 'target size: tiny, mini, small, base, large', 'tiny')
+    .option('--target <size>', `target size: ${PRESET_NAMES.join(', ')}`, 'tiny')
     .option('--budget <b>', 'budget: steps (600), tokens (2Mtok) or time (5m); default the preset\'s steps')
     .option('--batch-size <n>', 'sequences per step (default: the preset\'s)')
     .option('--seq-length <n>', 'sequence length (default: the preset\'s)')
@@ -34,7 +34,7 @@ export function registerPlan(program: Command): void {
 const fmt = (x: number) => (x >= 1e15 ? `${(x / 1e15).toFixed(2)}P` : x >= 1e12 ? `${(x / 1e12).toFixed(2)}T` : x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : `${(x / 1e6).toFixed(2)}M`);
 
 function plan(o: PlanOpts): void {
-  if (!(o.target in TRAIN_PRESETS)) throw new GrowbertError(`unknown target '${o.target}'; use tiny, mini, small, base or large`);
+  if (!(o.target in TRAIN_PRESETS)) throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
   const p = TRAIN_PRESETS[o.target as PresetName];
   const seqLength = positiveInt(o.seqLength, 'seq-length', p.seqLength);
   const batchSize = positiveInt(o.batchSize, 'batch-size', p.batchSize);

@@ -6,7 +6,7 @@
 // - a checksum of every rank's weights, to prove they are identical after growth;
 // - when a collective fails, the heartbeats in the store say which rank stopped.
 import { GrowbertError } from '../io/errors.js';
-import { native } from '../tensor/native.js';
+import { native, type NativeReducer } from '../tensor/native.js';
 import { tensor, type Device, type Tensor } from '../tensor/index.js';
 import { DistributedError, ProcessGroup, clean, distributedBackends, type Backend } from './process-group.js';
 import type { WorkerEnv } from './env.js';
@@ -37,7 +37,7 @@ export class DataParallel {
   private readonly where: string;
   private readonly bucketBytes: number;
   private readonly heartbeatMs: number;
-  private reducer: unknown = null;
+  private reducer: NativeReducer | null = null;
   private rebuilt = false;
 
   private constructor(pg: ProcessGroup, o: DataParallelOptions) {

@@ -3,7 +3,7 @@
 // rank-0 process serves it) or a file store. Collectives work in place on tensors; allReduce is
 // asynchronous and returns a Work to wait on. Every failure, including a timeout, is an Error.
 import { GrowbertError } from '../io/errors.js';
-import { native } from '../tensor/native.js';
+import { native, type NativeGroup, type NativeWork } from '../tensor/native.js';
 import type { Tensor } from '../tensor/index.js';
 
 /** The failure of a collective or of forming the group: one line, naming ranks when it can. */
@@ -42,9 +42,6 @@ export function requireDistributed(backend: Backend = 'gloo'): void {
   if (!b[backend]) throw new GrowbertError(`this libtorch build has no ${backend.toUpperCase()} support; use --dist-backend gloo`);
 }
 
-type NativeGroup = { readonly __group: unique symbol };
-type NativeWork = { readonly __work: unique symbol };
-
 /** An asynchronous collective: wait() blocks until it is done and throws if it failed. */
 export class Work {
   private done = false;
@@ -82,7 +79,7 @@ export class ProcessGroup {
       const h = native.distInit({
         backend: o.backend, rank: o.rank, worldSize: o.worldSize, timeoutMs: o.timeoutMs, heartbeatMs: o.heartbeatMs ?? 1000,
         ...('file' in o.store ? { store: 'file', path: o.store.file } : { store: 'tcp', host: o.store.host, port: o.store.port }),
-      }) as NativeGroup;
+      });
       return new ProcessGroup(h, o);
     } catch (e) {
       throw new DistributedError(`rank ${o.rank} of ${o.worldSize} could not join the process group at ${where} within ${o.timeoutMs / 1000} s (${clean(e)}); check that every rank was started with the same master address, port and world size, and that the port is free`);
@@ -96,7 +93,7 @@ export class ProcessGroup {
 
   /** Starts an in-place all-reduce of `t` over the ranks (avg = sum / world size, done on wait). */
   allReduce(t: Tensor, op: ReduceOp = 'sum'): Work {
-    const w = native.distAllReduce(this.h, t.handle, op === 'avg' ? 'sum' : op) as NativeWork;
+    const w = native.distAllReduce(this.h, t.handle, op === 'avg' ? 'sum' : op);
     return new Work(w, op === 'avg' ? () => t.div_(this.worldSize) : undefined);
   }
 
@@ -123,7 +120,7 @@ export class ProcessGroup {
   }
 
   /** The native group, for the gradient reducer. */
-  get nativeHandle(): unknown { return this.h; }
+  get nativeHandle(): NativeGroup { return this.h; }
 
   destroy(): void {
     if (!this.handle) return;

@@ -5,7 +5,7 @@
 // numLabels 1 is regression (STS-B) with a mean-squared-error loss; otherwise cross entropy.
 import { GrowbertError } from '../io/errors.js';
 import { Linear, Module } from '../nn/index.js';
-import type { BertForMaskedLM } from '../model/index.js';
+import { CLASSIFIER_MODULE, POOLER_MODULE, type BertForMaskedLM } from '../model/index.js';
 import { Generator, crossEntropy, dropout, mseLoss, type Tensor } from '../tensor/index.js';
 
 export interface ClassifierBatch {
@@ -51,11 +51,11 @@ export class BertForSequenceClassification extends Module {
     const c = encoder.config;
     this.numLabels = o.numLabels;
     this.dropoutProb = o.dropout ?? c.hiddenDropoutProb;
-    this.child('bert.embeddings', encoder.embeddings);
-    encoder.layers.forEach((layer, i) => this.child(`bert.encoder.layer.${i}`, layer));
+    // the encoder's modules under their own names (embeddings, layers, a pre-LN final LayerNorm)
+    for (const [name, m] of encoder.encoderModules()) this.child(name, m);
     const init = { device: encoder.device, generator: new Generator(o.seed ?? 0), std: c.initializerRange };
-    this.pooler = this.child('bert.pooler.dense', new Linear(c.hiddenSize, c.hiddenSize, init));
-    this.classifier = this.child('classifier', new Linear(c.hiddenSize, o.numLabels, init));
+    this.pooler = this.child(POOLER_MODULE, new Linear(c.hiddenSize, c.hiddenSize, init));
+    this.classifier = this.child(CLASSIFIER_MODULE, new Linear(c.hiddenSize, o.numLabels, init));
     this.training = encoder.training;
   }
 

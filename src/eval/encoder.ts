@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { BertTokenizer } from '../data/tokenizer.js';
 import { GrowbertError } from '../io/errors.js';
-import { BertForMaskedLM, type BertConfig } from '../model/index.js';
+import { BertForMaskedLM, CLASSIFIER_BIAS, CLASSIFIER_WEIGHT, isMlmHeadParam, type BertConfig } from '../model/index.js';
 import { dispose, type Device, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import { checkTokenizerFits } from '../export/hf-files.js';
@@ -82,7 +82,7 @@ export function buildClassifier(enc: Pick<PretrainedEncoder, 'source' | 'config'
   let clf: BertForSequenceClassification | undefined;
   try {
     const { missing } = mlm.loadStateDict(enc.weights, { strict: false });
-    const lacking = missing.filter((n) => !n.startsWith('cls.predictions.'));
+    const lacking = missing.filter((n) => !isMlmHeadParam(n));
     if (lacking.length) throw new GrowbertError(`${enc.source}: the encoder lacks ${lacking.slice(0, 3).join(', ')}; is it a complete BERT?`);
     clf = new BertForSequenceClassification(mlm, { numLabels: o.numLabels, seed: o.seed });
     if (enc.pooler.size) clf.loadStateDict(enc.pooler, { strict: false });
@@ -102,8 +102,8 @@ export function buildClassifier(enc: Pick<PretrainedEncoder, 'source' | 'config'
 export function loadHfClassifier(dir: string, o: { device?: Device } = {}): BertForSequenceClassification {
   const hf = readHfModel(dir);
   try {
-    const w = hf.classifier.get('classifier.weight');
-    if (!w || !hf.classifier.has('classifier.bias') || hf.pooler.size !== 2) {
+    const w = hf.classifier.get(CLASSIFIER_WEIGHT);
+    if (!w || !hf.classifier.has(CLASSIFIER_BIAS) || hf.pooler.size !== 2) {
       throw new GrowbertError(`${dir}/model.safetensors is not a BertForSequenceClassification (needs bert.pooler.dense.* and classifier.*)`);
     }
     const clf = buildClassifier({ source: dir, config: hf.config, weights: hf.weights, pooler: hf.pooler }, { numLabels: w.shape[0], seed: 0, device: o.device });

@@ -12,9 +12,9 @@ import type { BertTokenizer } from '../data/tokenizer.js';
 import { Rng } from '../data/rng.js';
 import { GrowbertError } from '../io/errors.js';
 import { ProgressBar } from '../io/progress.js';
-import { choosePrecision, manualSeed, noGrad, tensor, tidy, type Device, type PrecisionSetting } from '../tensor/index.js';
+import { PRECISION_SETTINGS, choosePrecision, manualSeed, noGrad, tensor, tidy, type Device, type PrecisionSetting } from '../tensor/index.js';
 import { AdamW, clipGradNorm } from '../train/optim/index.js';
-import { schedule } from '../train/lr.js';
+import { schedule } from '../schedule/lr.js';
 
 export interface FinetuneSettings {
   epochs: number;
@@ -99,7 +99,7 @@ function checkSettings(s: FinetuneSettings): void {
   posInt('max-train', s.maxTrain);
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new GrowbertError(`seed must be a non-negative integer, got ${s.seed}`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new GrowbertError(`lr must be a positive number, got ${s.lr}`);
-  if (!['auto', 'fp32', 'bf16'].includes(s.precision)) throw new GrowbertError(`precision must be auto, fp32 or bf16, got '${s.precision}'`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(s.precision)) throw new GrowbertError(`precision must be auto, fp32 or bf16, got '${s.precision}'`);
   if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) throw new GrowbertError(`warmup fraction must be in [0, 1], got ${s.warmupFraction}`);
 }
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
-import { toHfConfig, type BertConfig } from '../model/config.js';
+import { HF_MLM_ARCHITECTURES, TOKENIZER, toHfConfig, type BertConfig } from '../model/index.js';
 
 /**
  * The transformers release whose save_pretrained layout growbert reproduces (and checks against
@@ -35,7 +35,7 @@ export function sortedJson(value: unknown): string {
  * writes for every model, so the key set equals the fixture's. The config must already be the
  * plain BERT (poolingSize 1, ffnRank 0): the growbert_* extras have no meaning to HF.
  */
-export function hfModelConfig(c: BertConfig, architectures = ['BertForMaskedLM']): Record<string, unknown> {
+export function hfModelConfig(c: BertConfig, architectures = [HF_MLM_ARCHITECTURES[c.arch]]): Record<string, unknown> {
   if (c.poolingSize !== 1 || c.ffnRank !== 0) throw new Error('hfModelConfig: convert to a plain BERT (poolingSize 1, ffnRank 0) first');
   return {
     ...toHfConfig(c, architectures),
@@ -66,7 +66,7 @@ export function hfTokenizerConfig(modelMaxLength: number, lowercase = true): Rec
     sep_token: '[SEP]',
     strip_accents: null,
     tokenize_chinese_chars: true,
-    tokenizer_class: 'BertTokenizer',
+    tokenizer_class: TOKENIZER.hfClass,
     unk_token: '[UNK]',
   };
 }

@@ -11,7 +11,10 @@ import * as path from 'node:path';
 import { BertTokenizer } from '../data/tokenizer.js';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { BertForMaskedLM, PRESETS, fromHfConfig, type BertConfig, type PresetName } from '../model/index.js';
+import {
+  BertForMaskedLM, PRESETS, TIED_DECODER_WEIGHT, WORD_EMBEDDINGS, fromHfConfig, isMlmHeadParam, mapHfName,
+  type BertConfig, type PresetName,
+} from '../model/index.js';
 import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
@@ -32,22 +35,8 @@ export interface HfModel {
   notes: string[];
 }
 
-type Target = 'mlm' | 'pooler' | 'classifier' | 'skip' | 'other';
-
-/** Where a Hugging Face tensor name goes, under growbert's (= BertForMaskedLM's) name. */
-export function mapHfName(raw: string): { to: Target; name: string } {
-  // checkpoints converted from Google's TF code name LayerNorm parameters gamma / beta
-  let n = raw.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
-  if (n.startsWith('bert.')) n = n.slice('bert.'.length);
-  if (n === 'embeddings.position_ids') return { to: 'skip', name: n }; // a buffer older HF versions saved
-  if (n.startsWith('embeddings.') || n.startsWith('encoder.')) return { to: 'mlm', name: `bert.${n}` };
-  if (n.startsWith('pooler.')) return { to: 'pooler', name: `bert.${n}` };
-  if (n === 'cls.predictions.decoder.weight') return { to: 'skip', name: n }; // tied to the word embeddings
-  if (n === 'cls.predictions.decoder.bias') return { to: 'mlm', name: 'cls.predictions.bias' }; // an alias HF also saves
-  if (n.startsWith('cls.predictions.')) return { to: 'mlm', name: n };
-  if (n.startsWith('classifier.')) return { to: 'classifier', name: n };
-  return { to: 'other', name: raw };
-}
+/** Where a Hugging Face tensor name goes: the model family's name adapter (src/model/hf-names.ts). */
+export { mapHfName };
 
 function readJson(file: string): Record<string, unknown> {
   try {
@@ -87,7 +76,7 @@ export function readHfModel(dir: string): HfModel {
     const { to, name } = mapHfName(raw);
     if (to === 'skip' || to === 'other') {
       if (to === 'other') other.push(raw);
-      if (name === 'cls.predictions.decoder.weight') decoderWeight = t0;
+      if (name === TIED_DECODER_WEIGHT) decoderWeight = t0;
       else t0.dispose();
       continue;
     }
@@ -104,12 +93,12 @@ export function readHfModel(dir: string): HfModel {
   if (converted) notes.push('half-precision weights converted to float32');
   if (other.length) notes.push(`ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`);
   if (decoderWeight) {
-    const word = out.weights.get('bert.embeddings.word_embeddings.weight');
+    const word = out.weights.get(WORD_EMBEDDINGS);
     const same = word !== undefined && decoderWeight.shape.join() === word.shape.join() && tidy(() => decoderWeight!.float().equal(word));
     if (!same) notes.push('the checkpoint has an untied decoder weight; growbert ties it to the word embeddings and drops it');
     decoderWeight.dispose();
   }
-  if (!out.weights.has('bert.embeddings.word_embeddings.weight')) {
+  if (!out.weights.has(WORD_EMBEDDINGS)) {
     dispose([out.weights, out.pooler, out.classifier]);
     throw new GrowbertError(`${stFile} has no BERT embeddings (bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight); is it a BERT checkpoint?`);
   }
@@ -125,7 +114,7 @@ export function hfMaskedLM(hf: HfModel, o: { device?: Device; seed?: number } = 
   const model = new BertForMaskedLM(hf.config, { device: o.device, seed: o.seed ?? 0 });
   try {
     const { missing, unexpected } = model.loadStateDict(hf.weights, { strict: false });
-    const lacking = missing.filter((n) => !n.startsWith('cls.predictions.'));
+    const lacking = missing.filter((n) => !isMlmHeadParam(n));
     const list = (xs: string[]) => `${xs.slice(0, 3).join(', ')}${xs.length > 3 ? ', ...' : ''}`;
     if (lacking.length) throw new GrowbertError(`${file} lacks ${lacking.length} encoder tensor(s) (${list(lacking)}); is it a complete BERT checkpoint?`);
     if (unexpected.length) throw new GrowbertError(`${file} has ${unexpected.length} tensor(s) that config.json does not describe (${list(unexpected)}); check num_hidden_layers and the other sizes`);
@@ -166,14 +155,11 @@ function nearestPreset(c: BertConfig): PresetName {
 /** A minimal pre-training config for continuing from the imported model (validated by the schema). */
 export function importedRunConfig(c: BertConfig, tokenizerFile: string, tokenizerSize: number, runDir: string): PretrainConfigInput {
   const preset = nearestPreset(c);
+  // every model field but the vocabulary's, which the tokenizer sets (the pad id is BERT's 0)
+  const { vocabSize: _v, padTokenId: _p, ...model } = c;
   const input: PretrainConfigInput = {
     preset,
-    model: {
-      hiddenSize: c.hiddenSize, numHiddenLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
-      intermediateSize: c.intermediateSize, maxPositionEmbeddings: c.maxPositionEmbeddings, typeVocabSize: c.typeVocabSize,
-      hiddenDropoutProb: c.hiddenDropoutProb, attentionProbsDropoutProb: c.attentionProbsDropoutProb,
-      layerNormEps: c.layerNormEps, initializerRange: c.initializerRange, hiddenAct: c.hiddenAct,
-    },
+    model,
     data: { tokenizer: tokenizerFile, vocabSize: tokenizerSize, seqLength: Math.min(TRAIN_PRESETS[preset].seqLength, c.maxPositionEmbeddings) },
     out: runDir,
   };

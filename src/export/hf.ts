@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BertTokenizer } from '../data/tokenizer.js';
 import { atomicWriteFile } from '../io/atomic.js';
-import { factorizedToDense, type BertConfig } from '../model/index.js';
+import { HF_MODEL_TYPES, factorizedToDense, toHfName, type BertConfig } from '../model/index.js';
 import { saveSafetensors, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import { checkTokenizerFits, hfModelConfig, hfTokenizerConfig, sortedJson, writeFolderAtomically } from './hf-files.js';
@@ -59,9 +59,12 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
     checkTokenizerFits(tokenizer.vocabSize, path.join(runPaths(run).tokenizerDir, 'tokenizer.json'), config.vocabSize, path.join(checkpoint, 'model.safetensors'));
     if (config.poolingSize > 1) notes.push(`length pooling (poolingSize ${config.poolingSize}) dropped: it has no parameters, the model exports as the unpooled BERT`);
     if (config.ffnRank > 0) notes.push(`factorized FFN (rank ${config.ffnRank}) multiplied out into dense ${config.intermediateSize}x${config.hiddenSize} matrices`);
+    if (config.arch !== 'bert') notes.push(`arch ${config.arch}: written in growbert's documented layout (model_type ${HF_MODEL_TYPES[config.arch]}, docs/export.md); growbert import and fine-tune read it, transformers' BertForMaskedLM does not`);
     const plain: BertConfig = { ...config, poolingSize: 1, ffnRank: 0 };
     const sd = model.stateDict();
-    const { tensors, created } = plainBertState(sd, config);
+    const { tensors: own, created } = plainBertState(sd, config);
+    // the model family's export names (src/model/hf-names.ts), in the sorted order HF writes
+    const tensors = new Map([...own].map(([n, t]) => [toHfName(n), t] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     let parameters = 0;
     for (const t of tensors.values()) parameters += t.numel;
     try {

@@ -19,14 +19,19 @@
 // The identity layers' query/key/value and FFN-input weights copy the repeated layer (so they
 // are trained weights, not noise); only their output projections are zero (for a factorized FFN
 // only the B factor: zeroing both factors would leave them with zero gradient forever).
-import { GrowbertError } from '../io/errors.js';
-import { bertConfig } from '../model/index.js';
+//
+// Under pre-LN (arch 'prenorm') a layer is y = h + FFN(LN2(h)), h = x + Attn(LN1(x)): zero
+// output projections make it exactly y = x, so its LayerNorms simply copy the repeated layer's.
+// Which parameter is zeroed, copied or reset comes from the model's layout (src/model/family.ts).
+import { GrowbertError, oneOf } from '../io/errors.js';
+import { LAYOUTS, bertConfig, layerParamName, paramLayout } from '../model/index.js';
 import { ones, zerosLike, type Tensor } from '../tensor/index.js';
 import type { ParamState, Stage } from './stage.js';
 import { notSmaller } from './width.js';
 
-export type DepthOp = 'stack' | 'interleave' | 'identity';
-export const DEPTH_OPS: readonly DepthOp[] = ['stack', 'interleave', 'identity'];
+/** The depth operators: the one list the schedule schema, `--op` parsing and the checks read. */
+export const DEPTH_OPS = ['stack', 'interleave', 'identity'] as const;
+export type DepthOp = (typeof DEPTH_OPS)[number];
 
 export interface DepthOptions {
   /** identity only: move the repeated layer's output LayerNorm affine to the group's last layer (default true) */
@@ -39,15 +44,10 @@ export function depthMap(op: DepthOp, n: number, n2: number): number[] {
   return Array.from({ length: n2 }, (_, i) => Math.floor((i * n) / n2));
 }
 
-const LAYER = (i: number) => `bert.encoder.layer.${i}.`;
-const ZEROED = ['attention.output.dense.weight', 'attention.output.dense.bias', 'output.dense.weight', 'output.dense.bias', 'output.dense.lowrank_b.weight'];
-const LN1 = 'attention.output.LayerNorm.';
-const LN2 = 'output.LayerNorm.';
-
 export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOptions = {}): Stage {
   const n = s.config.numHiddenLayers;
   notSmaller('numHiddenLayers', n, numLayers);
-  if (!['stack', 'interleave', 'identity'].includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use stack, interleave or identity`);
+  if (!DEPTH_OPS.includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use ${oneOf(DEPTH_OPS)}`);
   if (numLayers === n) return s;
   const transfer = o.lnTransfer ?? true;
   const map = depthMap(op, n, numLayers);
@@ -59,14 +59,14 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
   };
   const layerNames = new Map<number, string[]>(); // layer -> names relative to the layer
   for (const name of s.params.keys()) {
-    const m = /^bert\.encoder\.layer\.(\d+)\.(.+)$/.exec(name);
-    if (!m) continue;
-    const l = Number(m[1]);
-    if (!layerNames.has(l)) layerNames.set(l, []);
-    layerNames.get(l)!.push(m[2]);
+    const { layer, rel } = paramLayout(s.config, name); // throws on a parameter the layout lacks
+    if (layer < 0) {
+      put(name, s.params.get(name)!, s.opt?.get(name) ?? null); // embeddings, final LayerNorm, MLM head
+      continue;
+    }
+    if (!layerNames.has(layer)) layerNames.set(layer, []);
+    layerNames.get(layer)!.push(rel);
   }
-  const globalBefore = [...s.params.keys()].filter((k) => k.startsWith('bert.embeddings.'));
-  for (const name of globalBefore) put(name, s.params.get(name)!, s.opt?.get(name) ?? null);
 
   for (let i = 0; i < numLayers; i++) {
     const src = map[i];
@@ -74,22 +74,22 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
     const lastOfGroup = i === numLayers - 1 || map[i + 1] !== src;
     const groupSize = map.filter((x) => x === src).length;
     for (const rel of layerNames.get(src)!) {
-      const from = LAYER(src) + rel;
+      const from = layerParamName(src, rel);
       const w = s.params.get(from)!;
       const st = s.opt?.get(from) ?? null;
-      const to = LAYER(i) + rel;
-      if (op !== 'identity' || (first && !(transfer && groupSize > 1 && rel.startsWith(LN2)))) {
+      const to = layerParamName(i, rel);
+      const rule = paramLayout(s.config, from);
+      const moved = transfer && groupSize > 1 && rule.outputNorm === true; // post-LN output LayerNorm
+      if (op !== 'identity' || (first && !moved)) {
         put(to, w, st); // stack / interleave: plain copy, moments and step too
         continue;
       }
-      const ln = rel.startsWith(LN1) || rel.startsWith(LN2);
-      if (transfer && lastOfGroup && rel.startsWith(LN2)) put(to, w, st); // the moved affine
-      else if (ln) put(to, rel.endsWith('weight') ? ones(w.shape, { device: w.device }) : zerosLike(w), null);
-      else if (ZEROED.includes(rel)) put(to, zerosLike(w), null);
-      else put(to, w, st); // query/key/value, FFN input, factor A: copies of the repeated layer
+      if (moved && lastOfGroup) put(to, w, st); // the moved affine
+      else if (rule.identity === 'one') put(to, ones(w.shape, { device: w.device }), null);
+      else if (rule.identity === 'zero' || rule.identity === 'zero-norm') put(to, zerosLike(w), null);
+      else put(to, w, st); // query/key/value, FFN input, factor A (and pre-LN LayerNorms): copies
     }
   }
-  for (const name of s.params.keys()) if (name.startsWith('cls.')) put(name, s.params.get(name)!, s.opt?.get(name) ?? null);
 
   let how: string;
   let exact = false;
@@ -97,8 +97,9 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
   else if (op === 'interleave') how = `interleave: layers [${map.join(',')}] (each repeated in place; function changes)`;
   else {
     const desc = map.map((x, i) => (i > 0 && map[i - 1] === x ? 'id' : String(x)));
-    exact = transfer;
-    how = `identity: layers [${desc.join(',')}] (id: zero attention/FFN outputs; ${transfer ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps' : 'LayerNorms reset to 1/0; NOT exact'})`;
+    const layout = LAYOUTS[s.config.arch];
+    exact = layout.identityExact(transfer);
+    how = `identity: layers [${desc.join(',')}] (id: ${layout.identityNote(transfer)})`;
   }
   const config = bertConfig({ ...s.config, numHiddenLayers: numLayers });
   return { ...s, config, params, opt, preserving: s.preserving && exact, report: [...s.report, `depth: ${n} -> ${numLayers} by ${how}`] };

@@ -1,22 +1,20 @@
 // FFN growth: the paper's parameter sharing ('share'), Net2Net splitting ('split'), and the
 // paper's rejected low-cost alternative, the factorized FFN ('factorized': multiply out, or grow
 // the rank). See docs/operators.md for the math and the measured preservation.
-import { GrowbertError } from '../io/errors.js';
-import { bertConfig } from '../model/index.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
+import { LOWRANK_A as A, LOWRANK_B as B, bertConfig } from '../model/index.js';
 import type { Device, Generator, Tensor } from '../tensor/index.js';
 import type { ParamState, Stage } from './stage.js';
 import { cached, notSmaller, splitMap, tileMap, widen, type WidenOptions } from './width.js';
 
-export type FfnOp = 'share' | 'split' | 'factorized';
-export const FFN_OPS: readonly FfnOp[] = ['share', 'split', 'factorized'];
+/** The FFN operators: the one list the schedule schema, `--op` parsing and the checks read. */
+export const FFN_OPS = ['share', 'split', 'factorized'] as const;
+export type FfnOp = (typeof FFN_OPS)[number];
 
 export interface FfnTarget {
   intermediateSize?: number;
   ffnRank?: number;
 }
-
-const A = '.lowrank_a.weight';
-const B = '.lowrank_b.weight';
 
 /**
  * W = B·A for every factorized FFN matrix: a new dense parameter, so it starts with zero moments
@@ -67,7 +65,7 @@ export function ffnStage(s: Stage, target: FfnTarget, op: FfnOp, o: WidenOptions
   if (op === 'share' && F2 % F !== 0) {
     throw new GrowbertError(`grow: ffn=share tiles the FFN a whole number of times, but intermediateSize ${F} -> ${F2} is not a multiple; use a multiple of ${F} (e.g. ${2 * F}) or ffn=split`);
   }
-  if (op !== 'share' && op !== 'split') throw new GrowbertError(`grow: unknown ffn operator '${op as string}'; use share, split or factorized`);
+  if (op !== 'share' && op !== 'split') throw new GrowbertError(`grow: unknown ffn operator '${op as string}'; use ${oneOf(FFN_OPS)}`);
   const ffn = cached(() => (op === 'share' ? tileMap(F, F2, gen, o.device) : splitMap(F, F2, gen, o.device)));
   const out = widen(s, { ffn }, config, o);
   const how = op === 'share'

@@ -5,26 +5,21 @@
 // layers and then copying them is the same as copying and then widening N' layers, except
 // that it does N (not N') layers' work and draws N (not N') random maps. Length comes last: it
 // changes no parameter.
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
+import { GROWABLE_KEYS, type GrowableShape } from '../model/index.js';
 import { Generator } from '../tensor/index.js';
 import { DEPTH_OPS, depthStage, type DepthOp, type DepthOptions } from './depth.js';
 import { FFN_OPS, ffnStage, type FfnOp } from './ffn.js';
 import { HIDDEN_OPS, hiddenStage, type HiddenOp } from './hidden.js';
 import { lengthStage } from './length.js';
-import { pipeline, runStages, type GrowResult, type GrowSource, type OptimizerPolicy } from './stage.js';
+import { OPTIMIZER_POLICIES, pipeline, runStages, type GrowResult, type GrowSource, type OptimizerPolicy } from './stage.js';
 
-/** The shape to grow to; a field left out keeps the source's value. */
-export interface GrowTarget {
-  numHiddenLayers?: number;
-  intermediateSize?: number;
-  hiddenSize?: number;
-  numAttentionHeads?: number;
-  poolingSize?: number;
-  ffnRank?: number;
+/** The shape to grow to (the model's growable dimensions); a field left out keeps the source's value. */
+export type GrowTarget = Partial<GrowableShape> & {
   /** sequence length of the next stage (data truncation): must fit maxPositionEmbeddings */
   seqLength?: number;
-}
-const TARGET_KEYS = ['numHiddenLayers', 'intermediateSize', 'hiddenSize', 'numAttentionHeads', 'poolingSize', 'ffnRank', 'seqLength'] as const;
+};
+const TARGET_KEYS = [...GROWABLE_KEYS, 'seqLength'] as const;
 
 /** Which operator per dimension, and the knobs they share. */
 export interface GrowOps {
@@ -87,7 +82,7 @@ function checkTarget(target: GrowTarget): void {
  */
 export function grow(src: GrowSource, target: GrowTarget, ops: GrowOps = {}, policy: OptimizerPolicy = 'map'): GrowResult {
   checkTarget(target);
-  if (!['map', 'grad', 'reset'].includes(policy)) throw new GrowbertError(`grow: unknown optimizer policy '${policy}'; use map, grad or reset`);
+  if (!OPTIMIZER_POLICIES.includes(policy)) throw new GrowbertError(`grow: unknown optimizer policy '${policy}'; use ${oneOf(OPTIMIZER_POLICIES)}`);
   const noise = ops.noise ?? 0;
   if (!(noise >= 0)) throw new GrowbertError(`grow: noise must be >= 0, got ${noise}`);
   const c = src.model.config;

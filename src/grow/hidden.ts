@@ -8,14 +8,14 @@
 // float rounding. Otherwise the extra units are a random set (no unit copied more than once
 // beyond the others) and every LayerNorm sees slightly shifted statistics: the error is measured
 // in test/grow/hidden.test.ts and reported in docs/operators.md.
-import { GrowbertError } from '../io/errors.js';
+import { GrowbertError, oneOf } from '../io/errors.js';
 import { bertConfig, headSize } from '../model/index.js';
 import type { Device } from '../tensor/index.js';
 import type { Stage } from './stage.js';
 import { cached, headMap, notSmaller, tileMap, widen, type WidenOptions } from './width.js';
 
-export type HiddenOp = 'fpi';
-export const HIDDEN_OPS: readonly HiddenOp[] = ['fpi'];
+export const HIDDEN_OPS = ['fpi'] as const;
+export type HiddenOp = (typeof HIDDEN_OPS)[number];
 
 export interface HiddenTarget {
   hiddenSize?: number;
@@ -41,7 +41,7 @@ export function hiddenTarget(c: Stage['config'], t: HiddenTarget): { hidden: num
 }
 
 export function hiddenStage(s: Stage, target: HiddenTarget, op: HiddenOp, o: WidenOptions & { device: Device }): Stage {
-  if (op !== 'fpi') throw new GrowbertError(`grow: unknown hidden operator '${op as string}'; use fpi`);
+  if (!HIDDEN_OPS.includes(op)) throw new GrowbertError(`grow: unknown hidden operator '${op as string}'; use ${oneOf(HIDDEN_OPS)}`);
   const c = s.config;
   const { hidden, heads } = hiddenTarget(c, target);
   notSmaller('hiddenSize', c.hiddenSize, hidden);

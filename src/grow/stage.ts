@@ -3,9 +3,9 @@
 // values are new tensors or tensors of the input, and never write into a tensor in place, so the
 // source model and optimizer are untouched whatever the operator does.
 import { GrowbertError } from '../io/errors.js';
-import { BertForMaskedLM, type BertConfig } from '../model/index.js';
+import { BertForMaskedLM, paramLayout, type BertConfig } from '../model/index.js';
 import { full, noGrad, tidy, zerosLike, type Tensor } from '../tensor/index.js';
-import type { OptimizerMeta } from '../train/optim/index.js';
+import type { OptimizerMeta } from '../nn/index.js';
 
 /**
  * What happens to the AdamW/LAMB moments at a growth step:
@@ -17,7 +17,9 @@ import type { OptimizerMeta } from '../train/optim/index.js';
  *           Training's code does; see docs/operators.md, "Optimizer state");
  * - 'reset' every moment zero and every step 0 (the authors' code: a fresh optimizer per stage).
  */
-export type OptimizerPolicy = 'map' | 'grad' | 'reset';
+/** What growth does to the Adam moments: the one list the schedule schema and both CLIs read. */
+export const OPTIMIZER_POLICIES = ['map', 'grad', 'reset'] as const;
+export type OptimizerPolicy = (typeof OPTIMIZER_POLICIES)[number];
 
 /** One parameter's optimizer entries (`<param>.exp_avg`, `.exp_avg_sq`, `.step`). */
 export interface ParamState {
@@ -87,6 +89,7 @@ function splitState(params: ReadonlyMap<string, Tensor>, flat: ReadonlyMap<strin
  */
 export function sourceStage(src: GrowSource, policy: OptimizerPolicy): Stage {
   const params = src.model.stateDict();
+  for (const name of params.keys()) paramLayout(src.model.config, name); // growth never guesses: an undescribed parameter throws
   const stage: Stage = { config: src.model.config, params, preserving: true, report: [] };
   if (src.optimizer) {
     const opt = splitState(params, src.optimizer.state);

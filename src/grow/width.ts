@@ -6,6 +6,7 @@
 // Net2Net's function-preserving widening (Chen et al. 2016), which the paper's FFN sharing is the
 // evenly tiled case of, and bert2BERT's FPI (Chen et al. 2022) applied to BERT's hidden size.
 import { GrowbertError } from '../io/errors.js';
+import { paramLayout, type Role } from '../model/index.js';
 import type { Device, Generator, Tensor } from '../tensor/index.js';
 import { arange, bincount, cat, randint, randn, randperm, tidy, zeros } from '../tensor/index.js';
 import { mapState, type OptimizerPolicy, type ParamState, type Stage } from './stage.js';
@@ -51,65 +52,6 @@ export function headMap(heads: number, newHeads: number, headSize: number, gen: 
   const within = arange(0, headSize);
   const index = h.mul(headSize).unsqueeze(1).add(within.unsqueeze(0)).reshape(newHeads * headSize);
   return axisMap(heads * headSize, index, device);
-}
-
-// ---- Which axis of which parameter is which ---------------------------------------------------
-type Axis = 'hidden' | 'attn' | 'ffn' | 'rankI' | 'rankO';
-type Role = 'out' | 'in';
-type DimSpec = [Axis, Role] | null;
-
-const H_OUT: DimSpec = ['hidden', 'out'], H_IN: DimSpec = ['hidden', 'in'];
-const A_OUT: DimSpec = ['attn', 'out'], A_IN: DimSpec = ['attn', 'in'];
-const F_OUT: DimSpec = ['ffn', 'out'], F_IN: DimSpec = ['ffn', 'in'];
-
-/** Per parameter name inside `bert.encoder.layer.<i>.`, its dims' axes. */
-const LAYER_SPECS: Record<string, DimSpec[]> = {
-  'attention.output.dense.weight': [H_OUT, A_IN],
-  'attention.output.dense.bias': [H_OUT],
-  'attention.output.LayerNorm.weight': [H_OUT],
-  'attention.output.LayerNorm.bias': [H_OUT],
-  'intermediate.dense.weight': [F_OUT, H_IN],
-  'intermediate.dense.bias': [F_OUT],
-  'intermediate.dense.lowrank_a.weight': [['rankI', 'out'], H_IN],
-  'intermediate.dense.lowrank_b.weight': [F_OUT, ['rankI', 'in']],
-  'output.dense.weight': [H_OUT, F_IN],
-  'output.dense.bias': [H_OUT],
-  'output.dense.lowrank_a.weight': [['rankO', 'out'], F_IN],
-  'output.dense.lowrank_b.weight': [H_OUT, ['rankO', 'in']],
-  'output.LayerNorm.weight': [H_OUT],
-  'output.LayerNorm.bias': [H_OUT],
-};
-for (const p of ['query', 'key', 'value']) {
-  LAYER_SPECS[`attention.self.${p}.weight`] = [A_OUT, H_IN];
-  LAYER_SPECS[`attention.self.${p}.bias`] = [A_OUT];
-}
-
-/** Parameters outside the encoder layers. */
-const GLOBAL_SPECS: Record<string, DimSpec[]> = {
-  'bert.embeddings.word_embeddings.weight': [null, H_OUT],
-  'bert.embeddings.position_embeddings.weight': [null, H_OUT],
-  'bert.embeddings.token_type_embeddings.weight': [null, H_OUT],
-  'bert.embeddings.LayerNorm.weight': [H_OUT],
-  'bert.embeddings.LayerNorm.bias': [H_OUT],
-  'cls.predictions.transform.dense.weight': [H_OUT, H_IN],
-  'cls.predictions.transform.dense.bias': [H_OUT],
-  // The decoder is tied to the word embeddings, whose hidden axis is an 'out' axis (copied), yet
-  // as the decoder it reads the hidden units and would need dividing. Instead the head's last
-  // LayerNorm, whose output only the decoder reads, is divided ('in'): LN weight and bias / c.
-  // (Staged Training's code does the same for BERT's MLM head.)
-  'cls.predictions.transform.LayerNorm.weight': [H_IN],
-  'cls.predictions.transform.LayerNorm.bias': [H_IN],
-  'cls.predictions.bias': [null],
-};
-
-const LAYER_RE = /^bert\.encoder\.layer\.(\d+)\.(.+)$/;
-
-/** The axes of a parameter and the layer it belongs to (-1 outside the encoder). */
-export function specOf(name: string): { layer: number; rel: string; dims: DimSpec[] } {
-  const m = LAYER_RE.exec(name);
-  const dims = m ? LAYER_SPECS[m[2]] : GLOBAL_SPECS[name];
-  if (!dims) throw new Error(`grow: no width rule for parameter '${name}'`);
-  return { layer: m ? Number(m[1]) : -1, rel: m ? m[2] : name, dims };
 }
 
 /** Maps for the axes that change; per-layer axes get one map per layer (built lazily, cached). */
@@ -162,7 +104,7 @@ export function widen(s: Stage, plan: WidthPlan, config: Stage['config'], o: Wid
   const params = new Map<string, Tensor>();
   const opt = s.opt ? new Map<string, ParamState | null>() : undefined;
   for (const [name, w] of s.params) {
-    const { layer, dims } = specOf(name);
+    const { layer, dims } = paramLayout(s.config, name); // which axis is which: src/model/family.ts
     const steps: { dim: number; m: AxisMap; role: Role }[] = [];
     dims.forEach((d, dim) => {
       if (!d) return;

@@ -1,6 +1,9 @@
 // BERT for masked-LM pre-training, read top to bottom: embeddings, post-LN encoder layers, the
 // MLM head, and BertForMaskedLM tying them together. Parameter names are exactly those of
 // Hugging Face's BertForMaskedLM state dict, so checkpoints load and export without renaming.
+// With config.arch 'prenorm' the same class builds the pre-LN encoder (prenorm.ts): its layers,
+// plus one LayerNorm after the last layer. src/model/layout.ts describes every parameter named
+// here for growth, export and import (a test checks that it covers them all).
 //
 // Two growbert extras make the low-cost stages of a growth schedule (method.md):
 // - length pooling (config.poolingSize = k > 1): the encoder runs on a mean-pooled sequence plus
@@ -15,12 +18,14 @@
 // Memory: forward() creates only intermediates; wrap forward + backward in tidy() and nothing leaks.
 import { GrowbertError } from '../io/errors.js';
 import { Embedding, LayerNorm, Linear, LowRankLinear, Module, cast, initTensor, zeros as zeroInit, type InitOptions } from '../nn/index.js';
-import {
-  Generator, arange, cat, crossEntropy, dropout, hasFusedAttention, linear, ones, scaledDotProductAttention, zeros,
-  type DType, type Device, type Tensor,
-} from '../tensor/index.js';
-import { bertConfig, headSize, type BertConfig, type BertConfigInput } from './config.js';
+import { Generator, arange, cat, crossEntropy, dropout, linear, ones, zeros, type DType, type Device, type Tensor } from '../tensor/index.js';
+import { activation, attentionMask, gatherPositions, hiddenDropout, selfAttention } from './blocks.js';
+import { bertConfig, type BertConfig, type BertConfigInput } from './config.js';
+import { DECODER_BIAS_ALIAS, POSITION_IDS_BUFFER, TIED_DECODER_WEIGHT } from './hf-names.js';
 import { meanPool } from './pooling.js';
+import { PreLNLayer } from './prenorm.js';
+
+export { gatherPositions };
 
 export interface MaskedLMBatch {
   /** token ids [B, S] int64 (masked positions already hold [MASK] / random / kept tokens) */
@@ -56,35 +61,6 @@ export interface ModelOptions {
   seed?: number;
 }
 
-const FUSED_ATTENTION = hasFusedAttention();
-
-function activation(x: Tensor, act: BertConfig['hiddenAct']): Tensor {
-  return act === 'gelu_new' ? x.gelu('tanh') : x.gelu();
-}
-
-/** Rows of x [B, S, H] at positions [B, P] (int64): [B, P, H]. */
-export function gatherPositions(x: Tensor, positions: Tensor): Tensor {
-  const [B, P] = positions.shape;
-  return x.gather(1, positions.unsqueeze(-1).expand(B, P, x.size(2)));
-}
-
-/** A key mask [B, L] (nonzero = attend) as the bool [B, 1, 1, L] that attention broadcasts. */
-function attentionMask(keep: Tensor): Tensor {
-  const [B, L] = keep.shape;
-  return keep.ne(0).view(B, 1, 1, L);
-}
-
-/**
- * softmax(q k^T / sqrt(d) + mask) v on q [B, h, Lq, d], k/v [B, h, Lk, d]. In bfloat16 without
- * a fused kernel (libtorch < 2.1), the math is spelled out so the softmax runs in float32.
- */
-function attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, p: number): Tensor {
-  if (q.dtype === 'float32' || FUSED_ATTENTION) return scaledDotProductAttention(q, k, v, { mask, dropout: p });
-  const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1))).maskedFill(mask.logicalNot(), -Infinity);
-  const probs = dropout(scores.softmax(-1, 'float32'), p, p > 0);
-  return cast(probs, q.dtype).matmul(v);
-}
-
 /** word + token type + position embeddings, LayerNorm, dropout. */
 class BertEmbeddings extends Module {
   readonly word_embeddings: Embedding;
@@ -112,8 +88,13 @@ class BertEmbeddings extends Module {
   }
 }
 
+/** What both variants' layers compute: x [B, Lq, H] (queries, residual), kv (keys, values) -> [B, Lq, H]. */
+export interface EncoderLayer extends Module {
+  forward(x: Tensor, mask: Tensor, dt: DType, kv?: Tensor): Tensor;
+}
+
 /** One post-LN encoder layer: x = LN(x + attention(x)); x = LN(x + FFN(x)). */
-class BertLayer extends Module {
+class BertLayer extends Module implements EncoderLayer {
   readonly query: Linear;
   readonly key: Linear;
   readonly value: Linear;
@@ -142,20 +123,11 @@ class BertLayer extends Module {
    */
   forward(x: Tensor, mask: Tensor, dt: DType, kv: Tensor = x): Tensor {
     const c = this.config;
-    const [B, Lq, H] = x.shape;
-    const Lk = kv.size(1);
-    const nh = c.numAttentionHeads, hd = headSize(c);
-    const p = this.training ? c.hiddenDropoutProb : 0;
     const xc = cast(x, dt);
-    const kvc = kv === x ? xc : cast(kv, dt);
-    const heads = (t: Tensor, L: number) => t.view(B, L, nh, hd).transpose(1, 2); // [B, nh, L, hd]
-    const q = heads(this.query.forward(xc), Lq);
-    const k = heads(this.key.forward(kvc), Lk);
-    const v = heads(this.value.forward(kvc), Lk);
-    const a = attention(q, k, v, mask, this.training ? c.attentionProbsDropoutProb : 0).transpose(1, 2).reshape(B, Lq, H);
-    const h = this.attentionLayerNorm.forward(dropout(this.attentionOutput.forward(a), p, p > 0).add(x));
+    const a = selfAttention(this, xc, kv === x ? xc : cast(kv, dt), mask, c, this.training);
+    const h = this.attentionLayerNorm.forward(hiddenDropout(this.attentionOutput.forward(a), c, this.training).add(x));
     const f = activation(this.intermediate.forward(cast(h, dt)), c.hiddenAct);
-    return this.outputLayerNorm.forward(dropout(this.output.forward(f), p, p > 0).add(h));
+    return this.outputLayerNorm.forward(hiddenDropout(this.output.forward(f), c, this.training).add(h));
   }
 }
 
@@ -180,7 +152,9 @@ class BertLMPredictionHead extends Module {
 export class BertForMaskedLM extends Module {
   readonly config: BertConfig;
   readonly embeddings: BertEmbeddings;
-  readonly layers: BertLayer[];
+  readonly layers: EncoderLayer[];
+  /** prenorm only: the LayerNorm after the last layer (pre-LN layers leave the residual stream unnormalized) */
+  readonly finalLayerNorm: LayerNorm | null;
   readonly head: BertLMPredictionHead;
 
   constructor(config: BertConfigInput, { device, seed }: ModelOptions = {}) {
@@ -188,8 +162,20 @@ export class BertForMaskedLM extends Module {
     this.config = bertConfig(config);
     const o: InitOptions = { device, generator: seed === undefined ? undefined : new Generator(seed) };
     this.embeddings = this.child('bert.embeddings', new BertEmbeddings(this.config, o));
-    this.layers = Array.from({ length: this.config.numHiddenLayers }, (_, i) => this.child(`bert.encoder.layer.${i}`, new BertLayer(this.config, o)));
+    const Layer = this.config.arch === 'prenorm' ? PreLNLayer : BertLayer;
+    const c = this.config;
+    this.layers = Array.from({ length: c.numHiddenLayers }, (_, i) => this.child(`bert.encoder.layer.${i}`, new Layer(c, o)));
+    const final = () => this.child('bert.LayerNorm', new LayerNorm(c.hiddenSize, { ...o, eps: c.layerNormEps }));
+    this.finalLayerNorm = c.arch === 'prenorm' ? final() : null;
     this.head = this.child('cls.predictions', new BertLMPredictionHead(this.config, o));
+  }
+
+  /**
+   * The encoder's modules by name (embeddings, layers, the final LayerNorm), without the MLM
+   * head: what a task head such as the GLUE classifier adopts.
+   */
+  encoderModules(): Map<string, Module> {
+    return new Map([...this.children()].filter(([, m]) => m !== this.head));
   }
 
   /** The device the parameters live on. */
@@ -230,6 +216,7 @@ export class BertForMaskedLM extends Module {
         x = layer.forward(x, mask, dt);
         hiddenStates?.push(x);
       }
+      x = this.finish(x);
       seq = x.narrow(1, x.size(1) - P, P);
     } else {
       x = this.runLayers(x, keep, dt, hiddenStates);
@@ -264,7 +251,12 @@ export class BertForMaskedLM extends Module {
       x = layer.forward(x, mask, dt);
       hiddenStates?.push(x);
     }
-    return x;
+    return this.finish(x);
+  }
+
+  /** The encoder output: the final LayerNorm of a pre-LN encoder, nothing for post-LN BERT. */
+  private finish(x: Tensor): Tensor {
+    return this.finalLayerNorm ? this.finalLayerNorm.forward(x) : x;
   }
 
   /**
@@ -273,7 +265,7 @@ export class BertForMaskedLM extends Module {
    * `bert.embeddings.position_ids` buffer, which it skips.
    */
   override loadStateDict(src: Map<string, Tensor>, o: { strict?: boolean } = {}) {
-    const skip = new Set(['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias', 'bert.embeddings.position_ids']);
+    const skip = new Set([TIED_DECODER_WEIGHT, DECODER_BIAS_ALIAS, POSITION_IDS_BUFFER]);
     return super.loadStateDict(new Map([...src].filter(([n]) => !skip.has(n))), o);
   }
 }

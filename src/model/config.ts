@@ -1,13 +1,21 @@
-// BertConfig: the shape and hyper-parameters of a BERT, validated with zod, with converters to
-// and from Hugging Face's config.json and the size presets growbert uses.
+// BertConfig: the shape and hyper-parameters of an encoder of the model family (post-LN BERT or
+// the pre-LN variant, `arch`), validated with zod, with converters to and from Hugging Face's
+// config.json and the size presets growbert uses. The one list of fields: the pre-training
+// config's `model` overrides and a schedule stage's `model` are derived from it below.
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 
 const posInt = z.number().int().positive();
 const prob = z.number().min(0).max(1);
 
-export const BertConfigSchema = z
-  .object({
+/** The encoder variants (src/model/layout.ts has each one's parameter layout). */
+export const ARCHS = ['bert', 'prenorm'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+/** Every field of a model config; the schemas below are views of this one object. */
+const CONFIG_FIELDS = z.object({
+    /** 'bert': post-LN BERT (Hugging Face's); 'prenorm': pre-LN (LayerNorm before each sublayer and after the last layer) */
+    arch: z.enum(ARCHS).default('bert'),
     vocabSize: posInt,
     hiddenSize: posInt,
     numHiddenLayers: posInt,
@@ -27,7 +35,31 @@ export const BertConfigSchema = z
     poolingSize: posInt.default(1),
     /** 0 = full FFN; r > 0 = each FFN matrix factorized as W = B·A of rank r */
     ffnRank: z.number().int().nonnegative().default(0),
-  })
+  });
+
+/**
+ * The dimensions growth changes (and a schedule stage may set), in the order growth reports them.
+ * The one list that grow targets, schedule stages, the last-stage check and `growbert grow` use.
+ */
+export const GROWABLE_KEYS = [
+  'numHiddenLayers', 'hiddenSize', 'numAttentionHeads', 'intermediateSize', 'poolingSize', 'ffnRank',
+] as const;
+export type GrowableKey = (typeof GROWABLE_KEYS)[number];
+export type GrowableShape = Pick<BertConfig, GrowableKey>;
+
+/** The growable dimensions of a config. */
+export function growableShape(c: GrowableShape): GrowableShape {
+  return Object.fromEntries(GROWABLE_KEYS.map((k) => [k, c[k]])) as unknown as GrowableShape;
+}
+
+/** Overrides of a preset's model (the pre-training config's `model`): every field but the vocabulary's, optional. */
+export const ModelOverridesSchema = CONFIG_FIELDS.omit({ vocabSize: true, padTokenId: true }).partial().strict();
+/** A schedule stage's model: the growable dimensions, optional. */
+export const GrowableShapeSchema = CONFIG_FIELDS
+  .pick(Object.fromEntries(GROWABLE_KEYS.map((k) => [k, true])) as { [K in GrowableKey]: true })
+  .partial().strict();
+
+export const BertConfigSchema = CONFIG_FIELDS
   .strict()
   .superRefine((c, ctx) => {
     if (c.hiddenSize % c.numAttentionHeads !== 0) {
@@ -93,6 +125,18 @@ export function presetConfig(name: PresetName, vocabSize: number, overrides: Par
 
 // ---- Hugging Face config.json -------------------------------------------------------------------
 
+/**
+ * config.json's model_type per arch. Post-LN BERT is Hugging Face's 'bert'; the pre-LN variant
+ * has no Hugging Face class that computes it from these names, so it is growbert's own type
+ * (its layout: docs/export.md).
+ */
+export const HF_MODEL_TYPES = { bert: 'bert', prenorm: 'growbert-prenorm' } as const satisfies Record<Arch, string>;
+export type HfModelType = (typeof HF_MODEL_TYPES)[Arch];
+/** The architectures entry of an exported masked-LM config.json, per arch. */
+export const HF_MLM_ARCHITECTURES: Record<Arch, string> = {
+  bert: 'BertForMaskedLM', prenorm: 'GrowbertPreLNForMaskedLM',
+};
+
 /** The fields of a Hugging Face BERT config.json that growbert reads and writes. */
 export interface HfBertConfig {
   vocab_size: number;
@@ -108,7 +152,7 @@ export interface HfBertConfig {
   initializer_range: number;
   hidden_act: string;
   pad_token_id: number;
-  model_type: 'bert';
+  model_type: HfModelType;
   architectures: string[];
   tie_word_embeddings?: boolean;
   /** growbert extras, written only when not the default (a pooled or factorized model) */
@@ -117,11 +161,11 @@ export interface HfBertConfig {
   [other: string]: unknown;
 }
 
-/** config.json for Hugging Face (BertForMaskedLM unless another architecture is named). */
-export function toHfConfig(c: BertConfig, architectures = ['BertForMaskedLM']): HfBertConfig {
+/** config.json for Hugging Face (the arch's masked LM unless another architecture is named). */
+export function toHfConfig(c: BertConfig, architectures = [HF_MLM_ARCHITECTURES[c.arch]]): HfBertConfig {
   const hf: HfBertConfig = {
     architectures,
-    model_type: 'bert',
+    model_type: HF_MODEL_TYPES[c.arch],
     vocab_size: c.vocabSize,
     hidden_size: c.hiddenSize,
     num_hidden_layers: c.numHiddenLayers,
@@ -144,8 +188,10 @@ export function toHfConfig(c: BertConfig, architectures = ['BertForMaskedLM']): 
 
 /** Reads a Hugging Face BERT config.json object (unknown fields are ignored). */
 export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
-  if (hf.model_type !== undefined && hf.model_type !== 'bert') {
-    throw new GrowbertError(`config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs only`);
+  const types = Object.entries(HF_MODEL_TYPES) as [Arch, string][];
+  const arch = hf.model_type === undefined ? 'bert' : types.find(([, t]) => t === hf.model_type)?.[0];
+  if (!arch) {
+    throw new GrowbertError(`config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs (and its own ${HF_MODEL_TYPES.prenorm}) only`);
   }
   const act = hf.hidden_act ?? 'gelu';
   if (act !== 'gelu' && act !== 'gelu_new') {
@@ -153,6 +199,7 @@ export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
   }
   const pick = <T>(key: string): T | undefined => (hf[key] === undefined || hf[key] === null ? undefined : (hf[key] as T));
   return bertConfig({
+    arch,
     vocabSize: pick<number>('vocab_size')!,
     hiddenSize: pick<number>('hidden_size')!,
     numHiddenLayers: pick<number>('num_hidden_layers')!,

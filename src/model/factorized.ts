@@ -3,9 +3,7 @@
 // up to float rounding.
 import { noGrad, type Tensor } from '../tensor/index.js';
 import { BertForMaskedLM } from './bert.js';
-
-const A = '.lowrank_a.weight';
-const B = '.lowrank_b.weight';
+import { LOWRANK_A as A, LOWRANK_B as B } from './family.js';
 
 /**
  * A state dict with every `X.lowrank_a.weight` / `X.lowrank_b.weight` pair replaced by

@@ -2,8 +2,8 @@
 // steps, tokens, or a fraction of a step/token/seconds budget), FLOPs per step, and one LR
 // function over the whole run that follows each stage's policy.
 import { GrowbertError } from '../io/errors.js';
-import { bertConfig, type BertConfig } from '../model/index.js';
-import { lrAt, type Schedule as LrSchedule } from '../train/lr.js';
+import { GROWABLE_KEYS, bertConfig, type BertConfig } from '../model/index.js';
+import { lrAt, type LrDecay, type Schedule as LrSchedule } from './lr.js';
 import { stepFlops } from './cost.js';
 import type { Schedule, Stage } from './schedule.js';
 
@@ -84,7 +84,7 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
     start += steps;
   });
   const last = out[out.length - 1].config;
-  for (const k of ['numHiddenLayers', 'hiddenSize', 'intermediateSize', 'numAttentionHeads', 'poolingSize', 'ffnRank'] as const) {
+  for (const k of GROWABLE_KEYS) {
     if (last[k] !== run.target[k] && !sched.control) {
       throw new GrowbertError(`schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`);
     }
@@ -92,7 +92,7 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
   return out;
 }
 
-export interface LrOptions { peak: number; warmupSteps: number; decay: 'linear' | 'poly' | 'constant' | 'cosine'; power: number }
+export interface LrOptions { peak: number; warmupSteps: number; decay: LrDecay; power: number }
 
 /**
  * One LR function over the run:

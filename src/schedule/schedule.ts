@@ -3,9 +3,9 @@
 // presets are built for any target size.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { GrowbertError } from '../io/errors.js';
-import type { BertConfig } from '../model/index.js';
-import { formatZodError } from '../train/config.js';
+import { GrowbertError, formatZodError } from '../io/errors.js';
+import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES } from '../grow/index.js';
+import { GrowableShapeSchema, type BertConfig } from '../model/index.js';
 
 const posInt = z.number().int().positive();
 
@@ -16,18 +16,17 @@ export const StageSchema = z.object({
   tokens: posInt.optional(),
   fraction: z.number().gt(0).lte(1).optional(),
   /** the stage's model shape; a field left out is the target's */
-  model: z.object({
-    numHiddenLayers: posInt, hiddenSize: posInt, numAttentionHeads: posInt, intermediateSize: posInt,
-    poolingSize: posInt, ffnRank: z.number().int().nonnegative(),
-  }).partial().strict().default({}),
+  model: GrowableShapeSchema.default({}),
   /** sequence length (default: the run's); shorter = data truncation */
   seqLength: posInt.optional(),
   /** sequences per step (default: the run's) */
   batchSize: posInt.optional(),
   /** operators that grow the previous stage's model into this one */
   ops: z.object({
-    depth: z.enum(['stack', 'interleave', 'identity']), ffn: z.enum(['share', 'split', 'factorized']), hidden: z.enum(['fpi']),
+    depth: z.enum(DEPTH_OPS), ffn: z.enum(FFN_OPS), hidden: z.enum(HIDDEN_OPS),
     noise: z.number().min(0), seed: z.number().int().nonnegative(),
+    /** depth=identity: move output LayerNorm affines so the new layers are exact identities (default true) */
+    lnTransfer: z.boolean(),
   }).partial().strict().default({}),
   lr: z.object({
     /** restart: warmup and decay within the stage (the authors' code); continue: one schedule over
@@ -38,7 +37,7 @@ export const StageSchema = z.object({
     warmup: z.number().min(0).optional(),
   }).strict().default({}),
   /** what happens to the Adam moments at entry: map them like the weights, or start fresh */
-  optimizer: z.enum(['map', 'grad', 'reset']).default('map'),
+  optimizer: z.enum(OPTIMIZER_POLICIES).default('map'),
 }).strict().superRefine((s, ctx) => {
   const n = [s.steps, s.tokens, s.fraction].filter((v) => v !== undefined).length;
   if (n !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `give a stage exactly one budget: steps, tokens or fraction (it has ${n})` });

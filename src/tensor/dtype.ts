@@ -1,10 +1,18 @@
-// Dtypes and devices. Codes are c10::ScalarType values, which is what the addon takes.
-export type DType = 'float64' | 'float32' | 'bfloat16' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+// Dtypes and devices. The codes are c10::ScalarType values, as the addon exports them
+// (native.dtypeCodes): they are read from it, never copied, so the two sides cannot disagree.
+import { native } from './native.js';
+
+export const DTYPES = ['float64', 'float32', 'bfloat16', 'float16', 'int64', 'int32', 'bool', 'uint8'] as const;
+export type DType = (typeof DTYPES)[number];
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
-export const DTYPE_CODE: Record<DType, number> = {
-  uint8: 0, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, bool: 11, bfloat16: 15,
-};
+function readCodes(): Record<DType, number> {
+  const codes = native.dtypeCodes;
+  const missing = DTYPES.filter((d) => typeof codes[d] !== 'number');
+  if (missing.length) throw new Error(`the native addon has no code for dtype(s) ${missing.join(', ')}; rebuild it (npm run build:native)`);
+  return Object.fromEntries(DTYPES.map((d) => [d, codes[d]])) as Record<DType, number>;
+}
+export const DTYPE_CODE: Readonly<Record<DType, number>> = readCodes();
 const CODE_DTYPE = new Map<number, DType>(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
 
 export function dtypeFromCode(code: number): DType {

@@ -35,7 +35,8 @@ export function embedding(weight: Tensor, indices: Tensor, paddingIdx = -1): Ten
 }
 
 export type Reduction = 'none' | 'mean' | 'sum';
-const REDUCTION = { none: 0, mean: 1, sum: 2 } as const;
+/** at::Reduction codes, from the addon */
+const REDUCTION = native.reductionCodes;
 export interface CrossEntropyOptions {
   reduction?: Reduction;
   ignoreIndex?: number;

@@ -1,21 +1,27 @@
 // Loads the compiled addon (build/growbert.node). The addon is mechanical: every op takes native
-// handles and plain values and returns handles; src/tensor/ gives it types and ergonomics.
+// handles and plain values and returns handles; src/tensor/ gives it ergonomics. Its functions
+// are declared once, in native-api.ts, which types them here and checks their arguments in C++.
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeOps } from './native-api.js';
 
 /** An opaque native handle owning one libtorch tensor. */
 export interface NativeHandle {
   dispose(): void;
   isDisposed(): boolean;
 }
-/** An opaque seeded random generator. */
-export type NativeGenerator = { readonly __generator: unique symbol };
+export type { NativeGenerator, NativeGroup, NativeReducer, NativeWork } from './native-api.js';
 
-// The addon's functions are typed at the call sites in src/tensor/; here they are just functions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type NativeAddon = Record<string, (...args: any[]) => any> & { NativeTensor: new () => NativeHandle };
+/** The addon: the declared ops, the handle class, and the codes it takes for dtypes and reductions. */
+export type NativeAddon = NativeOps & {
+  NativeTensor: new () => NativeHandle;
+  /** c10::ScalarType codes of the dtypes the addon accepts, by growbert's dtype name */
+  dtypeCodes: Readonly<Record<string, number>>;
+  /** at::Reduction codes of the losses' `reduction` argument */
+  reductionCodes: Readonly<{ none: number; mean: number; sum: number }>;
+};
 
 function findAddon(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

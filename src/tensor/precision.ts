@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import { native } from './native.js';
 import type { Device } from './dtype.js';
 
-export type PrecisionSetting = 'auto' | 'fp32' | 'bf16';
+/** The settings of --precision (one list: the config schema and the CLI read it). */
+export const PRECISION_SETTINGS = ['auto', 'fp32', 'bf16'] as const;
+export type PrecisionSetting = (typeof PRECISION_SETTINGS)[number];
 export type Precision = 'fp32' | 'bf16';
 
 export interface PrecisionChoice {

@@ -2,32 +2,28 @@
 // field; see src/cli/pretrain.ts). A run stores its resolved config as RUN/config.json.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { GrowbertError } from '../io/errors.js';
-import { PRESETS, type PresetName } from '../model/config.js';
+import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
+import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
+import { LR_DECAYS } from '../schedule/lr.js';
+import { OPTIMIZERS } from './optim/index.js';
+import { PRECISION_SETTINGS } from '../tensor/index.js';
+
+/** Enum values of the config, each listed once: the schema, the CLI's help and docs/config.md derive from these. */
+export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
+/** auto resolves per device (src/tensor/precision.ts) to fp32 or bf16 */
+export const PRECISIONS = PRECISION_SETTINGS;
+export const DIST_BACKENDS = ['auto', 'gloo', 'nccl'] as const;
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
-export const ModelShapeSchema = z.object({
-  hiddenSize: posInt.optional(),
-  numHiddenLayers: posInt.optional(),
-  numAttentionHeads: posInt.optional(),
-  intermediateSize: posInt.optional(),
-  maxPositionEmbeddings: posInt.optional(),
-  typeVocabSize: posInt.optional(),
-  hiddenDropoutProb: z.number().min(0).max(1).optional(),
-  attentionProbsDropoutProb: z.number().min(0).max(1).optional(),
-  layerNormEps: z.number().positive().optional(),
-  initializerRange: z.number().positive().optional(),
-  hiddenAct: z.enum(['gelu', 'gelu_new']).optional(),
-  poolingSize: posInt.optional(),
-  ffnRank: nonNegInt.optional(),
-}).strict();
+/** Overrides of the preset's model: every model field but the vocabulary's (src/model/config.ts). */
+export const ModelShapeSchema = ModelOverridesSchema;
 
 export const PretrainConfigSchema = z.object({
   /** size preset: model shape and training defaults ('tiny' .. 'large') */
-  preset: z.enum(['tiny', 'mini', 'small', 'base', 'large'], {
-    errorMap: (_i, ctx) => ({ message: `unknown preset '${String(ctx.data)}'; use tiny, mini, small, base or large` }),
+  preset: z.enum(PRESET_NAMES, {
+    errorMap: (_i, ctx) => ({ message: `unknown preset '${String(ctx.data)}'; use ${oneOf(PRESET_NAMES)}` }),
   }).default('tiny'),
   /** overrides of the preset's model shape */
   model: ModelShapeSchema.default({}),
@@ -54,7 +50,7 @@ export const PretrainConfigSchema = z.object({
     batchSize: posInt.optional(),
     gradAccumulation: posInt.default(1),
     maxSteps: posInt.optional(),
-    optimizer: z.enum(['adamw', 'lamb']).default('adamw'),
+    optimizer: z.enum(OPTIMIZERS).default('adamw'),
     lr: z.number().positive().optional(),
     weightDecay: z.number().min(0).default(0.01),
     beta1: z.number().min(0).lt(1).default(0.9),
@@ -63,7 +59,7 @@ export const PretrainConfigSchema = z.object({
     clipNorm: z.number().positive().default(1.0),
     /** warmup steps; default 5% of maxSteps */
     warmupSteps: nonNegInt.optional(),
-    decay: z.enum(['linear', 'poly', 'constant', 'cosine']).default('linear'),
+    decay: z.enum(LR_DECAYS).default('linear'),
     power: z.number().positive().default(1),
     seed: nonNegInt.default(0),
     evalEvery: posInt.optional(),
@@ -76,7 +72,7 @@ export const PretrainConfigSchema = z.object({
   runtime: z.object({
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),
     /** auto: bf16 mixed precision where the device has fast bfloat16 (AVX512-BF16/AMX CPUs, CUDA 8.0+), else fp32 */
-    precision: z.enum(['auto', 'fp32', 'bf16']).default('auto'),
+    precision: z.enum(PRECISIONS).default('auto'),
     /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
     threads: posInt.optional(),
     /** draw the progress bar (default: when stderr is a terminal) */
@@ -95,7 +91,7 @@ export const PretrainConfigSchema = z.object({
     /** its port; env MASTER_PORT; default a free port on one machine, 29500 on several */
     masterPort: z.number().int().min(1).max(65535).optional(),
     /** gloo (CPU), nccl (GPUs), or auto: nccl for CUDA devices when this libtorch has it */
-    backend: z.enum(['auto', 'gloo', 'nccl']).default('auto'),
+    backend: z.enum(DIST_BACKENDS).default('auto'),
     /** seconds a collective may wait for the other ranks before the run fails naming the rank that stopped */
     timeout: z.number().positive().default(600),
   }).strict().default({}),
@@ -113,13 +109,18 @@ export type PretrainConfigInput = z.input<typeof PretrainConfigSchema>;
 export type PretrainConfig = z.output<typeof PretrainConfigSchema>;
 
 /** Training defaults per size preset (model shapes come from src/model/config.ts). */
-export const TRAIN_PRESETS: Record<PresetName, { seqLength: number; batchSize: number; maxSteps: number; lr: number; vocabSize: number; evalEvery: number }> = {
-  tiny: { seqLength: 64, batchSize: 32, maxSteps: 300, lr: 1e-3, vocabSize: 8192, evalEvery: 100 },
-  mini: { seqLength: 128, batchSize: 32, maxSteps: 5000, lr: 5e-4, vocabSize: 16384, evalEvery: 250 },
-  small: { seqLength: 128, batchSize: 128, maxSteps: 20000, lr: 5e-4, vocabSize: 30522, evalEvery: 500 },
-  base: { seqLength: 128, batchSize: 256, maxSteps: 100000, lr: 1e-4, vocabSize: 30522, evalEvery: 1000 },
-  large: { seqLength: 128, batchSize: 256, maxSteps: 100000, lr: 1e-4, vocabSize: 30522, evalEvery: 1000 },
+export const TRAIN_PRESETS: Record<PresetName, { seqLength: number; batchSize: number; maxSteps: number; lr: number; vocabSize: number }> = {
+  tiny: { seqLength: 64, batchSize: 32, maxSteps: 300, lr: 1e-3, vocabSize: 8192 },
+  mini: { seqLength: 128, batchSize: 32, maxSteps: 5000, lr: 5e-4, vocabSize: 16384 },
+  small: { seqLength: 128, batchSize: 128, maxSteps: 20000, lr: 5e-4, vocabSize: 30522 },
+  base: { seqLength: 128, batchSize: 256, maxSteps: 100000, lr: 1e-4, vocabSize: 30522 },
+  large: { seqLength: 128, batchSize: 256, maxSteps: 100000, lr: 1e-4, vocabSize: 30522 },
 };
+
+/** Evaluations per run when train.evalEvery is not given (the comparison's curves need them). */
+export const DEFAULT_EVALS_PER_RUN = 20;
+/** Warmup as a share of the run's steps when train.warmupSteps is not given. */
+export const DEFAULT_WARMUP_FRACTION = 0.05;
 
 /** A config with every optional field resolved from the preset. */
 export interface ResolvedConfig extends PretrainConfig {
@@ -127,12 +128,7 @@ export interface ResolvedConfig extends PretrainConfig {
   train: PretrainConfig['train'] & { batchSize: number; maxSteps: number; lr: number; warmupSteps: number; evalEvery: number; checkpointEvery: number };
 }
 
-export function formatZodError(e: z.ZodError, what: string): string {
-  const i = e.issues[0];
-  const where = i.path.length ? i.path.join('.') : '(top level)';
-  if (i.code === 'unrecognized_keys') return `${what}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')} in ${where}; check the spelling (see docs/config.md)`;
-  return `${what}: ${where}: ${i.message}`;
-}
+export { formatZodError }; // moved to io/errors.ts so that schedule/ need not import train/
 
 export function parseConfig(input: unknown, what = 'config'): PretrainConfig {
   const r = PretrainConfigSchema.safeParse(input);
@@ -149,12 +145,19 @@ export function readConfigFile(file: string): unknown {
   }
 }
 
-export function resolveConfig(c: PretrainConfig): ResolvedConfig {
+/**
+ * The config with every optional field resolved from the preset. The defaults that scale with the
+ * run's length (warmup 5%, about 20 evaluations, a checkpoint at each evaluation) follow
+ * `totalSteps`: the run's steps when a budget or schedule sets them (pretrain passes them once
+ * planned), else maxSteps.
+ */
+export function resolveConfig(c: PretrainConfig, totalSteps?: number): ResolvedConfig {
   if (!(c.preset in PRESETS)) throw new GrowbertError(`unknown preset '${c.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
   const p = TRAIN_PRESETS[c.preset];
   const seqLength = c.data.seqLength ?? p.seqLength;
   const maxSteps = c.train.maxSteps ?? p.maxSteps;
-  const evalEvery = c.train.evalEvery ?? Math.min(p.evalEvery, maxSteps);
+  const total = totalSteps ?? maxSteps;
+  const evalEvery = c.train.evalEvery ?? Math.max(1, Math.round(total / DEFAULT_EVALS_PER_RUN));
   return {
     ...c,
     data: { ...c.data, seqLength, maxPredictions: c.data.maxPredictions ?? Math.max(1, Math.round(seqLength * c.data.maskProb)), vocabSize: c.data.vocabSize ?? p.vocabSize },
@@ -163,7 +166,7 @@ export function resolveConfig(c: PretrainConfig): ResolvedConfig {
       batchSize: c.train.batchSize ?? p.batchSize,
       maxSteps,
       lr: c.train.lr ?? p.lr,
-      warmupSteps: c.train.warmupSteps ?? Math.round(0.05 * maxSteps),
+      warmupSteps: c.train.warmupSteps ?? Math.round(DEFAULT_WARMUP_FRACTION * total),
       evalEvery,
       checkpointEvery: c.train.checkpointEvery ?? evalEvery,
     },

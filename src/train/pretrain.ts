@@ -9,14 +9,14 @@ import { GrowbertError } from '../io/errors.js';
 import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
-import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
+import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
 import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
-import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
@@ -142,16 +142,15 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
   if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
-  // The default warmup is 5% of the run's steps (a budget, not maxSteps, may set them).
-  const warmupSteps = input.train.warmupSteps ?? Math.round(0.05 * totalSteps);
+  // The defaults that scale with the run (warmup, evaluation and checkpoint cadence) follow its
+  // planned steps, which a budget, not maxSteps, may set.
+  const { warmupSteps, evalEvery, checkpointEvery } = resolveConfig(input, totalSteps).train;
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
 
   let stageIndex = 0;
   let model: BertForMaskedLM;
-  let optimizer: Optimizer;
-  let data: { stream: SequenceSource; masker: Masker };
   let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
   if (latest) {
     const ck = loadCheckpoint(latest);
@@ -167,16 +166,13 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // Data parallel: rank 0's weights everywhere (a fresh model is seeded alike, a resumed one read
   // from the same checkpoint: this makes sure).
   if (dp) noGrad(() => dp.broadcast(model.parameters()));
-  optimizer = newOptimizer(c, model);
-  data = stageData(corpus, c, stages[stageIndex]);
+  const optimizer = newOptimizer(c, model);
+  const data = stageData(corpus, c, stages[stageIndex]);
 
-  const ctx: TrainContext = {
+  const ctx: TrainContext<BertForMaskedLM> = {
     runDir, model, optimizer, device, valSet, lr, ...data,
     bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
-    // Without an explicit cadence, about 20 evaluations per run whatever its length (the
-    // comparison's curves need them); checkpoints follow the evaluations.
-    evalEvery: input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)),
-    checkpointEvery: input.train?.checkpointEvery ?? input.train?.evalEvery ?? Math.max(1, Math.round(totalSteps / 20)), keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
+    evalEvery, checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
     metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
     extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
     flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say, dp,
@@ -194,7 +190,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
   try {
-    await withInterrupt(async () => {
+    await withInterrupt(async (stop) => {
+      ctx.stop = stop;
       for (;;) {
         const st = stages[stageIndex];
         await runSteps(ctx, st.startStep + st.steps);
@@ -218,12 +215,12 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
-function growInto(ctx: TrainContext, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
+function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
   const policy = next.stage.optimizer;
   const before = ctx.model;
   const t = next.config;
   const r = grow({ model: before, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
-    { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, hiddenSize: t.hiddenSize, numAttentionHeads: t.numAttentionHeads, poolingSize: t.poolingSize, ffnRank: t.ffnRank, seqLength: next.seqLength },
+    { ...growableShape(t), seqLength: next.seqLength },
     { ...next.stage.ops, seed: next.stage.ops.seed ?? c.train.seed }, policy);
   const report = checkPreservation(before, r.model, ctx.valSet[0]);
   const optimizer = newOptimizer(c, r.model);

@@ -1,12 +1,12 @@
 // The training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
-// Ctrl-C saves and stops; a NaN/Inf loss stops with the last good checkpoint kept. It works on a
-// TrainContext, so src/train/pretrain.ts can swap the model, optimizer and data between growth
-// stages and call it again.
+// Ctrl-C saves and stops (through the run's StopRequest); a NaN/Inf loss stops with the last good
+// checkpoint kept. It works on a TrainContext, so src/train/pretrain.ts can swap the model,
+// optimizer and data between growth stages and call it again.
 import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
-import { presetConfig, type BertForMaskedLM, type BertConfig } from '../model/index.js';
+import { presetConfig, type BertConfig, type MaskedLM } from '../model/index.js';
 import { cuda, dispose, getNumThreads, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
 import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -14,7 +14,7 @@ import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
-import type { Schedule } from './lr.js';
+import type { Schedule } from '../schedule/lr.js';
 import { runPaths } from './run.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
@@ -29,9 +29,9 @@ export interface Progress {
   lastEval?: EvalResult & { step: number };
 }
 
-export interface TrainContext {
+export interface TrainContext<M extends MaskedLM = MaskedLM> {
   runDir: string;
-  model: BertForMaskedLM;
+  model: M;
   optimizer: Optimizer;
   stream: SequenceSource;
   masker: Masker;
@@ -60,6 +60,8 @@ export interface TrainContext {
    * of the same global batches; only rank 0 writes checkpoints and metrics. Absent: one process.
    */
   dp?: DataParallel;
+  /** the run's stop request (from withInterrupt); absent: the loop never stops early */
+  stop?: StopRequest;
 }
 
 /** The metrics log of a rank other than 0: it writes nothing. */
@@ -116,22 +118,36 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
 // ---- The loop ----------------------------------------------------------------------------------
 export class Interrupted extends Error {}
 
-let interruptRequested = false;
-/** Data parallelism: some rank had been interrupted when the last step's sums were taken. */
-let interruptAgreed = false;
-/** Installs a SIGINT handler for the duration of fn: Ctrl-C finishes the current step, saves, stops. */
-export async function withInterrupt<T>(fn: () => Promise<T>): Promise<T> {
-  interruptRequested = false;
-  interruptAgreed = false;
-  const onSig = () => {
-    if (interruptRequested) process.exit(130); // a second Ctrl-C stops at once
-    interruptRequested = true;
+/**
+ * A run's stop request, owned by the run (not the module, so two runs in one process, or a test,
+ * never see each other's): a signal handler sets it; the loop reads it between steps.
+ */
+export class StopRequest {
+  /** a stop was asked for in this process (the name of the signal) */
+  requested: string | null = null;
+  /** data parallelism: some rank had been asked to stop when the last step's sums were taken */
+  agreed = false;
+  /** whether the loop stops after the step just done: this process's request, or the ranks' agreement */
+  due(dataParallel: boolean): boolean {
+    return dataParallel ? this.agreed : this.requested !== null;
+  }
+}
+
+/**
+ * Installs handlers for `signals` (default SIGINT) for the duration of fn, which gets the run's
+ * StopRequest: the first signal finishes the current step, saves and stops; a second stops at once.
+ */
+export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>, signals: NodeJS.Signals[] = ['SIGINT']): Promise<T> {
+  const stop = new StopRequest();
+  const onSig = (signal: NodeJS.Signals) => {
+    if (stop.requested) process.exit(130); // a second Ctrl-C stops at once
+    stop.requested = signal;
   };
-  process.on('SIGINT', onSig);
+  for (const s of signals) process.on(s, onSig);
   try {
-    return await fn();
+    return await fn(stop);
   } finally {
-    process.off('SIGINT', onSig);
+    for (const s of signals) process.off(s, onSig);
   }
 }
 
@@ -166,49 +182,50 @@ function shardBatch(full: ModelBatch, rows: { start: number; count: number }, de
 
 const round = (x: number, d = 4) => Number(x.toFixed(d));
 
+/**
+ * The micro-batches of the next optimizer step, on ctx.device, with their tokens. Data parallel:
+ * every rank reads and masks the same global batches as one process would, then keeps its rows;
+ * `totalTargets` counts the prediction targets of the whole global step (all ranks' rows).
+ */
+function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: number; totalTargets?: number } {
+  const micro: ModelBatch[] = [];
+  let tokens = 0, totalTargets = 0;
+  for (let i = 0; i < ctx.gradAccumulation; i++) {
+    const b = ctx.stream.nextBatch();
+    if (!ctx.dp) {
+      micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
+      tokens += micro[i].tokens;
+      continue;
+    }
+    const full = toModelBatch(b, ctx.masker.mask(b), 'cpu');
+    totalTargets += tidy(() => full.maskedLabels!.ne(-100).sum().item());
+    tokens += full.tokens;
+    micro.push(shardBatch(full, ctx.dp.rows(b.size), ctx.device));
+    dispose(full);
+  }
+  return { micro, tokens, totalTargets: ctx.dp ? totalTargets : undefined };
+}
+
 /** Trains until progress.step reaches `untilStep` (evaluating, logging and checkpointing on the way). */
 export async function runSteps(ctx: TrainContext, untilStep: number): Promise<void> {
   const p = ctx.progress;
+  const { dp, stop } = ctx;
   let windowLoss = 0, windowNorm = 0, windowSteps = 0, windowTokens = 0, windowSeconds = 0;
   while (p.step < untilStep) {
     const t0 = performance.now();
-    const micro: ModelBatch[] = [];
-    let r: StepResult, tokens: number;
     const lr = ctx.lr.lrAt(p.step);
-    if (!ctx.dp) {
-      for (let i = 0; i < ctx.gradAccumulation; i++) {
-        const b = ctx.stream.nextBatch();
-        micro.push(toModelBatch(b, ctx.masker.mask(b), ctx.device));
-      }
-      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16 });
-      tokens = micro.reduce((a, b) => a + b.tokens, 0);
-    } else {
-      // Every rank reads and masks the same global batches as one process would, then keeps its rows.
-      const dp = ctx.dp;
-      let totalTargets = 0;
-      tokens = 0;
-      for (let i = 0; i < ctx.gradAccumulation; i++) {
-        const b = ctx.stream.nextBatch();
-        const full = toModelBatch(b, ctx.masker.mask(b), 'cpu');
-        totalTargets += tidy(() => full.maskedLabels!.ne(-100).sum().item());
-        tokens += full.tokens;
-        micro.push(shardBatch(full, dp.rows(b.size), ctx.device));
-        dispose(full);
-      }
-      try {
-        dp.beforeStep(p.step + 1);
-        r = trainStep(ctx.model, ctx.optimizer, micro, {
-          lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16,
-          // The interrupt flag travels with the loss: every rank stops after the same step.
-          sync: { worldSize: dp.worldSize, totalTargets, beforeBackward: (l) => dp.beforeBackward(l), sum: (v) => dp.sum(v), extra: [interruptRequested ? 1 : 0] },
-        });
-      } catch (e) {
-        dispose(micro);
-        throw await dp.explain(e, `training step ${p.step + 1}`);
-      }
-      interruptAgreed = (r.extra?.[0] ?? 0) > 0;
+    const { micro, tokens, totalTargets } = nextMicroBatches(ctx);
+    let r: StepResult;
+    try {
+      dp?.beforeStep(p.step + 1);
+      // Data parallel: the stop flag travels with the loss, so every rank stops after the same step.
+      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16, sync: dp, totalTargets, extra: dp ? [stop?.requested ? 1 : 0] : undefined });
+    } catch (e) {
+      throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
+    } finally {
+      dispose(micro);
     }
-    dispose(micro);
+    if (dp && stop) stop.agreed = (r.extra?.[0] ?? 0) > 0;
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
       const last = latestCheckpoint(ctx.runDir);
@@ -234,9 +251,9 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
-    if (ctx.dp ? interruptAgreed : interruptRequested) {
+    if (stop?.due(dp !== undefined)) {
       const dir = saveContext(ctx);
-      if (ctx.dp && !ctx.dp.isLeader) throw new Interrupted(`interrupted at step ${p.step} (rank 0 saves the checkpoint)`);
+      if (dp && !dp.isLeader) throw new Interrupted(`interrupted at step ${p.step} (rank 0 saves the checkpoint)`);
       throw new Interrupted(`interrupted at step ${p.step}; checkpoint saved to ${dir}; continue with --resume`);
     }
   }

@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { PRETRAIN_FLAGS } from '../../src/cli/config-flags.js';
-import { PretrainConfigSchema } from '../../src/train/config.js';
+import { PRETRAIN_FLAGS, choicesOf, flagHelp } from '../../src/cli/config-flags.js';
+import { SCHEDULE_PRESETS } from '../../src/schedule/schedule.js';
+import { PRECISIONS, PretrainConfigSchema } from '../../src/train/config.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-cli-'));
 function growbert(...args: string[]) {
@@ -73,7 +74,16 @@ test('every pretrain flag maps to a config field and every field has a flag', ()
   assert.deepEqual(flags, fields);
 });
 
-test('docs/config.md documents every pretrain flag', () => {
+test('docs/config.md documents every pretrain flag, with every choice of the enum fields', () => {
   const doc = fs.readFileSync('docs/config.md', 'utf8');
-  for (const f of PRETRAIN_FLAGS) assert.ok(doc.includes(`\`--${f.flag}\` | \`${f.path}\``), `docs/config.md lacks --${f.flag}`);
+  for (const f of PRETRAIN_FLAGS) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`--${f.flag}\` | \`${f.path}\``));
+    assert.ok(row, `docs/config.md lacks --${f.flag}`);
+    const choices = f.flag === 'schedule' ? SCHEDULE_PRESETS : choicesOf(f.path) ?? [];
+    for (const c of choices) assert.ok(new RegExp(`\\b${c}\\b`).test(row), `docs/config.md's --${f.flag} row lacks the choice '${c}'`);
+    for (const c of choices) assert.ok(flagHelp(f).includes(c), `--${f.flag}'s help lacks the choice '${c}'`);
+  }
+  // The choices come from the schema: an enum field has them, others none.
+  assert.deepEqual(choicesOf('runtime.precision'), [...PRECISIONS]);
+  assert.equal(choicesOf('train.lr'), undefined);
 });

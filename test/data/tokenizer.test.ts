@@ -3,20 +3,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer, WordPiece, bertNormalizer, bertPreTokenizer } from 'tokenizers';
 import { GrowbertError } from '../../src/io/errors.js';
 import { readCorpus } from '../../src/data/corpus.js';
 import { BertTokenizer, SPECIAL_TOKENS } from '../../src/data/tokenizer.js';
 import { alphabetEnd } from '../../src/data/tokenizer-train.js';
 import { ensureTokenizer } from '../../src/data/tokenizer-store.js';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 
-// Compiled to dist/test/data/: shared/ sits beside the repo, or inside it on machines that carry
-// a copy; it is never committed, so the fixture tests skip when it is absent.
-const FIXTURE = ['../../../../shared/data/hf-fixtures/tokenizer', '../../../shared/data/hf-fixtures/tokenizer']
-  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
-  .find((p) => fs.existsSync(p));
-const noFixture = FIXTURE === undefined && 'shared hf-fixtures absent';
+// The Hugging Face tokenizer fixture, committed in test/fixtures/hf/tokenizer.
+const FIXTURE = hfFixture('tokenizer');
 
 interface Expected {
   text: string;
@@ -33,24 +29,24 @@ function tmpDir(): string {
 const MOBY = readCorpus(['stdlib:moby-dick']).slice(0, 25);
 const trained = BertTokenizer.train(MOBY);
 
-test('HF fixture tokenizer.json reproduces expected.json exactly', { skip: noFixture }, () => {
-  const exp: Expected = JSON.parse(fs.readFileSync(path.join(FIXTURE!, 'expected.json'), 'utf8'));
-  const tok = BertTokenizer.fromFile(path.join(FIXTURE!, 'tokenizer.json'));
+test('HF fixture tokenizer.json reproduces expected.json exactly', () => {
+  const exp: Expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'expected.json'), 'utf8'));
+  const tok = BertTokenizer.fromFile(path.join(FIXTURE, 'tokenizer.json'));
   const { ids, typeIds } = tok.encodePair(exp.text, exp.pair);
   assert.deepEqual([...ids], exp.input_ids);
   assert.deepEqual([...typeIds], exp.token_type_ids);
   assert.deepEqual(tok.specialIds, { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 });
 });
 
-test('HF fixture vocab.txt: standard WordPiece over the same vocabulary', { skip: noFixture }, async () => {
-  const exp: Expected = JSON.parse(fs.readFileSync(path.join(FIXTURE!, 'expected.json'), 'utf8'));
+test('HF fixture vocab.txt: standard WordPiece over the same vocabulary', async () => {
+  const exp: Expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'expected.json'), 'utf8'));
   // expected.json holds only [UNK] between the specials because the fixture's tokenizer.json
   // (which Hugging Face used) was saved with a WordPiece vocab of just the 5 specials; vocab.txt
   // has the 63 real entries. So vocab.txt cannot give expected.json's ids: check the structure
   // against it, and the ids against the binding's own WordPiece over vocab.txt and by hand.
-  const json = JSON.parse(fs.readFileSync(path.join(FIXTURE!, 'tokenizer.json'), 'utf8'));
+  const json = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'tokenizer.json'), 'utf8'));
   assert.equal(Object.keys(json.model.vocab).length, 5, 'fixture quirk changed: make vocab.txt match expected.json exactly');
-  const tok = BertTokenizer.fromFile(path.join(FIXTURE!, 'vocab.txt'));
+  const tok = BertTokenizer.fromFile(path.join(FIXTURE, 'vocab.txt'));
   assert.equal(tok.vocabSize, 63);
   const { ids, typeIds } = tok.encodePair(exp.text, exp.pair);
   // the bert i ##s grow ##ing , grow . | the bert
@@ -60,13 +56,13 @@ test('HF fixture vocab.txt: standard WordPiece over the same vocabulary', { skip
   const sepsExp = exp.input_ids.flatMap((id, i) => (id === 3 ? [exp.token_type_ids[i]] : []));
   const sepsOurs = [...ids].flatMap((id, i) => (id === 3 ? [typeIds[i]] : []));
   assert.deepEqual(sepsOurs, sepsExp);
-  const ref = new Tokenizer(await WordPiece.fromFile(path.join(FIXTURE!, 'vocab.txt'), { unkToken: '[UNK]' }));
+  const ref = new Tokenizer(await WordPiece.fromFile(path.join(FIXTURE, 'vocab.txt'), { unkToken: '[UNK]' }));
   ref.setNormalizer(bertNormalizer({ lowercase: true }));
   ref.setPreTokenizer(bertPreTokenizer());
   const refIds = (await ref.encode(exp.text, exp.pair, { addSpecialTokens: false })).getIds();
   assert.deepEqual([...tok.encode(exp.text), ...tok.encode(exp.pair)], refIds);
   // Both fixture files in a folder: tokenizer.json is preferred.
-  assert.equal(BertTokenizer.fromFile(FIXTURE!).vocabSize, 5);
+  assert.equal(BertTokenizer.fromFile(FIXTURE).vocabSize, 5);
 });
 
 test('trained vocabulary: specials first, alphabet, then merged pieces', () => {

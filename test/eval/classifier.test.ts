@@ -6,11 +6,11 @@ import { buildClassifier, disposeEncoder, loadHfClassifier, loadHfEncoder } from
 import { GrowbertError } from '../../src/io/errors.js';
 import { BertForMaskedLM } from '../../src/model/index.js';
 import { dispose, loadSafetensors, memory, noGrad, randint, tensor, tidy } from '../../src/tensor/index.js';
-import { FIXTURES, TINY, fixtureBatch, maxAbsDiff, noFixtures } from '../export/helpers.js';
+import { FIXTURES, TINY, fixtureBatch, maxAbsDiff } from '../export/helpers.js';
 
-const fx = (...p: string[]) => path.join(FIXTURES!, ...p);
+const fx = (...p: string[]) => path.join(FIXTURES, ...p);
 
-test('bert-tiny-cls: the classifier reproduces Hugging Face\'s logits', { skip: noFixtures }, () => {
+test('bert-tiny-cls: the classifier reproduces Hugging Face\'s logits', () => {
   const clf = loadHfClassifier(fx('bert-tiny-cls'));
   assert.equal(clf.numLabels, 3);
   assert.equal(clf.training, false);
@@ -31,7 +31,7 @@ test('bert-tiny-cls: the classifier reproduces Hugging Face\'s logits', { skip: 
   clf.dispose();
 });
 
-test('an HF folder as a fine-tuning start: pooler kept, classifier replaced', { skip: noFixtures }, () => {
+test('an HF folder as a fine-tuning start: pooler kept, classifier replaced', () => {
   const enc = loadHfEncoder(fx('bert-tiny-cls'), fx('tokenizer', 'vocab.txt'));
   assert.equal(enc.pooler.size, 2);
   assert.match(enc.notes.join('\n'), /classifier is not used/);

@@ -1,4 +1,5 @@
-// Shared by test/export and test/eval: the shared fixtures (skipped when absent) and a run
+// Shared by test/export and test/eval: the committed Hugging Face fixtures, the shared GLUE data
+// (skipped when absent), and a run
 // folder built by hand (tokenizer + a small BertForMaskedLM + a step-0 checkpoint), so these
 // tests need no pre-training trainer.
 import * as fs from 'node:fs';
@@ -10,6 +11,7 @@ import { BertForMaskedLM, type BertConfigInput } from '../../src/model/index.js'
 import { dispose, tidy, type Tensor } from '../../src/tensor/index.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { runPaths } from '../../src/train/run.js';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 
 // Compiled to dist/test/<dir>/: shared/ sits beside the repo, or inside it on machines that carry a copy.
 function shared(rel: string): string | null {
@@ -18,20 +20,18 @@ function shared(rel: string): string | null {
     .find((p) => fs.existsSync(p)) ?? null;
 }
 
-export const FIXTURES = shared('hf-fixtures');
+/** test/fixtures/hf: committed, always present. */
+export const FIXTURES = path.dirname(hfFixture('README.md'));
 export const GLUE_DIR = shared('glue');
-export const noFixtures = FIXTURES === null && 'shared hf-fixtures absent';
 export const noGlue = GLUE_DIR === null && 'shared GLUE data absent';
 
 export function tmpDir(prefix = 'growbert-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A 63-token uncased WordPiece vocabulary: the fixture's vocab.txt, or the specials plus a-z when absent. */
+/** The fixture's small uncased WordPiece vocabulary. */
 export function smallTokenizer(): BertTokenizer {
-  if (FIXTURES) return BertTokenizer.fromFile(path.join(FIXTURES, 'tokenizer', 'vocab.txt'));
-  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
-  return BertTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...letters, ...letters.map((l) => `##${l}`), '.', ',']);
+  return BertTokenizer.fromFile(hfFixture('tokenizer', 'vocab.txt'));
 }
 
 export const TINY: Omit<BertConfigInput, 'vocabSize'> = {

@@ -9,10 +9,10 @@ import { importHfToRun, mapHfName } from '../../src/export/hf-import.js';
 import { BertForMaskedLM, factorizedToDense } from '../../src/model/index.js';
 import { dispose, loadSafetensors, noGrad, saveSafetensors, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { loadRunModel, loadRunTokenizer } from '../../src/train/run.js';
-import { FIXTURES, TINY, fixtureBatch, makeRun, maxAbsDiff, noFixtures, runCli, smallTokenizer, tmpDir } from './helpers.js';
+import { FIXTURES, TINY, fixtureBatch, makeRun, maxAbsDiff, runCli, smallTokenizer, tmpDir } from './helpers.js';
 
 const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message) && !e.message.includes('\n');
-const fx = (...p: string[]) => path.join(FIXTURES!, ...p);
+const fx = (...p: string[]) => path.join(FIXTURES, ...p);
 const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
 
 /** [1, S] int64 ids of a text pair. */
@@ -36,7 +36,7 @@ function tensorNames(file: string): string[] {
   return names;
 }
 
-test('import bert-tiny-mlm: loadRunModel reproduces Hugging Face\'s MLM logits', { skip: noFixtures }, () => {
+test('import bert-tiny-mlm: loadRunModel reproduces Hugging Face\'s MLM logits', () => {
   const run = path.join(tmpDir(), 'run');
   const r = importHfToRun(fx('bert-tiny-mlm'), run, { tokenizer: fx('tokenizer', 'vocab.txt') });
   assert.match(r.notes.join('\n'), /63 tokens, the model 1000/);
@@ -60,7 +60,7 @@ test('import bert-tiny-mlm: loadRunModel reproduces Hugging Face\'s MLM logits',
   model.dispose();
 });
 
-test('the fixture tokenizer survives import and export with Hugging Face\'s expected ids', { skip: noFixtures }, () => {
+test('the fixture tokenizer survives import and export with Hugging Face\'s expected ids', () => {
   // tokenizer.json is preferred over vocab.txt, as HF does, so the ids are exactly expected.json's
   // (the fixture's tokenizer.json quirk of a 5-token vocab: see test/data/tokenizer.test.ts)
   const exp = readJson(fx('tokenizer', 'expected.json')) as { text: string; pair: string; input_ids: number[]; token_type_ids: number[] };

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../../src/io/errors.js';
 import {
   SafetensorsReader,
@@ -14,14 +13,10 @@ import {
   type SafeDtype,
   type SafeTensorEntry,
 } from '../../src/io/safetensors.js';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 
-// Compiled to dist/test/io/: shared/ sits beside the repo (../shared), or inside it on machines
-// that carry a copy; the data is never committed, so the test skips when neither exists.
-const FIXTURE_REL = 'shared/data/hf-fixtures/bert-tiny-mlm/model.safetensors';
-const FIXTURE =
-  [`../../../../${FIXTURE_REL}`, `../../../${FIXTURE_REL}`]
-    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
-    .find((p) => fs.existsSync(p)) ?? `../${FIXTURE_REL}`;
+// Hugging Face's file, committed in test/fixtures/hf.
+const FIXTURE = hfFixture('bert-tiny-mlm', 'model.safetensors');
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-st-'));
@@ -204,11 +199,7 @@ test('corrupt files give GrowbertErrors naming the file', () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('reads the bert-tiny HF fixture and rewrites it byte-identically', (t) => {
-  if (!fs.existsSync(FIXTURE)) {
-    t.skip(`fixture missing: ${FIXTURE}`);
-    return;
-  }
+test('reads the bert-tiny HF fixture and rewrites it byte-identically', () => {
   const h = readSafetensorsHeader(FIXTURE);
   // 42 tensors plus __metadata__ make the 43 top-level header keys.
   assert.equal(h.tensors.length, 42);

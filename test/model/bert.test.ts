@@ -8,8 +8,8 @@ const TINY: BertConfigInput = {
   vocabSize: 100, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 64, maxPositionEmbeddings: 32,
 };
 
-test('matches Hugging Face BertForMaskedLM (logits and hidden states) to 1e-5', { skip: !MLM_FIXTURE && 'shared fixtures absent' }, () => {
-  const model = loadFixtureModel(MLM_FIXTURE!);
+test('matches Hugging Face BertForMaskedLM (logits and hidden states) to 1e-5', () => {
+  const model = loadFixtureModel(MLM_FIXTURE);
   const { tensors: ex } = loadSafetensors(`${MLM_FIXTURE}/expected.safetensors`);
   tidy(() => noGrad(() => {
     const out = model.forward(
@@ -27,7 +27,7 @@ test('matches Hugging Face BertForMaskedLM (logits and hidden states) to 1e-5', 
   model.dispose();
 });
 
-test('parameter names and shapes are exactly those of the Hugging Face file', { skip: !MLM_FIXTURE && 'shared fixtures absent' }, () => {
+test('parameter names and shapes are exactly those of the Hugging Face file', () => {
   const { tensors } = loadSafetensors(`${MLM_FIXTURE}/model.safetensors`);
   const model = new BertForMaskedLM({ vocabSize: 1000, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 256, maxPositionEmbeddings: 128 });
   const params = model.namedParameters();

@@ -39,7 +39,7 @@ test('presets', () => {
   assert.throws(() => presetConfig('huge' as 'tiny', 10), /unknown model preset 'huge'/);
 });
 
-test('Hugging Face config.json round trip', { skip: !MLM_FIXTURE && 'shared fixtures absent' }, () => {
+test('Hugging Face config.json round trip', () => {
   const hf = JSON.parse(fs.readFileSync(`${MLM_FIXTURE}/config.json`, 'utf8'));
   const c = fromHfConfig(hf);
   assert.deepEqual([c.vocabSize, c.hiddenSize, c.numHiddenLayers, c.numAttentionHeads, c.intermediateSize, c.maxPositionEmbeddings], [1000, 64, 2, 4, 256, 128]);

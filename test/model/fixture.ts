@@ -1,16 +1,12 @@
-// Locating the Hugging Face reference fixtures (shared/, beside the repo or carried inside it)
-// and small helpers shared by the model tests.
+// The Hugging Face reference fixture (committed in test/fixtures/hf) and small helpers shared by
+// the model tests.
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 import { BertForMaskedLM, fromHfConfig } from '../../src/model/index.js';
 import { loadSafetensors, tidy, type Tensor } from '../../src/tensor/index.js';
 
-const REL = 'shared/data/hf-fixtures/bert-tiny-mlm';
-/** The bert-tiny-mlm fixture folder, or null when the shared data is absent. */
-export const MLM_FIXTURE: string | null =
-  [`../../../../${REL}`, `../../../${REL}`, `../${REL}`]
-    .map((rel) => (rel.startsWith('../../') ? fileURLToPath(new URL(rel, import.meta.url)) : rel))
-    .find((p) => fs.existsSync(`${p}/model.safetensors`)) ?? null;
+/** The bert-tiny-mlm fixture folder. */
+export const MLM_FIXTURE: string = hfFixture('bert-tiny-mlm');
 
 /** The fixture's model, in eval mode, with Hugging Face's weights. */
 export function loadFixtureModel(dir: string): BertForMaskedLM {

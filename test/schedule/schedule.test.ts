@@ -7,11 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GrowbertError } from '../../src/io/errors.js';
+import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES } from '../../src/grow/index.js';
 import { PRESETS, presetConfig, type BertConfig, type PresetName } from '../../src/model/config.js';
 import { SCHEDULE_PRESETS, loadSchedule, parseSchedule, presetSchedule, type ScheduleInput } from '../../src/schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type RunShape } from '../../src/schedule/plan.js';
 import { stepFlops } from '../../src/schedule/cost.js';
-import { lrAt, parseLrConfig } from '../../src/train/lr.js';
+import { lrAt, parseLrConfig } from '../../src/schedule/lr.js';
 import { TRAIN_PRESETS } from '../../src/train/config.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-schedule-'));
@@ -51,6 +52,16 @@ test('stage fractions may not exceed the whole budget', () => {
   // up to 1 is fine (rounding included), and fractions mix with fixed budgets
   parseSchedule({ stages: [{ fraction: 0.7 }, { fraction: 0.2 }, { fraction: 0.1 }] });
   parseSchedule({ stages: [{ steps: 10 }, { fraction: 1 }] });
+});
+
+test('stage operators: every operator the growth code knows, and lnTransfer, are accepted', () => {
+  for (const depth of DEPTH_OPS) for (const ffn of FFN_OPS) for (const optimizer of OPTIMIZER_POLICIES) {
+    const st = parseSchedule({ stages: [{ steps: 5 }, { steps: 5, ops: { depth, ffn, hidden: HIDDEN_OPS[0] }, optimizer }] }).stages[1];
+    assert.deepEqual([st.ops.depth, st.ops.ffn, st.optimizer], [depth, ffn, optimizer]);
+  }
+  const st = parseSchedule({ stages: [{ steps: 5 }, { steps: 5, ops: { depth: 'identity', lnTransfer: false } }] }).stages[1];
+  assert.equal(st.ops.lnTransfer, false);
+  assert.throws(() => parseSchedule({ stages: [{ steps: 5, ops: { lnTransfer: 'no' } }] }), oneLine(/stages\.0\.ops\.lnTransfer/));
 });
 
 test('unknown keys are named with where they are', () => {

@@ -6,11 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { dispose, loadSafetensors, saveSafetensors, tensor, tidy, type DType, type Tensor } from '../../src/tensor/index.js';
+import { hfFixture } from '../helpers/hf-fixtures.js';
 
-// Tests run with cwd = the repo root; shared/ sits beside it (or inside it on machines that carry a copy).
-const FIXTURE = ['../shared', 'shared']
-  .map((d) => path.resolve(d, 'data/hf-fixtures/bert-tiny-mlm/model.safetensors'))
-  .find((p) => fs.existsSync(p));
+const FIXTURE = hfFixture('bert-tiny-mlm', 'model.safetensors');
 
 /** Random bytes of every dtype (bool as 0/1); any bit pattern, NaN payloads included. */
 function randomTensor(dtype: DType, shape: number[], seed: number): Tensor {
@@ -58,8 +56,8 @@ test('saveSafetensors / loadSafetensors round trip every dtype bit for bit', () 
   }
 });
 
-test('the bert-tiny-mlm fixture loads as 42 float32 tensors', { skip: FIXTURE ? false : 'shared fixtures absent' }, () => {
-  const { tensors } = loadSafetensors(FIXTURE!);
+test('the bert-tiny-mlm fixture loads as 42 float32 tensors', () => {
+  const { tensors } = loadSafetensors(FIXTURE);
   try {
     assert.equal(tensors.size, 42);
     const w = tensors.get('bert.embeddings.word_embeddings.weight')!;

@@ -20,11 +20,13 @@
  * groups (old and new parameters), because the bias corrections are scalars per group.
  */
 import { GrowbertError } from '../../io/errors.js';
+import { getsWeightDecay } from '../../model/family.js';
+import type { OptimizerMeta } from '../../nn/optim-state.js';
 import { Tensor, full, keep, noGrad, tidy, zerosLike } from '../../tensor/index.js';
 
-/** True when `name` gets weight decay: everything except biases and LayerNorm (BERT's rule). */
+/** True when `name` gets weight decay: the model family's rule (src/model/family.ts). */
 export function defaultDecayFilter(name: string): boolean {
-  return !(name.endsWith('.bias') || name.includes('LayerNorm') || name.includes('layer_norm'));
+  return getsWeightDecay(name);
 }
 
 export interface OptimizerOptions {
@@ -40,18 +42,7 @@ export interface OptimizerOptions {
   decayFilter?: (name: string, param: Tensor) => boolean;
 }
 
-/** JSON-able scalars of an optimizer, stored beside `state()` in a checkpoint. */
-export interface OptimizerMeta {
-  type: string;
-  /** Number of `step()` calls made (the global step, independent of the per-parameter counts). */
-  step: number;
-  lr: number;
-  weightDecay: number;
-  betas: [number, number];
-  eps: number;
-  biasCorrection: boolean;
-  [extra: string]: unknown;
-}
+export type { OptimizerMeta } from '../../nn/optim-state.js';
 
 /** One set of parameters updated together: same decay flag, same (new) step count. */
 export interface ParamGroup {

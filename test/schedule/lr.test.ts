@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lrAt, offset, parseLrConfig, piecewise, schedule } from '../../src/train/lr.js';
+import { lrAt, parseLrConfig, schedule } from '../../src/schedule/lr.js';
 import { GrowbertError } from '../../src/io/errors.js';
 
 const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-15, `${a} vs ${b}`);
@@ -30,22 +30,6 @@ test('poly, cosine and constant decays with an end lr', () => {
   near(lrAt(c, 5), 0.5);
   near(lrAt(c, 1000), 1);
   near(lrAt(parseLrConfig({ peak: 2, totalSteps: 10 }), 0), 2); // no warmup: peak at once
-});
-
-test('offset and piecewise restart a schedule per stage', () => {
-  const stage = schedule({ peak: 1, warmupSteps: 10, totalSteps: 20 });
-  const s = offset(stage, 100);
-  near(s.lrAt(0), 0);
-  near(s.lrAt(105), 0.5);
-  near(s.lrAt(110), 1);
-  assert.equal(s.totalSteps, 120);
-  const p = piecewise([{ startStep: 0, schedule: schedule({ peak: 2, warmupSteps: 0, totalSteps: 50 }) }, { startStep: 50, schedule: stage }]);
-  near(p.lrAt(0), 2);
-  near(p.lrAt(25), 1);
-  near(p.lrAt(50), 0);
-  near(p.lrAt(60), 1);
-  near(p.lrAt(65), 0.5);
-  assert.throws(() => piecewise([{ startStep: 5, schedule: stage }]), GrowbertError);
 });
 
 test('bad configs are GrowbertErrors naming the field', () => {

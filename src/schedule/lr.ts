@@ -14,17 +14,21 @@
  * it, so it drops to peak * (1 - W/T) right after warmup; HF's (ours) decays from the peak over
  * the T - W post-warmup steps, which is continuous.
  *
- * Multi-stage training (one restart per growth stage, as the authors' code does) is `offset()`
- * of a per-stage schedule, or `piecewise()` over several.
+ * Multi-stage training (a restart per growth stage, as the authors' code does) is
+ * src/schedule/plan.ts's stageLr, built on lrAt.
  */
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
+
+/** The LR decays: the one list the run config, the stage schedules and the CLI help read. */
+export const LR_DECAYS = ['linear', 'poly', 'constant', 'cosine'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
 
 export const LrScheduleConfigSchema = z.object({
   peak: z.number().positive(),
   warmupSteps: z.number().int().nonnegative().default(0),
   totalSteps: z.number().int().positive(),
-  decay: z.enum(['linear', 'poly', 'constant', 'cosine']).default('linear'),
+  decay: z.enum(LR_DECAYS).default('linear'),
   /** Exponent of 'poly' (ignored otherwise). */
   power: z.number().positive().default(1),
   /** Final learning rate of the decays (not of 'constant'); at most peak. */
@@ -73,34 +77,4 @@ export function lrAt(c: LrScheduleConfig, step: number): number {
 export function schedule(input: LrScheduleInput | LrScheduleConfig): Schedule & { readonly config: LrScheduleConfig } {
   const config = parseLrConfig(input);
   return { config, totalSteps: config.totalSteps, lrAt: (step: number) => lrAt(config, step) };
-}
-
-/**
- * `s` started at global step `startStep`: global step startStep + k gets s.lrAt(k); steps before
- * the start get s.lrAt(0). A restarted schedule for a growth stage is `offset(schedule(...), stageStart)`.
- */
-export function offset(s: Schedule, startStep: number): Schedule {
-  if (!Number.isInteger(startStep) || startStep < 0) throw new GrowbertError(`lr offset: startStep must be a non-negative integer, got ${startStep}`);
-  return { totalSteps: startStep + s.totalSteps, lrAt: (step: number) => s.lrAt(Math.max(0, step - startStep)) };
-}
-
-/**
- * Consecutive stages: each part runs from its `startStep` (ascending, the first at 0) with its
- * own schedule restarted there, i.e. offset(part.schedule, part.startStep).
- */
-export function piecewise(parts: readonly { startStep: number; schedule: Schedule }[]): Schedule {
-  if (parts.length === 0 || parts[0].startStep !== 0) throw new GrowbertError('lr piecewise: need at least one part, the first starting at step 0');
-  for (let i = 1; i < parts.length; i++) {
-    if (!(parts[i].startStep > parts[i - 1].startStep)) throw new GrowbertError(`lr piecewise: part ${i} starts at ${parts[i].startStep}, not after part ${i - 1} (${parts[i - 1].startStep})`);
-  }
-  const shifted = parts.map((p) => ({ start: p.startStep, s: offset(p.schedule, p.startStep) }));
-  const last = shifted[shifted.length - 1];
-  return {
-    totalSteps: last.s.totalSteps,
-    lrAt(step: number) {
-      let cur = shifted[0];
-      for (const p of shifted) if (p.start <= step) cur = p;
-      return cur.s.lrAt(step);
-    },
-  };
 }
