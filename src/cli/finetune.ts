@@ -6,7 +6,7 @@ import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
-import { PRECISION_SETTINGS, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
+import { PRECISION_SETTINGS, choosePrecision, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
 
 export interface TrainingFlags {
   epochs: string;
@@ -65,6 +65,11 @@ export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> 
   };
 }
 
+/** The run log's line on --precision: what auto chose on this device, and why. */
+export function precisionLine(s: Partial<FinetuneSettings>): string {
+  return `precision: ${choosePrecision(s.precision ?? 'auto', s.device ?? 'cpu').reason}`;
+}
+
 export function parseTask(t: string): GlueTask {
   const task = t.trim().toLowerCase();
   if (!(task in GLUE_TASKS)) throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
@@ -97,6 +102,7 @@ function finetuneCommand(f: FinetuneFlags): void {
   const enc = loadEncoder(f);
   try {
     for (const n of enc.notes) console.error(`note: ${n}`);
+    console.error(precisionLine(settings));
     const r = finetuneGlue(enc, { ...settings, task, dataDir: f.data, log: (l) => console.log(l) });
     const spread = Object.keys(r.mean).map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`).join(', ');
     console.log(`${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`);

@@ -249,8 +249,8 @@ export function finetuneGlue(enc: PretrainedEncoder, o: FinetuneOptions): TaskRe
   if (base.seqLength !== undefined && base.seqLength > maxPos) {
     throw new GrowbertError(`--seq ${base.seqLength} exceeds the model's ${maxPos} positions; pass --seq ${maxPos} or less`);
   }
+  // The CLI prints the reason (src/cli/finetune.ts); here the choice only.
   const chosen = choosePrecision(base.precision, base.device);
-  o.log?.(`${o.task}: precision ${chosen.reason}`);
   const settings = { ...base, seqLength: base.seqLength ?? Math.min(128, maxPos), precision: chosen.precision };
   const trainAll = loadGlue(o.task, o.dataDir, 'train');
   const devAll = loadGlue(o.task, o.dataDir, 'dev');

@@ -15,7 +15,7 @@ export function fusedApplies(ts: Tensor[]): boolean { return native.fusedApplies
  */
 export function adamwFused_(params: Tensor[], grads: Tensor[], expAvg: Tensor[], expAvgSq: Tensor[],
   o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2: number }): void {
-  native.adamwFused_(hs(params), hs(grads), hs(expAvg), hs(expAvgSq), o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.bc1, o.bc2);
+  native.adamwFused_(hs(params), hs(grads), hs(expAvg), hs(expAvgSq), o);
 }
 
 /**

@@ -234,8 +234,8 @@ export const NATIVE_API = /* API-BEGIN */ {
   cudaCapability: [['device?'], 'ints|null'],
   blasThreads: [['threads: int?'], 'number'],
   // fused.cc
-  adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'lr: number', 'beta1: number', 'beta2: number',
-    'eps: number', 'weightDecay: number', 'bc1: number', 'bc2: number'], 'void'],
+  // hyper: { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }
+  adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'void'],
   fusedApplies: [['tensors'], 'boolean'],
   dropoutMask: [['tensor', 'p: number'], 'tensor'],
 } /* API-END */ as const;

@@ -123,7 +123,6 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
   const chosen = choosePrecision(c.runtime.precision, device);
   c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
-  if (leader) say(`precision: ${chosen.reason}`);
   modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
   if (leader) {
     fs.mkdirSync(runDir, { recursive: true });
@@ -185,6 +184,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
+  if (leader) say(`precision: ${chosen.reason}`);
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
   dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
