@@ -6,6 +6,8 @@
 //   2. npm ci, when node_modules is missing or older than package-lock.json.
 //   3. the native addon (skipped when its sources and flags are unchanged).
 //   4. the TypeScript build (skipped when no source changed).
+//   5. with --browser (as `npm test` runs it): a system Chromium for the browser tests
+//      (scripts/browser.mjs; installed with apt as root on Debian when missing).
 // Plain JS with no dependencies: it must run before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -141,4 +143,8 @@ try {
   die(`native build failed: ${e.message}`);
 }
 ensureTsBuild();
+if (process.argv.includes('--browser')) {
+  const { ensureBrowser } = await import('./browser.mjs');
+  ensureBrowser({ say, quiet });
+}
 say('ready');

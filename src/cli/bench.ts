@@ -4,7 +4,7 @@
 // GFLOP/s against a matmul peak measured in the same run (src/cli/bench-profile.ts).
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
-import { positiveInt } from './args.js';
+import { positiveInt, requiredNumber } from './args.js';
 import { BertForMaskedLM, bertConfig } from '../model/index.js';
 import { Masker } from '../data/index.js';
 import { stepFlops } from '../schedule/cost.js';
@@ -48,7 +48,7 @@ export function registerBench(program: Command): void {
 function bench(o: BenchOpts): void {
   const L = positiveInt(o.layers, 'layers'), H = positiveInt(o.hidden, 'hidden'), A = positiveInt(o.heads, 'heads'), F = positiveInt(o.ffn, 'ffn');
   const B = positiveInt(o.batch, 'batch'), S = positiveInt(o.seq, 'seq'), V = positiveInt(o.vocab, 'vocab'), steps = positiveInt(o.steps, 'steps');
-  const warmup = Number(o.warmup);
+  const warmup = requiredNumber(o.warmup, 'warmup');
   // Also without --threads: setNumThreads sizes OpenBLAS's pool to libtorch's, as training runs do.
   setNumThreads(o.threads ? positiveInt(o.threads, 'threads') : getNumThreads());
   const device = o.device as Device;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerCompare } from './compare.js';
+import { registerDashboard } from './dashboard.js';
 import { registerPlan } from './plan.js';
 import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerPlan(program);
   registerCompare(program);
   registerEval(program);
+  registerDashboard(program);
 }

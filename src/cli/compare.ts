@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { GrowbertError, oneOf } from '../io/errors.js';
 import { compare } from '../report/compare.js';
-import { positive } from './args.js';
+import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
 
@@ -39,7 +39,7 @@ export function registerCompare(program: Command): void {
     .action(async (o: CompareOpts) => {
       const base: PretrainConfigInput = {
         data: { ...(o.data ? { specs: o.data } : {}), seqLength: positive(o.seqLength, 'seq-length'), vocabSize: positive(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
-        train: { seed: Number(o.seed), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
+        train: { seed: flagNumber(o.seed, 'seed'), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: flagNumber(o.evalBatches, 'eval-batches') },
         runtime: { device: o.device, precision: o.precision as 'auto' | 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
       };
       if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');

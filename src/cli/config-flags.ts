@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
 import { PretrainConfigSchema } from '../train/config.js';
+import { checkRange } from './args.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
 export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
@@ -56,6 +57,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps (default: at each evaluation)' },
   { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
+  { flag: 'tensorboard', path: 'train.tensorboard', kind: 'bool', help: 'write a TensorBoard event file in the run folder (default on)' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
   { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
@@ -81,7 +83,7 @@ function parseValue(s: FlagSpec, v: string): unknown {
   if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {
     throw new GrowbertError(`--${s.flag} ${v}: expected ${s.kind === 'int' ? 'an integer' : 'a number'}`);
   }
-  return n;
+  return checkRange(s.flag, n, v);
 }
 
 /** The config schema's type at a dotted path, with defaults, optionals and refinements unwrapped. */

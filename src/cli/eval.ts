@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
+import { requiredNumber } from './args.js';
 import { parseConfig, readConfigFile, resolveConfig } from '../train/config.js';
 import { prepareCorpus, validationSet } from '../train/data.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
@@ -19,6 +20,7 @@ export function registerEval(program: Command): void {
     .option('--device <d>', 'cpu or cuda', 'cpu')
     .option('--json', 'print the result as one JSON line last')
     .action(async (o: { run: string; evalBatches: string; device: string; json?: boolean }) => {
+      const evalBatches = requiredNumber(o.evalBatches, 'eval-batches');
       const loaded = loadRunModel(o.run, { device: o.device as Device });
       const runDir = runOfCheckpoint(loaded.checkpoint);
       if (!fs.existsSync(runPaths(runDir).config)) throw new GrowbertError(`${runDir} has no config.json, so its validation data is unknown; evaluate a pre-training run`);
@@ -27,7 +29,7 @@ export function registerEval(program: Command): void {
       // The run's own tokenizer, so ids match the weights even if the corpus cache was cleared.
       const corpus = await prepareCorpus({ ...c.data, tokenizer: `${runPaths(runDir).tokenizerDir}/tokenizer.json` });
       const seqLength = Math.min(c.data.seqLength, loaded.config.maxPositionEmbeddings);
-      const val = validationSet(corpus, { ...c.data, seqLength, batchSize: c.train.batchSize, seed: c.train.seed }, Number(o.evalBatches), o.device as Device);
+      const val = validationSet(corpus, { ...c.data, seqLength, batchSize: c.train.batchSize, seed: c.train.seed }, evalBatches, o.device as Device);
       const r = evaluate(loaded.model, val, { bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16' });
       dispose(val);
       const step = loaded.trainer.step as number;

@@ -7,6 +7,7 @@ import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
 import { PRECISION_SETTINGS, choosePrecision, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
+import { checkRange } from './args.js';
 
 export interface TrainingFlags {
   epochs: string;
@@ -43,7 +44,7 @@ function num(flag: string, v: string, int: boolean, min: number): number {
   if (v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
     throw new GrowbertError(`${flag} must be ${int ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
   }
-  return x;
+  return checkRange(flag.replace(/^--/, ''), x, v); // and the flag's upper bound (src/cli/args.ts)
 }
 
 /** The flags as fine-tuning settings; also applies --threads and checks --device. */

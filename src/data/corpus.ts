@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { GrowbertError } from '../io/errors.js';
+import { TextCheck } from './text-check.js';
 
 export interface Document {
   /** Where the text came from, for messages: `file:line`, `stdlib:sotu/1790 George Washington`. */
@@ -113,6 +114,7 @@ function readSpec(spec: string, opts: CorpusOptions): Document[] {
 
 function readUtf8(file: string): string {
   let s = fs.readFileSync(file, 'utf8');
+  new TextCheck(file).addAll(s); // binary or non-UTF-8 input is refused (src/data/text-check.ts)
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1); // BOM from Windows editors
   return s.replace(/\r\n?/g, '\n');
 }

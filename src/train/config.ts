@@ -68,6 +68,8 @@ export const PretrainConfigSchema = z.object({
     checkpointEvery: posInt.optional(),
     keepCheckpoints: posInt.default(2),
     logEvery: posInt.default(10),
+    /** also write the metrics as a TensorBoard event file in the run folder (src/train/tensorboard.ts) */
+    tensorboard: z.boolean().default(true),
   }).strict().default({}),
   runtime: z.object({
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),

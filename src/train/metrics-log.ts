@@ -6,14 +6,32 @@ import { atomicWriteFile } from '../io/atomic.js';
 
 export type MetricsLine = { step: number } & Record<string, number | string | boolean | null>;
 
+/** Another destination for the same lines (the TensorBoard event file: src/train/tensorboard.ts). */
+export interface MetricsSink {
+  write(line: MetricsLine): void;
+  close(): void;
+}
+
 export class MetricsLog {
   readonly file: string;
+  private readonly sinks: MetricsSink[] = [];
   constructor(runDir: string) {
     this.file = path.join(runDir, 'metrics.jsonl');
   }
 
   append(line: MetricsLine): void {
     fs.appendFileSync(this.file, JSON.stringify(line) + '\n');
+    for (const s of this.sinks) s.write(line);
+  }
+
+  /** Every line appended from now on also goes to `sink`. */
+  attach(sink: MetricsSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** Closes the sinks (the log file itself is appended line by line and needs no closing). */
+  close(): void {
+    for (const s of this.sinks.splice(0)) s.close();
   }
 
   /** All lines (skipping a torn last line, which a crash mid-append can leave). */

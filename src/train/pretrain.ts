@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
+import { fsStep } from '../io/out-guard.js';
 import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
@@ -16,10 +17,12 @@ import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../te
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { checkFits } from './fit-check.js';
+import { loadLatestGood } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
 import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
+import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
 import {
@@ -118,15 +121,17 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const say = o.say ?? ((l: string) => console.error(l));
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
-  const latest = checkRunDir(runDir, c.resume);
+  const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
   const device = setupRuntime(c, dp);
   // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
   const chosen = choosePrecision(c.runtime.precision, device);
   c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
-  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
+  checkFits(c, modelConfigFor(c, c.data.vocabSize), device); // a bad model shape or size fails here, before any data work
   if (leader) {
-    fs.mkdirSync(runDir, { recursive: true });
-    if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    fsStep('create the run folder', runDir, () => {
+      fs.mkdirSync(runDir, { recursive: true });
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    });
   }
 
   // Data parallel: the first worker on each machine builds the tokenizer and token caches, then
@@ -152,7 +157,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   let model: BertForMaskedLM;
   let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
   if (latest) {
-    const ck = loadCheckpoint(latest);
+    const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
     model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
     model.loadStateDict(ck.model);
@@ -183,6 +188,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     if (ctx.progress.step >= totalSteps) throw new GrowbertError(`${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
+  // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
+  if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
   if (leader) say(`precision: ${chosen.reason}`);
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
@@ -207,6 +214,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     throw dp && !(e instanceof Interrupted) ? await dp.explain(e, `training (step ${ctx.progress.step})`) : e;
   } finally {
     ctx.bar.finish();
+    ctx.metrics.close();
     dp?.detach();
   }
   const e = ctx.progress.lastEval;
@@ -241,6 +249,10 @@ function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: R
     ctx.dp.attach([...optimizer.params.values()]);
   }
   const p = ctx.progress;
-  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report });
+  ctx.metrics.append({
+    step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report,
+    // The new stage's shape, for the dashboard and TensorBoard's growth/event text.
+    stageName: next.name, layers: t.numHiddenLayers, hidden: t.hiddenSize, ffn: t.intermediateSize, heads: t.numAttentionHeads, pooling: t.poolingSize, batchSize: next.batchSize, seqLength: next.seqLength,
+  });
   say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);
 }

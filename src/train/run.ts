@@ -2,6 +2,7 @@
 //   RUN/config.json          the resolved pre-training config (or schedule) it was started with
 //   RUN/tokenizer/           vocab.txt, tokenizer.json, tokenizer_config.json
 //   RUN/metrics.jsonl        one JSON object per log line
+//   RUN/events.out.tfevents.* the same metrics as TensorBoard event files (src/train/tensorboard.ts)
 //   RUN/checkpoints/         step-NNNNNNNN/{model,optimizer}.safetensors + trainer.json + manifest.json,
 //                            and latest.json pointing at the newest
 // trainer.json always holds `modelConfig` (the BertConfig of the weights in that checkpoint: a

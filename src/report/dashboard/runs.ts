@@ -1,0 +1,133 @@
+// What the dashboard reads from a runs folder, read-only: which run and compare folders it holds,
+// and each run's metrics (incrementally, by byte offset, so a live run costs only its new lines),
+// config and plan. Everything tolerates folders that are half-written or removed meanwhile.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface RunEntry {
+  /** path relative to the runs folder, '/'-separated ('.' for the folder itself) */
+  id: string;
+  kind: 'run' | 'compare';
+  /** last change (ms since the epoch) of the metrics log, or of the folder */
+  updated: number;
+}
+
+const SKIP = new Set(['checkpoints', 'tokenizer', 'schedules', 'node_modules']);
+const MAX_DEPTH = 4;
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function kindOf(dir: string): RunEntry['kind'] | null {
+  if (statOrNull(path.join(dir, 'results.json')) || statOrNull(path.join(dir, 'report.md'))) return 'compare';
+  if (statOrNull(path.join(dir, 'metrics.jsonl')) || statOrNull(path.join(dir, 'config.json'))) return 'run';
+  return null;
+}
+
+/** The run and compare folders under `root` (itself included), newest first. */
+export function listRuns(root: string): RunEntry[] {
+  const out: RunEntry[] = [];
+  const walk = (dir: string, id: string, depth: number) => {
+    const kind = kindOf(dir);
+    if (kind) {
+      const s = statOrNull(path.join(dir, 'metrics.jsonl')) ?? statOrNull(dir);
+      if (s) out.push({ id, kind, updated: s.mtimeMs });
+      if (kind === 'run') return; // a run's own subfolders hold no runs
+    }
+    if (depth >= MAX_DEPTH) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed meanwhile, or unreadable
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.startsWith('.') || SKIP.has(e.name)) continue;
+      walk(path.join(dir, e.name), id === '.' ? e.name : `${id}/${e.name}`, depth + 1);
+    }
+  };
+  walk(root, '.', 0);
+  return out.sort((a, b) => b.updated - a.updated || a.id.localeCompare(b.id));
+}
+
+export interface MetricsChunk {
+  /** identifies the file: a resume rewrites metrics.jsonl (a new file), so the reader starts over */
+  file: string;
+  /** where the next read starts */
+  offset: number;
+  /** true when the lines start from the beginning of the file (the client drops what it had) */
+  reset: boolean;
+  lines: Record<string, unknown>[];
+}
+
+/** Complete lines of RUN/metrics.jsonl from `offset` on (a torn last line waits for the next read). */
+export function readMetrics(runDir: string, from: { file?: string; offset?: number }): MetricsChunk {
+  const file = path.join(runDir, 'metrics.jsonl');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return { file: '', offset: 0, reset: from.offset !== 0 && from.offset !== undefined, lines: [] };
+  }
+  try {
+    const s = fs.fstatSync(fd);
+    const id = `${s.dev}:${s.ino}`;
+    const reset = id !== from.file || (from.offset ?? 0) > s.size;
+    const start = reset ? 0 : (from.offset ?? 0);
+    const buf = Buffer.alloc(Math.min(s.size - start, 64 * 1024 * 1024));
+    let n = 0;
+    while (n < buf.length) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, start + n);
+      if (r === 0) break;
+      n += r;
+    }
+    const end = buf.lastIndexOf(0x0a, n - 1);
+    const text = end < 0 ? '' : buf.subarray(0, end + 1).toString('utf8');
+    const lines: Record<string, unknown>[] = [];
+    for (const l of text.split('\n')) {
+      if (!l.trim()) continue;
+      try {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* a corrupt line: skip it */
+      }
+    }
+    return { file: id, offset: start + (end < 0 ? 0 : end + 1), reset, lines };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A JSON file of the run, or null when it is missing or half-written. */
+export function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** A compare folder's report: results.json, report.md and its plot images. */
+export function readCompare(dir: string): { results: unknown; report: string | null; images: string[] } {
+  let report: string | null = null;
+  try {
+    report = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
+  } catch {
+    /* not written yet */
+  }
+  let images: string[] = [];
+  try {
+    images = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.png'))
+      .sort();
+  } catch {
+    /* removed */
+  }
+  return { results: readJson(path.join(dir, 'results.json')), report, images };
+}
