@@ -15,8 +15,10 @@ model.eval();
 const S = Math.min(64, config.maxPositionEmbeddings);
 manualSeed(0);
 const batch = tidy(() => ({
-  inputIds: randint(5, config.vocabSize, [8, S]), tokenTypeIds: zeros([8, S], { dtype: 'int64' }),
-  maskedPositions: randint(1, S, [8, 10]), maskedLabels: randint(5, config.vocabSize, [8, 10]),
+  inputIds: randint(5, config.vocabSize, [8, S]),
+  tokenTypeIds: zeros([8, S], { dtype: 'int64' }),
+  maskedPositions: randint(1, S, [8, 10]),
+  maskedLabels: randint(5, config.vocabSize, [8, 10]),
 }));
 const { numHiddenLayers: L, intermediateSize: F, hiddenSize: H, numAttentionHeads: A } = config;
 const cases: [string, GrowTarget, string][] = [
@@ -27,17 +29,25 @@ const cases: [string, GrowTarget, string][] = [
   ['width fpi', { hiddenSize: 2 * H, numAttentionHeads: 2 * A, intermediateSize: 2 * F }, 'hidden=fpi'],
 ];
 // The bf16 forward's own error: the source model in bf16 against itself in fp32.
-const floor = noGrad(() => tidy(() => {
-  const a = model.forward(batch).logits, b = model.forward(batch, { bf16: true }).logits;
-  return { abs: b.sub(a).abs().max().item(), scale: a.abs().max().item() };
-}));
-console.log(`source: ${L} layers, hidden ${H}, FFN ${F}; max |logit| ${floor.scale.toFixed(3)}; bf16 forward vs fp32 forward of the same model: max |diff| ${floor.abs.toExponential(2)}`);
+const floor = noGrad(() =>
+  tidy(() => {
+    const a = model.forward(batch).logits,
+      b = model.forward(batch, { bf16: true }).logits;
+    return { abs: b.sub(a).abs().max().item(), scale: a.abs().max().item() };
+  }),
+);
+console.log(
+  `source: ${L} layers, hidden ${H}, FFN ${F}; max |logit| ${floor.scale.toFixed(3)}; bf16 forward vs fp32 forward of the same model: max |diff| ${floor.abs.toExponential(2)}`,
+);
 console.log('| operator | fp32: max abs logit diff | bf16: max abs logit diff | bf16 / bf16 rounding floor |');
 console.log('|---|---:|---:|---:|');
 for (const [name, target, ops] of cases) {
   const r = grow({ model }, target, parseOps(ops), 'reset');
-  const f32 = checkPreservation(model, r.model, batch), b16 = checkPreservation(model, r.model, batch, { bf16: true });
-  console.log(`| ${name} | ${f32.maxAbsLogitDiff.toExponential(2)} | ${b16.maxAbsLogitDiff.toExponential(2)} | ${(b16.maxAbsLogitDiff / floor.abs).toFixed(2)} |`);
+  const f32 = checkPreservation(model, r.model, batch),
+    b16 = checkPreservation(model, r.model, batch, { bf16: true });
+  console.log(
+    `| ${name} | ${f32.maxAbsLogitDiff.toExponential(2)} | ${b16.maxAbsLogitDiff.toExponential(2)} | ${(b16.maxAbsLogitDiff / floor.abs).toFixed(2)} |`,
+  );
   r.model.dispose();
 }
 dispose(batch);

@@ -7,7 +7,18 @@
 // reuses one batch.
 import { allocBatch, Masker, type Batch } from '../data/index.js';
 import {
-  cat, cuda, dispose, ones, profileOps, randint, randn, tidy, zeros, type DType, type Device, type OpProfile,
+  cat,
+  cuda,
+  dispose,
+  ones,
+  profileOps,
+  randint,
+  randn,
+  tidy,
+  zeros,
+  type DType,
+  type Device,
+  type OpProfile,
 } from '../tensor/index.js';
 import { toModelBatch } from '../train/data.js';
 
@@ -28,13 +39,19 @@ const BACKWARD = 'autograd::engine::evaluate_function: ';
 
 const RULES: [RegExp, OpKind][] = [
   [/^(linear|addmm|mm|Mm|Addmm|Linear)/, 'matmul (linear layers, MLM decoder)'],
-  [/^(matmul|bmm|baddbmm|Bmm|Baddbmm|scaled_dot_product|_scaled_dot_product|ScaledDotProduct|masked_fill|MaskedFill|_efficient_attention|_flash_attention)/, 'attention (scores, mixing, mask)'],
+  [
+    /^(matmul|bmm|baddbmm|Bmm|Baddbmm|scaled_dot_product|_scaled_dot_product|ScaledDotProduct|masked_fill|MaskedFill|_efficient_attention|_flash_attention)/,
+    'attention (scores, mixing, mask)',
+  ],
   [/^(layer_norm|native_layer_norm|NativeLayerNorm|gelu|Gelu|softmax|_softmax|Softmax)/, 'LayerNorm, GELU, softmax'],
   [/^(embedding|Embedding|gather|Gather|index_select|IndexSelect)/, 'embedding and its gradient'],
   [/^(cross_entropy|log_softmax|_log_softmax|LogSoftmax|nll_loss|NllLoss)/, 'loss (log-softmax, NLL)'],
   [/^(torch::autograd::AccumulateGrad)/, 'gradient accumulation (autograd)'],
   [/^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused)/, 'optimizer and clipping'],
-  [/^(dropout|native_dropout|NativeDropout|add|Add|mul|Mul|sub|Sub|div|Div|to$|_to_copy|ToCopy|copy_|clone|Clone|contiguous|view|View|_unsafe_view|UnsafeView|reshape|Reshape|_reshape_alias|transpose|Transpose|t$|T$|permute|Permute|expand|Expand|ne$|eq$|sum|Sum|zeros|ones|arange|cat|Cat|narrow|slice|Slice|select|unsqueeze|Unsqueeze|squeeze|empty|fill_|zero_|item|_local_scalar_dense|mean|where)/, 'element-wise, dropout, casts, copies'],
+  [
+    /^(dropout|native_dropout|NativeDropout|add|Add|mul|Mul|sub|Sub|div|Div|to$|_to_copy|ToCopy|copy_|clone|Clone|contiguous|view|View|_unsafe_view|UnsafeView|reshape|Reshape|_reshape_alias|transpose|Transpose|t$|T$|permute|Permute|expand|Expand|ne$|eq$|sum|Sum|zeros|ones|arange|cat|Cat|narrow|slice|Slice|select|unsqueeze|Unsqueeze|squeeze|empty|fill_|zero_|item|_local_scalar_dense|mean|where)/,
+    'element-wise, dropout, casts, copies',
+  ],
 ];
 
 /** The kind of an outermost op name (aten::X forward ops, or an autograd node of the backward). */
@@ -63,20 +80,32 @@ export function profileRows(p: OpProfile, wallMs: number, dataMs: number): Profi
 
 /** The slowest op names (for the detail under the table). */
 export function topOps(p: OpProfile, n: number): { name: string; ms: number; calls: number }[] {
-  return [...p.ops].map(([name, t]) => ({ name, ...t })).sort((a, b) => b.ms - a.ms).slice(0, n);
+  return [...p.ops]
+    .map(([name, t]) => ({ name, ...t }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
 }
 
 /**
  * The matmul peak of this machine in `dtype`, GFLOP/s: the best of a few runs of square products
  * of sizes 512..2048 (and of the FFN's shape, whose operands fit in cache differently).
  */
-export function matmulPeakGflops(dtype: DType, device: Device, now: () => number = () => performance.now(), ffn?: { rows: number; hidden: number; ffn: number }): number {
-  const shapes: [number, number, number][] = [[1024, 1024, 1024], [2048, 2048, 2048]];
+export function matmulPeakGflops(
+  dtype: DType,
+  device: Device,
+  now: () => number = () => performance.now(),
+  ffn?: { rows: number; hidden: number; ffn: number },
+): number {
+  const shapes: [number, number, number][] = [
+    [1024, 1024, 1024],
+    [2048, 2048, 2048],
+  ];
   if (ffn) shapes.push([ffn.rows, ffn.hidden, ffn.ffn]);
   let best = 0;
   for (const [m, k, n] of shapes) {
     tidy(() => {
-      const a = randn([m, k], { device }).to(dtype), b = randn([k, n], { device }).to(dtype);
+      const a = randn([m, k], { device }).to(dtype),
+        b = randn([k, n], { device }).to(dtype);
       a.matmul(b).dispose(); // warm-up
       for (let r = 0; r < 3; r++) {
         if (device !== 'cpu') cuda.synchronize(device);
@@ -106,7 +135,12 @@ export function syntheticBatch(B: number, S: number, V: number): Batch {
 }
 
 /** Milliseconds to mask `b` and turn it into model inputs on `device` (what the trainer does per step). */
-export function timeDataStep(masker: Masker, b: Batch, device: Device, now: () => number = () => performance.now()): number {
+export function timeDataStep(
+  masker: Masker,
+  b: Batch,
+  device: Device,
+  now: () => number = () => performance.now(),
+): number {
   const t0 = now();
   const mb = toModelBatch(b, masker.mask(b), device);
   if (device !== 'cpu') cuda.synchronize(device);
@@ -117,7 +151,11 @@ export function timeDataStep(masker: Masker, b: Batch, device: Device, now: () =
 
 /** The table printed by `growbert bench --profile`. */
 export function formatProfile(rows: ProfileRow[], steps: number, clock: string): string {
-  const lines = [`where a step's time goes (${steps} profiled steps, ${clock}):`, '| kind | ms/step | share |', '|---|---:|---:|'];
+  const lines = [
+    `where a step's time goes (${steps} profiled steps, ${clock}):`,
+    '| kind | ms/step | share |',
+    '|---|---:|---:|',
+  ];
   for (const r of rows) lines.push(`| ${r.kind} | ${(r.ms / steps).toFixed(1)} | ${(100 * r.share).toFixed(1)}% |`);
   return lines.join('\n');
 }

@@ -7,14 +7,21 @@ import { Tensor } from './tensor.js';
 const hs = (ts: Tensor[]) => ts.map((t) => t.handle);
 
 /** Whether every tensor is a contiguous CPU float32 one (what the fused kernels take). */
-export function fusedApplies(ts: Tensor[]): boolean { return native.fusedApplies(hs(ts)); }
+export function fusedApplies(ts: Tensor[]): boolean {
+  return native.fusedApplies(hs(ts));
+}
 
 /**
  * One AdamW step in place on each parameter, as the multi-tensor form in src/train/optim/adamw.ts
  * computes it (decoupled decay first), in one pass. `bc1`, `bc2`: the bias corrections 1 - beta^t.
  */
-export function adamwFused_(params: Tensor[], grads: Tensor[], expAvg: Tensor[], expAvgSq: Tensor[],
-  o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2: number }): void {
+export function adamwFused_(
+  params: Tensor[],
+  grads: Tensor[],
+  expAvg: Tensor[],
+  expAvgSq: Tensor[],
+  o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2: number },
+): void {
   native.adamwFused_(hs(params), hs(grads), hs(expAvg), hs(expAvgSq), o);
 }
 

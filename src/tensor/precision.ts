@@ -37,14 +37,28 @@ export function cudaCapability(device: Device): [number, number] | null {
 }
 
 /** Resolves a precision setting for a device; `probe` stands in for the hardware in tests. */
-export function choosePrecision(setting: PrecisionSetting, device: Device, probe?: { cpuFlags?: string[]; capability?: [number, number] | null }): PrecisionChoice {
+export function choosePrecision(
+  setting: PrecisionSetting,
+  device: Device,
+  probe?: { cpuFlags?: string[]; capability?: [number, number] | null },
+): PrecisionChoice {
   if (setting !== 'auto') return { precision: setting, reason: `${setting} (asked for)` };
   if (device.startsWith('cuda')) {
-    const cap = probe && 'capability' in probe ? probe.capability ?? null : cudaCapability(device);
-    if (cap && cap[0] >= 8) return { precision: 'bf16', reason: `bf16 (auto: ${device} has compute capability ${cap.join('.')}, bfloat16 tensor cores)` };
-    return { precision: 'fp32', reason: `fp32 (auto: ${device} ${cap ? `has compute capability ${cap.join('.')}, below 8.0` : 'reports no compute capability'}: no fast bfloat16)` };
+    const cap = probe && 'capability' in probe ? (probe.capability ?? null) : cudaCapability(device);
+    if (cap && cap[0] >= 8)
+      return {
+        precision: 'bf16',
+        reason: `bf16 (auto: ${device} has compute capability ${cap.join('.')}, bfloat16 tensor cores)`,
+      };
+    return {
+      precision: 'fp32',
+      reason: `fp32 (auto: ${device} ${cap ? `has compute capability ${cap.join('.')}, below 8.0` : 'reports no compute capability'}: no fast bfloat16)`,
+    };
   }
   const flags = probe?.cpuFlags ?? cpuBf16Flags();
   if (flags.length) return { precision: 'bf16', reason: `bf16 (auto: this CPU has ${flags.join(' and ')})` };
-  return { precision: 'fp32', reason: 'fp32 (auto: this CPU has neither AVX512-BF16 nor AMX, bfloat16 would be emulated)' };
+  return {
+    precision: 'fp32',
+    reason: 'fp32 (auto: this CPU has neither AVX512-BF16 nor AMX, bfloat16 would be emulated)',
+  };
 }

@@ -36,4 +36,6 @@ export function profileOps<T>(fn: () => T, o: { cpuClock?: boolean } = {}): { re
 }
 
 /** This thread's CPU time in ms (the main thread's, from JavaScript): not Node's helper threads. */
-export function threadCpuMs(): number { return native.threadCpuMs(); }
+export function threadCpuMs(): number {
+  return native.threadCpuMs();
+}

@@ -21,7 +21,11 @@ test('opKind files forward ops and autograd nodes under the part of the model th
 });
 
 test('profileRows: every kind, data and overhead; shares of the whole step sum to 1', () => {
-  const ops = new Map([['aten::linear', { ms: 60, calls: 2 }], [`autograd::engine::evaluate_function: AddmmBackward0`, { ms: 20, calls: 2 }], ['aten::add', { ms: 10, calls: 1 }]]);
+  const ops = new Map([
+    ['aten::linear', { ms: 60, calls: 2 }],
+    [`autograd::engine::evaluate_function: AddmmBackward0`, { ms: 20, calls: 2 }],
+    ['aten::add', { ms: 10, calls: 1 }],
+  ]);
   const rows = profileRows({ ops, insideOpsMs: 90 }, 100, 10);
   assert.equal(rows.length, OP_KINDS.length + 2);
   const get = (k: string) => rows.find((r) => r.kind === k)!;
@@ -32,8 +36,36 @@ test('profileRows: every kind, data and overhead; shares of the whole step sum t
 });
 
 test('growbert bench --profile --json: precision and its reason, the rows, and GFLOP/s against a peak', () => {
-  const r = spawnSync(process.execPath, ['bin/growbert.js', 'bench', '--layers', '1', '--hidden', '32', '--heads', '2', '--ffn', '64', '--batch', '2', '--seq', '16',
-    '--vocab', '100', '--steps', '1', '--threads', '1', '--precision', 'fp32', '--profile', '--json'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/growbert.js',
+      'bench',
+      '--layers',
+      '1',
+      '--hidden',
+      '32',
+      '--heads',
+      '2',
+      '--ffn',
+      '64',
+      '--batch',
+      '2',
+      '--seq',
+      '16',
+      '--vocab',
+      '100',
+      '--steps',
+      '1',
+      '--threads',
+      '1',
+      '--precision',
+      'fp32',
+      '--profile',
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /precision fp32 \(asked for\)/);
   assert.match(r.stdout, /\| matmul \(linear layers, MLM decoder\) \|/);

@@ -8,24 +8,56 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BertForMaskedLM, bertConfig } from '../../src/model/index.js';
 import { checkPreservation, grow } from '../../src/grow/index.js';
-import { cuda, manualSeed, noGrad, ones, randint, tidy, torchVersion, zeros, type Device, type Tensor } from '../../src/tensor/index.js';
+import {
+  cuda,
+  manualSeed,
+  noGrad,
+  ones,
+  randint,
+  tidy,
+  torchVersion,
+  zeros,
+  type Device,
+  type Tensor,
+} from '../../src/tensor/index.js';
 import { createOptimizer } from '../../src/train/optim/index.js';
 import { trainStep } from '../../src/train/step.js';
 import type { ModelBatch } from '../../src/train/data.js';
 import { ProcessGroup, distributedBackends } from '../../src/dist/process-group.js';
 
-const NO_CUDA = cuda.isAvailable() ? false : `no CUDA device visible to this libtorch (${torchVersion()}); run npm run check:device on a GPU machine`;
-const config = bertConfig({ vocabSize: 512, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, maxPositionEmbeddings: 64, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 });
+const NO_CUDA = cuda.isAvailable()
+  ? false
+  : `no CUDA device visible to this libtorch (${torchVersion()}); run npm run check:device on a GPU machine`;
+const config = bertConfig({
+  vocabSize: 512,
+  hiddenSize: 64,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  intermediateSize: 128,
+  maxPositionEmbeddings: 64,
+  hiddenDropoutProb: 0,
+  attentionProbsDropoutProb: 0,
+});
 
 function batch(device: Device): ModelBatch {
   manualSeed(1);
   return tidy(() => {
     const b = {
-      inputIds: randint(5, 512, [4, 32]), tokenTypeIds: zeros([4, 32], { dtype: 'int64' }), attentionMask: ones([4, 32], { dtype: 'int64' }),
-      maskedPositions: randint(0, 32, [4, 5]), maskedLabels: randint(5, 512, [4, 5]),
+      inputIds: randint(5, 512, [4, 32]),
+      tokenTypeIds: zeros([4, 32], { dtype: 'int64' }),
+      attentionMask: ones([4, 32], { dtype: 'int64' }),
+      maskedPositions: randint(0, 32, [4, 5]),
+      maskedLabels: randint(5, 512, [4, 5]),
     };
     const to = (t: Tensor) => (device === 'cpu' ? t : t.to(device));
-    return { inputIds: to(b.inputIds), tokenTypeIds: to(b.tokenTypeIds), attentionMask: to(b.attentionMask), maskedPositions: to(b.maskedPositions), maskedLabels: to(b.maskedLabels), tokens: 128 };
+    return {
+      inputIds: to(b.inputIds),
+      tokenTypeIds: to(b.tokenTypeIds),
+      attentionMask: to(b.attentionMask),
+      maskedPositions: to(b.maskedPositions),
+      maskedLabels: to(b.maskedLabels),
+      tokens: 128,
+    };
   });
 }
 const maxAbsDiff = (a: Tensor, b: Tensor) => tidy(() => a.to('cpu').sub(b.to('cpu')).abs().max().item());
@@ -37,25 +69,43 @@ test('a model built on cuda keeps its parameters and outputs there', { skip: NO_
 });
 
 test('CPU and CUDA give the same logits, loss and updated weights for one step (fp32)', { skip: NO_CUDA }, () => {
-  const cpu = new BertForMaskedLM(config, { device: 'cpu', seed: 0 }), gpu = new BertForMaskedLM(config, { device: 'cuda', seed: 0 });
-  const bc = batch('cpu'), bg = batch('cuda');
+  const cpu = new BertForMaskedLM(config, { device: 'cpu', seed: 0 }),
+    gpu = new BertForMaskedLM(config, { device: 'cuda', seed: 0 });
+  const bc = batch('cpu'),
+    bg = batch('cuda');
   noGrad(() => tidy(() => assert.ok(maxAbsDiff(cpu.forward(bc).logits, gpu.forward(bg).logits) < 1e-4)));
-  const oc = createOptimizer('adamw', cpu.namedParameters(), { lr: 1e-3 }), og = createOptimizer('adamw', gpu.namedParameters(), { lr: 1e-3 });
-  const rc = trainStep(cpu, oc, [bc], { lr: 1e-3, clipNorm: 1, bf16: false }), rg = trainStep(gpu, og, [bg], { lr: 1e-3, clipNorm: 1, bf16: false });
+  const oc = createOptimizer('adamw', cpu.namedParameters(), { lr: 1e-3 }),
+    og = createOptimizer('adamw', gpu.namedParameters(), { lr: 1e-3 });
+  const rc = trainStep(cpu, oc, [bc], { lr: 1e-3, clipNorm: 1, bf16: false }),
+    rg = trainStep(gpu, og, [bg], { lr: 1e-3, clipNorm: 1, bf16: false });
   assert.ok(Math.abs(rc.loss - rg.loss) < 1e-4, `loss ${rc.loss} vs ${rg.loss}`);
-  const pc = cpu.parameters(), pg = gpu.parameters();
+  const pc = cpu.parameters(),
+    pg = gpu.parameters();
   for (let i = 0; i < pc.length; i++) assert.ok(maxAbsDiff(pc[i], pg[i]) < 1e-4, `parameter ${i}`);
 });
 
 test('a bf16 training step on cuda matches fp32 on the same device within bf16 rounding', { skip: NO_CUDA }, () => {
-  const a = new BertForMaskedLM(config, { device: 'cuda', seed: 0 }), b = new BertForMaskedLM(config, { device: 'cuda', seed: 0 });
+  const a = new BertForMaskedLM(config, { device: 'cuda', seed: 0 }),
+    b = new BertForMaskedLM(config, { device: 'cuda', seed: 0 });
   const bt = batch('cuda');
-  const r32 = trainStep(a, createOptimizer('adamw', a.namedParameters(), { lr: 1e-3 }), [bt], { lr: 1e-3, clipNorm: 1, bf16: false });
-  const r16 = trainStep(b, createOptimizer('adamw', b.namedParameters(), { lr: 1e-3 }), [bt], { lr: 1e-3, clipNorm: 1, bf16: true });
+  const r32 = trainStep(a, createOptimizer('adamw', a.namedParameters(), { lr: 1e-3 }), [bt], {
+    lr: 1e-3,
+    clipNorm: 1,
+    bf16: false,
+  });
+  const r16 = trainStep(b, createOptimizer('adamw', b.namedParameters(), { lr: 1e-3 }), [bt], {
+    lr: 1e-3,
+    clipNorm: 1,
+    bf16: true,
+  });
   assert.ok(Math.abs(r32.loss - r16.loss) / r32.loss < 1e-2, `loss ${r32.loss} vs ${r16.loss}`);
-  assert.ok(Math.abs(r32.gradNorm - r16.gradNorm) / r32.gradNorm < 5e-2, `gradient norm ${r32.gradNorm} vs ${r16.gradNorm}`);
+  assert.ok(
+    Math.abs(r32.gradNorm - r16.gradNorm) / r32.gradNorm < 5e-2,
+    `gradient norm ${r32.gradNorm} vs ${r16.gradNorm}`,
+  );
   // One Adam step moves each weight by about lr: the two models stay within a small part of it.
-  const pa = a.parameters(), pb = b.parameters();
+  const pa = a.parameters(),
+    pb = b.parameters();
   for (let i = 0; i < pa.length; i++) assert.ok(maxAbsDiff(pa[i], pb[i]) < 2e-3, `parameter ${i}`);
 });
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { choosePrecision, cpuBf16Flags } from '../../src/tensor/index.js';
 
-const CPUINFO = (flags: string) => `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx2 ${flags}\nbogomips\t: 5192.29\n`;
+const CPUINFO = (flags: string) =>
+  `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx2 ${flags}\nbogomips\t: 5192.29\n`;
 
 test('cpuBf16Flags reads AVX512-BF16 and AMX-BF16 from /proc/cpuinfo text, and nothing else', () => {
   assert.deepEqual(cpuBf16Flags(CPUINFO('avx512f avx512_bf16')), ['avx512_bf16']);
@@ -31,6 +32,9 @@ test('auto on CUDA: bf16 from compute capability 8.0, fp32 below it or without o
 });
 
 test('an explicit precision is kept whatever the hardware', () => {
-  assert.deepEqual(choosePrecision('fp32', 'cpu', { cpuFlags: ['amx_bf16'] }), { precision: 'fp32', reason: 'fp32 (asked for)' });
+  assert.deepEqual(choosePrecision('fp32', 'cpu', { cpuFlags: ['amx_bf16'] }), {
+    precision: 'fp32',
+    reason: 'fp32 (asked for)',
+  });
   assert.equal(choosePrecision('bf16', 'cpu', { cpuFlags: [] }).precision, 'bf16');
 });
