@@ -80,12 +80,18 @@ at::Tensor dropoutMask(const at::Tensor& x, double p) {
 }
 
 void registerFused(Napi::Object exports) {
-  // adamwFused_(params, grads, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay, bc1, bc2):
-  // in place; every tensor a contiguous CPU float32 one (check with fusedAdamwApplies first).
+  // adamwFused_(params, grads, expAvg, expAvgSq, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }):
+  // in place; every tensor a contiguous CPU float32 one (check with fusedApplies first).
   GB_OP(exports, "adamwFused_", {
     auto ps = a.list(0), gs = a.list(1), ms = a.list(2), vs = a.list(3);
     if (gs.size() != ps.size() || ms.size() != ps.size() || vs.size() != ps.size()) throw std::runtime_error("lists differ in length");
-    double lr = a.num(4), b1 = a.num(5), b2 = a.num(6), eps = a.num(7), wd = a.num(8), bc1 = a.num(9), bc2 = a.num(10);
+    Napi::Object h = a.info[4].As<Napi::Object>();
+    auto get = [&](const char* k) {
+      Napi::Value v = h.Get(k);
+      if (!v.IsNumber()) throw std::runtime_error(std::string("adamwFused_: option ") + k + " must be a number");
+      return v.As<Napi::Number>().DoubleValue();
+    };
+    double lr = get("lr"), b1 = get("beta1"), b2 = get("beta2"), eps = get("eps"), wd = get("weightDecay"), bc1 = get("bc1"), bc2 = get("bc2");
     for (size_t i = 0; i < ps.size(); i++) {
       for (const at::Tensor* t : {&ps[i], &gs[i], &ms[i], &vs[i]}) {
         if (!fusable(*t) || t->numel() != ps[i].numel()) throw std::runtime_error("adamwFused_: needs contiguous CPU float32 tensors of equal size");
