@@ -23,7 +23,7 @@ export function registerCompare(program: Command): void {
     .option('--data <spec...>', 'corpus (default stdlib:sotu stdlib:moby-dick)')
     .option('--seed <n>', 'seed shared by every run', '0')
     .option('--device <d>', 'cpu or cuda', 'cpu')
-    .option('--precision <p>', oneOf(PRECISIONS), 'fp32')
+    .option('--precision <p>', `${oneOf(PRECISIONS)}; auto: bf16 where the hardware has fast bfloat16`, 'auto')
     .option('--threads <n>', 'CPU threads')
     .option('--batch-size <n>', 'sequences per step (default: the target preset\'s)')
     .option('--seq-length <n>', 'sequence length (default: the target preset\'s)')
@@ -40,7 +40,7 @@ export function registerCompare(program: Command): void {
       const base: PretrainConfigInput = {
         data: { ...(o.data ? { specs: o.data } : {}), seqLength: positive(o.seqLength, 'seq-length'), vocabSize: positive(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
         train: { seed: flagNumber(o.seed, 'seed'), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: flagNumber(o.evalBatches, 'eval-batches') },
-        runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
+        runtime: { device: o.device, precision: o.precision as 'auto' | 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
       };
       if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');
       const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: positive(o.glueMaxTrain, 'glue-max-train'), epochs: positive(o.glueEpochs, 'glue-epochs') } : undefined;

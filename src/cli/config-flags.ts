@@ -62,7 +62,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
   { flag: 'tensorboard', path: 'train.tensorboard', kind: 'bool', help: 'write a TensorBoard event file in the run folder (default on)' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
-  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision' },
+  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
   { flag: 'nproc', path: 'dist.nproc', kind: 'int', help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)' },

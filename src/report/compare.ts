@@ -8,6 +8,7 @@ import { GrowbertError } from '../io/errors.js';
 import { guardOut, looksLikeRun } from '../io/out-guard.js';
 import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
 import { SCHEDULE_PRESETS, loadSchedule } from '../schedule/schedule.js';
+import { choosePrecision } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { parseConfig, resolveConfig, type PretrainConfigInput } from '../train/config.js';
 import { prepareCorpus } from '../train/data.js';
@@ -51,7 +52,7 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
   const secondsPerStep = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
     const key = JSON.stringify([s.config, s.batchSize, s.seqLength]);
     if (!cache.has(key)) {
-      cache.set(key, measureStepSeconds(s, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
+      cache.set(key, measureStepSeconds(s, { device, bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
       o.say(`calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`);
     }
     return cache.get(key)!;

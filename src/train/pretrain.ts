@@ -13,7 +13,7 @@ import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
-import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
+import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
@@ -123,6 +123,9 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
   const device = setupRuntime(c, dp);
+  // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
+  const chosen = choosePrecision(c.runtime.precision, device);
+  c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
   checkFits(c, modelConfigFor(c, c.data.vocabSize), device); // a bad model shape or size fails here, before any data work
   if (leader) {
     fsStep('create the run folder', runDir, () => {
@@ -189,6 +192,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
   if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
+  if (leader) say(`precision: ${chosen.reason}`);
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
   dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
