@@ -171,6 +171,8 @@ void registerShape(Napi::Object exports);
 void registerMath(Napi::Object exports);
 void registerNN(Napi::Object exports);
 void registerInplace(Napi::Object exports);
+// Op-time profile, hardware queries for --precision auto, BLAS threads (native/src/perf.cc).
+void registerProfile(Napi::Object exports);
 // c10d process groups (native/src/distributed.cc); absent when built with GROWBERT_NO_DIST.
 void registerDistributed(Napi::Object exports);
 

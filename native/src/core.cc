@@ -1,6 +1,7 @@
 // The tensor handle, argument conversion, and everything that is not an op: data in and out,
 // autograd entry points, RNG, threads, devices, memory counters, version.
 #include "common.h"
+#include "fused.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -352,6 +353,8 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   gb::registerMath(exports);
   gb::registerNN(exports);
   gb::registerInplace(exports);
+  gb::registerProfile(exports);
+  gb::registerFused(exports);
 #ifndef GROWBERT_NO_DIST
   gb::registerDistributed(exports);
 #endif

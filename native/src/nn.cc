@@ -1,5 +1,6 @@
 // Neural-network ops: activations, normalization, dropout, embedding, losses, attention.
 #include "common.h"
+#include "fused.h"
 
 namespace gb {
 
@@ -21,7 +22,8 @@ static at::Tensor sdpaMath(const at::Tensor& q, const at::Tensor& k, const at::T
       scores = scores.add(*mask);
   }
   at::Tensor p = at::softmax(scores, -1);
-  if (dropoutP > 0) p = at::dropout(p, dropoutP, true);
+  // On the CPU the fast counter-based mask (fused.cc); bernoulli_ took most of attention's time.
+  if (dropoutP > 0) p = p.device().is_cpu() ? p.mul(dropoutMask(p, dropoutP)).to(p.scalar_type()) : at::dropout(p, dropoutP, true);
   return at::matmul(p, v);
 }
 

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import { MetricsLog } from '../train/metrics-log.js';
+import { requiredNumber } from './args.js';
 
 interface BenchDistOpts { preset: string; nproc: string; steps: string; warmup: string; device: string; data: string[]; cacheDir: string; batchSize?: string; seqLength?: string; json?: boolean }
 
@@ -56,7 +57,7 @@ export function registerBenchDist(program: Command): void {
 }
 
 async function benchDist(o: BenchDistOpts): Promise<void> {
-  const n = Number(o.nproc), steps = Number(o.steps), warmup = Number(o.warmup);
+  const n = requiredNumber(o.nproc, 'nproc'), steps = requiredNumber(o.steps, 'steps'), warmup = requiredNumber(o.warmup, 'warmup');
   if (!Number.isInteger(n) || n < 2) throw new GrowbertError(`--nproc ${o.nproc}: expected an integer >= 2`);
   if (!Number.isInteger(steps) || !Number.isInteger(warmup) || warmup < 1 || steps <= warmup + 1) throw new GrowbertError('--steps must exceed --warmup + 1 (and --warmup be at least 1)');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-bench-dist-'));

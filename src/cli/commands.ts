@@ -8,6 +8,7 @@ import { registerGrow } from './grow.js';
 import { registerEval } from './eval.js';
 import { registerBench } from './bench.js';
 import { registerBenchDist } from './bench-dist.js';
+import { registerBenchData } from './bench-data.js';
 import { registerExport } from './export.js';
 import { registerFinetune } from './finetune.js';
 import { registerGlue } from './glue.js';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerBench(program);
   registerBenchDist(program);
+  registerBenchData(program);
   registerFinetune(program);
   registerGlue(program);
   registerExport(program);

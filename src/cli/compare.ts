@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { GrowbertError, oneOf } from '../io/errors.js';
 import { compare, seededLines } from '../report/compare.js';
-import { positive } from './args.js';
+import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
 
@@ -24,7 +24,7 @@ export function registerCompare(program: Command): void {
     .option('--seed <n>', 'first seed (every schedule runs with the same seeds)', '0')
     .option('--seeds <n>', 'seeds per schedule (seed, seed+1, ...): results as mean and spread, differences within the spread called noise', '2')
     .option('--device <d>', 'cpu or cuda', 'cpu')
-    .option('--precision <p>', oneOf(PRECISIONS), 'fp32')
+    .option('--precision <p>', `${oneOf(PRECISIONS)}; auto: bf16 where the hardware has fast bfloat16`, 'auto')
     .option('--threads <n>', 'CPU threads')
     .option('--batch-size <n>', 'sequences per step (default: the target preset\'s)')
     .option('--seq-length <n>', 'sequence length (default: the target preset\'s)')
@@ -40,8 +40,8 @@ export function registerCompare(program: Command): void {
     .action(async (o: CompareOpts) => {
       const base: PretrainConfigInput = {
         data: { ...(o.data ? { specs: o.data } : {}), seqLength: positive(o.seqLength, 'seq-length'), vocabSize: positive(o.vocabSize, 'vocab-size'), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) },
-        train: { seed: Number(o.seed), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: Number(o.evalBatches) },
-        runtime: { device: o.device, precision: o.precision as 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
+        train: { seed: flagNumber(o.seed, 'seed'), batchSize: positive(o.batchSize, 'batch-size'), lr: positive(o.lr, 'lr', false), evalBatches: flagNumber(o.evalBatches, 'eval-batches') },
+        runtime: { device: o.device, precision: o.precision as 'auto' | 'fp32' | 'bf16', threads: positive(o.threads, 'threads'), progress: o.progress },
       };
       if (o.glue && !o.glueData) throw new GrowbertError('--glue needs --glue-data DIR (the GLUE folder holding SST-2/, MRPC/, ...)');
       const glue = o.glue ? { tasks: parseTaskList(o.glue), dataDir: o.glueData!, maxTrain: positive(o.glueMaxTrain, 'glue-max-train'), epochs: positive(o.glueEpochs, 'glue-epochs') } : undefined;

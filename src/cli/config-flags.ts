@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
 import { PretrainConfigSchema } from '../train/config.js';
+import { checkRange } from './args.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
 export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
@@ -26,8 +27,11 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'activation', path: 'model.hiddenAct', kind: 'string', help: 'FFN activation (gelu: erf; gelu_new: tanh approximation)' },
   { flag: 'pooling', path: 'model.poolingSize', kind: 'int', help: 'length pooling factor k (1 = off)' },
   { flag: 'ffn-rank', path: 'model.ffnRank', kind: 'int', help: 'low-rank FFN rank (0 = full)' },
-  { flag: 'data', path: 'data.specs', kind: 'list', help: 'corpus: files, folders, globs, .jsonl, stdlib:sotu, stdlib:moby-dick (repeatable)' },
+  { flag: 'data', path: 'data.specs', kind: 'list', help: 'corpus: files, folders, globs (.txt, .jsonl, .gz, .zst, .parquet), stdlib:sotu, stdlib:moby-dick (repeatable)' },
   { flag: 'doc-per-line', path: 'data.docPerLine', kind: 'bool', help: 'one document per line (else blank-line separated)' },
+  { flag: 'text-field', path: 'data.textField', kind: 'string', help: 'JSONL / Parquet field holding the text (default text)' },
+  { flag: 'tokenizer-sample', path: 'data.tokenizerSample', kind: 'int', help: 'characters of training text a new tokenizer learns from' },
+  { flag: 'packing', path: 'data.packing', kind: 'string', help: 'document (one document per row) or full (rows filled across documents)' },
   { flag: 'validation-fraction', path: 'data.validationFraction', kind: 'number', help: 'share of documents held out for validation' },
   { flag: 'vocab-size', path: 'data.vocabSize', kind: 'int', help: 'vocabulary size (prefix of the trained WordPiece vocabulary)' },
   { flag: 'tokenizer', path: 'data.tokenizer', kind: 'string', help: 'vocab.txt or tokenizer.json to use instead of training one' },
@@ -58,7 +62,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
   { flag: 'tensorboard', path: 'train.tensorboard', kind: 'bool', help: 'write a TensorBoard event file in the run folder (default on)' },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
-  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision' },
+  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32' },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
   { flag: 'nproc', path: 'dist.nproc', kind: 'int', help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)' },
@@ -82,7 +86,7 @@ function parseValue(s: FlagSpec, v: string): unknown {
   if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {
     throw new GrowbertError(`--${s.flag} ${v}: expected ${s.kind === 'int' ? 'an integer' : 'a number'}`);
   }
-  return n;
+  return checkRange(s.flag, n, v);
 }
 
 /** The config schema's type at a dotted path, with defaults, optionals and refinements unwrapped. */

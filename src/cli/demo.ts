@@ -6,6 +6,7 @@ import { parseConfig } from '../train/config.js';
 import { runPaths } from '../train/run.js';
 import { pretrain } from '../train/pretrain.js';
 import { torchVersion } from '../tensor/index.js';
+import { flagNumber } from './args.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -16,7 +17,7 @@ export function registerDemo(program: Command): void {
     .action(async (o: { out?: string; maxSteps?: string }) => {
       const out = o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`);
       console.error(`growbert demo: pre-training the tiny preset on stdlib:sotu + stdlib:moby-dick (libtorch ${torchVersion()})`);
-      const config = parseConfig({ preset: 'tiny', out, train: o.maxSteps ? { maxSteps: Number(o.maxSteps) } : {} });
+      const config = parseConfig({ preset: 'tiny', out, train: o.maxSteps ? { maxSteps: flagNumber(o.maxSteps, 'max-steps') } : {} });
       const r = await pretrain(config, { progress: config.runtime.progress ?? process.stderr.isTTY });
       const p = runPaths(r.runDir);
       console.log(`run: ${r.runDir}\nmetrics: ${p.metrics}\ncheckpoints: ${p.checkpoints}\nnext: npx growbert eval --run ${r.runDir}`);

@@ -8,7 +8,7 @@ export function registerExport(program: Command): void {
     .description('write a run\'s latest checkpoint as a Hugging Face BertForMaskedLM folder')
     .requiredOption('--run <dir>', 'a growbert run (its latest checkpoint) or checkpoint folder')
     .requiredOption('--out <dir>', 'the Hugging Face folder to write (must be empty or absent)')
-    .option('--force', 'replace a non-empty --out')
+    .option('--force', 'replace an earlier export in --out (its files only; other files there stay)')
     .option('--json', 'print the result as one JSON object on the last line')
     .action((f: { run: string; out: string; force?: boolean; json?: boolean }) => {
       const r = exportRunToHf(f.run, f.out, { force: f.force });

@@ -6,7 +6,8 @@ import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
-import { cuda, setNumThreads, type Device } from '../tensor/index.js';
+import { PRECISION_SETTINGS, choosePrecision, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
+import { checkRange } from './args.js';
 
 export interface TrainingFlags {
   epochs: string;
@@ -17,6 +18,7 @@ export interface TrainingFlags {
   seeds: string;
   maxTrain?: string;
   device: string;
+  precision: string;
   threads?: string;
   json?: boolean;
 }
@@ -32,6 +34,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--seeds <n>', 'seeds to run (seed, seed+1, ...); reports mean and std', '1')
     .option('--max-train <n>', 'train on a fixed random subset of this many examples (quick runs)')
     .option('--device <d>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--precision <p>', 'auto (bf16 where the device has fast bfloat16), fp32 or bf16', 'auto')
     .option('--threads <n>', 'CPU threads for libtorch (default: all cores)')
     .option('--json', 'print the result as one JSON object on the last line');
 }
@@ -41,13 +44,14 @@ function num(flag: string, v: string, int: boolean, min: number): number {
   if (v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
     throw new GrowbertError(`${flag} must be ${int ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
   }
-  return x;
+  return checkRange(flag.replace(/^--/, ''), x, v); // and the flag's upper bound (src/cli/args.ts)
 }
 
 /** The flags as fine-tuning settings; also applies --threads and checks --device. */
 export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> {
   if (!/^(cpu|cuda(:\d+)?)$/.test(f.device)) throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
   if (f.device !== 'cpu' && !cuda.isAvailable()) throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(f.precision)) throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
   if (f.threads !== undefined) setNumThreads(num('--threads', f.threads, true, 1));
   return {
     epochs: num('--epochs', f.epochs, true, 1),
@@ -58,7 +62,13 @@ export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> 
     seeds: num('--seeds', f.seeds, true, 1),
     maxTrain: f.maxTrain === undefined ? undefined : num('--max-train', f.maxTrain, true, 1),
     device: f.device as Device,
+    precision: f.precision as PrecisionSetting,
   };
+}
+
+/** The run log's line on --precision: what auto chose on this device, and why. */
+export function precisionLine(s: Partial<FinetuneSettings>): string {
+  return `precision: ${choosePrecision(s.precision ?? 'auto', s.device ?? 'cpu').reason}`;
 }
 
 export function parseTask(t: string): GlueTask {
@@ -93,6 +103,7 @@ function finetuneCommand(f: FinetuneFlags): void {
   const enc = loadEncoder(f);
   try {
     for (const n of enc.notes) console.error(`note: ${n}`);
+    console.error(precisionLine(settings));
     const r = finetuneGlue(enc, { ...settings, task, dataDir: f.data, log: (l) => console.log(l) });
     const spread = Object.keys(r.mean).map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`).join(', ');
     console.log(`${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`);

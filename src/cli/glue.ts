@@ -2,7 +2,7 @@
 // run folder (or --out).
 import type { Command } from 'commander';
 import { glueMarkdown, parseTaskList, runGlueSuite } from '../eval/glue-suite.js';
-import { addTrainingOptions, parseTrainingFlags, type TrainingFlags } from './finetune.js';
+import { addTrainingOptions, parseTrainingFlags, precisionLine, type TrainingFlags } from './finetune.js';
 
 interface GlueFlags extends TrainingFlags {
   run?: string;
@@ -29,6 +29,7 @@ export function registerGlue(program: Command): void {
 function glueCommand(f: GlueFlags): void {
   const tasks = parseTaskList(f.tasks);
   const settings = parseTrainingFlags(f);
+  console.error(precisionLine(settings));
   const r = runGlueSuite({
     ...settings, tasks, dataDir: f.data, run: f.run, model: f.model, tokenizer: f.tokenizer, outDir: f.out,
     log: (l) => console.log(l),

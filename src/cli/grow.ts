@@ -3,9 +3,9 @@
 // source is only read; nothing is written unless growth succeeds.
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
+import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
 import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES, checkPreservation, grow, parseOps, type GrowTarget, type OptimizerPolicy } from '../grow/index.js';
 import { BertForMaskedLM, GROWABLE_KEYS, bertConfig, fromHfConfig, growableShape, type BertConfig, type GrowableKey } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
@@ -13,6 +13,7 @@ import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/chec
 import { readConfigFile } from '../train/config.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
+import { requiredNumber } from './args.js';
 
 interface GrowOpts {
   from: string; out: string; toConfig?: string; layers?: string; ffn?: string; hidden?: string; heads?: string; pooling?: string; ffnRank?: string;
@@ -35,7 +36,7 @@ export function registerGrow(program: Command): void {
     .option('--heads <n>', 'target attention heads').option('--pooling <k>', 'target pooling factor (1 = off)').option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
     .option('--op <spec>', `operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0 (depth: ${DEPTH_OPS.join(', ')}; ffn: ${FFN_OPS.join(', ')}; hidden: ${HIDDEN_OPS.join(', ')})`, '')
     .option('--optimizer <policy>', `Adam moments: ${oneOf(OPTIMIZER_POLICIES)} (map: like the weights, grad: by gradient scale)`, 'map')
-    .option('--force', 'replace a non-empty --out')
+    .option('--force', 'replace an earlier growbert run in --out (its run files only; nothing else there)')
     .option('--json', 'print the preservation report as one JSON line last')
     .action((o: GrowOpts) => growCommand(o));
 }
@@ -52,9 +53,7 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
     const flag = TARGET_FLAGS[key];
     const v = o[flag] as string | undefined;
     if (v === undefined) continue;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < (key === 'ffnRank' ? 0 : 1)) throw new GrowbertError(`--${flag.replace('ffnRank', 'ffn-rank')} ${v}: expected ${key === 'ffnRank' ? 'a non-negative' : 'a positive'} integer`);
-    target[key] = n;
+    target[key] = requiredNumber(v, flag.replace('ffnRank', 'ffn-rank'));
   }
   if (Object.keys(target).length === 0) throw new GrowbertError('no target shape: give --to-config FILE or at least one of --layers, --ffn, --hidden, --heads, --pooling, --ffn-rank');
   return target;
@@ -62,10 +61,12 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
 
 function growCommand(o: GrowOpts): void {
   if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
-  if (fs.existsSync(o.out) && fs.readdirSync(o.out).length > 0 && !o.force) throw new GrowbertError(`${o.out} exists and is not empty; choose another --out or pass --force`);
   const ops = parseOps(o.op);
   const ckptDir = resolveCheckpoint(o.from);
   const srcRun = runOfCheckpoint(ckptDir);
+  // Checked before any work, and again when writing: --out must not be (or hold) the source.
+  const guard = { out: o.out, inputs: [o.from, ckptDir, srcRun, o.toConfig], force: o.force, kind: 'a growbert run', owns: looksLikeRun, owned: RUN_ENTRIES };
+  guardOut(guard);
   const ck = loadCheckpoint(ckptDir);
   const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
   const target = readTarget(o, srcConfig);
@@ -87,29 +88,27 @@ function growCommand(o: GrowOpts): void {
   const report = checkPreservation(model, r.model, batch);
   dispose(batch);
 
-  // Write the new run in a temp folder, then rename: a failure leaves nothing behind.
-  const tmp = `${path.resolve(o.out)}.${process.pid}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // Write the new run in a temp folder, then move it into place: a failure leaves nothing behind.
   try {
-    const gc = r.model.config;
-    if (fs.existsSync(runPaths(srcRun).tokenizerDir)) fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
-    const srcCfg = fs.existsSync(runPaths(srcRun).config) ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>) : {};
-    const { budget: _b, resume: _r, ...rest } = srcCfg;
-    const runCfg = {
-      ...rest, schedule: 'full', out: o.out,
-      model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
-    };
-    atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
-    const optimizerState = r.optimizerState ?? new Map();
-    const trainer = { ...ck.trainer, modelConfig: gc, stage: 0, schedule: 'full', optimizer: r.optimizerMeta ?? meta, grownFrom: ckptDir, growReport: r.report, preservation: report };
-    if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
-    saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, { model: r.model.namedParameters(), optimizer: optimizerState, trainer });
-    fs.rmSync(o.out, { recursive: true, force: true });
-    fs.renameSync(tmp, o.out);
-    dispose(optimizerState);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    writeOutAtomically(guard, (tmp) => {
+      const gc = r.model.config;
+      if (fs.existsSync(runPaths(srcRun).tokenizerDir)) fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
+      const srcCfg = fs.existsSync(runPaths(srcRun).config) ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>) : {};
+      const { budget: _b, resume: _r, ...rest } = srcCfg;
+      const runCfg = {
+        ...rest, schedule: 'full', out: o.out,
+        model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
+      };
+      atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
+      const optimizerState = r.optimizerState ?? new Map();
+      const trainer = { ...ck.trainer, modelConfig: gc, stage: 0, schedule: 'full', optimizer: r.optimizerMeta ?? meta, grownFrom: ckptDir, growReport: r.report, preservation: report };
+      if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
+      try {
+        saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, { model: r.model.namedParameters(), optimizer: optimizerState, trainer });
+      } finally {
+        dispose(optimizerState);
+      }
+    });
   } finally {
     dispose(ck.optimizer);
   }

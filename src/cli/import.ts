@@ -1,7 +1,7 @@
 // `growbert import`: a Hugging Face BERT folder as a growbert run that can be grown and trained
 // further (see src/export/hf-import.ts, docs/export.md).
 import type { Command } from 'commander';
-import { GrowbertError } from '../io/errors.js';
+import { requiredNumber } from './args.js';
 import { importHfToRun } from '../export/hf-import.js';
 
 export function registerImport(program: Command): void {
@@ -12,11 +12,10 @@ export function registerImport(program: Command): void {
     .requiredOption('--out <dir>', 'the run folder to create (must be empty or absent)')
     .option('--tokenizer <file>', 'vocab.txt / tokenizer.json to use when the folder has none')
     .option('--seed <n>', 'seed for weights the folder lacks (an absent MLM head)', '0')
-    .option('--force', 'replace a non-empty --out')
+    .option('--force', 'replace an earlier growbert run in --out (its run files only; other files there stay)')
     .option('--json', 'print the result as one JSON object on the last line')
     .action((f: { hf: string; out: string; tokenizer?: string; seed: string; force?: boolean; json?: boolean }) => {
-      const seed = Number(f.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new GrowbertError(`--seed must be a non-negative integer, got '${f.seed}'`);
+      const seed = requiredNumber(f.seed, 'seed');
       const r = importHfToRun(f.hf, f.out, { tokenizer: f.tokenizer, force: f.force, seed });
       for (const n of r.notes) console.error(`note: ${n}`);
       console.log(`imported ${f.hf} into ${r.out} (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize}, vocab ${r.config.vocabSize}); checkpoint ${r.checkpoint}`);

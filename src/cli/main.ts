@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
+import { fsCause } from '../io/out-guard.js';
 import { registerCommands } from './commands.js';
 import { Interrupted } from '../train/trainer.js';
 
@@ -36,14 +37,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof Interrupted) {
       console.error(`growbert: ${e.message}`);
-      return 130;
+      return e.exitCode; // 130, 143 or 129: the signal's
     }
     if (e instanceof GrowbertError) {
       console.error(`growbert: ${e.message}`);
       return 2;
     }
-    const err = e as Error;
-    console.error(`growbert: ${err.message}`);
+    const err = e as NodeJS.ErrnoException & { dest?: string };
+    // A file-system failure: its real cause in words and the path, not a bare errno line.
+    if (err.code && err.syscall) console.error(`growbert: cannot ${err.syscall} ${err.path ?? ''}${err.dest ? ` -> ${err.dest}` : ''}: ${fsCause(err)}`);
+    else console.error(`growbert: ${err.message}`);
     if (process.env.GROWBERT_DEBUG) console.error(err.stack);
     return 1;
   }

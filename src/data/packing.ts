@@ -45,7 +45,17 @@ export interface PackingOptions {
   nsp?: boolean;
   /** Chance of a shorter target length, drawn in [2, S-3], as BERT's short_seq_prob (default 0). */
   shortSeqProb?: number;
+  /**
+   * 'document' (default): a row holds one document's tokens, its tail row padded. 'full': rows
+   * are filled from consecutive documents, each chunk closed by [SEP] (RoBERTa's FULL-SENTENCES,
+   * Cramming), so only an epoch's last row is padded. NSP needs A and B from one document, so
+   * with `nsp` packing is per document whatever this says.
+   */
+  packing?: Packing;
 }
+
+export type Packing = 'document' | 'full';
+export const PACKINGS: readonly Packing[] = ['document', 'full'];
 
 /** B sequences of length S as flat row-major arrays (index = row * S + position). */
 export interface Batch {
@@ -83,6 +93,23 @@ export function allocBatch(rows: number, seqLen: number, nsp: boolean): Batch {
   return b;
 }
 
+/**
+ * Share of padding positions in the rows one pass over `docs` (in stored order) packs into, from
+ * its first `maxRows` rows: what `--packing` costs in wasted compute on this data.
+ */
+export function paddingFraction(docs: DocSource, opts: PackingOptions, maxRows = 4096): number {
+  const packer = new SequencePacker(docs, opts, Rng.fromSeed(0, 'padding'), () => Int32Array.from({ length: docs.numDocs }, (_, i) => i));
+  const batch = allocBatch(1, opts.seqLen, opts.nsp ?? false);
+  let rows = 0;
+  let real = 0;
+  while (rows < maxRows && !packer.atEpochEnd()) {
+    packer.fillRow(batch, 0);
+    real += batch.lengths[0]!;
+    rows++;
+  }
+  return rows === 0 ? 0 : 1 - real / (rows * opts.seqLen);
+}
+
 export function checkPackingOptions(opts: PackingOptions): void {
   if (!(Number.isInteger(opts.seqLen) && opts.seqLen >= 4)) {
     throw new GrowbertError(`sequence length ${opts.seqLen} is too short; use at least 4 ([CLS] A [SEP] B [SEP] needs 3 specials)`);
@@ -92,6 +119,7 @@ export function checkPackingOptions(opts: PackingOptions): void {
   }
   const p = opts.shortSeqProb ?? 0;
   if (!(p >= 0 && p <= 1)) throw new GrowbertError(`short sequence probability ${p} is out of range; use a value in [0, 1]`);
+  if (opts.packing !== undefined && !PACKINGS.includes(opts.packing)) throw new GrowbertError(`packing '${opts.packing}' is unknown; use ${PACKINGS.join(' or ')}`);
 }
 
 /** A packer's position: which document of the epoch's order, and where in it. */
@@ -111,6 +139,7 @@ export class SequencePacker {
   pos: PackPosition = { epoch: 0, index: 0, cursor: 0 };
   private order: Int32Array;
   private readonly nsp: boolean;
+  private readonly full: boolean;
   private readonly maxTokens: number;
 
   constructor(
@@ -123,6 +152,7 @@ export class SequencePacker {
     checkPackingOptions(opts);
     if (docs.numDocs === 0) throw new GrowbertError('nothing to pack: the token data holds no documents; check the corpus and split');
     this.nsp = opts.nsp ?? false;
+    this.full = opts.packing === 'full' && !this.nsp;
     this.maxTokens = opts.seqLen - 3;
     this.order = orderFor(0);
   }
@@ -144,6 +174,10 @@ export class SequencePacker {
     if (this.atEpochEnd()) {
       this.seek({ epoch: this.pos.epoch + 1, index: 0, cursor: 0 });
       if (this.atEpochEnd()) throw new GrowbertError('nothing to pack: every document is empty');
+    }
+    if (this.full) {
+      this.fillRowFull(batch, row);
+      return;
     }
     const { rng } = this;
     const doc = this.order[this.pos.index]!;
@@ -176,6 +210,48 @@ export class SequencePacker {
     }
     this.writeRow(batch, row, chunk.subarray(0, a), b);
     if (batch.nspLabels) batch.nspLabels[row] = label;
+  }
+
+  /**
+   * [CLS], then chunks of consecutive documents, each closed by [SEP], until the row is full or
+   * the epoch ends. A row may end inside a document; the next row continues it. Segment ids are
+   * all 0 (there are no A/B pairs without NSP).
+   */
+  private fillRowFull(batch: Batch, row: number): void {
+    const S = batch.seqLen;
+    const o = row * S;
+    const { pad, cls, sep, mask } = this.opts.specialIds;
+    const { inputIds, tokenTypeIds, attentionMask, wordStart, specialMask } = batch;
+    inputIds.fill(pad, o, o + S);
+    tokenTypeIds.fill(0, o, o + S);
+    attentionMask.fill(0, o, o + S);
+    wordStart.fill(1, o, o + S);
+    specialMask.fill(1, o, o + S);
+    inputIds[o] = cls;
+    attentionMask[o] = 1;
+    let i = o + 1;
+    // Room for at least one token and its [SEP].
+    while (o + S - i >= 2 && !this.atEpochEnd()) {
+      const doc = this.order[this.pos.index]!;
+      const p = this.pos.cursor;
+      const take = Math.min(this.docs.docLength(doc) - p, o + S - i - 1);
+      const chunk = this.docs.readTokens(doc, p, p + take);
+      for (let j = 0; j < take; j++, i++) {
+        const id = chunk[j]!;
+        inputIds[i] = id;
+        attentionMask[i] = 1;
+        const special = id === pad || id === cls || id === sep || id === mask;
+        specialMask[i] = special ? 1 : 0;
+        // The first token of a chunk opens a word even when it is a '##' piece cut from its start.
+        wordStart[i] = special || j === 0 || !this.isCont(id) ? 1 : 0;
+      }
+      inputIds[i] = sep;
+      attentionMask[i] = 1;
+      i++;
+      this.pos.cursor = p + take;
+    }
+    batch.lengths[row] = i - o;
+    if (batch.nspLabels) batch.nspLabels[row] = 0;
   }
 
   private isCont(id: number): boolean {

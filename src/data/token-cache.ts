@@ -83,7 +83,7 @@ export async function ensureTokenCache(opts: TokenCacheOptions): Promise<TokenCa
   return cache;
 }
 
-function checkShardTokens(n: number): number {
+export function checkShardTokens(n: number): number {
   // Offsets are int32: keep shards well inside that.
   if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 30)) throw new GrowbertError(`shard size ${n} tokens is out of range; use 1 .. 2^30`);
   return n;
@@ -96,32 +96,8 @@ function checkEndianness(): void {
 const shardName = (i: number): string => `shard-${String(i).padStart(5, '0')}`;
 
 async function buildTokenCache(opts: TokenCacheOptions & { shardTokens: number }, hash: string): Promise<void> {
-  checkEndianness();
   const { dir, docs, tokenizer, shardTokens } = opts;
-  fs.mkdirSync(dir, { recursive: true });
-  // Invalidate first: from here until the new manifest lands, the folder is not a cache.
-  fs.rmSync(path.join(dir, MANIFEST), { force: true });
-
-  const shards: ShardInfo[] = [];
-  let chunks: Int32Array[] = [];
-  let starts: number[] = [];
-  let shardTok = 0;
-  let skipped = 0;
-  let numTokens = 0;
-  const flush = (): void => {
-    if (starts.length === 0) return;
-    const name = shardName(shards.length);
-    atomicWriteWith(path.join(dir, `${name}.bin`), (fd) => {
-      for (const c of chunks) writeAll(fd, new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
-    });
-    const offsets = Int32Array.from([...starts, shardTok]);
-    atomicWriteFile(path.join(dir, `${name}.docs.bin`), new Uint8Array(offsets.buffer));
-    shards.push({ name, docs: starts.length, tokens: shardTok });
-    chunks = [];
-    starts = [];
-    shardTok = 0;
-  };
-
+  const writer = new ShardWriter(dir, shardTokens);
   const bar = new ProgressBar({ total: docs.length, label: `tokenizing ${path.basename(dir)}`, unit: 'docs', enabled: opts.progress });
   const batchChars = opts.batchChars ?? 2_000_000;
   for (let i = 0; i < docs.length; ) {
@@ -129,56 +105,115 @@ async function buildTokenCache(opts: TokenCacheOptions & { shardTokens: number }
     let chars = 0;
     while (j < docs.length && (j === i || chars + docs[j]!.text.length <= batchChars)) chars += docs[j++]!.text.length;
     const encoded = await tokenizer.encodeBatch(docs.slice(i, j).map((d) => d.text));
-    for (const ids of encoded) {
-      if (ids.length === 0) {
-        skipped++;
-        continue;
-      }
-      starts.push(shardTok);
-      chunks.push(ids);
-      shardTok += ids.length;
-      numTokens += ids.length;
-      if (shardTok >= shardTokens) flush();
-    }
+    for (const ids of encoded) if (writer.add(ids)) writer.flush();
     bar.update(j);
     i = j;
   }
-  flush();
   bar.finish();
-
-  // Shards left over from an earlier, bigger build would only confuse a reader.
-  const keep = new Set(shards.flatMap((s) => [`${s.name}.bin`, `${s.name}.docs.bin`]));
-  for (const f of fs.readdirSync(dir)) {
-    if (/^shard-\d+(\.docs)?\.bin$/.test(f) && !keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
-  }
-  if (numTokens === 0) throw new GrowbertError(`corpus for token cache '${dir}' produced no tokens; give a corpus with text`);
-
-  const manifest: TokenCacheManifest = {
-    format: FORMAT,
-    version: VERSION,
-    hash,
-    tokenizer: tokenizer.fingerprint,
-    numDocs: shards.reduce((n, s) => n + s.docs, 0),
-    numTokens,
-    skippedDocs: skipped,
-    shardTokens,
-    shards,
-    createdAt: new Date().toISOString(),
-  };
-  atomicWriteFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  writer.finish(hash, tokenizer.fingerprint);
 }
 
-/** Random access to a built cache: the document index lives in memory, tokens stay on disk. */
+/**
+ * Appends documents' token ids to a cache folder, writing a shard (atomically) whenever one
+ * fills, and the manifest last. Holds at most one shard's tokens in memory. A writer can start
+ * from shards an interrupted build left complete (`resumeFrom`), for resumable builds.
+ */
+export class ShardWriter {
+  readonly shards: ShardInfo[];
+  numTokens: number;
+  skipped: number;
+  private chunks: Int32Array[] = [];
+  private starts: number[] = [];
+  private shardTok = 0;
+
+  constructor(
+    readonly dir: string,
+    readonly shardTokens: number,
+    resumeFrom?: { shards: ShardInfo[]; skipped: number },
+  ) {
+    checkEndianness();
+    checkShardTokens(shardTokens);
+    fs.mkdirSync(dir, { recursive: true });
+    // Invalidate first: from here until the new manifest lands, the folder is not a cache.
+    fs.rmSync(path.join(dir, MANIFEST), { force: true });
+    this.shards = resumeFrom ? resumeFrom.shards.map((s) => ({ ...s })) : [];
+    this.numTokens = this.shards.reduce((n, s) => n + s.tokens, 0);
+    this.skipped = resumeFrom?.skipped ?? 0;
+  }
+
+  /** Tokens waiting for the next shard. */
+  get pendingTokens(): number {
+    return this.shardTok;
+  }
+
+  /** Append one document; empty ones are counted and left out. True when the shard is full. */
+  add(ids: Int32Array): boolean {
+    if (ids.length === 0) {
+      this.skipped++;
+      return false;
+    }
+    this.starts.push(this.shardTok);
+    this.chunks.push(ids);
+    this.shardTok += ids.length;
+    this.numTokens += ids.length;
+    return this.shardTok >= this.shardTokens;
+  }
+
+  /** Write the pending documents as the next shard (nothing when none are pending). */
+  flush(): void {
+    if (this.starts.length === 0) return;
+    const name = shardName(this.shards.length);
+    const chunks = this.chunks;
+    atomicWriteWith(path.join(this.dir, `${name}.bin`), (fd) => {
+      for (const c of chunks) writeAll(fd, new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    });
+    const offsets = Int32Array.from([...this.starts, this.shardTok]);
+    atomicWriteFile(path.join(this.dir, `${name}.docs.bin`), new Uint8Array(offsets.buffer));
+    this.shards.push({ name, docs: this.starts.length, tokens: this.shardTok });
+    this.chunks = [];
+    this.starts = [];
+    this.shardTok = 0;
+  }
+
+  /** Flush, drop shards of an earlier bigger build, and write the manifest: the cache is complete. */
+  finish(hash: string, tokenizerFingerprint: string, allowEmpty = false): TokenCacheManifest {
+    this.flush();
+    const keep = new Set(this.shards.flatMap((s) => [`${s.name}.bin`, `${s.name}.docs.bin`]));
+    for (const f of fs.readdirSync(this.dir)) {
+      if (/^shard-\d+(\.docs)?\.bin$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.dir, f), { force: true });
+    }
+    if (this.numTokens === 0 && !allowEmpty) throw new GrowbertError(`corpus for token cache '${this.dir}' produced no tokens; give a corpus with text`);
+    const manifest: TokenCacheManifest = {
+      format: FORMAT,
+      version: VERSION,
+      hash,
+      tokenizer: tokenizerFingerprint,
+      numDocs: this.shards.reduce((n, s) => n + s.docs, 0),
+      numTokens: this.numTokens,
+      skippedDocs: this.skipped,
+      shardTokens: this.shardTokens,
+      shards: this.shards,
+      createdAt: new Date().toISOString(),
+    };
+    atomicWriteFile(path.join(this.dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+    return manifest;
+  }
+}
+
+/**
+ * Random access to a built cache: the document offsets live in memory (4 bytes per document),
+ * tokens stay on disk and are read per request, so training reads only the rows it packs.
+ */
 export class TokenCache {
   readonly numDocs: number;
   readonly numTokens: number;
   /** True when `ensureTokenCache` had to build it (false when an existing cache was reused). */
   rebuilt = false;
-  /** Per document: its shard. */
-  private readonly docShard: Uint32Array;
-  /** Per document: start offset (tokens) in its shard; docEnd likewise. */
-  private readonly docStart: Int32Array;
-  private readonly docEnd: Int32Array;
+  /** First document of each shard, and numDocs at the end (for a binary search). */
+  private readonly shardFirstDoc: Int32Array;
+  /** Per shard: token offsets of its documents and its end (4 bytes per document in memory). */
+  private readonly offsets: Int32Array[];
+  private lastShard = 0;
   private readonly fds: (number | undefined)[];
 
   private constructor(
@@ -187,20 +222,30 @@ export class TokenCache {
   ) {
     this.numDocs = manifest.numDocs;
     this.numTokens = manifest.numTokens;
-    this.docShard = new Uint32Array(this.numDocs);
-    this.docStart = new Int32Array(this.numDocs);
-    this.docEnd = new Int32Array(this.numDocs);
+    this.shardFirstDoc = new Int32Array(manifest.shards.length + 1);
     this.fds = new Array(manifest.shards.length);
-    let d = 0;
-    manifest.shards.forEach((s, si) => {
+    this.offsets = manifest.shards.map((s, si) => {
+      this.shardFirstDoc[si + 1] = this.shardFirstDoc[si]! + s.docs;
       const buf = fs.readFileSync(path.join(dir, `${s.name}.docs.bin`));
-      const offs = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-      for (let k = 0; k < s.docs; k++, d++) {
-        this.docShard[d] = si;
-        this.docStart[d] = offs[k]!;
-        this.docEnd[d] = offs[k + 1]!;
-      }
+      return new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
     });
+  }
+
+  /** The shard holding `doc` (documents are read in runs, so the last answer is tried first). */
+  private shardOf(doc: number): number {
+    const f = this.shardFirstDoc;
+    let si = this.lastShard;
+    if (doc >= f[si]! && doc < f[si + 1]!) return si;
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (f[mid]! <= doc) lo = mid;
+      else hi = mid - 1;
+    }
+    si = lo;
+    this.lastShard = si;
+    return si;
   }
 
   /** Open the cache in `dir`; with `expectedHash`, refuse a cache built from other inputs. */
@@ -238,13 +283,17 @@ export class TokenCache {
 
   docLength(doc: number): number {
     this.checkDoc(doc);
-    return this.docEnd[doc]! - this.docStart[doc]!;
+    const si = this.shardOf(doc);
+    const k = doc - this.shardFirstDoc[si]!;
+    const offs = this.offsets[si]!;
+    return offs[k + 1]! - offs[k]!;
   }
 
   /** Token counts of all documents (a copy). */
   docLengths(): Int32Array {
     const out = new Int32Array(this.numDocs);
-    for (let d = 0; d < this.numDocs; d++) out[d] = this.docEnd[d]! - this.docStart[d]!;
+    let d = 0;
+    for (const offs of this.offsets) for (let k = 0; k + 1 < offs.length; k++) out[d++] = offs[k + 1]! - offs[k]!;
     return out;
   }
 
@@ -257,12 +306,13 @@ export class TokenCache {
     if (into && into.length < n) throw new RangeError(`readTokens: buffer of ${into.length} < ${n} tokens`);
     const out = into ? into.subarray(0, n) : new Int32Array(n);
     if (n === 0) return out;
-    const si = this.docShard[doc]!;
+    const si = this.shardOf(doc);
+    const docStart = this.offsets[si]![doc - this.shardFirstDoc[si]!]!;
     let fd = this.fds[si];
     if (fd === undefined) fd = this.fds[si] = fs.openSync(path.join(this.dir, `${this.manifest.shards[si]!.name}.bin`), 'r');
     const bytes = new Uint8Array(out.buffer, out.byteOffset, n * 4);
     let got = 0;
-    const pos = (this.docStart[doc]! + s) * 4;
+    const pos = (docStart + s) * 4;
     while (got < bytes.length) {
       const r = fs.readSync(fd, bytes, got, bytes.length - got, pos + got);
       if (r === 0) throw new GrowbertError(`token cache '${this.dir}' shard ${si} ended early; delete the folder to rebuild it`);

@@ -16,6 +16,7 @@ import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile, tempPathFor } from '../io/atomic.js';
 import type { Document } from './corpus.js';
 import { BERT_WORDPIECE, SPECIAL_TOKENS, WordPieceMatcher, decodeWordPieceTokens, type WordPieceParams } from './wordpiece.js';
+import type { FastEncoderSpec } from './fast-encoder.js';
 import { learnWordPieceVocab, truncateVocab, type TrainOptions } from './tokenizer-train.js';
 
 export { SPECIAL_TOKENS };
@@ -34,6 +35,11 @@ interface AddedToken {
   content: string;
   id: number;
   special: boolean;
+  /** Hugging Face's matching options; the fast encoder handles only the specials' defaults. */
+  normalized?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  single_word?: boolean;
 }
 
 /** The normalizer used for vocabularies we build (same as BERT uncased). */
@@ -58,11 +64,13 @@ export class BertTokenizer {
   private readonly addedTokens: AddedToken[];
   private readonly continuation: Uint8Array;
   private readonly specialSet: Set<number>;
+  private readonly modelConfig: { params: WordPieceParams; normalizer: unknown; preTokenizer: unknown; addedTokens?: AddedToken[] };
 
   private constructor(
     private readonly tk: Tokenizer,
     modelConfig: { params: WordPieceParams; normalizer: unknown; preTokenizer: unknown; addedTokens?: AddedToken[] },
   ) {
+    this.modelConfig = modelConfig;
     const full = tk.getVocab(true);
     const size = Math.max(-1, ...Object.values(full)) + 1;
     this.tokens = new Array<string>(size).fill('');
@@ -165,7 +173,10 @@ export class BertTokenizer {
       maxInputCharsPerWord: cfg.model.max_input_chars_per_word ?? BERT_WORDPIECE.maxInputCharsPerWord,
     };
     const addedTokens = Array.isArray(cfg.added_tokens)
-      ? cfg.added_tokens.map((t) => ({ content: String(t.content), id: Number(t.id), special: Boolean(t.special) }))
+      ? cfg.added_tokens.map((t) => ({
+          content: String(t.content), id: Number(t.id), special: Boolean(t.special),
+          normalized: Boolean(t.normalized), lstrip: Boolean(t.lstrip), rstrip: Boolean(t.rstrip), single_word: Boolean(t.single_word),
+        }))
       : undefined;
     return new BertTokenizer(tk, { params, normalizer: cfg.normalizer ?? null, preTokenizer: cfg.pre_tokenizer ?? null, addedTokens });
   }
@@ -231,6 +242,32 @@ export class BertTokenizer {
       }
     }
     return Int32Array.from(out);
+  }
+
+  /**
+   * What `FastWordPieceEncoder` needs to give this tokenizer's ids, or undefined when its
+   * normalizer, pre-tokenizer or added tokens are ones that encoder does not reproduce (then
+   * bulk encoding uses the binding's `encodeBatch`).
+   */
+  fastEncoderSpec(): FastEncoderSpec | undefined {
+    const n = this.modelConfig.normalizer as Record<string, unknown> | null;
+    const p = this.modelConfig.preTokenizer as Record<string, unknown> | null;
+    if (n?.type !== 'BertNormalizer' || n.clean_text !== true || p?.type !== 'BertPreTokenizer') return undefined;
+    const plainAdded = this.addedTokens.every((t) => t.special && !t.normalized && !t.lstrip && !t.rstrip && !t.single_word && t.content.length > 0);
+    if (!plainAdded) return undefined;
+    const lowercase = n.lowercase !== false;
+    return {
+      vocab: [...this.matcher.vocabEntries()],
+      unkId: this.matcher.unkId,
+      prefix: this.matcher.params.continuingSubwordPrefix,
+      maxInputCharsPerWord: this.matcher.params.maxInputCharsPerWord,
+      addedTokens: this.addedTokens.map((t) => ({ content: t.content, id: t.id })),
+      lowercase,
+      // Hugging Face: strip_accents null follows lowercase.
+      stripAccents: n.strip_accents === null || n.strip_accents === undefined ? lowercase : Boolean(n.strip_accents),
+      cleanText: true,
+      handleChineseChars: n.handle_chinese_chars !== false,
+    };
   }
 
   /** Many texts at once on the binding's thread pool; ids as from `encode`. */

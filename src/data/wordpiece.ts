@@ -26,7 +26,7 @@ export const BERT_WORDPIECE: WordPieceParams = {
 };
 
 export class WordPieceMatcher {
-  private readonly unkId: number;
+  readonly unkId: number;
 
   /** `vocab` is the model vocabulary (token -> id), without added tokens outside it. */
   constructor(
@@ -36,6 +36,11 @@ export class WordPieceMatcher {
     const unk = vocab.get(params.unkToken);
     if (unk === undefined) throw new Error(`WordPiece vocabulary lacks its unknown token ${params.unkToken}`);
     this.unkId = unk;
+  }
+
+  /** The vocabulary's (token, id) pairs. */
+  vocabEntries(): IterableIterator<[string, number]> {
+    return this.vocab.entries();
   }
 
   /**

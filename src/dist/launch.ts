@@ -2,7 +2,8 @@
 // this machine, each the same command with torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK,
 // LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT); with --nnodes M it is started once per
 // machine with --node-rank. It watches its workers: when one fails, the others are stopped and
-// the launcher exits non-zero; Ctrl-C (SIGINT) and SIGTERM are passed on to every worker.
+// the launcher exits non-zero; SIGINT, SIGTERM and SIGHUP are passed on to every worker, which
+// checkpoint and stop (the launcher exits with the signal's code: 130, 143, 129).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -24,6 +25,10 @@ export interface LaunchOptions {
   /** ms the remaining workers get to finish on their own after one was interrupted (exit 130) */
   interruptGraceMs?: number;
 }
+
+/** Exit codes of a worker stopped by a signal after saving (src/train/signals.ts): 128 + the signal's number. */
+const SIGNAL_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const INTERRUPT_CODES = Object.values(SIGNAL_CODES);
 
 /** A TCP port free on this machine right now. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -110,10 +115,12 @@ export async function launch(o: LaunchOptions): Promise<number> {
       child.on('exit', (code, signal) => {
         alive--;
         const failed = signal !== null || (code ?? 1) !== 0;
-        if (failed && !failure) {
+        // Stopped because the launcher passed a signal on: that worker did as asked, it did not fail.
+        const asked = received !== null && signal === null && INTERRUPT_CODES.includes(code ?? 1);
+        if (failed && !failure && !asked) {
           failure = { rank, code: signal ? 1 : code ?? 1 };
           if (alive > 0) {
-            const interrupted = code === 130;
+            const interrupted = INTERRUPT_CODES.includes(code ?? 1);
             say(`worker rank ${rank} (pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; ${interrupted ? 'waiting for' : 'stopping'} the other ${alive} worker(s)`);
             stopAll(interrupted ? o.interruptGraceMs ?? 30000 : 0);
           } else if (signal) {
@@ -128,9 +135,15 @@ export async function launch(o: LaunchOptions): Promise<number> {
     }
   });
 
+  // A signal to the launcher goes to every worker once: each finishes its step, they agree to stop
+  // after the same one, rank 0 saves the checkpoint, and all exit with the signal's code. The
+  // launcher then waits for them (however long the save takes) instead of killing them after a grace.
+  let received: NodeJS.Signals | null = null;
   const forward = (sig: NodeJS.Signals) => () => {
+    if (received && sig !== 'SIGINT') return; // a repeated SIGTERM/SIGHUP: the workers are already stopping
+    if (!received) say(`${sig}: passing it on to the ${alive} worker(s); they save a checkpoint and stop`);
+    received ??= sig;
     signalAll(sig);
-    if (sig !== 'SIGINT') stopAll(10000);
   };
   const handlers: [NodeJS.Signals, () => void][] = [['SIGINT', forward('SIGINT')], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')]];
   for (const [s, h] of handlers) process.on(s, h);
@@ -142,7 +155,9 @@ export async function launch(o: LaunchOptions): Promise<number> {
     for (const c of children) c.stdin?.destroy();
   }
   const f = failure as { rank: number; code: number } | null;
-  return f ? (f.code === 0 ? 1 : f.code) : 0;
+  if (f) return f.code === 0 ? 1 : f.code;
+  const sig = received as NodeJS.Signals | null;
+  return sig ? SIGNAL_CODES[sig] ?? 1 : 0;
 }
 
 /**

@@ -61,8 +61,9 @@ export class BertForSequenceClassification extends Module {
 
   get isRegression(): boolean { return this.numLabels === 1; }
 
-  forward(batch: ClassifierBatch): ClassifierOutput {
-    const hidden = this.encoder.encode(batch); // [B, S, H], never length-pooled
+  /** With bf16, the encoder's matmuls run in bfloat16 (its output, the pooler and classifier in float32). */
+  forward(batch: ClassifierBatch, o: { bf16?: boolean } = {}): ClassifierOutput {
+    const hidden = this.encoder.encode(batch, { bf16: o.bf16 }); // [B, S, H] float32, never length-pooled
     const pooled = this.pooler.forward(hidden.select(1, 0)).tanh();
     const logits = this.classifier.forward(dropout(pooled, this.dropoutProb, this.training && this.dropoutProb > 0));
     const out: ClassifierOutput = { logits };

@@ -12,7 +12,7 @@ import type { BertTokenizer } from '../data/tokenizer.js';
 import { Rng } from '../data/rng.js';
 import { GrowbertError } from '../io/errors.js';
 import { ProgressBar } from '../io/progress.js';
-import { manualSeed, noGrad, tensor, tidy, type Device } from '../tensor/index.js';
+import { PRECISION_SETTINGS, choosePrecision, manualSeed, noGrad, tensor, tidy, type Device, type PrecisionSetting } from '../tensor/index.js';
 import { AdamW, clipGradNorm } from '../train/optim/index.js';
 import { schedule } from '../schedule/lr.js';
 
@@ -28,12 +28,14 @@ export interface FinetuneSettings {
   /** train on this many examples (a fixed random subset) instead of all */
   maxTrain?: number;
   device: Device;
+  /** auto: bf16 mixed precision where the device has fast bfloat16; resolved once per task */
+  precision: PrecisionSetting;
   weightDecay: number;
   warmupFraction: number;
 }
 
 export const DEFAULT_FINETUNE: FinetuneSettings = {
-  epochs: 3, lr: 2e-5, batchSize: 32, seed: 0, seeds: 1, device: 'cpu', weightDecay: 0.01, warmupFraction: 0.1,
+  epochs: 3, lr: 2e-5, batchSize: 32, seed: 0, seeds: 1, device: 'cpu', precision: 'auto', weightDecay: 0.01, warmupFraction: 0.1,
 };
 
 export interface FinetuneOptions extends Partial<FinetuneSettings> {
@@ -97,6 +99,7 @@ function checkSettings(s: FinetuneSettings): void {
   posInt('max-train', s.maxTrain);
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new GrowbertError(`seed must be a non-negative integer, got ${s.seed}`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new GrowbertError(`lr must be a positive number, got ${s.lr}`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(s.precision)) throw new GrowbertError(`precision must be auto, fp32 or bf16, got '${s.precision}'`);
   if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) throw new GrowbertError(`warmup fraction must be in [0, 1], got ${s.warmupFraction}`);
 }
 
@@ -148,7 +151,7 @@ function makeBatch(data: Encoded, idx: ArrayLike<number>, pad: number, regressio
 }
 
 /** Dev predictions (class index, or the score for regression) and the task's metrics. */
-export function evaluateClassifier(clf: BertForSequenceClassification, dev: Encoded, spec: GlueTaskSpec, batchSize: number, pad: number, device: Device): Record<string, number> {
+export function evaluateClassifier(clf: BertForSequenceClassification, dev: Encoded, spec: GlueTaskSpec, batchSize: number, pad: number, device: Device, bf16 = false): Record<string, number> {
   clf.eval();
   const n = dev.ids.length;
   // batches of similar lengths pad little; predictions go back to their example's index
@@ -158,7 +161,7 @@ export function evaluateClassifier(clf: BertForSequenceClassification, dev: Enco
     for (let s = 0; s < n; s += batchSize) {
       const idx = order.slice(s, s + batchSize);
       const out = tidy(() => {
-        const { logits } = clf.forward(makeBatch(dev, idx, pad, clf.isRegression, device, false));
+        const { logits } = clf.forward(makeBatch(dev, idx, pad, clf.isRegression, device, false), { bf16 });
         return (clf.isRegression ? logits.squeeze(-1) : logits.argmax(-1)).toArray();
       });
       idx.forEach((k, i) => { preds[k] = out[i]!; });
@@ -199,7 +202,7 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
       for (let b = 0; b < perEpoch; b++) {
         const idx = order.subarray(b * s.batchSize, Math.min(n, (b + 1) * s.batchSize));
         const loss = tidy(() => {
-          const out = clf.forward(makeBatch(d.train, idx, pad, clf.isRegression, s.device));
+          const out = clf.forward(makeBatch(d.train, idx, pad, clf.isRegression, s.device), { bf16: s.precision === 'bf16' });
           out.loss!.backward();
           return out.loss!.item();
         });
@@ -214,7 +217,7 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
         bar.tick();
       }
       bar.finish();
-      const metrics = evaluateClassifier(clf, d.dev, d.spec, s.batchSize * 2, pad, s.device);
+      const metrics = evaluateClassifier(clf, d.dev, d.spec, s.batchSize * 2, pad, s.device, s.precision === 'bf16');
       const r: EpochResult = { epoch, trainLoss: lossSum / perEpoch, metrics, score: taskScore(metrics) };
       epochs.push(r);
       log(`${d.spec.task} seed ${seed} epoch ${epoch}/${s.epochs}: train loss ${r.trainLoss.toFixed(4)}, dev ${formatMetrics(metrics)}`);
@@ -246,7 +249,9 @@ export function finetuneGlue(enc: PretrainedEncoder, o: FinetuneOptions): TaskRe
   if (base.seqLength !== undefined && base.seqLength > maxPos) {
     throw new GrowbertError(`--seq ${base.seqLength} exceeds the model's ${maxPos} positions; pass --seq ${maxPos} or less`);
   }
-  const settings = { ...base, seqLength: base.seqLength ?? Math.min(128, maxPos) };
+  // The CLI prints the reason (src/cli/finetune.ts); here the choice only.
+  const chosen = choosePrecision(base.precision, base.device);
+  const settings = { ...base, seqLength: base.seqLength ?? Math.min(128, maxPos), precision: chosen.precision };
   const trainAll = loadGlue(o.task, o.dataDir, 'train');
   const devAll = loadGlue(o.task, o.dataDir, 'dev');
   const trainEx = subsample(trainAll, settings.maxTrain, o.task);

@@ -1,9 +1,11 @@
 // Several GLUE tasks on one pre-trained encoder, with a results table: glue.md (for people) and
 // glue.json (for the comparison report and other tools), written atomically into the run folder
 // unless told otherwise. The comparison of growth schedules calls runGlueSuite once per run.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
+import { guardOut, looksLikeRun } from '../io/out-guard.js';
 import { GLUE_TASKS, type GlueTask } from './glue-data.js';
 import { disposeEncoder, loadHfEncoder, loadRunEncoder, type PretrainedEncoder } from './encoder.js';
 import { finetuneGlue, type FinetuneOptions, type TaskResult } from './finetune.js';
@@ -78,8 +80,15 @@ export function glueMarkdown(r: Omit<GlueSuiteResult, 'files'>): string {
  * Fine-tunes on every task in turn (one encoder load, a fresh classifier per task and seed),
  * then writes glue.md and glue.json. Pass `encoder` to reuse one already loaded (not freed here).
  */
+/** Folders glue may write glue.md and glue.json into: a result of its own, a run, an HF model. */
+function ownsGlueOut(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'glue.json')) || looksLikeRun(dir) || fs.existsSync(path.join(dir, 'config.json'));
+}
+
 export function runGlueSuite(o: GlueSuiteOptions & { encoder?: PretrainedEncoder }): GlueSuiteResult {
   if (o.tasks.length === 0) throw new GrowbertError('no GLUE tasks given; pass e.g. --tasks sst2,mrpc,cola');
+  // an explicit --out, checked before any work: new or empty, a run or model folder, or an earlier glue result's
+  if (o.outDir) guardOut({ out: o.outDir, inputs: [o.dataDir], kind: 'a GLUE result, run or model', owns: ownsGlueOut, reuse: true, forceHint: null, flag: 'out' });
   const enc = o.encoder ?? loadEncoder(o);
   try {
     const tasks: TaskResult[] = [];

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
+import { writeOutAtomically } from '../io/out-guard.js';
 import { HF_MLM_ARCHITECTURES, TOKENIZER, toHfConfig, type BertConfig } from '../model/index.js';
 
 /**
@@ -83,44 +84,22 @@ export function checkTokenizerFits(tokenizerSize: number, tokenizerFile: string,
   }
 }
 
-/** True when `inner` is `outer` or lies inside it. */
-function within(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+/**
+ * Builds a folder in a temp sibling and moves it to `out`, so a crash never leaves half a
+ * folder; the shared output guard (src/io/out-guard.ts) decides what may be replaced: `protect`
+ * lists the inputs (compared as real paths) that `out` must neither be, contain nor lie in; a
+ * non-empty `out` must be an own earlier output (`owns`), replaced only with `force`, and then
+ * only its `owned` entries.
+ */
+export function writeFolderAtomically(
+  out: string,
+  opts: { force?: boolean; protect?: (string | undefined)[]; kind: string; owns: (dir: string) => boolean; owned: readonly string[] },
+  fill: (tmp: string) => void,
+): string {
+  return writeOutAtomically({ out, inputs: opts.protect, force: opts.force, kind: opts.kind, owns: opts.owns, owned: opts.owned }, fill);
 }
 
-/**
- * Builds a folder in a temp sibling and renames it to `out`, so a crash never leaves half a
- * folder. A non-empty `out` is replaced only with `force`; `protect` lists folders (the
- * source) that `out` must neither be nor contain, so --force cannot delete its own input.
- */
-export function writeFolderAtomically(out: string, opts: { force?: boolean; protect?: string[] }, fill: (tmp: string) => void): string {
-  const target = path.resolve(out);
-  for (const p of opts.protect ?? []) {
-    if (within(path.resolve(p), target)) throw new GrowbertError(`--out ${out} would overwrite the source ${p}; choose another --out`);
-  }
-  const st = fs.statSync(target, { throwIfNoEntry: false });
-  if (st && !st.isDirectory()) throw new GrowbertError(`--out ${out} exists and is not a folder; choose another --out`);
-  if (st && fs.readdirSync(target).length > 0 && !opts.force) {
-    throw new GrowbertError(`--out ${out} is not empty; pass --force to replace it, or choose another --out`);
-  }
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  fs.mkdirSync(tmp);
-  try {
-    fill(tmp);
-    if (st) {
-      // rename cannot replace a non-empty folder: move the old one aside, then drop it
-      const old = `${tmp}.old`;
-      fs.renameSync(target, old);
-      fs.renameSync(tmp, target);
-      fs.rmSync(old, { recursive: true, force: true });
-    } else {
-      fs.renameSync(tmp, target);
-    }
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  return target;
+/** An HF model folder that export wrote: config.json and model.safetensors. */
+export function isHfModelFolder(dir: string): boolean {
+  return HF_MODEL_FILES.every((f) => fs.existsSync(path.join(dir, f)));
 }

@@ -20,6 +20,7 @@ import { saveCheckpoint } from '../train/checkpoint.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
 import { runPaths } from '../train/run.js';
 import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
+import { RUN_ENTRIES, looksLikeRun } from '../io/out-guard.js';
 
 export interface HfModel {
   dir: string;
@@ -189,7 +190,7 @@ export function importHfToRun(dir: string, out: string, opts: { tokenizer?: stri
     try {
       const target = path.resolve(out);
       let checkpoint = '';
-      writeFolderAtomically(out, { force: opts.force, protect: [dir] }, (tmp) => {
+      writeFolderAtomically(out, { force: opts.force, protect: [dir, opts.tokenizer], kind: 'a growbert run', owns: looksLikeRun, owned: RUN_ENTRIES }, (tmp) => {
         const paths = runPaths(tmp);
         tokenizer.save(paths.tokenizerDir);
         const cfg = importedRunConfig(hf.config, path.join(runPaths(target).tokenizerDir, 'tokenizer.json'), tokenizer.vocabSize, target);

@@ -14,7 +14,9 @@ import { atomicWriteFile } from '../io/atomic.js';
 import { HF_MODEL_TYPES, factorizedToDense, toHfName, type BertConfig } from '../model/index.js';
 import { saveSafetensors, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
-import { checkTokenizerFits, hfModelConfig, hfTokenizerConfig, sortedJson, writeFolderAtomically } from './hf-files.js';
+import {
+  HF_MODEL_FILES, HF_TOKENIZER_FILES, checkTokenizerFits, hfModelConfig, hfTokenizerConfig, isHfModelFolder, sortedJson, writeFolderAtomically,
+} from './hf-files.js';
 
 export interface ExportResult {
   out: string;
@@ -68,7 +70,9 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
     let parameters = 0;
     for (const t of tensors.values()) parameters += t.numel;
     try {
-      const target = writeFolderAtomically(out, { force: opts.force, protect: [run] }, (tmp) => {
+      const target = writeFolderAtomically(out, {
+        force: opts.force, protect: [run, checkpoint], kind: 'a Hugging Face model folder', owns: isHfModelFolder, owned: [...HF_MODEL_FILES, ...HF_TOKENIZER_FILES],
+      }, (tmp) => {
         saveSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
         atomicWriteFile(path.join(tmp, 'config.json'), sortedJson(hfModelConfig(plain)));
         writeHfTokenizer(tokenizer, tmp, plain.maxPositionEmbeddings);

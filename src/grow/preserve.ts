@@ -16,14 +16,15 @@ export interface PreservationReport {
   paramsAfter: number;
 }
 
-export function checkPreservation(before: BertForMaskedLM, after: BertForMaskedLM, batch: MaskedLMBatch): PreservationReport {
+/** With `bf16`, both forwards run their matmuls in bfloat16 (as a bf16 training run evaluates). */
+export function checkPreservation(before: BertForMaskedLM, after: BertForMaskedLM, batch: MaskedLMBatch, o: { bf16?: boolean } = {}): PreservationReport {
   const modes = [before.training, after.training];
   before.eval();
   after.eval();
   try {
     return tidy(() => noGrad(() => {
-      const a = before.forward(batch);
-      const b = after.forward(batch);
+      const a = before.forward(batch, { bf16: o.bf16 });
+      const b = after.forward(batch, { bf16: o.bf16 });
       if (a.logits.shape.join() !== b.logits.shape.join()) {
         throw new Error(`checkPreservation: logits shapes differ ([${a.logits.shape}] vs [${b.logits.shape}])`);
       }

@@ -1,5 +1,7 @@
+// Atomic writes: temp file beside the target, fsync, rename; readers never see half a file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsStep } from './out-guard.js';
 
 /** A temp path beside `target`, so the final rename stays on one filesystem (and is atomic). */
 export function tempPathFor(target: string): string {
@@ -18,7 +20,8 @@ export function atomicWriteFile(target: string, data: string | Uint8Array): void
  * Used for large files (checkpoints) that must not be built in memory as one buffer.
  */
 export function atomicWriteWith(target: string, write: (fd: number) => void): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  // A failure names the file the user asked for (not the temp path) and its real cause.
+  fsStep('write', target, () => fs.mkdirSync(path.dirname(target), { recursive: true }));
   const tmp = tempPathFor(target);
   try {
     const fd = fs.openSync(tmp, 'w');
@@ -31,7 +34,7 @@ export function atomicWriteWith(target: string, write: (fd: number) => void): vo
     fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    return fsStep('write', target, () => { throw e; });
   }
 }
 

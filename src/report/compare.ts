@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
+import { guardOut, looksLikeRun } from '../io/out-guard.js';
 import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
 import { SCHEDULE_PRESETS, loadSchedule } from '../schedule/schedule.js';
+import { choosePrecision } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { parseConfig, resolveConfig, type PretrainConfigInput } from '../train/config.js';
 import { prepareCorpus } from '../train/data.js';
@@ -53,7 +55,7 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
   const secondsPerStep = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
     const key = JSON.stringify([s.config, s.batchSize, s.seqLength]);
     if (!cache.has(key)) {
-      cache.set(key, measureStepSeconds(s, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
+      cache.set(key, measureStepSeconds(s, { device, bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
       o.say(`calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`);
     }
     return cache.get(key)!;
@@ -90,10 +92,21 @@ export function runFolder(out: string, budget: string, schedule: string, seed: n
   return path.join(out, dirName(budget), seed === firstSeed ? name : `${name}-seed${seed}`);
 }
 
+/** A folder an earlier compare wrote: its plans (schedules/), or its results. */
+export function isCompareFolder(dir: string): boolean {
+  return ['schedules', 'results.json', 'report.md'].some((n) => fs.existsSync(path.join(dir, n)));
+}
+
 export async function compare(o: CompareOptions): Promise<(BudgetResult & { seeded: SeededBudgetResult })[]> {
   const schedules = comparedSchedules(o.schedules);
   for (const b of o.budgets) parseBudget(b);
   const seeds = o.seeds?.length ? o.seeds : [o.base.train?.seed ?? 0];
+  // OUT is a new or empty folder, or an earlier compare's (which this one continues): never a
+  // folder of other files, since runs cut off in it are deleted and started over.
+  guardOut({
+    out: o.out, inputs: [...(o.base.data?.specs ?? []), o.base.data?.tokenizer, o.glue?.dataDir], kind: 'an earlier growbert compare',
+    owns: isCompareFolder, reuse: true, forceHint: null,
+  });
   fs.mkdirSync(o.out, { recursive: true });
   const plans = await planRuns(o, schedules);
   const results: BudgetResult[] = [];
@@ -108,7 +121,11 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
         const doneFile = path.join(runDir, 'compare-done.json');
         const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
         if (!done) {
-          // A run that was cut off is started over: comparisons need uninterrupted timings.
+          // A run that was cut off is started over: comparisons need uninterrupted timings. Only
+          // a run folder is deleted: anything else put there is the user's.
+          if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0 && !looksLikeRun(runDir)) {
+            throw new GrowbertError(`${runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`);
+          }
           fs.rmSync(runDir, { recursive: true, force: true });
           o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed} -> ${runDir}`);
           const config = parseConfig({ ...o.base, train: { ...o.base.train, seed }, preset: o.target as never, schedule: plans.get(`${budget}\u0000${s}`)!, out: runDir, resume: false }, 'compare config');

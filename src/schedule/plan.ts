@@ -8,7 +8,8 @@ import { stepFlops } from './cost.js';
 import type { Schedule, Stage } from './schedule.js';
 
 export type BudgetUnit = 'steps' | 'tokens' | 'seconds';
-export interface Budget { unit: BudgetUnit; amount: number; label: string }
+/** `given`: the user stated it (--budget); the default budget (the preset's or --max-steps' steps) is not. */
+export interface Budget { unit: BudgetUnit; amount: number; label: string; given?: boolean }
 
 /** '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds). */
 export function parseBudget(text: string): Budget {
@@ -17,13 +18,13 @@ export function parseBudget(text: string): Budget {
   if (time) {
     const sec = time[2] === 'h' ? 3600 : time[2].startsWith('m') ? 60 : 1;
     if (!(Number(time[1]) > 0)) throw new GrowbertError(`budget '${text}' must be positive`);
-    return { unit: 'seconds', amount: Number(time[1]) * sec, label: t };
+    return { unit: 'seconds', amount: Number(time[1]) * sec, label: t, given: true };
   }
   const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
   if (!m) throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
   const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
   if (!(Math.round(n) >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
-  return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t };
+  return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t, given: true };
 }
 
 export interface ResolvedStage {
@@ -83,6 +84,7 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
     out.push({ ...base, steps, startStep: start });
     start += steps;
   });
+  checkFixedStagesFit(sched, out, run);
   const last = out[out.length - 1].config;
   for (const k of GROWABLE_KEYS) {
     if (last[k] !== run.target[k] && !sched.control) {
@@ -92,7 +94,23 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
   return out;
 }
 
+/**
+ * Stages given in steps or tokens are not shares of the budget, so nothing keeps them within it:
+ * a plan that would run past a step or token budget is refused, naming both figures (it used to
+ * run 8x the budget without a word). Fractions of the budget always fit; without --budget, the
+ * stages' own steps are the plan.
+ */
+function checkFixedStagesFit(sched: Schedule, stages: ResolvedStage[], run: RunShape): void {
+  if (!run.budget.given || run.budget.unit === 'seconds' || !sched.stages.some((s) => s.steps !== undefined || s.tokens !== undefined)) return;
+  const total = stages.reduce((a, s) => a + (run.budget.unit === 'steps' ? s.steps : s.steps * s.batchSize * s.seqLength * run.gradAccumulation), 0);
+  if (total > run.budget.amount) {
+    const unit = run.budget.unit === 'steps' ? 'steps' : 'tokens';
+    throw new GrowbertError(`schedule ${sched.name}: its stages take ${total} ${unit} but the budget is ${run.budget.amount} ${unit} (${run.budget.label}); lower the stages' steps or tokens, or raise --budget`);
+  }
+}
+
 export interface LrOptions { peak: number; warmupSteps: number; decay: LrDecay; power: number }
+
 
 /**
  * One LR function over the run:

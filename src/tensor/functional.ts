@@ -1,5 +1,6 @@
 // Ops over several tensors, and the neural-network functions, as free functions.
 import { native } from './native.js';
+import { fastDropout } from './fused.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 
 const hs = (ts: Tensor[]) => ts.map((t) => t.handle);
@@ -20,8 +21,14 @@ export function outer(a: Tensor, b: Tensor): Tensor { return new Tensor(native.o
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return new Tensor(native.layerNorm(x.handle, normalizedShape, weight?.handle, bias?.handle, eps));
 }
-/** Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p) when training. */
-export function dropout(x: Tensor, p: number, training = true): Tensor { return new Tensor(native.dropout(x.handle, p, training)); }
+/**
+ * Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p) when training. On
+ * the CPU the mask comes from fastDropout (fused.ts; float32, so bfloat16 in gives float32 out).
+ */
+export function dropout(x: Tensor, p: number, training = true): Tensor {
+  if (training && p > 0 && p < 1 && x.device === 'cpu' && x.dtype !== 'float64') return fastDropout(x, p);
+  return new Tensor(native.dropout(x.handle, p, training));
+}
 /** Rows of weight at indices; paddingIdx's row gets no gradient. Out-of-range ids are an error. */
 export function embedding(weight: Tensor, indices: Tensor, paddingIdx = -1): Tensor {
   return new Tensor(native.embedding(weight.handle, indices.handle, paddingIdx));

@@ -227,6 +227,17 @@ export const NATIVE_API = /* API-BEGIN */ {
   ddpPrepare: [['reducer', 'tensors?'], 'void'],
   ddpRebuildBuckets: [['reducer'], 'boolean'],
   ddpDestroy: [['reducer?'], 'void'],
+  // perf.cc
+  profileStart: [['cpuClock: bool?'], 'void'],
+  profileStop: [[], 'profile'],
+  threadCpuMs: [[], 'number'],
+  cudaCapability: [['device?'], 'ints|null'],
+  blasThreads: [['threads: int?'], 'number'],
+  // fused.cc
+  // hyper: { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }
+  adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'void'],
+  fusedApplies: [['tensors'], 'boolean'],
+  dropoutMask: [['tensor', 'p: number'], 'tensor'],
 } /* API-END */ as const;
 
 /** An opaque seeded random generator (a tagged external). */
@@ -274,6 +285,9 @@ interface ResultTypes {
   backends: { gloo: boolean; nccl: boolean };
   /** per rank: [counter, step], or null where the rank has written no heartbeat */
   heartbeats: ([number, number] | null)[];
+  'ints|null': number[] | null;
+  /** wall (or CPU) ms inside outermost ops, and [ms, calls] per outermost op name */
+  profile: { topLevelMs: number; ops: Record<string, [number, number]> };
 }
 
 export type ArgKind = keyof ArgTypes;

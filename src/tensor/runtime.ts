@@ -27,10 +27,18 @@ export function setRngState(state: Tensor, target: Device | Generator = 'cpu'): 
   else native.setRngState(state.handle, target.handle);
 }
 
+/**
+ * libtorch's intra-op threads, and the BLAS library's own pool (OpenBLAS sizes it apart from
+ * libtorch, to every core): kept equal, so one thread means one thread; a BLAS pool larger than
+ * libtorch's spins idle workers against it (measured: a step at one thread cost 25% more CPU).
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: need a positive integer, got ${n}`);
   native.setNumThreads(n);
+  native.blasThreads(n);
 }
+/** Threads of the BLAS library's own pool (OpenBLAS), or -1 where the BLAS has none to report. */
+export function getBlasThreads(): number { return native.blasThreads(); }
 export function getNumThreads(): number { return native.getNumThreads(); }
 
 export const cuda = {

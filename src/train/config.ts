@@ -6,10 +6,12 @@ import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
 import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 import { LR_DECAYS } from '../schedule/lr.js';
 import { OPTIMIZERS } from './optim/index.js';
+import { PRECISION_SETTINGS } from '../tensor/index.js';
 
 /** Enum values of the config, each listed once: the schema, the CLI's help and docs/config.md derive from these. */
 export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
-export const PRECISIONS = ['fp32', 'bf16'] as const;
+/** auto resolves per device (src/tensor/precision.ts) to fp32 or bf16 */
+export const PRECISIONS = PRECISION_SETTINGS;
 export const DIST_BACKENDS = ['auto', 'gloo', 'nccl'] as const;
 
 const posInt = z.number().int().positive();
@@ -30,6 +32,12 @@ export const PretrainConfigSchema = z.object({
     specs: z.array(z.string()).min(1).default(['stdlib:sotu', 'stdlib:moby-dick']),
     /** one document per line instead of blank-line separated */
     docPerLine: z.boolean().default(false),
+    /** JSONL / Parquet field (column) holding the text */
+    textField: z.string().min(1).default('text'),
+    /** characters of training text a new tokenizer learns from (a bounded sample of a big corpus) */
+    tokenizerSample: posInt.default(32_000_000),
+    /** 'document': a row per document chunk (tail rows padded); 'full': rows filled across documents */
+    packing: z.enum(['document', 'full']).default('document'),
     validationFraction: z.number().gt(0).lt(1).default(0.02),
     /** vocabulary size (a prefix of the trained WordPiece vocabulary); default: the preset's */
     vocabSize: posInt.optional(),
@@ -71,7 +79,8 @@ export const PretrainConfigSchema = z.object({
   }).strict().default({}),
   runtime: z.object({
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),
-    precision: z.enum(PRECISIONS).default('fp32'),
+    /** auto: bf16 mixed precision where the device has fast bfloat16 (AVX512-BF16/AMX CPUs, CUDA 8.0+), else fp32 */
+    precision: z.enum(PRECISIONS).default('auto'),
     /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
     threads: posInt.optional(),
     /** draw the progress bar (default: when stderr is a terminal) */

@@ -1,12 +1,16 @@
-// Everything pre-training reads, made ready once: the corpus split, the tokenizer (trained once
-// per corpus and cached, so runs over the same corpus share one), the token caches, the
-// training stream, the masker, and a fixed set of masked validation batches.
+// Everything pre-training reads, made ready once: the tokenizer (trained once per corpus on a
+// bounded sample and cached, so runs over the same corpus share one), the train / validation
+// token caches (one streaming pass), the training stream, the masker, and a fixed set of
+// masked validation batches.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
+import { atomicWriteFile } from '../io/atomic.js';
 import {
-  BertTokenizer, Masker, SequenceSource, corpusHash, ensureTokenCache, ensureTokenizer, readCorpus, splitDocuments,
-  validationBatches, type Batch, type MaskedBatch, type TokenCache,
+  BertTokenizer, EncoderPool, Masker, SequenceSource, corpusHash, corpusSource, emptyCorpus, ensureCorpusCaches, ensureTokenizer,
+  paddingFraction, sampleTrainingDocuments, validationBatches, type Packing, type Batch, type CacheTokenizer, type CorpusOptions, type CorpusSource,
+  type MaskedBatch, type TokenCache,
 } from '../data/index.js';
 import { dispose, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { MaskedLMBatch } from '../model/index.js';
@@ -14,10 +18,14 @@ import type { MaskedLMBatch } from '../model/index.js';
 export interface DataSpec {
   specs: string[];
   docPerLine: boolean;
+  /** JSONL / Parquet field holding the text. */
+  textField?: string;
   validationFraction: number;
   vocabSize: number;
   tokenizer?: string;
   cacheDir: string;
+  /** Characters of training text a new tokenizer learns from (a bounded sample of a big corpus). */
+  tokenizerSample?: number;
 }
 
 export interface PreparedCorpus {
@@ -27,28 +35,75 @@ export interface PreparedCorpus {
   report: string;
 }
 
-/** Reads and splits the corpus, gets the tokenizer and the token caches (built once, then reused). */
-export async function prepareCorpus(d: DataSpec, progress?: boolean): Promise<PreparedCorpus> {
-  const docs = readCorpus(d.specs, { docPerLine: d.docPerLine });
-  // The split seed is fixed (not the training seed) so every run over a corpus validates on the
-  // same documents and their losses compare.
-  const split = splitDocuments(docs, { validationFraction: d.validationFraction, seed: 0 });
-  if (split.validation.length === 0) throw new GrowbertError(`the corpus (${d.specs.join(', ')}) has ${docs.length} document(s); validation needs at least 2 — add text or use --doc-per-line`);
-  const corpusId = corpusHash(split.train).slice(0, 16);
+/**
+ * Gets the tokenizer (trained once per corpus on a bounded sample, then reused) and the token
+ * caches (built in one streaming pass, then reused; an interrupted build resumes).
+ */
+export async function prepareCorpus(d: DataSpec, progress?: boolean, say?: (line: string) => void): Promise<PreparedCorpus> {
+  const corpus = { docPerLine: d.docPerLine, textField: d.textField };
+  const source = corpusSource(d.specs, corpus);
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
     if (!fs.existsSync(d.tokenizer)) throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
     tokenizer = BertTokenizer.fromFile(d.tokenizer);
   } else {
     // Trained once at full size; smaller vocabularies are prefixes of it (see src/data/tokenizer-train.ts).
-    const full = ensureTokenizer({ dir: path.join(d.cacheDir, 'tokenizers', corpusId), docs: split.train }).tokenizer;
+    const full = await corpusTokenizer(d, source, corpus, say);
     tokenizer = d.vocabSize < full.vocabSize ? full.truncate(d.vocabSize) : full;
   }
-  const tokDir = path.join(d.cacheDir, 'tokens', `${corpusId}-${tokenizer.fingerprint.slice(0, 12)}`);
-  const train = await ensureTokenCache({ dir: path.join(tokDir, 'train'), docs: split.train, tokenizer, progress });
-  const validation = await ensureTokenCache({ dir: path.join(tokDir, 'validation'), docs: split.validation, tokenizer, progress });
-  const report = `${split.report}; vocabulary ${tokenizer.vocabSize}; ${train.numTokens} training tokens, ${validation.numTokens} validation tokens`;
+  const tokDir = path.join(d.cacheDir, 'tokens', `${source.id.slice(0, 16)}-${tokenizer.fingerprint.slice(0, 12)}`);
+  const encoder = lazyEncoder(tokenizer);
+  let caches;
+  try {
+    caches = await ensureCorpusCaches({
+      specs: d.specs, corpus, validationFraction: d.validationFraction, dir: tokDir, tokenizer: encoder, progress, source,
+    });
+  } finally {
+    await encoder.close();
+  }
+  if (caches.resumed) say?.(`data: resumed an interrupted tokenization in ${tokDir}`);
+  const { train, validation, summary } = caches;
+  const report = `${summary.report}; vocabulary ${tokenizer.vocabSize}; ${train.numTokens} training tokens, ${validation.numTokens} validation tokens`;
   return { tokenizer, train, validation, report };
+}
+
+/** The tokenizer trained on this corpus's sample, from the cache when there is one. */
+async function corpusTokenizer(d: DataSpec, source: CorpusSource, corpus: CorpusOptions, say?: (line: string) => void): Promise<BertTokenizer> {
+  // Which trained tokenizer belongs to this corpus is recorded, so later runs skip reading the sample.
+  const recordKey = crypto.createHash('sha256').update(`${source.id}\u0000${d.validationFraction}\u0000${d.tokenizerSample ?? ''}`).digest('hex');
+  const record = path.join(d.cacheDir, 'tokenizers', 'by-source', `${recordKey.slice(0, 32)}.json`);
+  try {
+    const { corpusId } = JSON.parse(fs.readFileSync(record, 'utf8')) as { corpusId: string };
+    const file = path.join(d.cacheDir, 'tokenizers', corpusId, 'tokenizer.json');
+    if (fs.existsSync(file)) return BertTokenizer.fromFile(file);
+  } catch {
+    // No record yet: sample below.
+  }
+  const sample = await sampleTrainingDocuments(source, { corpus, validationFraction: d.validationFraction, maxChars: d.tokenizerSample });
+  if (sample.docs.length === 0) throw emptyCorpus(d.specs);
+  const corpusId = corpusHash(sample.docs).slice(0, 16);
+  const r = ensureTokenizer({ dir: path.join(d.cacheDir, 'tokenizers', corpusId), docs: sample.docs });
+  if (r.trained) say?.(`data: ${sample.report}`);
+  fs.mkdirSync(path.dirname(record), { recursive: true });
+  atomicWriteFile(record, JSON.stringify({ corpusId }) + '\n');
+  return r.tokenizer;
+}
+
+/** Bulk encoding on worker threads when the fast encoder reproduces this tokenizer, started on first use. */
+function lazyEncoder(tokenizer: BertTokenizer): CacheTokenizer & { close(): Promise<void> } {
+  let pool: EncoderPool | undefined;
+  return {
+    fingerprint: tokenizer.fingerprint,
+    encodeBatch(texts) {
+      const spec = pool ? undefined : tokenizer.fastEncoderSpec();
+      if (!pool && !spec) return tokenizer.encodeBatch(texts);
+      pool ??= new EncoderPool(spec!, tokenizer.fingerprint);
+      return pool.encodeBatch(texts);
+    },
+    close: async () => {
+      await pool?.close();
+    },
+  };
 }
 
 export interface StreamOptions {
@@ -59,12 +114,14 @@ export interface StreamOptions {
   wholeWordMasking: boolean;
   nsp: boolean;
   seed: number;
+  /** 'document' (default) or 'full' (rows filled across documents; per document with NSP). */
+  packing?: Packing;
 }
 
 export function makeStream(c: PreparedCorpus, o: StreamOptions): SequenceSource {
   return new SequenceSource(c.train, {
     seqLen: o.seqLength, batchSize: o.batchSize, seed: o.seed, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, dataId: c.train.manifest.hash,
+    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, dataId: c.train.manifest.hash,
   });
 }
 
@@ -75,6 +132,20 @@ export function makeMasker(c: PreparedCorpus, o: StreamOptions, seed: number): M
     // Random replacements never draw growbert's special ids 0..4.
     randomRange: [5, c.tokenizer.vocabSize],
   }, seed);
+}
+
+/**
+ * One line for the run's data summary: the share of padding positions the chosen packing leaves
+ * in training rows (measured on the first rows of the training cache), beside the other packing.
+ */
+export function paddingReport(c: PreparedCorpus, o: Pick<StreamOptions, 'seqLength' | 'nsp' | 'packing'>): string {
+  const base = { seqLen: o.seqLength, specialIds: c.tokenizer.specialIds, continuation: c.tokenizer.continuationTable(), nsp: o.nsp };
+  const used: Packing = o.nsp ? 'document' : o.packing ?? 'document';
+  const pct = (p: Packing): string => `${(100 * paddingFraction(c.train, { ...base, packing: p })).toFixed(1)}%`;
+  const other: Packing = used === 'full' ? 'document' : 'full';
+  const note = o.nsp && o.packing === 'full' ? ' (NSP pairs need one document per row)' : '';
+  return `packing ${used}${note}: ${pct(used)} of positions are padding at sequence length ${o.seqLength}` +
+    (o.nsp ? '' : ` (${other} packing: ${pct(other)})`);
 }
 
 export type ModelBatch = MaskedLMBatch & { tokens: number };
@@ -113,7 +184,7 @@ export function validationSet(c: PreparedCorpus, o: StreamOptions, maxBatches: n
   const out: ModelBatch[] = [];
   for (const b of validationBatches(c.validation, {
     seqLen: o.seqLength, batchSize: o.batchSize, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, maxBatches: maxBatches > 0 ? maxBatches : undefined,
+    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, maxBatches: maxBatches > 0 ? maxBatches : undefined,
   })) {
     out.push(toModelBatch(b, masker.mask(b), device));
   }

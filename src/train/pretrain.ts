@@ -6,19 +6,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
+import { fsStep } from '../io/out-guard.js';
 import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
-import { dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
+import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { checkFits } from './fit-check.js';
+import { loadLatestGood } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
-import { makeMasker, makeStream, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
+import { makeMasker, makeStream, paddingReport, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
@@ -119,21 +121,27 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const say = o.say ?? ((l: string) => console.error(l));
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
-  const latest = checkRunDir(runDir, c.resume);
+  const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
   const device = setupRuntime(c, dp);
-  modelConfigFor(c, c.data.vocabSize); // a bad model shape fails here, before any data work
+  // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
+  const chosen = choosePrecision(c.runtime.precision, device);
+  c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
+  checkFits(c, modelConfigFor(c, c.data.vocabSize), device); // a bad model shape or size fails here, before any data work
   if (leader) {
-    fs.mkdirSync(runDir, { recursive: true });
-    if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    fsStep('create the run folder', runDir, () => {
+      fs.mkdirSync(runDir, { recursive: true });
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+    });
   }
 
   // Data parallel: the first worker on each machine builds the tokenizer and token caches, then
   // the others read them.
   const first = !dp || dp.localRank === 0;
-  const early = first ? await prepareCorpus({ ...c.data }, o.progress) : undefined;
+  const early = first ? await prepareCorpus({ ...c.data }, o.progress, say) : undefined;
   dp?.barrier();
   const corpus = early ?? await prepareCorpus({ ...c.data }, false);
   say(`data: ${corpus.report}`);
+  say(`data: ${paddingReport(corpus, { ...c.data, seqLength: c.data.seqLength })}`);
   if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
@@ -150,7 +158,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   let model: BertForMaskedLM;
   let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
   if (latest) {
-    const ck = loadCheckpoint(latest);
+    const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
     model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
     model.loadStateDict(ck.model);
@@ -184,6 +192,7 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
   if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
   const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
+  if (leader) say(`precision: ${chosen.reason}`);
   say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
   dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });

@@ -1,21 +1,22 @@
 // The training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
-// Ctrl-C saves and stops (through the run's StopRequest); a NaN/Inf loss stops with the last good
-// checkpoint kept. It works on a TrainContext, so src/train/pretrain.ts can swap the model,
-// optimizer and data between growth stages and call it again.
-import * as fs from 'node:fs';
+// SIGINT, SIGTERM and SIGHUP save and stop (through the run's StopRequest, src/train/signals.ts);
+// a NaN/Inf loss stops with the last good checkpoint kept. It works on a TrainContext, so
+// src/train/pretrain.ts can swap the model, optimizer and data between growth stages and call it again.
 import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
 import { presetConfig, type BertConfig, type MaskedLM } from '../model/index.js';
 import { cuda, dispose, getNumThreads, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
-import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
 import type { Schedule } from '../schedule/lr.js';
 import { runPaths } from './run.js';
+import { prepareRunDir, type RunDirOptions } from './run-dir.js';
+import { Interrupted, StopRequest, agreedStop, signalNote, stopFlags, withStopSignals } from './signals.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
 /** Counters carried across steps, stages and resumes (saved in trainer.json). */
@@ -116,39 +117,15 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
 }
 
 // ---- The loop ----------------------------------------------------------------------------------
-export class Interrupted extends Error {}
+// Signals (SIGINT, SIGTERM, SIGHUP) live in ./signals.ts; re-exported for existing importers.
+export { Interrupted, StopRequest };
 
 /**
- * A run's stop request, owned by the run (not the module, so two runs in one process, or a test,
- * never see each other's): a signal handler sets it; the loop reads it between steps.
+ * Installs the stop-signal handlers (SIGINT, SIGTERM, SIGHUP) for the duration of fn, which gets
+ * the run's StopRequest: the first signal finishes the current step, saves and stops.
  */
-export class StopRequest {
-  /** a stop was asked for in this process (the name of the signal) */
-  requested: string | null = null;
-  /** data parallelism: some rank had been asked to stop when the last step's sums were taken */
-  agreed = false;
-  /** whether the loop stops after the step just done: this process's request, or the ranks' agreement */
-  due(dataParallel: boolean): boolean {
-    return dataParallel ? this.agreed : this.requested !== null;
-  }
-}
-
-/**
- * Installs handlers for `signals` (default SIGINT) for the duration of fn, which gets the run's
- * StopRequest: the first signal finishes the current step, saves and stops; a second stops at once.
- */
-export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>, signals: NodeJS.Signals[] = ['SIGINT']): Promise<T> {
-  const stop = new StopRequest();
-  const onSig = (signal: NodeJS.Signals) => {
-    if (stop.requested) process.exit(130); // a second Ctrl-C stops at once
-    stop.requested = signal;
-  };
-  for (const s of signals) process.on(s, onSig);
-  try {
-    return await fn(stop);
-  } finally {
-    for (const s of signals) process.off(s, onSig);
-  }
+export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>): Promise<T> {
+  return withStopSignals(fn);
 }
 
 export function runEval(ctx: TrainContext): EvalResult {
@@ -219,16 +196,17 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     try {
       dp?.beforeStep(p.step + 1);
       // Data parallel: the stop flag travels with the loss, so every rank stops after the same step.
-      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16, sync: dp, totalTargets, extra: dp ? [stop?.requested ? 1 : 0] : undefined });
+      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16, sync: dp, totalTargets, extra: dp ? stopFlags(stop) : undefined });
     } catch (e) {
       throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
     } finally {
       dispose(micro);
     }
-    if (dp && stop) stop.agreed = (r.extra?.[0] ?? 0) > 0;
+    if (dp && stop) stop.agreed = agreedStop(r.extra);
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
-      const last = latestCheckpoint(ctx.runDir);
+      // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
+      const last = ctx.dp && !ctx.dp.isLeader ? latestCheckpoint(ctx.runDir) : fallBackToGood(ctx.runDir);
       throw new GrowbertError(`training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`);
     }
     const dt = (performance.now() - t0) / 1000;
@@ -251,10 +229,11 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
-    if (stop?.due(dp !== undefined)) {
+    const sig = stop?.due(dp !== undefined);
+    if (sig) {
       const dir = saveContext(ctx);
-      if (dp && !dp.isLeader) throw new Interrupted(`interrupted at step ${p.step} (rank 0 saves the checkpoint)`);
-      throw new Interrupted(`interrupted at step ${p.step}; checkpoint saved to ${dir}; continue with --resume`);
+      if (dp && !dp.isLeader) throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
+      throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`, sig);
     }
   }
 }
@@ -280,14 +259,9 @@ export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'devi
   return device;
 }
 
-/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one. */
-export function checkRunDir(runDir: string, resume: boolean): string | null {
-  const latest = fs.existsSync(runDir) ? latestCheckpoint(runDir) : null;
-  if (resume && !latest) throw new GrowbertError(`nothing to resume in ${runDir} (no checkpoint); drop --resume to start a new run`);
-  if (!resume && (latest || fs.existsSync(runPaths(runDir).metrics))) {
-    throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
-  }
-  return latest;
+/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one (src/train/run-dir.ts). */
+export function checkRunDir(runDir: string, resume: boolean, o: RunDirOptions = {}): string | null {
+  return prepareRunDir(runDir, resume, o);
 }
 
 export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {

@@ -125,7 +125,7 @@ test('bad input: one line, non-zero exit, nothing written', () => {
     [['--from', path.join(tmp, 'nowhere'), '--layers', '2'], /nowhere does not exist/],
     [['--from', src, '--layers', '2', '--op', 'width=share'], /grow ops: unknown key 'width'/],
     [['--from', src, '--layers', '2', '--op', 'depth=copy'], /unknown depth operator 'copy'/],
-    [['--from', src, '--layers', 'two'], /--layers two: expected a positive integer/],
+    [['--from', src, '--layers', 'two'], /--layers two: expected an integer >= 1/],
     [['--from', src], /no target shape/],
     [['--from', src, '--layers', '2', '--optimizer', 'keep'], /--optimizer keep: use map, grad or reset/],
   ];
@@ -138,7 +138,7 @@ test('bad input: one line, non-zero exit, nothing written', () => {
   const busy = path.join(tmp, 'busy');
   fs.mkdirSync(busy);
   fs.writeFileSync(path.join(busy, 'keep.txt'), 'mine');
-  assertOneLineError(growbert('grow', '--from', src, '--out', busy, '--layers', '2'), /busy exists and is not empty; choose another --out or pass --force/);
+  assertOneLineError(growbert('grow', '--from', src, '--out', busy, '--layers', '2'), /busy is not empty and does not hold a growbert run; growbert never replaces files it did not write/);
   assert.deepEqual(fs.readdirSync(busy), ['keep.txt']);
   assert.deepEqual(hashTree(grown), grownHashes, 'a failed grow leaves its source untouched');
 });

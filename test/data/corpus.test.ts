@@ -11,9 +11,9 @@ import {
   globToRegExp,
   iterateCorpus,
   readCorpus,
-  splitDocuments,
   type Document,
 } from '../../src/data/corpus.js';
+import { splitDocuments } from '../../src/data/split.js';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-corpus-'));
@@ -26,9 +26,9 @@ function write(dir: string, rel: string, text: string): string {
   return p;
 }
 
-/** Assert `fn` throws a one-line GrowbertError matching every pattern. */
-function throwsGrowbert(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
+/** Assert `fn` rejects with a one-line GrowbertError matching every pattern. */
+async function throwsGrowbert(fn: () => Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
+  await assert.rejects(fn, (e: unknown) => {
     assert.ok(e instanceof GrowbertError, `expected GrowbertError, got ${String(e)}`);
     assert.ok(!e.message.includes('\n'), `message is not one line: ${e.message}`);
     for (const p of patterns) assert.match(e.message, p);
@@ -36,37 +36,37 @@ function throwsGrowbert(fn: () => unknown, ...patterns: RegExp[]): void {
   });
 }
 
-test('plain text: blank lines separate documents; docPerLine makes each line one', () => {
+test('plain text: blank lines separate documents; docPerLine makes each line one', async () => {
   const dir = tmpDir();
   const f = write(dir, 'a.txt', '\ufeffFirst doc line one.\r\nline two.\n\n  \nSecond doc.\n\n\nThird\n');
-  const docs = readCorpus([f]);
+  const docs = await readCorpus([f]);
   assert.deepEqual(
     docs.map((d) => d.text),
     ['First doc line one.\nline two.', 'Second doc.', 'Third'],
   );
   assert.equal(docs[0]!.source, `${f}:1`);
   assert.equal(docs[1]!.source, `${f}:5`);
-  const lines = readCorpus([f], { docPerLine: true });
+  const lines = await readCorpus([f], { docPerLine: true });
   assert.deepEqual(
     lines.map((d) => d.text),
     ['First doc line one.', 'line two.', 'Second doc.', 'Third'],
   );
 });
 
-test('folder: every .txt file recursively, sorted by path', () => {
+test('folder: every .txt file recursively, sorted by path', async () => {
   const dir = tmpDir();
   write(dir, 'b.txt', 'bee');
   write(dir, 'a/z.txt', 'zed');
   write(dir, 'a/y.md', 'not text');
   write(dir, 'c/d/e.txt', 'eee');
-  const docs = readCorpus([dir]);
+  const docs = await readCorpus([dir]);
   assert.deepEqual(
     docs.map((d) => d.text),
     ['zed', 'bee', 'eee'],
   );
 });
 
-test('globs: *, ** and ? select files; a glob without matches is an error', () => {
+test('globs: *, ** and ? select files; a glob without matches is an error', async () => {
   const dir = tmpDir();
   write(dir, 'x1.txt', 'one');
   write(dir, 'x2.txt', 'two');
@@ -74,23 +74,23 @@ test('globs: *, ** and ? select files; a glob without matches is an error', () =
   write(dir, 'sub/x3.txt', 'three');
   write(dir, 'sub/deep/x4.txt', 'four');
   write(dir, 'sub/y.jsonl', '{"text":"jay"}\n');
-  const texts = (spec: string): string[] => readCorpus([spec]).map((d) => d.text);
-  assert.deepEqual(texts(path.join(dir, '*.txt')), ['one', 'ten', 'two']);
-  assert.deepEqual(texts(path.join(dir, 'x?.txt')), ['one', 'two']);
-  assert.deepEqual(texts(path.join(dir, '**/*.txt')), ['four', 'three', 'one', 'ten', 'two']);
-  assert.deepEqual(texts(path.join(dir, 'sub/*')), ['three', 'jay']);
+  const texts = async (spec: string): Promise<string[]> => ((await readCorpus([spec]))).map((d) => d.text);
+  assert.deepEqual(await texts(path.join(dir, '*.txt')), ['one', 'ten', 'two']);
+  assert.deepEqual(await texts(path.join(dir, 'x?.txt')), ['one', 'two']);
+  assert.deepEqual(await texts(path.join(dir, '**/*.txt')), ['four', 'three', 'one', 'ten', 'two']);
+  assert.deepEqual(await texts(path.join(dir, 'sub/*')), ['three', 'jay']);
   assert.deepEqual(expandGlob(path.join(dir, 'nope/*.txt')), []);
-  throwsGrowbert(() => readCorpus([path.join(dir, '*.csv')]), /matches no files/, /\*\.csv/);
+  await throwsGrowbert(() => readCorpus([path.join(dir, '*.csv')]), /matches no files/, /\*\.csv/);
   assert.ok(globToRegExp('**/a?.txt').test('a1.txt'));
   assert.ok(globToRegExp('**/a?.txt').test('p/q/a1.txt'));
   assert.ok(!globToRegExp('*.txt').test('p/a.txt'));
   assert.ok(globToRegExp('a.b+(c).txt').test('a.b+(c).txt'), 'regex characters are literal');
 });
 
-test('jsonl: one document per line from "text"; bad lines name file and line', () => {
+test('jsonl: one document per line from "text"; bad lines name file and line', async () => {
   const dir = tmpDir();
   const good = write(dir, 'good.jsonl', '{"text": "alpha", "id": 1}\n\n{"text": "beta"}\n{"text": "   "}\n');
-  const docs = readCorpus([good]);
+  const docs = await readCorpus([good]);
   assert.deepEqual(
     docs.map((d) => [d.text, d.source]),
     [
@@ -99,42 +99,42 @@ test('jsonl: one document per line from "text"; bad lines name file and line', (
     ],
   );
   const badJson = write(dir, 'bad.jsonl', '{"text": "ok"}\n{"text": nope}\n');
-  throwsGrowbert(() => readCorpus([badJson]), /bad\.jsonl:2/, /not valid JSON/);
+  await throwsGrowbert(() => readCorpus([badJson]), /bad\.jsonl:2/, /not valid JSON/);
   const noText = write(dir, 'notext.jsonl', '{"text": "ok"}\n{"body": "x"}\n');
-  throwsGrowbert(() => readCorpus([noText]), /notext\.jsonl:2/, /"text"/);
+  await throwsGrowbert(() => readCorpus([noText]), /notext\.jsonl:2/, /"text"/);
   const notObject = write(dir, 'arr.jsonl', '["text"]\n');
-  throwsGrowbert(() => readCorpus([notObject]), /arr\.jsonl:1/);
+  await throwsGrowbert(() => readCorpus([notObject]), /arr\.jsonl:1/);
   const numText = write(dir, 'num.jsonl', '{"text": 5}\n');
-  throwsGrowbert(() => readCorpus([numText]), /num\.jsonl:1/);
+  await throwsGrowbert(() => readCorpus([numText]), /num\.jsonl:1/);
 });
 
-test('errors: missing path, empty folder, empty corpus, unknown built-in', () => {
+test('errors: missing path, empty folder, empty corpus, unknown built-in', async () => {
   const dir = tmpDir();
-  throwsGrowbert(() => readCorpus([path.join(dir, 'missing.txt')]), /missing\.txt/, /does not exist/);
+  await throwsGrowbert(() => readCorpus([path.join(dir, 'missing.txt')]), /missing\.txt/, /does not exist/);
   fs.mkdirSync(path.join(dir, 'empty'));
-  throwsGrowbert(() => readCorpus([path.join(dir, 'empty')]), /holds no \.txt files/);
+  await throwsGrowbert(() => readCorpus([path.join(dir, 'empty')]), /holds no \.txt, \.jsonl or \.parquet files/);
   const blank = write(dir, 'blank.txt', ' \n\t\n\n');
-  throwsGrowbert(() => readCorpus([blank]), /holds no text/, /blank\.txt/);
-  throwsGrowbert(() => readCorpus(['stdlib:shakespeare']), /stdlib:shakespeare/, /stdlib:sotu/, /stdlib:moby-dick/);
+  await throwsGrowbert(() => readCorpus([blank]), /holds no text/, /blank\.txt/);
+  await throwsGrowbert(() => readCorpus(['stdlib:shakespeare']), /stdlib:shakespeare/, /stdlib:sotu/, /stdlib:moby-dick/);
   assert.deepEqual(BUILTIN_CORPORA, ['stdlib:sotu', 'stdlib:moby-dick']);
 });
 
-test('mixed specs are read in order; iterateCorpus is lazy', () => {
+test('mixed specs are read in order; iterateCorpus is lazy', async () => {
   const dir = tmpDir();
   const a = write(dir, 'a.txt', 'A doc');
   const b = write(dir, 'b.jsonl', '{"text":"B doc"}\n');
   assert.deepEqual(
-    readCorpus([b, a]).map((d) => d.text),
+    (await readCorpus([b, a])).map((d) => d.text),
     ['B doc', 'A doc'],
   );
   const it = iterateCorpus([a, path.join(dir, 'missing.txt')]);
-  assert.equal(it.next().value?.text, 'A doc', 'first spec is read before the bad one is touched');
-  assert.throws(() => it.next(), GrowbertError);
+  assert.equal((await it.next()).value?.text, 'A doc', 'first spec is read before the bad one is touched');
+  await assert.rejects(() => it.next(), GrowbertError);
 });
 
-test('built-in corpora load with plausible sizes', () => {
-  const sotu = readCorpus(['stdlib:sotu']);
-  const moby = readCorpus(['stdlib:moby-dick']);
+test('built-in corpora load with plausible sizes', async () => {
+  const sotu = await readCorpus(['stdlib:sotu']);
+  const moby = await readCorpus(['stdlib:moby-dick']);
   const words = (ds: Document[]): number => ds.reduce((n, d) => n + countWords(d.text), 0);
   assert.ok(sotu.length > 200 && sotu.length < 300, `sotu: ${sotu.length} addresses`);
   assert.ok(words(sotu) > 1.6e6 && words(sotu) < 2.0e6, `sotu: ${words(sotu)} words`);
@@ -143,11 +143,11 @@ test('built-in corpora load with plausible sizes', () => {
   assert.match(moby.find((d) => d.source === 'stdlib:moby-dick/1')!.text, /^Call me Ishmael/);
   assert.match(sotu[0]!.source, /^stdlib:sotu\/1790 /);
   // No argument / empty list means the default corpus, both built-ins.
-  assert.equal(readCorpus().length, sotu.length + moby.length);
-  assert.equal(readCorpus([]).length, sotu.length + moby.length);
+  assert.equal((await readCorpus()).length, sotu.length + moby.length);
+  assert.equal((await readCorpus([])).length, sotu.length + moby.length);
 });
 
-test('split: deterministic per (seed, text), order-independent, reported, both sides non-empty', () => {
+test('split: deterministic per (seed, text), order-independent, reported, both sides non-empty', async () => {
   const docs: Document[] = Array.from({ length: 500 }, (_, i) => ({ source: `d${i}`, text: `document number ${i} with some words` }));
   const s1 = splitDocuments(docs, { seed: 7, validationFraction: 0.1 });
   const s2 = splitDocuments([...docs].reverse(), { seed: 7, validationFraction: 0.1 });

@@ -239,7 +239,7 @@ test('validation batches: one fixed pass over all tokens, identical every time',
 });
 
 test('packs from a token cache built from real text', async () => {
-  const docs = readCorpus(['stdlib:moby-dick']).slice(0, 6);
+  const docs = (await readCorpus(['stdlib:moby-dick'])).slice(0, 6);
   const tok = BertTokenizer.train(docs, { vocabSize: 1500 });
   const cache = await ensureTokenCache({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-pack-')), docs, tokenizer: tok });
   const opts = { seqLen: 64, specialIds: tok.specialIds, continuation: tok.continuationTable(), batchSize: 8, seed: 1, dataId: cache.manifest.hash };

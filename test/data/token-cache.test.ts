@@ -12,7 +12,7 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-cache-'));
 }
 
-const DOCS: Document[] = readCorpus(['stdlib:moby-dick']).slice(0, 12);
+const DOCS: Document[] = (await readCorpus(['stdlib:moby-dick'])).slice(0, 12);
 const TOK = BertTokenizer.train(DOCS, { vocabSize: 2000 });
 
 /** The tokenizer, counting how many encodeBatch calls (i.e. builds) happen. */

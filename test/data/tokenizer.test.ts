@@ -26,7 +26,7 @@ function tmpDir(): string {
 }
 
 // A small real text: the first 25 chapters of Moby Dick (~50k words) train in well under a second.
-const MOBY = readCorpus(['stdlib:moby-dick']).slice(0, 25);
+const MOBY = (await readCorpus(['stdlib:moby-dick'])).slice(0, 25);
 const trained = BertTokenizer.train(MOBY);
 
 test('HF fixture tokenizer.json reproduces expected.json exactly', () => {

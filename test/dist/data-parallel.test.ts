@@ -38,7 +38,9 @@ function config(out: string, over: { train?: object; dist?: object; resume?: boo
     model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 },
     data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
     train: { batchSize: 8, lr: 3e-3, warmupSteps: 2, evalEvery: 4, checkpointEvery: 2, keepCheckpoints: 20, evalBatches: 3, logEvery: 1, seed: 3, ...over.train },
-    runtime: { progress: false },
+    // fp32: the 1e-5 agreement below is float32's; bf16 (auto on a CPU with bf16) rounds each
+    // worker's half-batch matmuls differently from one process's whole batch.
+    runtime: { progress: false, precision: 'fp32' },
     dist: { timeout: 20, ...over.dist },
     schedule,
     out,

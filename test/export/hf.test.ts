@@ -200,9 +200,9 @@ test('bad input: one-line errors naming the problem', () => {
   makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
   // a non-empty --out needs --force; --out may never be the source
-  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'hf')), is(/not empty; pass --force/));
+  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'hf')), is(/already holds a Hugging Face model folder; pass --force/));
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'), { force: true });
-  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'run'), { force: true }), is(/would overwrite the source/));
+  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'run'), { force: true }), is(/is the input .*writing there would replace it/));
   assert.throws(() => exportRunToHf(path.join(root, 'nope'), path.join(root, 'x')), is(/does not exist/));
   // HF folders lacking config.json / model.safetensors / a tokenizer
   const partial = (files: string[]) => {

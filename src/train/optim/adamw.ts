@@ -10,7 +10,7 @@
  * eps defaults to 1e-6, BERT's value (google-research/bert optimization.py, which the growth
  * paper's code builds on); PyTorch and Hugging Face default to 1e-8. Pass `eps: 1e-8` to match those.
  */
-import { foreach, type Tensor } from '../../tensor/index.js';
+import { adamwFused_, foreach, fusedApplies, type Tensor } from '../../tensor/index.js';
 import { Optimizer, type OptimizerOptions, type ParamGroup } from './optimizer.js';
 
 export type AdamWOptions = OptimizerOptions;
@@ -27,6 +27,12 @@ export class AdamW extends Optimizer {
   protected update(g: ParamGroup, lr: number): void {
     const [b1, b2] = this.betas;
     const [m, v] = g.slots;
+    // CPU float32 (the usual case): the same update in one pass per parameter instead of eight.
+    if (fusedApplies([...g.params, ...g.grads, ...m, ...v])) {
+      const [bc1, bc2] = this.biasCorrections(g.step);
+      adamwFused_(g.params, g.grads, m, v, { lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: g.decay ? this.weightDecay : 0, bc1, bc2 });
+      return;
+    }
     if (g.decay && this.weightDecay > 0) foreach.mul_(g.params, 1 - lr * this.weightDecay);
     foreach.mul_(m, b1);
     foreach.add_(m, g.grads, 1 - b1);

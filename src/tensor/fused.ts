@@ -1,0 +1,40 @@
+// Fused CPU kernels (native/src/fused.cc): AdamW in one pass per parameter, and dropout's mask
+// from a counter-based hash instead of bernoulli_ (libtorch 1.13 draws one Mersenne-twister
+// number per element there). `growbert bench --profile` showed both among a step's costs.
+import { native } from './native.js';
+import { Tensor } from './tensor.js';
+
+const hs = (ts: Tensor[]) => ts.map((t) => t.handle);
+
+/** Whether every tensor is a contiguous CPU float32 one (what the fused kernels take). */
+export function fusedApplies(ts: Tensor[]): boolean {
+  return native.fusedApplies(hs(ts));
+}
+
+/**
+ * One AdamW step in place on each parameter, as the multi-tensor form in src/train/optim/adamw.ts
+ * computes it (decoupled decay first), in one pass. `bc1`, `bc2`: the bias corrections 1 - beta^t.
+ */
+export function adamwFused_(
+  params: Tensor[],
+  grads: Tensor[],
+  expAvg: Tensor[],
+  expAvgSq: Tensor[],
+  o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2: number },
+): void {
+  native.adamwFused_(hs(params), hs(grads), hs(expAvg), hs(expAvgSq), o);
+}
+
+/**
+ * Inverted dropout on the CPU with the hashed mask: zeroes with probability p (resolved to
+ * 1/65536) and scales the rest by 1/(1-p); differentiable through the multiplication. The mask
+ * is float32, so a bfloat16 input gives a float32 result.
+ */
+export function fastDropout(x: Tensor, p: number): Tensor {
+  const mask = new Tensor(native.dropoutMask(x.handle, p));
+  try {
+    return x.mul(mask);
+  } finally {
+    mask.dispose();
+  }
+}

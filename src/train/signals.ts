@@ -1,0 +1,88 @@
+// Stopping a run by signal, in one place. SIGINT (Ctrl-C), SIGTERM (Slurm, Kubernetes, `kill`)
+// and SIGHUP (a closed terminal or SSH session) all mean "stop soon": the current step finishes,
+// a checkpoint is written, a one-line message says where, and the process exits 128 + the
+// signal's number (130, 143, 129), as a shell reports a process killed by it.
+// Only a second Ctrl-C stops at once (a person insisting). A repeated SIGTERM or SIGHUP is
+// ignored: schedulers often signal every process of a job, and the launcher passes signals on
+// to its workers too, so one worker may get the same request twice; it must still checkpoint.
+// The handlers are installed while some caller is inside withStopSignals; each caller gets its
+// own StopRequest (the run owns its stop state).
+
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+export const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The exit code of a run stopped by `signal`: 128 + its number, as shells report it. */
+export const SIGNAL_EXIT_CODE: Record<StopSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/** Thrown when a run stopped because of a signal (after saving what it could). */
+export class Interrupted extends Error {
+  constructor(message: string, readonly signal: StopSignal = 'SIGINT') {
+    super(message);
+    this.name = 'Interrupted';
+  }
+  get exitCode(): number {
+    return SIGNAL_EXIT_CODE[this.signal];
+  }
+}
+
+/**
+ * A run's stop request, owned by the run (not the module, so two runs in one process, or a test,
+ * never see each other's): the signal handler sets it on every request active at the time; the
+ * loop reads it between steps.
+ */
+export class StopRequest {
+  /** the signal that asked this run to stop, or null */
+  requested: StopSignal | null = null;
+  /** data parallelism: the signal some rank had received when the last step's sums were taken */
+  agreed: StopSignal | null = null;
+  /** the signal the loop stops for after the step just done: this process's, or the ranks' agreed one */
+  due(dataParallel: boolean): StopSignal | null {
+    return dataParallel ? this.agreed : this.requested;
+  }
+  signal(sig: StopSignal): void {
+    if (this.requested === 'SIGINT' && sig === 'SIGINT') process.exit(SIGNAL_EXIT_CODE.SIGINT); // a second Ctrl-C stops at once
+    this.requested ??= sig;
+  }
+}
+
+const active = new Set<StopRequest>();
+const handlers = new Map(STOP_SIGNALS.map((s) => [s, () => { for (const r of active) r.signal(s); }] as const));
+
+/**
+ * Runs fn with the stop-signal handlers installed, handing it a StopRequest that signals set.
+ * Calls nest (the command around its whole run, the training loop around its part): a request
+ * made while another is active starts with the signal that one already got, so a signal during
+ * data preparation stops the run after its first step.
+ */
+export async function withStopSignals<T>(fn: (stop: StopRequest) => Promise<T>): Promise<T> {
+  const stop = new StopRequest();
+  for (const r of active) stop.requested ??= r.requested;
+  if (active.size === 0) for (const [s, h] of handlers) process.on(s, h);
+  active.add(stop);
+  try {
+    return await fn(stop);
+  } finally {
+    active.delete(stop);
+    if (active.size === 0) for (const [s, h] of handlers) process.off(s, h);
+  }
+}
+
+/**
+ * Data parallelism: every rank must stop after the same step, so the request travels with the
+ * step's sums as one number per signal (flags, summed over the ranks); agreedStop reads them back.
+ */
+export function stopFlags(stop: StopRequest | undefined): number[] {
+  return STOP_SIGNALS.map((s) => (stop?.requested === s ? 1 : 0));
+}
+
+/** The signal some rank received, from the summed flags (a termination outranks an interrupt). */
+export function agreedStop(summed: readonly number[] | undefined): StopSignal | null {
+  if (!summed) return null;
+  for (const s of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) if ((summed[STOP_SIGNALS.indexOf(s)] ?? 0) > 0) return s;
+  return null;
+}
+
+/** How an interrupted run is described, ` (SIGTERM)` and the like; nothing for Ctrl-C. */
+export function signalNote(sig: StopSignal): string {
+  return sig === 'SIGINT' ? '' : ` (${sig})`;
+}
