@@ -14,9 +14,18 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       // Unused names are errors, except `_`-prefixed ones (kept on purpose in signatures).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // An empty catch is how best-effort clean-up says "ignore": allowed there only.
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // Lines stay under 120 columns (Prettier wraps code; this catches comments). Long strings, such as
+      // one-line error messages, are exempt: splitting them hides them from grep.
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
     },
   },
   {

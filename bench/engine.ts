@@ -4,7 +4,16 @@
 //   node dist/bench/engine.js [--device cpu|cuda] [--threads N]
 import { performance } from 'node:perf_hooks';
 import { native } from '../src/tensor/native.js';
-import { cuda, getNumThreads, randn, setNumThreads, tensor, torchVersion, type Device, type Tensor } from '../src/tensor/index.js';
+import {
+  cuda,
+  getNumThreads,
+  randn,
+  setNumThreads,
+  tensor,
+  torchVersion,
+  type Device,
+  type Tensor,
+} from '../src/tensor/index.js';
 
 function parseArgs(argv: string[]): { device: Device; threads?: number } {
   let device: Device = 'cpu';
@@ -16,8 +25,10 @@ function parseArgs(argv: string[]): { device: Device; threads?: number } {
     else if (flag === '--threads') threads = Number(value());
     else throw new Error(`bench/engine: unknown argument '${argv[i]}' (use --device cpu|cuda, --threads N)`);
   }
-  if (device !== 'cpu' && !device.startsWith('cuda')) throw new Error(`bench/engine: --device must be cpu or cuda, got '${device}'`);
-  if (device.startsWith('cuda') && !cuda.isAvailable()) throw new Error('bench/engine: --device cuda, but libtorch sees no CUDA device');
+  if (device !== 'cpu' && !device.startsWith('cuda'))
+    throw new Error(`bench/engine: --device must be cpu or cuda, got '${device}'`);
+  if (device.startsWith('cuda') && !cuda.isAvailable())
+    throw new Error('bench/engine: --device cuda, but libtorch sees no CUDA device');
   return { device, threads };
 }
 
@@ -39,7 +50,8 @@ function matmulJs(x: Tensor, y: Tensor, iters: number, device: Device): number {
 
 /** Microseconds per a.add(b) + dispose on 4-element tensors. */
 function addMicros(device: Device, iters: number): number {
-  const a = tensor([1, 2, 3, 4], { device }), b = tensor([4, 3, 2, 1], { device });
+  const a = tensor([1, 2, 3, 4], { device }),
+    b = tensor([4, 3, 2, 1], { device });
   for (let i = 0; i < 1000; i++) a.add(b).dispose();
   sync(device);
   const t0 = performance.now();
@@ -56,7 +68,8 @@ function main(): void {
   if (threads !== undefined) setNumThreads(threads);
   console.log(`growbert engine bench: libtorch ${torchVersion()}, device ${device}, ${getNumThreads()} CPU threads`);
 
-  const x = randn([N, N], { device }), y = randn([N, N], { device });
+  const x = randn([N, N], { device }),
+    y = randn([N, N], { device });
   // warm up, then size the timed runs to about 0.3 s each
   for (let i = 0; i < 3; i++) x.matmul(y).dispose();
   sync(device);
@@ -64,14 +77,16 @@ function main(): void {
   const iters = Math.max(3, Math.min(2000, Math.ceil((0.3 * probe * 1e9) / FLOPS)));
   native.benchMatmulCpp(N, 2, device); // warm the C++ path too
 
-  const js: number[] = [], cpp: number[] = [];
+  const js: number[] = [],
+    cpp: number[] = [];
   for (let round = 0; round < 5; round++) {
     js.push(matmulJs(x, y, iters, device));
     cpp.push(native.benchMatmulCpp(N, iters, device) as number);
   }
   x.dispose();
   y.dispose();
-  const matmulGflopsJs = Math.max(...js), matmulGflopsCpp = Math.max(...cpp);
+  const matmulGflopsJs = Math.max(...js),
+    matmulGflopsCpp = Math.max(...cpp);
   const matmulRatio = matmulGflopsJs / matmulGflopsCpp;
   const fmt = (v: number[]) => v.map((g) => g.toFixed(1)).join(' ');
   console.log(`matmul ${N}x${N} float32, ${iters} iterations x 5 rounds`);
@@ -81,12 +96,19 @@ function main(): void {
 
   const addRuns = [0, 1, 2].map(() => addMicros(device, 20_000));
   const addOpMicros = Math.min(...addRuns);
-  console.log(`add of 4 elements from JS (incl. dispose): best ${addOpMicros.toFixed(2)} us/op (runs: ${addRuns.map((v) => v.toFixed(2)).join(' ')})`);
+  console.log(
+    `add of 4 elements from JS (incl. dispose): best ${addOpMicros.toFixed(2)} us/op (runs: ${addRuns.map((v) => v.toFixed(2)).join(' ')})`,
+  );
 
   const round = (v: number, d: number) => Number(v.toFixed(d));
-  console.log(JSON.stringify({
-    matmulGflopsJs: round(matmulGflopsJs, 2), matmulGflopsCpp: round(matmulGflopsCpp, 2), matmulRatio: round(matmulRatio, 4), addOpMicros: round(addOpMicros, 3),
-  }));
+  console.log(
+    JSON.stringify({
+      matmulGflopsJs: round(matmulGflopsJs, 2),
+      matmulGflopsCpp: round(matmulGflopsCpp, 2),
+      matmulRatio: round(matmulRatio, 4),
+      addOpMicros: round(addOpMicros, 3),
+    }),
+  );
 }
 
 try {

@@ -8,7 +8,8 @@
 // --cpu-time (implies --threads 1) times both by the CPU time of their main thread instead of
 // wall time (the peer's time.time() is swapped for time.thread_time()): on a machine shared with
 // other work, what each step itself cost.
-//   node dist/bench/peer-cpu.js [L H A F B S steps vocab] [--rounds N] [--threads N] [--precisions fp32,bf16] [--cpu-time]
+//   node dist/bench/peer-cpu.js [L H A F B S steps vocab] [--rounds N] [--threads N] [--precisions fp32,bf16]
+// [--cpu-time]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,8 +29,12 @@ if (cpuTime) args.splice(args.indexOf('--cpu-time'), 1);
 const rounds = Number(flag('rounds', '3'));
 const threads = cpuTime ? 1 : Number(flag('threads', '0'));
 const precisions = flag('precisions', 'fp32,bf16').split(',') as ('fp32' | 'bf16')[];
-const [L, H, A, F, B, S, steps, V] = (args.length ? args : ['4', '256', '4', '1024', '16', '128', '5', '30522']).map(Number);
-const peer = ['../shared/bench/torch_ref_bert.py', 'shared/bench/torch_ref_bert.py'].map((p) => path.resolve(root, p)).find((p) => fs.existsSync(p));
+const [L, H, A, F, B, S, steps, V] = (args.length ? args : ['4', '256', '4', '1024', '16', '128', '5', '30522']).map(
+  Number,
+);
+const peer = ['../shared/bench/torch_ref_bert.py', 'shared/bench/torch_ref_bert.py']
+  .map((p) => path.resolve(root, p))
+  .find((p) => fs.existsSync(p));
 if (!peer) throw new Error('torch_ref_bert.py not found beside the repository (../shared/bench)');
 const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 // One thread for both: OMP_NUM_THREADS sizes PyTorch's pool and OpenBLAS's (growbert sizes both from --threads).
@@ -41,24 +46,70 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): string {
   return r.stdout.trim();
 }
 const peerArgs = [L, H, A, F, B, S, steps, V].map(String);
-const cpuWrapper = 'import runpy, sys, time; time.time = time.thread_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")';
-const peerTps = (p: string) => Number(run(python, cpuTime ? ['-c', cpuWrapper, peer, ...peerArgs] : [peer, ...peerArgs], { ...baseEnv, PEER_BF16: p === 'bf16' ? '1' : '0' }).match(/tok\/s ([\d.]+)/)![1]);
-interface Ours { tokensPerSecond: number; gflops: number; matmulPeakGflops?: number; peakFraction?: number }
+const cpuWrapper =
+  'import runpy, sys, time; time.time = time.thread_time; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")';
+const peerTps = (p: string) =>
+  Number(
+    run(python, cpuTime ? ['-c', cpuWrapper, peer, ...peerArgs] : [peer, ...peerArgs], {
+      ...baseEnv,
+      PEER_BF16: p === 'bf16' ? '1' : '0',
+    }).match(/tok\/s ([\d.]+)/)![1],
+  );
+interface Ours {
+  tokensPerSecond: number;
+  gflops: number;
+  matmulPeakGflops?: number;
+  peakFraction?: number;
+}
 const ours = (p: string, full: boolean, profile: boolean): Ours => {
-  const out = run(process.execPath, [path.join(root, 'bin/growbert.js'), 'bench', '--layers', `${L}`, '--hidden', `${H}`, '--heads', `${A}`, '--ffn', `${F}`,
-    '--batch', `${B}`, '--seq', `${S}`, '--vocab', `${V}`, '--steps', `${steps}`, '--precision', p, ...(threads ? ['--threads', `${threads}`] : []),
-    ...(full ? ['--full-logits'] : []), ...(profile ? ['--profile'] : []), ...(cpuTime ? ['--cpu-time'] : []), '--json'], baseEnv);
+  const out = run(
+    process.execPath,
+    [
+      path.join(root, 'bin/growbert.js'),
+      'bench',
+      '--layers',
+      `${L}`,
+      '--hidden',
+      `${H}`,
+      '--heads',
+      `${A}`,
+      '--ffn',
+      `${F}`,
+      '--batch',
+      `${B}`,
+      '--seq',
+      `${S}`,
+      '--vocab',
+      `${V}`,
+      '--steps',
+      `${steps}`,
+      '--precision',
+      p,
+      ...(threads ? ['--threads', `${threads}`] : []),
+      ...(full ? ['--full-logits'] : []),
+      ...(profile ? ['--profile'] : []),
+      ...(cpuTime ? ['--cpu-time'] : []),
+      '--json',
+    ],
+    baseEnv,
+  );
   return JSON.parse(out.split('\n').pop()!) as Ours;
 };
 
 type Best = { peer: number; full: number; masked: number; gflops: number; peak: number };
-const best: Record<string, Best> = Object.fromEntries(precisions.map((p) => [p, { peer: 0, full: 0, masked: 0, gflops: 0, peak: 0 }]));
+const best: Record<string, Best> = Object.fromEntries(
+  precisions.map((p) => [p, { peer: 0, full: 0, masked: 0, gflops: 0, peak: 0 }]),
+);
 for (let r = 0; r < rounds; r++) {
   for (const p of precisions) {
     const b = best[p];
-    const pe = peerTps(p), f = ours(p, true, false), m = ours(p, false, true);
-    console.log(`round ${r + 1} ${p}: PyTorch ${pe.toFixed(0)} tok/s, growbert (all logits) ${f.tokensPerSecond.toFixed(0)}, growbert (masked-only head) ${m.tokensPerSecond.toFixed(0)}` +
-      ` = ${m.gflops.toFixed(1)} GFLOP/s, ${(100 * (m.peakFraction ?? 0)).toFixed(1)}% of the matmul peak ${m.matmulPeakGflops?.toFixed(1)} measured in that run`);
+    const pe = peerTps(p),
+      f = ours(p, true, false),
+      m = ours(p, false, true);
+    console.log(
+      `round ${r + 1} ${p}: PyTorch ${pe.toFixed(0)} tok/s, growbert (all logits) ${f.tokensPerSecond.toFixed(0)}, growbert (masked-only head) ${m.tokensPerSecond.toFixed(0)}` +
+        ` = ${m.gflops.toFixed(1)} GFLOP/s, ${(100 * (m.peakFraction ?? 0)).toFixed(1)}% of the matmul peak ${m.matmulPeakGflops?.toFixed(1)} measured in that run`,
+    );
     b.peer = Math.max(b.peer, pe);
     b.full = Math.max(b.full, f.tokensPerSecond);
     if (m.tokensPerSecond > b.masked) Object.assign(b, { masked: m.tokensPerSecond, gflops: m.gflops });
@@ -66,14 +117,29 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const ratio = (x: number, y: number) => Number((x / y).toFixed(3));
-console.log(JSON.stringify({
-  shape: { L, H, A, F, B, S, V }, threads: threads || 'default', rounds, timing: cpuTime ? 'CPU time of the main thread' : 'wall',
-  ...Object.fromEntries(precisions.map((p) => {
-    const b = best[p];
-    return [p, {
-      peerTokensPerSecond: b.peer, tokensPerSecondFullLogits: b.full, tokensPerSecondMasked: b.masked,
-      ratioFullLogits: ratio(b.full, b.peer), ratioMasked: ratio(b.masked, b.peer),
-      gflops: b.gflops, matmulPeakGflops: b.peak, peakFraction: ratio(b.gflops, b.peak),
-    }];
-  })),
-}));
+console.log(
+  JSON.stringify({
+    shape: { L, H, A, F, B, S, V },
+    threads: threads || 'default',
+    rounds,
+    timing: cpuTime ? 'CPU time of the main thread' : 'wall',
+    ...Object.fromEntries(
+      precisions.map((p) => {
+        const b = best[p];
+        return [
+          p,
+          {
+            peerTokensPerSecond: b.peer,
+            tokensPerSecondFullLogits: b.full,
+            tokensPerSecondMasked: b.masked,
+            ratioFullLogits: ratio(b.full, b.peer),
+            ratioMasked: ratio(b.masked, b.peer),
+            gflops: b.gflops,
+            matmulPeakGflops: b.peak,
+            peakFraction: ratio(b.gflops, b.peak),
+          },
+        ];
+      }),
+    ),
+  }),
+);

@@ -45,11 +45,18 @@ function fromPytorch() {
   const py = process.env.PYTHON || 'python3';
   let out;
   try {
-    out = execFileSync(py, ['-c',
-      'import torch, os; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.version.cuda or "")'],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(
+      py,
+      [
+        '-c',
+        'import torch, os; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.version.cuda or "")',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } catch (e) {
-    throw new Error(`LIBTORCH_USE_PYTORCH=1 but '${py} -c "import torch"' failed; install PyTorch for ${py} or unset LIBTORCH_USE_PYTORCH`);
+    throw new Error(
+      `LIBTORCH_USE_PYTORCH=1 but '${py} -c "import torch"' failed; install PyTorch for ${py} or unset LIBTORCH_USE_PYTORCH`,
+    );
   }
   const [root, abi, cudaVer] = out.trim().split('\n');
   const info = fromFolder(root, 'LIBTORCH_USE_PYTORCH');
@@ -64,13 +71,24 @@ function fromSystem() {
     const inc = libDir.replace(/\/lib(\/.*)?$/, '/include');
     if (fs.existsSync(path.join(libDir, 'libtorch.so')) && fs.existsSync(path.join(inc, 'ATen/ATen.h'))) {
       const include = [inc, path.join(inc, 'torch/csrc/api/include')];
-      return { source: 'system', root: path.dirname(libDir), include, libDir, cuda: fs.existsSync(path.join(libDir, 'libtorch_cuda.so')), cxx11abi: 1, version: readVersion(include) };
+      return {
+        source: 'system',
+        root: path.dirname(libDir),
+        include,
+        libDir,
+        cuda: fs.existsSync(path.join(libDir, 'libtorch_cuda.so')),
+        cxx11abi: 1,
+        version: readVersion(include),
+      };
     }
   }
   return null;
 }
 
-/** @returns {{source:string, root:string, include:string[], libDir:string, cuda:boolean, cxx11abi:number, version:string} | null} */
+/**
+ * @returns {{source:string, root:string, include:string[], libDir:string, cuda:boolean, cxx11abi:number,
+ *   version:string} | null}
+ */
 export function findLibtorch() {
   if (process.env.LIBTORCH) return fromFolder(process.env.LIBTORCH, 'LIBTORCH');
   if (process.env.LIBTORCH_USE_PYTORCH === '1') return fromPytorch();

@@ -9,7 +9,7 @@
 //   5. with --browser (as `npm test` runs it): a system Chromium for the browser tests
 //      (scripts/browser.mjs; installed with apt as root on Debian when missing).
 // Plain JS with no dependencies: it must run before `npm ci`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +18,9 @@ import { findLibtorch } from './libtorch.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
-const say = (m) => { if (!quiet) console.error(`growbert setup: ${m}`); };
+const say = (m) => {
+  if (!quiet) console.error(`growbert setup: ${m}`);
+};
 function die(m) {
   console.error(`growbert setup: ${m}`);
   process.exit(1);
@@ -41,16 +43,25 @@ function ensureLibtorch() {
   const debian = fs.existsSync('/etc/debian_version');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!debian || !isRoot) {
-    die('no libtorch found. Install it (Debian/Ubuntu: `sudo apt-get install libtorch-dev`), or set LIBTORCH=/path/to/libtorch, or LIBTORCH_USE_PYTORCH=1 to use python3\'s torch package; then run `npm run setup` again');
+    die(
+      "no libtorch found. Install it (Debian/Ubuntu: `sudo apt-get install libtorch-dev`), or set LIBTORCH=/path/to/libtorch, or LIBTORCH_USE_PYTORCH=1 to use python3's torch package; then run `npm run setup` again",
+    );
   }
-  say('no libtorch found: installing Debian\'s libtorch-dev with apt (a few minutes, once)');
+  say("no libtorch found: installing Debian's libtorch-dev with apt (a few minutes, once)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-q'], { env });
   // libopenblas0 is only a Recommends of libtorch, but without it matmuls run on the reference
   // BLAS, about 30x slower.
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev'], { env });
+  run(
+    'apt-get',
+    ['install', '-y', '-q', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev'],
+    { env },
+  );
   lt = findLibtorch();
-  if (!lt) die('apt-get installed libtorch-dev but its headers/libraries were not found under /usr; set LIBTORCH=/path/to/libtorch');
+  if (!lt)
+    die(
+      'apt-get installed libtorch-dev but its headers/libraries were not found under /usr; set LIBTORCH=/path/to/libtorch',
+    );
   return lt;
 }
 
@@ -67,16 +78,25 @@ function checkBlas(lt) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && fs.existsSync('/etc/debian_version')) {
     say('libtorch would use the reference BLAS (very slow matmuls): installing libopenblas0-pthread');
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libopenblas0-pthread'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'libopenblas0-pthread'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   } else {
-    console.error('growbert setup: warning: libtorch uses the reference BLAS (matmuls ~30x slower); install libopenblas0 (`sudo apt-get install libopenblas0-pthread`)');
+    console.error(
+      'growbert setup: warning: libtorch uses the reference BLAS (matmuls ~30x slower); install libopenblas0 (`sudo apt-get install libopenblas0-pthread`)',
+    );
   }
 }
 
 // Debian's libtorch has c10d (PyTorch's distributed engine) compiled in, but its Gloo headers come
 // from libgloo-dev; without them the addon is built without data-parallel training.
 function checkGloo(lt) {
-  if (lt.source !== 'system' || fs.existsSync(path.join(lt.root, 'include/gloo/config.h')) || fs.existsSync('/usr/include/gloo/config.h')) return;
+  if (
+    lt.source !== 'system' ||
+    fs.existsSync(path.join(lt.root, 'include/gloo/config.h')) ||
+    fs.existsSync('/usr/include/gloo/config.h')
+  )
+    return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && fs.existsSync('/etc/debian_version')) {
     say('installing libgloo-dev (headers for data-parallel training over Gloo)');
@@ -87,7 +107,9 @@ function checkGloo(lt) {
     spawnSync('apt-get', ['update', '-q'], opts);
     if (spawnSync('apt-get', args, opts).status === 0) return;
   }
-  console.error('growbert setup: warning: no Gloo headers, so data-parallel training (--nproc) is off; install them (`sudo apt-get install libgloo-dev`) and run `npm run setup` again');
+  console.error(
+    'growbert setup: warning: no Gloo headers, so data-parallel training (--nproc) is off; install them (`sudo apt-get install libgloo-dev`) and run `npm run setup` again',
+  );
 }
 
 function hashFiles(files) {

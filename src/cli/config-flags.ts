@@ -9,11 +9,21 @@ import { PretrainConfigSchema } from '../train/config.js';
 import { checkRange } from './args.js';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'list';
-export interface FlagSpec { flag: string; path: string; kind: Kind; help: string }
+export interface FlagSpec {
+  flag: string;
+  path: string;
+  kind: Kind;
+  help: string;
+}
 
 export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'preset', path: 'preset', kind: 'string', help: 'size preset' },
-  { flag: 'arch', path: 'model.arch', kind: 'string', help: 'encoder variant (bert: post-LN, the default; prenorm: pre-LN)' },
+  {
+    flag: 'arch',
+    path: 'model.arch',
+    kind: 'string',
+    help: 'encoder variant (bert: post-LN, the default; prenorm: pre-LN)',
+  },
   { flag: 'hidden', path: 'model.hiddenSize', kind: 'int', help: 'hidden size' },
   { flag: 'layers', path: 'model.numHiddenLayers', kind: 'int', help: 'encoder layers' },
   { flag: 'heads', path: 'model.numAttentionHeads', kind: 'int', help: 'attention heads' },
@@ -24,17 +34,62 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'attention-dropout', path: 'model.attentionProbsDropoutProb', kind: 'number', help: 'attention dropout' },
   { flag: 'layer-norm-eps', path: 'model.layerNormEps', kind: 'number', help: 'LayerNorm epsilon' },
   { flag: 'init-range', path: 'model.initializerRange', kind: 'number', help: 'init std' },
-  { flag: 'activation', path: 'model.hiddenAct', kind: 'string', help: 'FFN activation (gelu: erf; gelu_new: tanh approximation)' },
+  {
+    flag: 'activation',
+    path: 'model.hiddenAct',
+    kind: 'string',
+    help: 'FFN activation (gelu: erf; gelu_new: tanh approximation)',
+  },
   { flag: 'pooling', path: 'model.poolingSize', kind: 'int', help: 'length pooling factor k (1 = off)' },
   { flag: 'ffn-rank', path: 'model.ffnRank', kind: 'int', help: 'low-rank FFN rank (0 = full)' },
-  { flag: 'data', path: 'data.specs', kind: 'list', help: 'corpus: files, folders, globs (.txt, .jsonl, .gz, .zst, .parquet), stdlib:sotu, stdlib:moby-dick (repeatable)' },
-  { flag: 'doc-per-line', path: 'data.docPerLine', kind: 'bool', help: 'one document per line (else blank-line separated)' },
-  { flag: 'text-field', path: 'data.textField', kind: 'string', help: 'JSONL / Parquet field holding the text (default text)' },
-  { flag: 'tokenizer-sample', path: 'data.tokenizerSample', kind: 'int', help: 'characters of training text a new tokenizer learns from' },
-  { flag: 'packing', path: 'data.packing', kind: 'string', help: 'document (one document per row) or full (rows filled across documents)' },
-  { flag: 'validation-fraction', path: 'data.validationFraction', kind: 'number', help: 'share of documents held out for validation' },
-  { flag: 'vocab-size', path: 'data.vocabSize', kind: 'int', help: 'vocabulary size (prefix of the trained WordPiece vocabulary)' },
-  { flag: 'tokenizer', path: 'data.tokenizer', kind: 'string', help: 'vocab.txt or tokenizer.json to use instead of training one' },
+  {
+    flag: 'data',
+    path: 'data.specs',
+    kind: 'list',
+    help: 'corpus: files, folders, globs (.txt, .jsonl, .gz, .zst, .parquet), stdlib:sotu, stdlib:moby-dick (repeatable)',
+  },
+  {
+    flag: 'doc-per-line',
+    path: 'data.docPerLine',
+    kind: 'bool',
+    help: 'one document per line (else blank-line separated)',
+  },
+  {
+    flag: 'text-field',
+    path: 'data.textField',
+    kind: 'string',
+    help: 'JSONL / Parquet field holding the text (default text)',
+  },
+  {
+    flag: 'tokenizer-sample',
+    path: 'data.tokenizerSample',
+    kind: 'int',
+    help: 'characters of training text a new tokenizer learns from',
+  },
+  {
+    flag: 'packing',
+    path: 'data.packing',
+    kind: 'string',
+    help: 'document (one document per row) or full (rows filled across documents)',
+  },
+  {
+    flag: 'validation-fraction',
+    path: 'data.validationFraction',
+    kind: 'number',
+    help: 'share of documents held out for validation',
+  },
+  {
+    flag: 'vocab-size',
+    path: 'data.vocabSize',
+    kind: 'int',
+    help: 'vocabulary size (prefix of the trained WordPiece vocabulary)',
+  },
+  {
+    flag: 'tokenizer',
+    path: 'data.tokenizer',
+    kind: 'string',
+    help: 'vocab.txt or tokenizer.json to use instead of training one',
+  },
   { flag: 'cache-dir', path: 'data.cacheDir', kind: 'string', help: 'where tokenizers and token caches are kept' },
   { flag: 'seq-length', path: 'data.seqLength', kind: 'int', help: 'sequence length' },
   { flag: 'max-predictions', path: 'data.maxPredictions', kind: 'int', help: 'max masked predictions per sequence' },
@@ -51,29 +106,94 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
   { flag: 'beta2', path: 'train.beta2', kind: 'number', help: 'Adam beta2' },
   { flag: 'eps', path: 'train.eps', kind: 'number', help: 'Adam epsilon' },
   { flag: 'clip-norm', path: 'train.clipNorm', kind: 'number', help: 'global gradient-norm clip' },
-  { flag: 'warmup-steps', path: 'train.warmupSteps', kind: 'int', help: 'LR warmup steps (default 5% of the run\'s steps)' },
+  {
+    flag: 'warmup-steps',
+    path: 'train.warmupSteps',
+    kind: 'int',
+    help: "LR warmup steps (default 5% of the run's steps)",
+  },
   { flag: 'decay', path: 'train.decay', kind: 'string', help: 'LR decay after warmup' },
   { flag: 'power', path: 'train.power', kind: 'number', help: 'polynomial decay power' },
   { flag: 'seed', path: 'train.seed', kind: 'int', help: 'random seed' },
-  { flag: 'eval-every', path: 'train.evalEvery', kind: 'int', help: 'evaluate every N steps (default: about 20 evaluations per run)' },
+  {
+    flag: 'eval-every',
+    path: 'train.evalEvery',
+    kind: 'int',
+    help: 'evaluate every N steps (default: about 20 evaluations per run)',
+  },
   { flag: 'eval-batches', path: 'train.evalBatches', kind: 'int', help: 'validation batches per evaluation (0 = all)' },
-  { flag: 'checkpoint-every', path: 'train.checkpointEvery', kind: 'int', help: 'checkpoint every N steps (default: at each evaluation)' },
+  {
+    flag: 'checkpoint-every',
+    path: 'train.checkpointEvery',
+    kind: 'int',
+    help: 'checkpoint every N steps (default: at each evaluation)',
+  },
   { flag: 'keep-checkpoints', path: 'train.keepCheckpoints', kind: 'int', help: 'checkpoints kept' },
   { flag: 'log-every', path: 'train.logEvery', kind: 'int', help: 'metrics line every N steps' },
-  { flag: 'tensorboard', path: 'train.tensorboard', kind: 'bool', help: 'write a TensorBoard event file in the run folder (default on)' },
+  {
+    flag: 'tensorboard',
+    path: 'train.tensorboard',
+    kind: 'bool',
+    help: 'write a TensorBoard event file in the run folder (default on)',
+  },
   { flag: 'device', path: 'runtime.device', kind: 'string', help: 'cpu, cuda or cuda:N' },
-  { flag: 'precision', path: 'runtime.precision', kind: 'string', help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32' },
+  {
+    flag: 'precision',
+    path: 'runtime.precision',
+    kind: 'string',
+    help: 'compute precision; auto: bf16 where the device has fast bfloat16, else fp32',
+  },
   { flag: 'threads', path: 'runtime.threads', kind: 'int', help: 'CPU threads (default: all cores)' },
   { flag: 'progress', path: 'runtime.progress', kind: 'bool', help: 'draw the progress bar (default: on a terminal)' },
-  { flag: 'nproc', path: 'dist.nproc', kind: 'int', help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)' },
+  {
+    flag: 'nproc',
+    path: 'dist.nproc',
+    kind: 'int',
+    help: 'data-parallel worker processes on this machine (torchrun --nproc-per-node)',
+  },
   { flag: 'nnodes', path: 'dist.nnodes', kind: 'int', help: 'machines in the data-parallel run (env NNODES)' },
-  { flag: 'node-rank', path: 'dist.nodeRank', kind: 'int', help: 'this machine\'s index in [0, nnodes) (env NODE_RANK)' },
-  { flag: 'master-addr', path: 'dist.masterAddr', kind: 'string', help: 'address of node 0, which hosts the rendezvous (env MASTER_ADDR)' },
-  { flag: 'master-port', path: 'dist.masterPort', kind: 'int', help: 'rendezvous port (env MASTER_PORT; default a free port, 29500 with --nnodes > 1)' },
-  { flag: 'dist-backend', path: 'dist.backend', kind: 'string', help: 'collectives backend (auto: nccl for CUDA devices when available, else gloo)' },
-  { flag: 'dist-timeout', path: 'dist.timeout', kind: 'number', help: 'seconds a collective waits for the other ranks before failing' },
-  { flag: 'schedule', path: 'schedule', kind: 'string', help: `growth schedule: ${SCHEDULE_PRESETS.join(', ')}, or a JSON file` },
-  { flag: 'budget', path: 'budget', kind: 'string', help: 'budget the schedule\'s stage fractions divide: steps (600), tokens (2Mtok) or time (5m)' },
+  {
+    flag: 'node-rank',
+    path: 'dist.nodeRank',
+    kind: 'int',
+    help: "this machine's index in [0, nnodes) (env NODE_RANK)",
+  },
+  {
+    flag: 'master-addr',
+    path: 'dist.masterAddr',
+    kind: 'string',
+    help: 'address of node 0, which hosts the rendezvous (env MASTER_ADDR)',
+  },
+  {
+    flag: 'master-port',
+    path: 'dist.masterPort',
+    kind: 'int',
+    help: 'rendezvous port (env MASTER_PORT; default a free port, 29500 with --nnodes > 1)',
+  },
+  {
+    flag: 'dist-backend',
+    path: 'dist.backend',
+    kind: 'string',
+    help: 'collectives backend (auto: nccl for CUDA devices when available, else gloo)',
+  },
+  {
+    flag: 'dist-timeout',
+    path: 'dist.timeout',
+    kind: 'number',
+    help: 'seconds a collective waits for the other ranks before failing',
+  },
+  {
+    flag: 'schedule',
+    path: 'schedule',
+    kind: 'string',
+    help: `growth schedule: ${SCHEDULE_PRESETS.join(', ')}, or a JSON file`,
+  },
+  {
+    flag: 'budget',
+    path: 'budget',
+    kind: 'string',
+    help: "budget the schedule's stage fractions divide: steps (600), tokens (2Mtok) or time (5m)",
+  },
   { flag: 'out', path: 'out', kind: 'string', help: 'run folder' },
   { flag: 'resume', path: 'resume', kind: 'bool', help: 'continue the run in --out from its latest checkpoint' },
 ];
@@ -92,7 +212,8 @@ function parseValue(s: FlagSpec, v: string): unknown {
 /** The config schema's type at a dotted path, with defaults, optionals and refinements unwrapped. */
 function fieldAt(path: string): z.ZodTypeAny | undefined {
   const unwrap = (t: z.ZodTypeAny): z.ZodTypeAny => {
-    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodEffects) t = t instanceof z.ZodEffects ? t.innerType() : t._def.innerType;
+    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodEffects)
+      t = t instanceof z.ZodEffects ? t.innerType() : t._def.innerType;
     return t;
   };
   let t: z.ZodTypeAny | undefined = PretrainConfigSchema;
@@ -129,7 +250,11 @@ export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
 }
 
 /** Writes every given flag into (a copy of) a config object at its path. */
-export function applyFlags(config: Record<string, unknown>, opts: Record<string, unknown>, specs: FlagSpec[]): Record<string, unknown> {
+export function applyFlags(
+  config: Record<string, unknown>,
+  opts: Record<string, unknown>,
+  specs: FlagSpec[],
+): Record<string, unknown> {
   const out = structuredClone(config);
   for (const s of specs) {
     const v = opts[camel(s.flag)];

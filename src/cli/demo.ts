@@ -13,13 +13,26 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('the quick-start job: pre-train the tiny preset on the built-in corpus')
     .option('--out <dir>', 'run folder (default: runs/demo-<time>)')
-    .option('--max-steps <n>', 'training steps (default: the tiny preset\'s)')
+    .option('--max-steps <n>', "training steps (default: the tiny preset's)")
     .action(async (o: { out?: string; maxSteps?: string }) => {
-      const out = o.out ?? path.join('runs', `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`);
-      console.error(`growbert demo: pre-training the tiny preset on stdlib:sotu + stdlib:moby-dick (libtorch ${torchVersion()})`);
-      const config = parseConfig({ preset: 'tiny', out, train: o.maxSteps ? { maxSteps: flagNumber(o.maxSteps, 'max-steps') } : {} });
+      const out =
+        o.out ??
+        path.join(
+          'runs',
+          `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`,
+        );
+      console.error(
+        `growbert demo: pre-training the tiny preset on stdlib:sotu + stdlib:moby-dick (libtorch ${torchVersion()})`,
+      );
+      const config = parseConfig({
+        preset: 'tiny',
+        out,
+        train: o.maxSteps ? { maxSteps: flagNumber(o.maxSteps, 'max-steps') } : {},
+      });
       const r = await pretrain(config, { progress: config.runtime.progress ?? process.stderr.isTTY });
       const p = runPaths(r.runDir);
-      console.log(`run: ${r.runDir}\nmetrics: ${p.metrics}\ncheckpoints: ${p.checkpoints}\nnext: npx growbert eval --run ${r.runDir}`);
+      console.log(
+        `run: ${r.runDir}\nmetrics: ${p.metrics}\ncheckpoints: ${p.checkpoints}\nnext: npx growbert eval --run ${r.runDir}`,
+      );
     });
 }

@@ -23,17 +23,29 @@ export function registerEval(program: Command): void {
       const evalBatches = requiredNumber(o.evalBatches, 'eval-batches');
       const loaded = loadRunModel(o.run, { device: o.device as Device });
       const runDir = runOfCheckpoint(loaded.checkpoint);
-      if (!fs.existsSync(runPaths(runDir).config)) throw new GrowbertError(`${runDir} has no config.json, so its validation data is unknown; evaluate a pre-training run`);
+      if (!fs.existsSync(runPaths(runDir).config))
+        throw new GrowbertError(
+          `${runDir} has no config.json, so its validation data is unknown; evaluate a pre-training run`,
+        );
       const c = resolveConfig(parseConfig(readConfigFile(runPaths(runDir).config), `${runDir}/config.json`));
       const device = setupRuntime({ ...c, runtime: { ...c.runtime, device: o.device } });
       // The run's own tokenizer, so ids match the weights even if the corpus cache was cleared.
       const corpus = await prepareCorpus({ ...c.data, tokenizer: `${runPaths(runDir).tokenizerDir}/tokenizer.json` });
       const seqLength = Math.min(c.data.seqLength, loaded.config.maxPositionEmbeddings);
-      const val = validationSet(corpus, { ...c.data, seqLength, batchSize: c.train.batchSize, seed: c.train.seed }, evalBatches, o.device as Device);
-      const r = evaluate(loaded.model, val, { bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16' });
+      const val = validationSet(
+        corpus,
+        { ...c.data, seqLength, batchSize: c.train.batchSize, seed: c.train.seed },
+        evalBatches,
+        o.device as Device,
+      );
+      const r = evaluate(loaded.model, val, {
+        bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16',
+      });
       dispose(val);
       const step = loaded.trainer.step as number;
-      console.log(`${loaded.checkpoint} (step ${step}): validation loss ${r.valLoss.toFixed(4)}, perplexity ${r.valPerplexity.toFixed(2)}, masked-token accuracy ${(100 * r.valAccuracy).toFixed(2)}%`);
+      console.log(
+        `${loaded.checkpoint} (step ${step}): validation loss ${r.valLoss.toFixed(4)}, perplexity ${r.valPerplexity.toFixed(2)}, masked-token accuracy ${(100 * r.valAccuracy).toFixed(2)}%`,
+      );
       if (o.json) console.log(JSON.stringify({ step, ...r }));
     });
 }

@@ -5,7 +5,7 @@ import { exportRunToHf } from '../export/hf.js';
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a run\'s latest checkpoint as a Hugging Face BertForMaskedLM folder')
+    .description("write a run's latest checkpoint as a Hugging Face BertForMaskedLM folder")
     .requiredOption('--run <dir>', 'a growbert run (its latest checkpoint) or checkpoint folder')
     .requiredOption('--out <dir>', 'the Hugging Face folder to write (must be empty or absent)')
     .option('--force', 'replace an earlier export in --out (its files only; other files there stay)')
@@ -13,7 +13,9 @@ export function registerExport(program: Command): void {
     .action((f: { run: string; out: string; force?: boolean; json?: boolean }) => {
       const r = exportRunToHf(f.run, f.out, { force: f.force });
       for (const n of r.notes) console.error(`note: ${n}`);
-      console.log(`exported ${r.checkpoint} to ${r.out}: ${r.tensors} tensors, ${r.parameters} parameters (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize})`);
+      console.log(
+        `exported ${r.checkpoint} to ${r.out}: ${r.tensors} tensors, ${r.parameters} parameters (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize})`,
+      );
       if (f.json) console.log(JSON.stringify(r));
     });
 }

@@ -6,7 +6,14 @@ import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
 import { loadEncoder } from '../eval/glue-suite.js';
-import { PRECISION_SETTINGS, choosePrecision, cuda, setNumThreads, type Device, type PrecisionSetting } from '../tensor/index.js';
+import {
+  PRECISION_SETTINGS,
+  choosePrecision,
+  cuda,
+  setNumThreads,
+  type Device,
+  type PrecisionSetting,
+} from '../tensor/index.js';
 import { checkRange } from './args.js';
 
 export interface TrainingFlags {
@@ -29,7 +36,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--epochs <n>', 'training epochs', '3')
     .option('--lr <x>', 'peak learning rate (10% linear warmup, then linear decay)', '2e-5')
     .option('--batch <n>', 'batch size', '32')
-    .option('--seq <n>', 'max tokens per example (default: 128, or the model\'s positions if fewer)')
+    .option('--seq <n>', "max tokens per example (default: 128, or the model's positions if fewer)")
     .option('--seed <n>', 'first seed', '0')
     .option('--seeds <n>', 'seeds to run (seed, seed+1, ...); reports mean and std', '1')
     .option('--max-train <n>', 'train on a fixed random subset of this many examples (quick runs)')
@@ -49,9 +56,12 @@ function num(flag: string, v: string, int: boolean, min: number): number {
 
 /** The flags as fine-tuning settings; also applies --threads and checks --device. */
 export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> {
-  if (!/^(cpu|cuda(:\d+)?)$/.test(f.device)) throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
-  if (f.device !== 'cpu' && !cuda.isAvailable()) throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
-  if (!(PRECISION_SETTINGS as readonly string[]).includes(f.precision)) throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
+  if (!/^(cpu|cuda(:\d+)?)$/.test(f.device))
+    throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
+  if (f.device !== 'cpu' && !cuda.isAvailable())
+    throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(f.precision))
+    throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
   if (f.threads !== undefined) setNumThreads(num('--threads', f.threads, true, 1));
   return {
     epochs: num('--epochs', f.epochs, true, 1),
@@ -73,7 +83,8 @@ export function precisionLine(s: Partial<FinetuneSettings>): string {
 
 export function parseTask(t: string): GlueTask {
   const task = t.trim().toLowerCase();
-  if (!(task in GLUE_TASKS)) throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
+  if (!(task in GLUE_TASKS))
+    throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
   return task as GlueTask;
 }
 
@@ -105,8 +116,12 @@ function finetuneCommand(f: FinetuneFlags): void {
     for (const n of enc.notes) console.error(`note: ${n}`);
     console.error(precisionLine(settings));
     const r = finetuneGlue(enc, { ...settings, task, dataDir: f.data, log: (l) => console.log(l) });
-    const spread = Object.keys(r.mean).map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`).join(', ');
-    console.log(`${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`);
+    const spread = Object.keys(r.mean)
+      .map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`)
+      .join(', ');
+    console.log(
+      `${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`,
+    );
     if (f.json) console.log(JSON.stringify({ source: enc.source, kind: enc.kind, checkpoint: enc.checkpoint, ...r }));
   } finally {
     disposeEncoder(enc);

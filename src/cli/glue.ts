@@ -31,7 +31,13 @@ function glueCommand(f: GlueFlags): void {
   const settings = parseTrainingFlags(f);
   console.error(precisionLine(settings));
   const r = runGlueSuite({
-    ...settings, tasks, dataDir: f.data, run: f.run, model: f.model, tokenizer: f.tokenizer, outDir: f.out,
+    ...settings,
+    tasks,
+    dataDir: f.data,
+    run: f.run,
+    model: f.model,
+    tokenizer: f.tokenizer,
+    outDir: f.out,
     log: (l) => console.log(l),
   });
   for (const n of r.notes) console.error(`note: ${n}`);

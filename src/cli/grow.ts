@@ -6,8 +6,26 @@ import * as fs from 'node:fs';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
 import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
-import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES, checkPreservation, grow, parseOps, type GrowTarget, type OptimizerPolicy } from '../grow/index.js';
-import { BertForMaskedLM, GROWABLE_KEYS, bertConfig, fromHfConfig, growableShape, type BertConfig, type GrowableKey } from '../model/index.js';
+import {
+  DEPTH_OPS,
+  FFN_OPS,
+  HIDDEN_OPS,
+  OPTIMIZER_POLICIES,
+  checkPreservation,
+  grow,
+  parseOps,
+  type GrowTarget,
+  type OptimizerPolicy,
+} from '../grow/index.js';
+import {
+  BertForMaskedLM,
+  GROWABLE_KEYS,
+  bertConfig,
+  fromHfConfig,
+  growableShape,
+  type BertConfig,
+  type GrowableKey,
+} from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
@@ -16,13 +34,29 @@ import { runOfCheckpoint, runPaths } from '../train/run.js';
 import { requiredNumber } from './args.js';
 
 interface GrowOpts {
-  from: string; out: string; toConfig?: string; layers?: string; ffn?: string; hidden?: string; heads?: string; pooling?: string; ffnRank?: string;
-  op: string; optimizer: string; json?: boolean; force?: boolean;
+  from: string;
+  out: string;
+  toConfig?: string;
+  layers?: string;
+  ffn?: string;
+  hidden?: string;
+  heads?: string;
+  pooling?: string;
+  ffnRank?: string;
+  op: string;
+  optimizer: string;
+  json?: boolean;
+  force?: boolean;
 }
 
 /** The flag of each growable dimension (GROWABLE_KEYS), as pretrain names them. */
 const TARGET_FLAGS: Record<GrowableKey, keyof GrowOpts> = {
-  numHiddenLayers: 'layers', hiddenSize: 'hidden', numAttentionHeads: 'heads', intermediateSize: 'ffn', poolingSize: 'pooling', ffnRank: 'ffnRank',
+  numHiddenLayers: 'layers',
+  hiddenSize: 'hidden',
+  numAttentionHeads: 'heads',
+  intermediateSize: 'ffn',
+  poolingSize: 'pooling',
+  ffnRank: 'ffnRank',
 };
 
 export function registerGrow(program: Command): void {
@@ -32,10 +66,22 @@ export function registerGrow(program: Command): void {
     .requiredOption('--from <run|ckpt>', 'source run folder (its latest checkpoint) or checkpoint folder')
     .requiredOption('--out <dir>', 'new run folder to write')
     .option('--to-config <file>', 'target shape: a growbert BertConfig or a Hugging Face config.json')
-    .option('--layers <n>', 'target layers').option('--ffn <n>', 'target FFN width').option('--hidden <n>', 'target hidden size')
-    .option('--heads <n>', 'target attention heads').option('--pooling <k>', 'target pooling factor (1 = off)').option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
-    .option('--op <spec>', `operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0 (depth: ${DEPTH_OPS.join(', ')}; ffn: ${FFN_OPS.join(', ')}; hidden: ${HIDDEN_OPS.join(', ')})`, '')
-    .option('--optimizer <policy>', `Adam moments: ${oneOf(OPTIMIZER_POLICIES)} (map: like the weights, grad: by gradient scale)`, 'map')
+    .option('--layers <n>', 'target layers')
+    .option('--ffn <n>', 'target FFN width')
+    .option('--hidden <n>', 'target hidden size')
+    .option('--heads <n>', 'target attention heads')
+    .option('--pooling <k>', 'target pooling factor (1 = off)')
+    .option('--ffn-rank <r>', 'target FFN rank (0 = dense)')
+    .option(
+      '--op <spec>',
+      `operators, e.g. depth=stack,ffn=share,hidden=fpi,noise=0.01,seed=0 (depth: ${DEPTH_OPS.join(', ')}; ffn: ${FFN_OPS.join(', ')}; hidden: ${HIDDEN_OPS.join(', ')})`,
+      '',
+    )
+    .option(
+      '--optimizer <policy>',
+      `Adam moments: ${oneOf(OPTIMIZER_POLICIES)} (map: like the weights, grad: by gradient scale)`,
+      'map',
+    )
     .option('--force', 'replace an earlier growbert run in --out (its run files only; nothing else there)')
     .option('--json', 'print the preservation report as one JSON line last')
     .action((o: GrowOpts) => growCommand(o));
@@ -46,7 +92,10 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
   if (o.toConfig) {
     const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
     const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
-    if (c.arch !== src.arch) throw new GrowbertError(`--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`);
+    if (c.arch !== src.arch)
+      throw new GrowbertError(
+        `--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`,
+      );
     Object.assign(target, growableShape(c));
   }
   for (const key of GROWABLE_KEYS) {
@@ -55,17 +104,28 @@ function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
     if (v === undefined) continue;
     target[key] = requiredNumber(v, flag.replace('ffnRank', 'ffn-rank'));
   }
-  if (Object.keys(target).length === 0) throw new GrowbertError('no target shape: give --to-config FILE or at least one of --layers, --ffn, --hidden, --heads, --pooling, --ffn-rank');
+  if (Object.keys(target).length === 0)
+    throw new GrowbertError(
+      'no target shape: give --to-config FILE or at least one of --layers, --ffn, --hidden, --heads, --pooling, --ffn-rank',
+    );
   return target;
 }
 
 function growCommand(o: GrowOpts): void {
-  if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer)) throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
+  if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer))
+    throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
   const ops = parseOps(o.op);
   const ckptDir = resolveCheckpoint(o.from);
   const srcRun = runOfCheckpoint(ckptDir);
   // Checked before any work, and again when writing: --out must not be (or hold) the source.
-  const guard = { out: o.out, inputs: [o.from, ckptDir, srcRun, o.toConfig], force: o.force, kind: 'a growbert run', owns: looksLikeRun, owned: RUN_ENTRIES };
+  const guard = {
+    out: o.out,
+    inputs: [o.from, ckptDir, srcRun, o.toConfig],
+    force: o.force,
+    kind: 'a growbert run',
+    owns: looksLikeRun,
+    owned: RUN_ENTRIES,
+  };
   guardOut(guard);
   const ck = loadCheckpoint(ckptDir);
   const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
@@ -92,19 +152,37 @@ function growCommand(o: GrowOpts): void {
   try {
     writeOutAtomically(guard, (tmp) => {
       const gc = r.model.config;
-      if (fs.existsSync(runPaths(srcRun).tokenizerDir)) fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
-      const srcCfg = fs.existsSync(runPaths(srcRun).config) ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>) : {};
+      if (fs.existsSync(runPaths(srcRun).tokenizerDir))
+        fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
+      const srcCfg = fs.existsSync(runPaths(srcRun).config)
+        ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>)
+        : {};
       const { budget: _b, resume: _r, ...rest } = srcCfg;
       const runCfg = {
-        ...rest, schedule: 'full', out: o.out,
+        ...rest,
+        schedule: 'full',
+        out: o.out,
         model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
       };
       atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
       const optimizerState = r.optimizerState ?? new Map();
-      const trainer = { ...ck.trainer, modelConfig: gc, stage: 0, schedule: 'full', optimizer: r.optimizerMeta ?? meta, grownFrom: ckptDir, growReport: r.report, preservation: report };
+      const trainer = {
+        ...ck.trainer,
+        modelConfig: gc,
+        stage: 0,
+        schedule: 'full',
+        optimizer: r.optimizerMeta ?? meta,
+        grownFrom: ckptDir,
+        growReport: r.report,
+        preservation: report,
+      };
       if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
       try {
-        saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, { model: r.model.namedParameters(), optimizer: optimizerState, trainer });
+        saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, {
+          model: r.model.namedParameters(),
+          optimizer: optimizerState,
+          trainer,
+        });
       } finally {
         dispose(optimizerState);
       }
@@ -113,7 +191,9 @@ function growCommand(o: GrowOpts): void {
     dispose(ck.optimizer);
   }
   for (const line of r.report) console.log(line);
-  console.log(`preservation: ${r.preserving ? 'exact by construction' : 'not exact'}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(3)}, max rel ${report.maxRelLogitDiff.toExponential(3)}; loss ${report.lossBefore.toFixed(5)} -> ${report.lossAfter.toFixed(5)}; parameters ${report.paramsBefore} -> ${report.paramsAfter}`);
+  console.log(
+    `preservation: ${r.preserving ? 'exact by construction' : 'not exact'}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(3)}, max rel ${report.maxRelLogitDiff.toExponential(3)}; loss ${report.lossBefore.toFixed(5)} -> ${report.lossAfter.toFixed(5)}; parameters ${report.paramsBefore} -> ${report.paramsAfter}`,
+  );
   console.log(`wrote ${o.out}; continue training with: growbert pretrain --out ${o.out} --resume --max-steps N`);
   if (o.json) console.log(JSON.stringify(report));
 }

@@ -18,7 +18,9 @@ export function registerImport(program: Command): void {
       const seed = requiredNumber(f.seed, 'seed');
       const r = importHfToRun(f.hf, f.out, { tokenizer: f.tokenizer, force: f.force, seed });
       for (const n of r.notes) console.error(`note: ${n}`);
-      console.log(`imported ${f.hf} into ${r.out} (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize}, vocab ${r.config.vocabSize}); checkpoint ${r.checkpoint}`);
+      console.log(
+        `imported ${f.hf} into ${r.out} (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize}, vocab ${r.config.vocabSize}); checkpoint ${r.checkpoint}`,
+      );
       if (f.json) console.log(JSON.stringify(r));
     });
 }

@@ -8,7 +8,9 @@ import { registerCommands } from './commands.js';
 import { Interrupted } from '../train/trainer.js';
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -18,7 +20,9 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     // Usage errors as one line, like every other bad-input error.
-    .configureOutput({ outputError: (str, write) => write(`growbert: ${str.replace(/^error: /, '').trim()} (see --help)\n`) });
+    .configureOutput({
+      outputError: (str, write) => write(`growbert: ${str.replace(/^error: /, '').trim()} (see --help)\n`),
+    });
   registerCommands(program);
   return program;
 }
@@ -45,7 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const err = e as NodeJS.ErrnoException & { dest?: string };
     // A file-system failure: its real cause in words and the path, not a bare errno line.
-    if (err.code && err.syscall) console.error(`growbert: cannot ${err.syscall} ${err.path ?? ''}${err.dest ? ` -> ${err.dest}` : ''}: ${fsCause(err)}`);
+    if (err.code && err.syscall)
+      console.error(
+        `growbert: cannot ${err.syscall} ${err.path ?? ''}${err.dest ? ` -> ${err.dest}` : ''}: ${fsCause(err)}`,
+      );
     else console.error(`growbert: ${err.message}`);
     if (process.env.GROWBERT_DEBUG) console.error(err.stack);
     return 1;

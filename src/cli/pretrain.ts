@@ -27,18 +27,27 @@ function applyDistEnv(base: Record<string, unknown>): Record<string, unknown> {
 /** This machine's share of a data-parallel run: its workers run `growbert pretrain` with the resolved config. */
 async function launchWorkers(config: PretrainConfig): Promise<number> {
   const d = config.dist;
-  if (d.nodeRank >= d.nnodes) throw new GrowbertError(`--node-rank ${d.nodeRank} must be less than --nnodes ${d.nnodes}`);
+  if (d.nodeRank >= d.nnodes)
+    throw new GrowbertError(`--node-rank ${d.nodeRank} must be less than --nnodes ${d.nnodes}`);
   const world = d.nproc * d.nnodes;
   const batch = resolveConfig(config).train.batchSize;
-  if (batch % world !== 0) throw new GrowbertError(`batch size ${batch} is not divisible by the ${world} data-parallel workers; use a multiple of ${world} for --batch-size`);
+  if (batch % world !== 0)
+    throw new GrowbertError(
+      `batch size ${batch} is not divisible by the ${world} data-parallel workers; use a multiple of ${world} for --batch-size`,
+    );
   requireDistributed(d.backend === 'nccl' ? 'nccl' : 'gloo');
   const file = path.join(os.tmpdir(), `growbert-launch-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(config));
   try {
     const bin = fileURLToPath(new URL('../../../bin/growbert.js', import.meta.url));
     return await launch({
-      nproc: d.nproc, nnodes: d.nnodes, nodeRank: d.nodeRank, masterAddr: d.masterAddr, masterPort: d.masterPort,
-      args: [bin, 'pretrain', '--config', file], threadsPerWorker: config.runtime.threads ?? threadsPerWorker(d.nproc),
+      nproc: d.nproc,
+      nnodes: d.nnodes,
+      nodeRank: d.nodeRank,
+      masterAddr: d.masterAddr,
+      masterPort: d.masterPort,
+      args: [bin, 'pretrain', '--config', file],
+      threadsPerWorker: config.runtime.threads ?? threadsPerWorker(d.nproc),
     });
   } finally {
     fs.rmSync(file, { force: true });
@@ -48,10 +57,14 @@ async function launchWorkers(config: PretrainConfig): Promise<number> {
 export function registerPretrain(program: Command): void {
   const cmd = program
     .command('pretrain')
-    .description('pre-train a BERT masked-LM (config file and/or flags; flags override the file); --nproc N trains data-parallel')
+    .description(
+      'pre-train a BERT masked-LM (config file and/or flags; flags override the file); --nproc N trains data-parallel',
+    )
     .option('--config <file>', 'JSON config file (see docs/config.md)');
   addFlags(cmd, PRETRAIN_FLAGS).action(async (opts: Record<string, unknown>) => {
-    let base: Record<string, unknown> = opts.config ? (readConfigFile(String(opts.config)) as Record<string, unknown>) : {};
+    let base: Record<string, unknown> = opts.config
+      ? (readConfigFile(String(opts.config)) as Record<string, unknown>)
+      : {};
     if (opts.resume) {
       // A resumed run keeps the config it was started with; flags may still change it (e.g. --max-steps).
       const out = String(opts.out ?? base.out ?? 'runs/latest');
@@ -62,7 +75,10 @@ export function registerPretrain(program: Command): void {
     // A worker of our own launcher reads MASTER_* from its environment: the port the launcher
     // picked must not enter the run's config.json as if the user had chosen it (a resume picks again).
     const launched = worker && process.env.GROWBERT_LAUNCHED === '1';
-    const config = parseConfig(applyFlags(launched ? base : applyDistEnv(base), opts, PRETRAIN_FLAGS), opts.config ? `config ${opts.config}` : 'config');
+    const config = parseConfig(
+      applyFlags(launched ? base : applyDistEnv(base), opts, PRETRAIN_FLAGS),
+      opts.config ? `config ${opts.config}` : 'config',
+    );
     checkConfigRanges(config, PRETRAIN_FLAGS); // config-file values too, with the flags' ranges
     if (!worker && config.dist.nproc * config.dist.nnodes > 1) {
       process.exitCode = await launchWorkers(config);
@@ -71,6 +87,9 @@ export function registerPretrain(program: Command): void {
     if (worker) watchLauncher(worker.rank);
     // Signals stop the run cleanly from here on, including during data preparation (src/train/signals.ts).
     const r = await withStopSignals(() => pretrain(config, { progress: config.runtime.progress }));
-    if (!worker || worker.rank === 0) console.log(`run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`);
+    if (!worker || worker.rank === 0)
+      console.log(
+        `run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`,
+      );
   });
 }

@@ -87,7 +87,10 @@ function isFolderData(file: string): boolean {
  * path, a glob or folder matching nothing, an unknown format or built-in, a bad line or file, or
  * a corpus without any text.
  */
-export async function readCorpus(specs: readonly string[] = DEFAULT_CORPUS, opts: CorpusOptions = {}): Promise<Document[]> {
+export async function readCorpus(
+  specs: readonly string[] = DEFAULT_CORPUS,
+  opts: CorpusOptions = {},
+): Promise<Document[]> {
   if (specs.length === 0) specs = DEFAULT_CORPUS;
   const docs: Document[] = [];
   for await (const d of streamCorpus(specs, opts)) docs.push(d);
@@ -153,7 +156,9 @@ export function resolveSpecFiles(spec: string): string[] {
   if (GLOB_CHARS.test(spec)) {
     files = expandGlob(spec);
     if (files.length === 0) {
-      throw new GrowbertError(`data glob '${spec}' matches no files; check the pattern (quote it so the shell does not expand it)`);
+      throw new GrowbertError(
+        `data glob '${spec}' matches no files; check the pattern (quote it so the shell does not expand it)`,
+      );
     }
   } else {
     let st: fs.Stats;
@@ -168,14 +173,17 @@ export function resolveSpecFiles(spec: string): string[] {
     if (st.isDirectory()) {
       files = walk(spec).filter(isFolderData);
       if (files.length === 0) {
-        throw new GrowbertError(`data folder '${spec}' holds no .txt, .jsonl or .parquet files (or .gz / .zst ones); add some or give a glob such as '${spec}/**/*.md'`);
+        throw new GrowbertError(
+          `data folder '${spec}' holds no .txt, .jsonl or .parquet files (or .gz / .zst ones); add some or give a glob such as '${spec}/**/*.md'`,
+        );
       }
     } else {
       files = [spec];
     }
   }
   for (const f of files) {
-    if (!formatOf(f)) throw new GrowbertError(`'${f}' has a format growbert cannot read; supported: ${SUPPORTED_FORMATS}`);
+    if (!formatOf(f))
+      throw new GrowbertError(`'${f}' has a format growbert cannot read; supported: ${SUPPORTED_FORMATS}`);
   }
   return files;
 }
@@ -225,8 +233,7 @@ function walk(dir: string, maxDepth = Infinity): string[] {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) {
         if (depth < maxDepth) visit(p, depth + 1);
-      }
-      else if (ent.isFile()) out.push(p);
+      } else if (ent.isFile()) out.push(p);
       else if (ent.isSymbolicLink()) {
         // Follow links to files and folders, as a user who linked data in expects.
         const st = fs.statSync(p, { throwIfNoEntry: false });

@@ -26,7 +26,19 @@
  */
 import { GrowbertError } from '../io/errors.js';
 import {
-  Generator, arange, cat, full, getRngState, rand, randint, setRngState, tensor, tidy, where, zeros, type Tensor,
+  Generator,
+  arange,
+  cat,
+  full,
+  getRngState,
+  rand,
+  randint,
+  setRngState,
+  tensor,
+  tidy,
+  where,
+  zeros,
+  type Tensor,
 } from '../tensor/index.js';
 
 /** The parts of a packed batch masking reads (structurally a subset of packing.ts's `Batch`). */
@@ -76,26 +88,45 @@ export interface MaskedBatch {
 }
 
 interface Resolved {
-  vocabSize: number; maskId: number; maskProb: number; maxPredictions: number; maskFraction: number;
-  randomFraction: number; wholeWord: boolean; randomRange: [number, number]; maxRounds: number;
+  vocabSize: number;
+  maskId: number;
+  maskProb: number;
+  maxPredictions: number;
+  maskFraction: number;
+  randomFraction: number;
+  wholeWord: boolean;
+  randomRange: [number, number];
+  maxRounds: number;
 }
 
 function resolve(o: MaskingOptions, S: number): Resolved {
   const maskProb = o.maskProb ?? 0.15;
   const r: Resolved = {
-    vocabSize: o.vocabSize, maskId: o.maskId, maskProb,
+    vocabSize: o.vocabSize,
+    maskId: o.maskId,
+    maskProb,
     maxPredictions: o.maxPredictions ?? Math.max(1, Math.round(S * maskProb)),
-    maskFraction: o.maskFraction ?? 0.8, randomFraction: o.randomFraction ?? 0.1,
-    wholeWord: o.wholeWord ?? false, randomRange: o.randomRange ?? [0, o.vocabSize], maxRounds: o.maxRounds ?? 8,
+    maskFraction: o.maskFraction ?? 0.8,
+    randomFraction: o.randomFraction ?? 0.1,
+    wholeWord: o.wholeWord ?? false,
+    randomRange: o.randomRange ?? [0, o.vocabSize],
+    maxRounds: o.maxRounds ?? 8,
   };
-  const bad = (m: string) => { throw new GrowbertError(`masking: ${m}`); };
+  const bad = (m: string) => {
+    throw new GrowbertError(`masking: ${m}`);
+  };
   if (!(maskProb > 0 && maskProb <= 1)) bad(`maskProb must be in (0, 1], got ${maskProb}`);
-  if (!Number.isInteger(r.maxPredictions) || r.maxPredictions < 1 || r.maxPredictions > S) bad(`maxPredictions must be an integer in [1, seqLen=${S}], got ${r.maxPredictions}`);
-  if (!(r.maskFraction >= 0 && r.randomFraction >= 0 && r.maskFraction + r.randomFraction <= 1)) bad(`maskFraction + randomFraction must be within [0, 1], got ${r.maskFraction} + ${r.randomFraction}`);
-  if (!Number.isInteger(r.maskId) || r.maskId < 0 || r.maskId >= r.vocabSize) bad(`maskId ${r.maskId} is outside the vocabulary [0, ${r.vocabSize})`);
+  if (!Number.isInteger(r.maxPredictions) || r.maxPredictions < 1 || r.maxPredictions > S)
+    bad(`maxPredictions must be an integer in [1, seqLen=${S}], got ${r.maxPredictions}`);
+  if (!(r.maskFraction >= 0 && r.randomFraction >= 0 && r.maskFraction + r.randomFraction <= 1))
+    bad(`maskFraction + randomFraction must be within [0, 1], got ${r.maskFraction} + ${r.randomFraction}`);
+  if (!Number.isInteger(r.maskId) || r.maskId < 0 || r.maskId >= r.vocabSize)
+    bad(`maskId ${r.maskId} is outside the vocabulary [0, ${r.vocabSize})`);
   const [lo, hi] = r.randomRange;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && lo < hi && hi <= r.vocabSize)) bad(`randomRange [${lo}, ${hi}) must be a non-empty integer range inside [0, ${r.vocabSize})`);
-  if (!Number.isInteger(r.maxRounds) || r.maxRounds < 1) bad(`maxRounds must be a positive integer, got ${r.maxRounds}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && lo < hi && hi <= r.vocabSize))
+    bad(`randomRange [${lo}, ${hi}) must be a non-empty integer range inside [0, ${r.vocabSize})`);
+  if (!Number.isInteger(r.maxRounds) || r.maxRounds < 1)
+    bad(`maxRounds must be a positive integer, got ${r.maxRounds}`);
   return r;
 }
 
@@ -105,11 +136,19 @@ function resolve(o: MaskingOptions, S: number): Resolved {
  * owned by the caller (or the enclosing tidy()).
  */
 export function maskBatch(input: MaskingInput, options: MaskingOptions, generator: Generator): MaskedBatch {
-  const B = input.size, S = input.seqLen, n = B * S;
+  const B = input.size,
+    S = input.seqLen,
+    n = B * S;
   const o = resolve(options, S);
   const P = o.maxPredictions;
-  if (input.inputIds.length !== n || input.specialMask.length !== n) throw new GrowbertError(`masking: a batch of ${B}x${S} needs ${n} inputIds and specialMask entries, got ${input.inputIds.length} and ${input.specialMask.length}`);
-  if (o.wholeWord && input.wordStart?.length !== n) throw new GrowbertError(`masking: wholeWord needs a wordStart array of ${n} entries; pack with the tokenizer's continuation table`);
+  if (input.inputIds.length !== n || input.specialMask.length !== n)
+    throw new GrowbertError(
+      `masking: a batch of ${B}x${S} needs ${n} inputIds and specialMask entries, got ${input.inputIds.length} and ${input.specialMask.length}`,
+    );
+  if (o.wholeWord && input.wordStart?.length !== n)
+    throw new GrowbertError(
+      `masking: wholeWord needs a wordStart array of ${n} entries; pack with the tokenizer's continuation table`,
+    );
   return tidy(() => {
     // The engine passes JS numbers to libtorch as doubles, so `int64Tensor op 1` would promote to
     // float; integer constants in int64 expressions are therefore 0-d int64 tensors.
@@ -123,7 +162,11 @@ export function maskBatch(input: MaskingInput, options: MaskingOptions, generato
     // Units: word ids from a cumsum over word starts (column 0 always starts one), or one unit
     // per token. unitSize counts each unit's candidate tokens; units with none are never chosen.
     const col = arange(S).unsqueeze(0); // [1, S]
-    const starts = o.wholeWord ? tensor(input.wordStart!, { shape: [B, S] }).ne(0).logicalOr(col.eq(0)) : null;
+    const starts = o.wholeWord
+      ? tensor(input.wordStart!, { shape: [B, S] })
+          .ne(0)
+          .logicalOr(col.eq(0))
+      : null;
     const unitOf = starts ? starts.long().cumsum(1).sub(i64(1)) : col.expand(B, S);
     const unitSize = zeros([B, S], { dtype: 'int64' }).scatterAdd(1, unitOf, candL);
     const score = where(unitSize.gt(0), rand([B, S], { dtype: 'float64', generator }), -1);
@@ -153,12 +196,26 @@ export function maskBatch(input: MaskingInput, options: MaskingOptions, generato
 
     const u = rand([B, P], { dtype: 'float64', generator });
     const randomIds = randint(o.randomRange[0], o.randomRange[1], [B, P], { generator });
-    const replaced = where(u.lt(o.maskFraction), i64(o.maskId), where(u.lt(o.maskFraction + o.randomFraction), randomIds, original));
+    const replaced = where(
+      u.lt(o.maskFraction),
+      i64(o.maskId),
+      where(u.lt(o.maskFraction + o.randomFraction), randomIds, original),
+    );
     // Scatter into one spare column S, so padding entries land there and are cut off.
     const spare = zeros([B, 1], { dtype: 'int64' });
     const inputIds = cat([ids, spare], 1).scatter(1, posOrS, replaced).narrow(1, 0, S).contiguous();
-    const labels = full([B, S + 1], -100, { dtype: 'int64' }).scatter(1, posOrS, maskedLabels).narrow(1, 0, S).contiguous();
-    return { inputIds, maskedPositions, maskedLabels, maskedWeights: real.float(), labels, numMasked: real.long().sum(1) };
+    const labels = full([B, S + 1], -100, { dtype: 'int64' })
+      .scatter(1, posOrS, maskedLabels)
+      .narrow(1, 0, S)
+      .contiguous();
+    return {
+      inputIds,
+      maskedPositions,
+      maskedLabels,
+      maskedWeights: real.float(),
+      labels,
+      numMasked: real.long().sum(1),
+    };
   });
 }
 
@@ -168,7 +225,10 @@ export function maskBatch(input: MaskingInput, options: MaskingOptions, generato
  */
 export class Masker {
   private readonly generator: Generator;
-  constructor(readonly options: MaskingOptions, seed: number) {
+  constructor(
+    readonly options: MaskingOptions,
+    seed: number,
+  ) {
     this.generator = new Generator(seed);
   }
   mask(input: MaskingInput): MaskedBatch {

@@ -7,7 +7,8 @@
  *
  * Cuts prefer word starts (chunk ends back off to a word start when that loses at most half the
  * chunk; split points are drawn among word starts, and a one-word chunk is not split), so
- * whole-word masking rarely sees a word torn across segments. Everything random comes from one `Rng` passed in, so a position plus
+ * whole-word masking rarely sees a word torn across segments. Everything random comes from one `Rng` passed in, so a
+ * position plus
  * the RNG state reproduces the stream exactly.
  */
 import { GrowbertError } from '../io/errors.js';
@@ -98,7 +99,9 @@ export function allocBatch(rows: number, seqLen: number, nsp: boolean): Batch {
  * its first `maxRows` rows: what `--packing` costs in wasted compute on this data.
  */
 export function paddingFraction(docs: DocSource, opts: PackingOptions, maxRows = 4096): number {
-  const packer = new SequencePacker(docs, opts, Rng.fromSeed(0, 'padding'), () => Int32Array.from({ length: docs.numDocs }, (_, i) => i));
+  const packer = new SequencePacker(docs, opts, Rng.fromSeed(0, 'padding'), () =>
+    Int32Array.from({ length: docs.numDocs }, (_, i) => i),
+  );
   const batch = allocBatch(1, opts.seqLen, opts.nsp ?? false);
   let rows = 0;
   let real = 0;
@@ -112,14 +115,20 @@ export function paddingFraction(docs: DocSource, opts: PackingOptions, maxRows =
 
 export function checkPackingOptions(opts: PackingOptions): void {
   if (!(Number.isInteger(opts.seqLen) && opts.seqLen >= 4)) {
-    throw new GrowbertError(`sequence length ${opts.seqLen} is too short; use at least 4 ([CLS] A [SEP] B [SEP] needs 3 specials)`);
+    throw new GrowbertError(
+      `sequence length ${opts.seqLen} is too short; use at least 4 ([CLS] A [SEP] B [SEP] needs 3 specials)`,
+    );
   }
   if (opts.nsp && opts.seqLen < 5) {
-    throw new GrowbertError(`sequence length ${opts.seqLen} is too short for NSP; use at least 5 (3 specials + a token for each of A and B)`);
+    throw new GrowbertError(
+      `sequence length ${opts.seqLen} is too short for NSP; use at least 5 (3 specials + a token for each of A and B)`,
+    );
   }
   const p = opts.shortSeqProb ?? 0;
-  if (!(p >= 0 && p <= 1)) throw new GrowbertError(`short sequence probability ${p} is out of range; use a value in [0, 1]`);
-  if (opts.packing !== undefined && !PACKINGS.includes(opts.packing)) throw new GrowbertError(`packing '${opts.packing}' is unknown; use ${PACKINGS.join(' or ')}`);
+  if (!(p >= 0 && p <= 1))
+    throw new GrowbertError(`short sequence probability ${p} is out of range; use a value in [0, 1]`);
+  if (opts.packing !== undefined && !PACKINGS.includes(opts.packing))
+    throw new GrowbertError(`packing '${opts.packing}' is unknown; use ${PACKINGS.join(' or ')}`);
 }
 
 /** A packer's position: which document of the epoch's order, and where in it. */
@@ -150,7 +159,8 @@ export class SequencePacker {
     private readonly orderFor: (epoch: number) => Int32Array,
   ) {
     checkPackingOptions(opts);
-    if (docs.numDocs === 0) throw new GrowbertError('nothing to pack: the token data holds no documents; check the corpus and split');
+    if (docs.numDocs === 0)
+      throw new GrowbertError('nothing to pack: the token data holds no documents; check the corpus and split');
     this.nsp = opts.nsp ?? false;
     this.full = opts.packing === 'full' && !this.nsp;
     this.maxTokens = opts.seqLen - 3;

@@ -55,7 +55,11 @@ export class Rng {
   }
 
   static restore(state: RngState): Rng {
-    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
+    if (
+      !Array.isArray(state) ||
+      state.length !== 4 ||
+      !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)
+    ) {
       throw new TypeError(`bad RNG state ${JSON.stringify(state)}: expected four uint32 integers`);
     }
     return new Rng(state);
@@ -101,7 +105,7 @@ export class Rng {
   }
 
   /** In-place Fisher-Yates shuffle. */
-  shuffle<T extends { length: number; [i: number]: any }>(arr: T): T {
+  shuffle<T extends { length: number; [i: number]: unknown }>(arr: T): T {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = arr[i];

@@ -49,11 +49,13 @@ export class SequenceSource {
     readonly docs: DocSource,
     readonly opts: SequenceSourceOptions,
   ) {
-    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new GrowbertError(`batch size ${opts.batchSize} is invalid; use a positive integer`);
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new GrowbertError(`batch size ${opts.batchSize} is invalid; use a positive integer`);
     this.shuffle = opts.shuffle ?? true;
     const n = docs.numDocs;
     const seed = opts.seed;
-    const orderFor = (epoch: number): Int32Array => (this.shuffle ? Rng.fromSeed(seed, 'order', epoch).permutation(n) : identity(n));
+    const orderFor = (epoch: number): Int32Array =>
+      this.shuffle ? Rng.fromSeed(seed, 'order', epoch).permutation(n) : identity(n);
     this.packer = new SequencePacker(docs, opts, Rng.fromSeed(seed, 'pack'), orderFor);
   }
 
@@ -90,21 +92,33 @@ export class SequenceSource {
 
   /** Continue from a `state()`; it must come from the same data, seed and shuffle setting. */
   restore(state: SequenceSourceState): void {
-    if (state?.version !== 1) throw new GrowbertError(`data position has unknown version ${state?.version}; it was written by another growbert`);
+    if (state?.version !== 1)
+      throw new GrowbertError(
+        `data position has unknown version ${state?.version}; it was written by another growbert`,
+      );
     const mismatch = (what: string, saved: unknown, now: unknown): never => {
-      throw new GrowbertError(`cannot resume the data stream: the checkpoint's ${what} is ${JSON.stringify(saved)} but now it is ${JSON.stringify(now)}; resume with the same data and seed`);
+      throw new GrowbertError(
+        `cannot resume the data stream: the checkpoint's ${what} is ${JSON.stringify(saved)} but now it is ${JSON.stringify(now)}; resume with the same data and seed`,
+      );
     };
     if (state.numDocs !== this.docs.numDocs) mismatch('document count', state.numDocs, this.docs.numDocs);
     // Ids of caches built before streaming builds (a bare hash, no ':train') cannot be recomputed
     // now; for those checkpoints the document count above is the check.
     const comparable = (id: string): boolean => id.includes(':') === (this.opts.dataId ?? '').includes(':');
-    if ((this.opts.dataId ?? null) !== null && state.dataId !== null && comparable(state.dataId) && state.dataId !== this.opts.dataId) {
+    if (
+      (this.opts.dataId ?? null) !== null &&
+      state.dataId !== null &&
+      comparable(state.dataId) &&
+      state.dataId !== this.opts.dataId
+    ) {
       mismatch('data id', state.dataId, this.opts.dataId);
     }
     if (String(state.seed) !== String(this.opts.seed)) mismatch('seed', state.seed, this.opts.seed);
     if (state.shuffle !== this.shuffle) mismatch('shuffle setting', state.shuffle, this.shuffle);
     if (!(state.index >= 0 && state.index <= this.docs.numDocs && state.cursor >= 0 && state.epoch >= 0)) {
-      throw new GrowbertError(`data position ${JSON.stringify({ epoch: state.epoch, index: state.index, cursor: state.cursor })} is out of range; the checkpoint is damaged`);
+      throw new GrowbertError(
+        `data position ${JSON.stringify({ epoch: state.epoch, index: state.index, cursor: state.cursor })} is out of range; the checkpoint is damaged`,
+      );
     }
     this.packer.seek({ epoch: state.epoch, index: state.index, cursor: state.cursor });
     this.packer.rng = Rng.restore(state.rng);
@@ -126,9 +140,12 @@ export interface ValidationOptions extends PackingOptions {
  * batch holds the remaining rows (`size` < batchSize).
  */
 export function* validationBatches(docs: DocSource, opts: ValidationOptions): Generator<Batch> {
-  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new GrowbertError(`batch size ${opts.batchSize} is invalid; use a positive integer`);
+  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+    throw new GrowbertError(`batch size ${opts.batchSize} is invalid; use a positive integer`);
   if (docs.numDocs === 0) return; // no validation split (a one-document corpus)
-  const packer = new SequencePacker(docs, opts, Rng.fromSeed(opts.seed ?? 0, 'validation'), () => identity(docs.numDocs));
+  const packer = new SequencePacker(docs, opts, Rng.fromSeed(opts.seed ?? 0, 'validation'), () =>
+    identity(docs.numDocs),
+  );
   const nsp = opts.nsp ?? false;
   const max = opts.maxBatches ?? Infinity;
   for (let made = 0; made < max && !packer.atEpochEnd(); made++) {

@@ -16,7 +16,8 @@ export interface TextCounts {
 /** Counts of one chunk: a Buffer is decoded as UTF-8 first (invalid sequences become U+FFFD). */
 export function countTextFaults(chunk: Buffer | string): TextCounts {
   const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-  let nul = 0, replaced = 0;
+  let nul = 0,
+    replaced = 0;
   for (let i = text.indexOf('\u0000'); i !== -1; i = text.indexOf('\u0000', i + 1)) nul++;
   for (let i = text.indexOf('\ufffd'); i !== -1; i = text.indexOf('\ufffd', i + 1)) replaced++;
   return { chars: text.length, nul, replaced };
@@ -30,12 +31,20 @@ export function countTextFaults(chunk: Buffer | string): TextCounts {
  */
 export const TEXT_POLICY = { maxReplacedShare: 1e-3, maxReplaced: 100 } as const;
 
-export function textVerdict(file: string, c: TextCounts, warn: (line: string) => void = (l) => console.error(`growbert: warning: ${l}`)): void {
+export function textVerdict(
+  file: string,
+  c: TextCounts,
+  warn: (line: string) => void = (l) => console.error(`growbert: warning: ${l}`),
+): void {
   if (c.nul > 0) {
-    throw new GrowbertError(`${file} looks binary (${c.nul} NUL bytes), not text; point --data at text, .jsonl or a folder of text files`);
+    throw new GrowbertError(
+      `${file} looks binary (${c.nul} NUL bytes), not text; point --data at text, .jsonl or a folder of text files`,
+    );
   }
   if (c.replaced > TEXT_POLICY.maxReplaced || (c.replaced > 0 && c.replaced > TEXT_POLICY.maxReplacedShare * c.chars)) {
-    throw new GrowbertError(`${file} is not UTF-8 text (${c.replaced} invalid byte sequences in ${c.chars} characters); convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) or remove it from --data`);
+    throw new GrowbertError(
+      `${file} is not UTF-8 text (${c.replaced} invalid byte sequences in ${c.chars} characters); convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) or remove it from --data`,
+    );
   }
   if (c.replaced > 0) warn(`${file}: ${c.replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD`);
 }
@@ -43,7 +52,10 @@ export function textVerdict(file: string, c: TextCounts, warn: (line: string) =>
 /** Accumulates counts over a file read in chunks; `done()` applies the policy. */
 export class TextCheck {
   private counts: TextCounts = { chars: 0, nul: 0, replaced: 0 };
-  constructor(private readonly file: string, private readonly warn?: (line: string) => void) {}
+  constructor(
+    private readonly file: string,
+    private readonly warn?: (line: string) => void,
+  ) {}
   add(chunk: Buffer | string): void {
     const c = countTextFaults(chunk);
     this.counts.chars += c.chars;

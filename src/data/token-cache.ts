@@ -64,7 +64,11 @@ export interface TokenCacheOptions {
 }
 
 /** The hash a cache for these inputs carries; equal hashes mean identical token shards. */
-export function tokenCacheHash(docs: readonly Document[], tokenizer: { fingerprint: string }, shardTokens: number): string {
+export function tokenCacheHash(
+  docs: readonly Document[],
+  tokenizer: { fingerprint: string },
+  shardTokens: number,
+): string {
   return crypto
     .createHash('sha256')
     .update(`${FORMAT} v${VERSION}\u0000${tokenizer.fingerprint}\u0000${shardTokens}\u0000${corpusHash(docs)}`)
@@ -85,12 +89,14 @@ export async function ensureTokenCache(opts: TokenCacheOptions): Promise<TokenCa
 
 export function checkShardTokens(n: number): number {
   // Offsets are int32: keep shards well inside that.
-  if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 30)) throw new GrowbertError(`shard size ${n} tokens is out of range; use 1 .. 2^30`);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 30))
+    throw new GrowbertError(`shard size ${n} tokens is out of range; use 1 .. 2^30`);
   return n;
 }
 
 function checkEndianness(): void {
-  if (os.endianness() !== 'LE') throw new GrowbertError('token caches are little-endian; this machine is big-endian and cannot use them');
+  if (os.endianness() !== 'LE')
+    throw new GrowbertError('token caches are little-endian; this machine is big-endian and cannot use them');
 }
 
 const shardName = (i: number): string => `shard-${String(i).padStart(5, '0')}`;
@@ -98,9 +104,14 @@ const shardName = (i: number): string => `shard-${String(i).padStart(5, '0')}`;
 async function buildTokenCache(opts: TokenCacheOptions & { shardTokens: number }, hash: string): Promise<void> {
   const { dir, docs, tokenizer, shardTokens } = opts;
   const writer = new ShardWriter(dir, shardTokens);
-  const bar = new ProgressBar({ total: docs.length, label: `tokenizing ${path.basename(dir)}`, unit: 'docs', enabled: opts.progress });
+  const bar = new ProgressBar({
+    total: docs.length,
+    label: `tokenizing ${path.basename(dir)}`,
+    unit: 'docs',
+    enabled: opts.progress,
+  });
   const batchChars = opts.batchChars ?? 2_000_000;
-  for (let i = 0; i < docs.length; ) {
+  for (let i = 0; i < docs.length;) {
     let j = i;
     let chars = 0;
     while (j < docs.length && (j === i || chars + docs[j]!.text.length <= batchChars)) chars += docs[j++]!.text.length;
@@ -182,7 +193,8 @@ export class ShardWriter {
     for (const f of fs.readdirSync(this.dir)) {
       if (/^shard-\d+(\.docs)?\.bin$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.dir, f), { force: true });
     }
-    if (this.numTokens === 0 && !allowEmpty) throw new GrowbertError(`corpus for token cache '${this.dir}' produced no tokens; give a corpus with text`);
+    if (this.numTokens === 0 && !allowEmpty)
+      throw new GrowbertError(`corpus for token cache '${this.dir}' produced no tokens; give a corpus with text`);
     const manifest: TokenCacheManifest = {
       format: FORMAT,
       version: VERSION,
@@ -251,7 +263,8 @@ export class TokenCache {
   /** Open the cache in `dir`; with `expectedHash`, refuse a cache built from other inputs. */
   static open(dir: string, expectedHash?: string): TokenCache {
     const problem = TokenCache.check(dir, expectedHash);
-    if (typeof problem === 'string') throw new GrowbertError(`token cache '${dir}' ${problem}; rebuild it (delete the folder and rerun)`);
+    if (typeof problem === 'string')
+      throw new GrowbertError(`token cache '${dir}' ${problem}; rebuild it (delete the folder and rerun)`);
     return new TokenCache(dir, problem);
   }
 
@@ -270,8 +283,10 @@ export class TokenCache {
     } catch {
       return 'has no readable manifest.json';
     }
-    if (m.format !== FORMAT || m.version !== VERSION || !Array.isArray(m.shards)) return `has an unknown format (${m.format} v${m.version})`;
-    if (expectedHash !== undefined && m.hash !== expectedHash) return 'was built from another corpus, tokenizer or options';
+    if (m.format !== FORMAT || m.version !== VERSION || !Array.isArray(m.shards))
+      return `has an unknown format (${m.format} v${m.version})`;
+    if (expectedHash !== undefined && m.hash !== expectedHash)
+      return 'was built from another corpus, tokenizer or options';
     for (const s of m.shards) {
       const size = (f: string): number => fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.size ?? -1;
       if (size(`${s.name}.bin`) !== s.tokens * 4 || size(`${s.name}.docs.bin`) !== (s.docs + 1) * 4) {
@@ -309,13 +324,15 @@ export class TokenCache {
     const si = this.shardOf(doc);
     const docStart = this.offsets[si]![doc - this.shardFirstDoc[si]!]!;
     let fd = this.fds[si];
-    if (fd === undefined) fd = this.fds[si] = fs.openSync(path.join(this.dir, `${this.manifest.shards[si]!.name}.bin`), 'r');
+    if (fd === undefined)
+      fd = this.fds[si] = fs.openSync(path.join(this.dir, `${this.manifest.shards[si]!.name}.bin`), 'r');
     const bytes = new Uint8Array(out.buffer, out.byteOffset, n * 4);
     let got = 0;
     const pos = (docStart + s) * 4;
     while (got < bytes.length) {
       const r = fs.readSync(fd, bytes, got, bytes.length - got, pos + got);
-      if (r === 0) throw new GrowbertError(`token cache '${this.dir}' shard ${si} ended early; delete the folder to rebuild it`);
+      if (r === 0)
+        throw new GrowbertError(`token cache '${this.dir}' shard ${si} ended early; delete the folder to rebuild it`);
       got += r;
     }
     return out;
@@ -331,6 +348,7 @@ export class TokenCache {
   }
 
   private checkDoc(doc: number): void {
-    if (!(Number.isInteger(doc) && doc >= 0 && doc < this.numDocs)) throw new RangeError(`document ${doc} is outside 0..${this.numDocs - 1}`);
+    if (!(Number.isInteger(doc) && doc >= 0 && doc < this.numDocs))
+      throw new RangeError(`document ${doc} is outside 0..${this.numDocs - 1}`);
   }
 }

@@ -30,7 +30,11 @@ export function ensureTokenizer(opts: EnsureTokenizerOptions): { tokenizer: Bert
   const metaPath = path.join(opts.dir, META);
   try {
     const have = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as TokenizerSource;
-    if (have.corpus === want.corpus && have.vocabSize === want.vocabSize && fs.existsSync(path.join(opts.dir, 'tokenizer.json'))) {
+    if (
+      have.corpus === want.corpus &&
+      have.vocabSize === want.vocabSize &&
+      fs.existsSync(path.join(opts.dir, 'tokenizer.json'))
+    ) {
       return { tokenizer: BertTokenizer.fromFile(path.join(opts.dir, 'tokenizer.json')), trained: false };
     }
   } catch {

@@ -40,7 +40,10 @@ export function learnWordPieceVocab(texts: readonly (string | Document)[], opts:
     const corpus = path.join(dir, 'corpus.txt');
     const out = path.join(dir, 'vocab.json');
     fs.writeFileSync(corpus, texts.map((t) => (typeof t === 'string' ? t : t.text)).join('\n'));
-    const r = spawnSync(process.execPath, [WORKER, corpus, out], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [WORKER, corpus, out], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
     if (r.error || r.status !== 0) {
       const why = r.error?.message ?? (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0];
       throw new Error(`tokenizer training failed: ${why}`);

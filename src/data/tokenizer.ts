@@ -10,12 +10,25 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tokenizer, WordPiece, bertNormalizer, bertPreTokenizer, templateProcessing, wordPieceDecoder } from 'tokenizers';
+import {
+  Tokenizer,
+  WordPiece,
+  bertNormalizer,
+  bertPreTokenizer,
+  templateProcessing,
+  wordPieceDecoder,
+} from 'tokenizers';
 import type { Normalizer, PreTokenizer } from 'tokenizers';
 import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile, tempPathFor } from '../io/atomic.js';
 import type { Document } from './corpus.js';
-import { BERT_WORDPIECE, SPECIAL_TOKENS, WordPieceMatcher, decodeWordPieceTokens, type WordPieceParams } from './wordpiece.js';
+import {
+  BERT_WORDPIECE,
+  SPECIAL_TOKENS,
+  WordPieceMatcher,
+  decodeWordPieceTokens,
+  type WordPieceParams,
+} from './wordpiece.js';
 import type { FastEncoderSpec } from './fast-encoder.js';
 import { learnWordPieceVocab, truncateVocab, type TrainOptions } from './tokenizer-train.js';
 
@@ -64,7 +77,12 @@ export class BertTokenizer {
   private readonly addedTokens: AddedToken[];
   private readonly continuation: Uint8Array;
   private readonly specialSet: Set<number>;
-  private readonly modelConfig: { params: WordPieceParams; normalizer: unknown; preTokenizer: unknown; addedTokens?: AddedToken[] };
+  private readonly modelConfig: {
+    params: WordPieceParams;
+    normalizer: unknown;
+    preTokenizer: unknown;
+    addedTokens?: AddedToken[];
+  };
 
   private constructor(
     private readonly tk: Tokenizer,
@@ -82,17 +100,34 @@ export class BertTokenizer {
     this.preTokenizer = tk.getPreTokenizer();
     const need = (t: string): number => {
       const id = this.ids.get(t);
-      if (id === undefined) throw new GrowbertError(`tokenizer vocabulary lacks ${t}; growbert needs ${SPECIAL_TOKENS.join(' ')} in it`);
+      if (id === undefined)
+        throw new GrowbertError(`tokenizer vocabulary lacks ${t}; growbert needs ${SPECIAL_TOKENS.join(' ')} in it`);
       return id;
     };
-    this.specialIds = { pad: need('[PAD]'), unk: need('[UNK]'), cls: need('[CLS]'), sep: need('[SEP]'), mask: need('[MASK]') };
-    this.addedTokens = modelConfig.addedTokens ?? SPECIAL_TOKENS.map((t) => ({ content: t, id: need(t), special: true }));
-    this.specialSet = new Set([...Object.values(this.specialIds), ...this.addedTokens.filter((t) => t.special).map((t) => t.id)]);
+    this.specialIds = {
+      pad: need('[PAD]'),
+      unk: need('[UNK]'),
+      cls: need('[CLS]'),
+      sep: need('[SEP]'),
+      mask: need('[MASK]'),
+    };
+    this.addedTokens =
+      modelConfig.addedTokens ?? SPECIAL_TOKENS.map((t) => ({ content: t, id: need(t), special: true }));
+    this.specialSet = new Set([
+      ...Object.values(this.specialIds),
+      ...this.addedTokens.filter((t) => t.special).map((t) => t.id),
+    ]);
     const prefix = modelConfig.params.continuingSubwordPrefix;
     this.continuation = Uint8Array.from(this.tokens, (t) => (t.startsWith(prefix) && t.length > prefix.length ? 1 : 0));
     this.fingerprint = crypto
       .createHash('sha256')
-      .update(canonicalJson({ params: modelConfig.params, normalizer: modelConfig.normalizer, preTokenizer: modelConfig.preTokenizer }))
+      .update(
+        canonicalJson({
+          params: modelConfig.params,
+          normalizer: modelConfig.normalizer,
+          preTokenizer: modelConfig.preTokenizer,
+        }),
+      )
       .update('\u0000')
       .update(this.tokens.join('\n'))
       .digest('hex');
@@ -105,7 +140,10 @@ export class BertTokenizer {
       if (!(t in vocab)) vocab[t] = i;
     });
     for (const s of SPECIAL_TOKENS) {
-      if (!(s in vocab)) throw new GrowbertError(`vocabulary lacks ${s}; add ${SPECIAL_TOKENS.join(' ')} to it (growbert puts them first)`);
+      if (!(s in vocab))
+        throw new GrowbertError(
+          `vocabulary lacks ${s}; add ${SPECIAL_TOKENS.join(' ')} to it (growbert puts them first)`,
+        );
     }
     const tk = new Tokenizer(
       WordPiece.init(vocab, {
@@ -114,14 +152,25 @@ export class BertTokenizer {
         maxInputCharsPerWord: params.maxInputCharsPerWord,
       }),
     );
-    tk.setNormalizer(bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true }));
+    tk.setNormalizer(
+      bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true }),
+    );
     tk.setPreTokenizer(bertPreTokenizer());
     const cls = vocab['[CLS]']!;
     const sep = vocab['[SEP]']!;
-    tk.setPostProcessor(templateProcessing('[CLS] $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1', [['[CLS]', cls], ['[SEP]', sep]]));
+    tk.setPostProcessor(
+      templateProcessing('[CLS] $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1', [
+        ['[CLS]', cls],
+        ['[SEP]', sep],
+      ]),
+    );
     tk.setDecoder(wordPieceDecoder(params.continuingSubwordPrefix, true));
     tk.addSpecialTokens([...SPECIAL_TOKENS]);
-    return new BertTokenizer(tk, { params, normalizer: BERT_NORMALIZER_CONFIG, preTokenizer: { type: 'BertPreTokenizer' } });
+    return new BertTokenizer(tk, {
+      params,
+      normalizer: BERT_NORMALIZER_CONFIG,
+      preTokenizer: { type: 'BertPreTokenizer' },
+    });
   }
 
   /**
@@ -130,12 +179,17 @@ export class BertTokenizer {
    */
   static fromFile(file: string): BertTokenizer {
     const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (!st) throw new GrowbertError(`tokenizer file '${file}' does not exist; give a vocab.txt, a tokenizer.json or a run folder holding one`);
+    if (!st)
+      throw new GrowbertError(
+        `tokenizer file '${file}' does not exist; give a vocab.txt, a tokenizer.json or a run folder holding one`,
+      );
     if (st.isDirectory()) {
       for (const name of ['tokenizer.json', 'vocab.txt']) {
         if (fs.existsSync(path.join(file, name))) return BertTokenizer.fromFile(path.join(file, name));
       }
-      throw new GrowbertError(`folder '${file}' holds neither tokenizer.json nor vocab.txt; train a tokenizer or point at its file`);
+      throw new GrowbertError(
+        `folder '${file}' holds neither tokenizer.json nor vocab.txt; train a tokenizer or point at its file`,
+      );
     }
     const text = fs.readFileSync(file, 'utf8');
     if (file.endsWith('.json')) return BertTokenizer.fromJson(text, file);
@@ -148,7 +202,12 @@ export class BertTokenizer {
   /** Parse a Hugging Face tokenizer.json string; `where` names it in errors. */
   static fromJson(json: string, where = 'tokenizer.json'): BertTokenizer {
     let cfg: {
-      model?: { type?: string; unk_token?: string; continuing_subword_prefix?: string; max_input_chars_per_word?: number };
+      model?: {
+        type?: string;
+        unk_token?: string;
+        continuing_subword_prefix?: string;
+        max_input_chars_per_word?: number;
+      };
       normalizer?: unknown;
       pre_tokenizer?: unknown;
       added_tokens?: AddedToken[];
@@ -156,16 +215,22 @@ export class BertTokenizer {
     try {
       cfg = JSON.parse(json);
     } catch (e) {
-      throw new GrowbertError(`${where} is not valid JSON (${(e as Error).message}); re-save it with a Hugging Face tokenizer`);
+      throw new GrowbertError(
+        `${where} is not valid JSON (${(e as Error).message}); re-save it with a Hugging Face tokenizer`,
+      );
     }
     if (cfg.model?.type !== 'WordPiece') {
-      throw new GrowbertError(`${where} holds a ${cfg.model?.type ?? 'unknown'} model; growbert needs a WordPiece (BERT) tokenizer`);
+      throw new GrowbertError(
+        `${where} holds a ${cfg.model?.type ?? 'unknown'} model; growbert needs a WordPiece (BERT) tokenizer`,
+      );
     }
     let tk: Tokenizer;
     try {
       tk = Tokenizer.fromString(json);
     } catch (e) {
-      throw new GrowbertError(`${where} could not be loaded (${(e as Error).message}); re-save it with a current Hugging Face tokenizers`);
+      throw new GrowbertError(
+        `${where} could not be loaded (${(e as Error).message}); re-save it with a current Hugging Face tokenizers`,
+      );
     }
     const params: WordPieceParams = {
       unkToken: cfg.model.unk_token ?? BERT_WORDPIECE.unkToken,
@@ -174,11 +239,21 @@ export class BertTokenizer {
     };
     const addedTokens = Array.isArray(cfg.added_tokens)
       ? cfg.added_tokens.map((t) => ({
-          content: String(t.content), id: Number(t.id), special: Boolean(t.special),
-          normalized: Boolean(t.normalized), lstrip: Boolean(t.lstrip), rstrip: Boolean(t.rstrip), single_word: Boolean(t.single_word),
+          content: String(t.content),
+          id: Number(t.id),
+          special: Boolean(t.special),
+          normalized: Boolean(t.normalized),
+          lstrip: Boolean(t.lstrip),
+          rstrip: Boolean(t.rstrip),
+          single_word: Boolean(t.single_word),
         }))
       : undefined;
-    return new BertTokenizer(tk, { params, normalizer: cfg.normalizer ?? null, preTokenizer: cfg.pre_tokenizer ?? null, addedTokens });
+    return new BertTokenizer(tk, {
+      params,
+      normalizer: cfg.normalizer ?? null,
+      preTokenizer: cfg.pre_tokenizer ?? null,
+      addedTokens,
+    });
   }
 
   /**
@@ -189,9 +264,15 @@ export class BertTokenizer {
     return BertTokenizer.fromVocab(learnWordPieceVocab(texts, opts));
   }
 
-  /** The same tokenizer with only the first `vocabSize` tokens (at least specials + alphabet); for vocabularies growbert trained. */
+  /**
+   * The same tokenizer with only the first `vocabSize` tokens (at least specials + alphabet); for vocabularies growbert
+   * trained.
+   */
   truncate(vocabSize: number): BertTokenizer {
-    return BertTokenizer.fromVocab(truncateVocab(this.tokens, vocabSize, this.matcher.params.continuingSubwordPrefix), this.matcher.params);
+    return BertTokenizer.fromVocab(
+      truncateVocab(this.tokens, vocabSize, this.matcher.params.continuingSubwordPrefix),
+      this.matcher.params,
+    );
   }
 
   /** Write `vocab.txt`, `tokenizer.json` and `tokenizer_config.json` into `dir` (atomically). */
@@ -226,7 +307,10 @@ export class BertTokenizer {
     atomicWriteFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
   }
 
-  /** Token ids of `text`, without [CLS]/[SEP]. A literal "[MASK]" etc. in the text maps to its special id, as in Hugging Face. */
+  /**
+   * Token ids of `text`, without [CLS]/[SEP]. A literal "[MASK]" etc. in the text maps to its special id, as in Hugging
+   * Face.
+   */
   encode(text: string): Int32Array {
     const out: number[] = [];
     for (const piece of this.splitAddedTokens(text)) {
@@ -253,7 +337,9 @@ export class BertTokenizer {
     const n = this.modelConfig.normalizer as Record<string, unknown> | null;
     const p = this.modelConfig.preTokenizer as Record<string, unknown> | null;
     if (n?.type !== 'BertNormalizer' || n.clean_text !== true || p?.type !== 'BertPreTokenizer') return undefined;
-    const plainAdded = this.addedTokens.every((t) => t.special && !t.normalized && !t.lstrip && !t.rstrip && !t.single_word && t.content.length > 0);
+    const plainAdded = this.addedTokens.every(
+      (t) => t.special && !t.normalized && !t.lstrip && !t.rstrip && !t.single_word && t.content.length > 0,
+    );
     if (!plainAdded) return undefined;
     const lowercase = n.lowercase !== false;
     return {
@@ -281,13 +367,20 @@ export class BertTokenizer {
    * `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]` with segment ids 0 for `[CLS] a [SEP]` and 1 for
    * `b [SEP]`. With `maxLength`, the longer text loses tokens from its end first.
    */
-  encodePair(a: string | Int32Array, b?: string | Int32Array, maxLength?: number): { ids: Int32Array; typeIds: Int32Array } {
+  encodePair(
+    a: string | Int32Array,
+    b?: string | Int32Array,
+    maxLength?: number,
+  ): { ids: Int32Array; typeIds: Int32Array } {
     let ia = typeof a === 'string' ? this.encode(a) : a;
     let ib = b === undefined ? undefined : typeof b === 'string' ? this.encode(b) : b;
     const specials = ib === undefined ? 2 : 3;
     if (maxLength !== undefined) {
       const budget = maxLength - specials;
-      if (budget < 0) throw new GrowbertError(`max length ${maxLength} is too short for the special tokens; use at least ${specials}`);
+      if (budget < 0)
+        throw new GrowbertError(
+          `max length ${maxLength} is too short for the special tokens; use at least ${specials}`,
+        );
       let la = ia.length;
       let lb = ib?.length ?? 0;
       while (la + lb > budget) {

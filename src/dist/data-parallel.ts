@@ -56,17 +56,26 @@ export class DataParallel {
     const nccl = distributedBackends()?.nccl ?? false;
     const backend: Backend = o.backend === 'auto' ? (o.device.startsWith('cuda') && nccl ? 'nccl' : 'gloo') : o.backend;
     const pg = ProcessGroup.init({
-      backend, rank: o.env.rank, worldSize: o.env.worldSize, timeoutMs: Math.round(o.timeoutSeconds * 1000),
-      store: { host: o.masterAddr, port: o.masterPort }, heartbeatMs: o.heartbeatMs,
+      backend,
+      rank: o.env.rank,
+      worldSize: o.env.worldSize,
+      timeoutMs: Math.round(o.timeoutSeconds * 1000),
+      store: { host: o.masterAddr, port: o.masterPort },
+      heartbeatMs: o.heartbeatMs,
     });
     return new DataParallel(pg, o);
   }
 
-  get isLeader(): boolean { return this.rank === 0; }
+  get isLeader(): boolean {
+    return this.rank === 0;
+  }
 
   /** The rows [start, start + count) of a global batch of `n` rows that this rank trains on. */
   rows(n: number): { start: number; count: number } {
-    if (n % this.worldSize !== 0) throw new GrowbertError(`batch size ${n} is not divisible by the ${this.worldSize} data-parallel workers; use a multiple of ${this.worldSize} for --batch-size (or a stage's batchSize)`);
+    if (n % this.worldSize !== 0)
+      throw new GrowbertError(
+        `batch size ${n} is not divisible by the ${this.worldSize} data-parallel workers; use a multiple of ${this.worldSize} for --batch-size (or a stage's batchSize)`,
+      );
     const count = n / this.worldSize;
     return { start: this.rank * count, count };
   }
@@ -75,7 +84,13 @@ export class DataParallel {
   /** (Re)creates the gradient reducer over the optimizer's parameters (after every growth event). */
   attach(params: Tensor[]): void {
     this.detach();
-    this.reducer = native.ddpCreate(this.pg.nativeHandle, params.map((p) => p.handle), Math.min(1 << 20, this.bucketBytes), this.bucketBytes, false);
+    this.reducer = native.ddpCreate(
+      this.pg.nativeHandle,
+      params.map((p) => p.handle),
+      Math.min(1 << 20, this.bucketBytes),
+      this.bucketBytes,
+      false,
+    );
     this.rebuilt = false;
   }
 
@@ -135,7 +150,9 @@ export class DataParallel {
     }
   }
 
-  barrier(): void { this.pg.barrier(); }
+  barrier(): void {
+    this.pg.barrier();
+  }
 
   /**
    * Proves every rank holds bit-identical tensors: each rank hashes its own (names, shapes and
@@ -147,7 +164,10 @@ export class DataParallel {
     slots[this.rank] = mine;
     const all = this.sum(slots);
     const bad = all.map((h, r) => (h === all[0] ? -1 : r)).filter((r) => r >= 0);
-    if (bad.length) throw new DistributedError(`${what}: ${ranks(bad)} hold${bad.length === 1 ? 's' : ''} different values than rank 0 (checksums ${all.map((h) => h.toString(16)).join(', ')}); growth must be deterministic on every rank`);
+    if (bad.length)
+      throw new DistributedError(
+        `${what}: ${ranks(bad)} hold${bad.length === 1 ? 's' : ''} different values than rank 0 (checksums ${all.map((h) => h.toString(16)).join(', ')}); growth must be deterministic on every rank`,
+      );
   }
 
   // ---- Faults --------------------------------------------------------------------------------------
@@ -159,7 +179,10 @@ export class DataParallel {
   async explain(e: unknown, what: string): Promise<unknown> {
     if (e instanceof GrowbertError) return e;
     const msg = clean(e);
-    const comm = /gloo|nccl|c10d|connection|closed by peer|timed out|timeout|socket|broken pipe|reset by peer|process group/i.test(msg);
+    const comm =
+      /gloo|nccl|c10d|connection|closed by peer|timed out|timeout|socket|broken pipe|reset by peer|process group/i.test(
+        msg,
+      );
     const who = await this.diagnose();
     if (!comm && !who.found) return e;
     return new DistributedError(`${what} failed on rank ${this.rank} of ${this.worldSize}: ${who.text} (${msg})`);
@@ -167,7 +190,10 @@ export class DataParallel {
 
   private async diagnose(): Promise<{ found: boolean; text: string }> {
     const gap = Math.max(3000, 3 * this.heartbeatMs);
-    const unreachable = { found: true, text: `rank 0, which serves the rendezvous store at ${this.where}, does not answer: it died or is frozen` };
+    const unreachable = {
+      found: true,
+      text: `rank 0, which serves the rendezvous store at ${this.where}, does not answer: it died or is frozen`,
+    };
     let a: ([number, number] | null)[], b: ([number, number] | null)[];
     try {
       a = this.pg.heartbeats(gap);
@@ -176,13 +202,26 @@ export class DataParallel {
     } catch {
       return this.rank === 0 ? { found: false, text: 'the rendezvous store does not answer' } : unreachable;
     }
-    const stopped = b.map((hb, r) => (r !== this.rank && (!hb || (a[r] && a[r]![0] === hb[0])) ? r : -1)).filter((r) => r >= 0);
-    if (stopped.length) return { found: true, text: `${ranks(stopped)} stopped (no heartbeat for ${gap / 1000} s: the process died or is frozen)` };
+    const stopped = b
+      .map((hb, r) => (r !== this.rank && (!hb || (a[r] && a[r]![0] === hb[0])) ? r : -1))
+      .filter((r) => r >= 0);
+    if (stopped.length)
+      return {
+        found: true,
+        text: `${ranks(stopped)} stopped (no heartbeat for ${gap / 1000} s: the process died or is frozen)`,
+      };
     const steps = b.map((hb) => hb?.[1] ?? 0);
     const top = Math.max(...steps);
     const behind = steps.map((s, r) => (s < top ? r : -1)).filter((r) => r >= 0);
-    if (behind.length) return { found: true, text: `${ranks(behind)} ${behind.length === 1 ? 'is' : 'are'} stuck before step ${top} (at step ${steps[behind[0]]}) while the others reached it` };
-    return { found: false, text: `every rank's process still runs (all at step ${top}); one may be stuck inside that step, or the network failed` };
+    if (behind.length)
+      return {
+        found: true,
+        text: `${ranks(behind)} ${behind.length === 1 ? 'is' : 'are'} stuck before step ${top} (at step ${steps[behind[0]]}) while the others reached it`,
+      };
+    return {
+      found: false,
+      text: `every rank's process still runs (all at step ${top}); one may be stuck inside that step, or the network failed`,
+    };
   }
 
   destroy(): void {
@@ -196,19 +235,25 @@ export class DataParallel {
  * multiply-rotate lanes over 32-bit words; not cryptographic, only to detect differing replicas.
  */
 export function checksum(named: Iterable<[string, Tensor]>): number {
-  let a = 0x811c9dc5 | 0, b = 0x01000193 | 0;
+  let a = 0x811c9dc5 | 0,
+    b = 0x01000193 | 0;
   const mix = (w: number) => {
     a = Math.imul(a ^ w, 0x9e3779b1);
     a = (a << 13) | (a >>> 19);
     b = Math.imul(b + w, 0x85ebca77) ^ (b >>> 15);
   };
-  const text = (s: string) => { for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i)); };
+  const text = (s: string) => {
+    for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
+  };
   for (const [name, t] of named) {
     text(`${name}:${t.shape.join('x')}:${t.dtype}`);
     const d = t.data() as unknown as ArrayBufferView;
     const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     const n4 = bytes.byteLength >>> 2;
-    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n4) : new Uint32Array(bytes.slice(0, n4 * 4).buffer);
+    const words =
+      bytes.byteOffset % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, n4)
+        : new Uint32Array(bytes.slice(0, n4 * 4).buffer);
     for (let i = 0; i < n4; i++) mix(words[i]);
     for (let i = n4 * 4; i < bytes.byteLength; i++) mix(bytes[i]);
   }

@@ -23,7 +23,8 @@ function int(env: NodeJS.ProcessEnv, name: string, min: number): number | undefi
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new GrowbertError(`environment variable ${name}=${v} must be an integer >= ${min}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new GrowbertError(`environment variable ${name}=${v} must be an integer >= ${min}`);
   return n;
 }
 
@@ -38,15 +39,20 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
   const worldSize = int(env, 'WORLD_SIZE', 1);
   const rank = int(env, 'RANK', 0);
   if (worldSize === undefined && rank === undefined) return null;
-  if (worldSize === undefined || rank === undefined) throw new GrowbertError('RANK and WORLD_SIZE must be set together (a torchrun-style worker needs both)');
+  if (worldSize === undefined || rank === undefined)
+    throw new GrowbertError('RANK and WORLD_SIZE must be set together (a torchrun-style worker needs both)');
   if (rank >= worldSize) throw new GrowbertError(`RANK=${rank} must be less than WORLD_SIZE=${worldSize}`);
   // Without LOCAL_* (one worker per pod or machine, as Kubeflow's PyTorchJob starts them): alone
   // on its machine. Slurm's per-task variables stand in when present.
   const localWorldSize = int(env, 'LOCAL_WORLD_SIZE', 1) ?? slurmTasksPerNode(env) ?? 1;
   const localRank = int(env, 'LOCAL_RANK', 0) ?? int(env, 'SLURM_LOCALID', 0) ?? rank % localWorldSize;
-  if (localRank >= localWorldSize) throw new GrowbertError(`LOCAL_RANK=${localRank} must be less than LOCAL_WORLD_SIZE=${localWorldSize}`);
+  if (localRank >= localWorldSize)
+    throw new GrowbertError(`LOCAL_RANK=${localRank} must be less than LOCAL_WORLD_SIZE=${localWorldSize}`);
   return {
-    rank, worldSize, localRank, localWorldSize,
+    rank,
+    worldSize,
+    localRank,
+    localWorldSize,
     nodeRank: int(env, 'GROUP_RANK', 0) ?? int(env, 'NODE_RANK', 0) ?? Math.floor(rank / localWorldSize),
     masterAddr: env.MASTER_ADDR || undefined,
     masterPort: int(env, 'MASTER_PORT', 1),
@@ -54,7 +60,12 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
 }
 
 /** The launcher settings the usual environment variables give (flags override them). */
-export function launchEnv(env: NodeJS.ProcessEnv = process.env): { masterAddr?: string; masterPort?: number; nnodes?: number; nodeRank?: number } {
+export function launchEnv(env: NodeJS.ProcessEnv = process.env): {
+  masterAddr?: string;
+  masterPort?: number;
+  nnodes?: number;
+  nodeRank?: number;
+} {
   return {
     masterAddr: env.MASTER_ADDR || undefined,
     masterPort: int(env, 'MASTER_PORT', 1),

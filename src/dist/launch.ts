@@ -55,7 +55,9 @@ function prefixLines(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, 
     rest = parts.pop() ?? '';
     for (const l of parts) out.write(`${prefix}${l}\n`);
   });
-  stream.on('end', () => { if (rest) out.write(`${prefix}${rest}\n`); });
+  stream.on('end', () => {
+    if (rest) out.write(`${prefix}${rest}\n`);
+  });
 }
 
 /** Runs the workers of this machine; resolves to the launcher's exit code. */
@@ -66,7 +68,9 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const threads = o.threadsPerWorker ?? threadsPerWorker(o.nproc);
   const base = { ...(o.env ?? process.env) };
   const first = o.nodeRank * o.nproc;
-  say(`launching ${o.nproc} worker(s) on node ${o.nodeRank} of ${o.nnodes}: ranks ${first}..${first + o.nproc - 1} of ${worldSize}, rendezvous at ${o.masterAddr}:${port}, ${threads} CPU thread(s) each`);
+  say(
+    `launching ${o.nproc} worker(s) on node ${o.nodeRank} of ${o.nnodes}: ranks ${first}..${first + o.nproc - 1} of ${worldSize}, rendezvous at ${o.masterAddr}:${port}, ${threads} CPU thread(s) each`,
+  );
 
   const children: ChildProcess[] = [];
   let alive = 0;
@@ -79,17 +83,21 @@ export async function launch(o: LaunchOptions): Promise<number> {
         try {
           c.kill(sig);
           if (sig === 'SIGTERM') c.kill('SIGCONT'); // a frozen (stopped) worker must wake to die
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       }
     }
   };
   const stopAll = (graceMs: number) => {
     if (stopping) return;
     stopping = true;
-    timers.push(setTimeout(() => {
-      signalAll('SIGTERM');
-      timers.push(setTimeout(() => signalAll('SIGKILL'), 5000));
-    }, graceMs));
+    timers.push(
+      setTimeout(() => {
+        signalAll('SIGTERM');
+        timers.push(setTimeout(() => signalAll('SIGKILL'), 5000));
+      }, graceMs),
+    );
   };
 
   const done = new Promise<void>((resolve) => {
@@ -97,14 +105,25 @@ export async function launch(o: LaunchOptions): Promise<number> {
       const rank = first + local;
       const env: NodeJS.ProcessEnv = {
         ...base,
-        RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(o.nproc),
-        GROUP_RANK: String(o.nodeRank), MASTER_ADDR: o.masterAddr, MASTER_PORT: String(port), GROWBERT_LAUNCHED: '1',
-        OMP_NUM_THREADS: base.OMP_NUM_THREADS ?? String(threads), OPENBLAS_NUM_THREADS: base.OPENBLAS_NUM_THREADS ?? String(threads),
+        RANK: String(rank),
+        WORLD_SIZE: String(worldSize),
+        LOCAL_RANK: String(local),
+        LOCAL_WORLD_SIZE: String(o.nproc),
+        GROUP_RANK: String(o.nodeRank),
+        MASTER_ADDR: o.masterAddr,
+        MASTER_PORT: String(port),
+        GROWBERT_LAUNCHED: '1',
+        OMP_NUM_THREADS: base.OMP_NUM_THREADS ?? String(threads),
+        OPENBLAS_NUM_THREADS: base.OPENBLAS_NUM_THREADS ?? String(threads),
       };
       // Own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on once
       // (a second Ctrl-C, passed on again, stops the workers at once, as without a launcher).
       // stdin is a pipe the workers watch: if the launcher itself is killed, they stop.
-      const child = spawn(process.execPath, o.args, { env, detached: true, stdio: ['pipe', rank === 0 ? 'inherit' : 'pipe', rank === 0 ? 'inherit' : 'pipe'] });
+      const child = spawn(process.execPath, o.args, {
+        env,
+        detached: true,
+        stdio: ['pipe', rank === 0 ? 'inherit' : 'pipe', rank === 0 ? 'inherit' : 'pipe'],
+      });
       children.push(child);
       alive++;
       if (rank !== 0) {
@@ -118,11 +137,13 @@ export async function launch(o: LaunchOptions): Promise<number> {
         // Stopped because the launcher passed a signal on: that worker did as asked, it did not fail.
         const asked = received !== null && signal === null && INTERRUPT_CODES.includes(code ?? 1);
         if (failed && !failure && !asked) {
-          failure = { rank, code: signal ? 1 : code ?? 1 };
+          failure = { rank, code: signal ? 1 : (code ?? 1) };
           if (alive > 0) {
             const interrupted = INTERRUPT_CODES.includes(code ?? 1);
-            say(`worker rank ${rank} (pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; ${interrupted ? 'waiting for' : 'stopping'} the other ${alive} worker(s)`);
-            stopAll(interrupted ? o.interruptGraceMs ?? 30000 : 0);
+            say(
+              `worker rank ${rank} (pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; ${interrupted ? 'waiting for' : 'stopping'} the other ${alive} worker(s)`,
+            );
+            stopAll(interrupted ? (o.interruptGraceMs ?? 30000) : 0);
           } else if (signal) {
             say(`worker rank ${rank} (pid ${child.pid}) was killed by ${signal}`);
           }
@@ -145,7 +166,11 @@ export async function launch(o: LaunchOptions): Promise<number> {
     received ??= sig;
     signalAll(sig);
   };
-  const handlers: [NodeJS.Signals, () => void][] = [['SIGINT', forward('SIGINT')], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')]];
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', forward('SIGINT')],
+    ['SIGTERM', forward('SIGTERM')],
+    ['SIGHUP', forward('SIGHUP')],
+  ];
   for (const [s, h] of handlers) process.on(s, h);
   try {
     await done;
@@ -157,7 +182,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const f = failure as { rank: number; code: number } | null;
   if (f) return f.code === 0 ? 1 : f.code;
   const sig = received as NodeJS.Signals | null;
-  return sig ? SIGNAL_CODES[sig] ?? 1 : 0;
+  return sig ? (SIGNAL_CODES[sig] ?? 1) : 0;
 }
 
 /**

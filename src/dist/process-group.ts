@@ -37,16 +37,24 @@ export function distributedBackends(): { gloo: boolean; nccl: boolean } | null {
 export function requireDistributed(backend: Backend = 'gloo'): void {
   const b = distributedBackends();
   if (!b) {
-    throw new GrowbertError('this libtorch build has no c10d/Gloo support, so data-parallel training is unavailable: on Debian install libgloo-dev (`npm run setup` does, as root) and rebuild with `npm run build:native`; or use LIBTORCH_USE_PYTORCH=1');
+    throw new GrowbertError(
+      'this libtorch build has no c10d/Gloo support, so data-parallel training is unavailable: on Debian install libgloo-dev (`npm run setup` does, as root) and rebuild with `npm run build:native`; or use LIBTORCH_USE_PYTORCH=1',
+    );
   }
-  if (!b[backend]) throw new GrowbertError(`this libtorch build has no ${backend.toUpperCase()} support; use --dist-backend gloo`);
+  if (!b[backend])
+    throw new GrowbertError(`this libtorch build has no ${backend.toUpperCase()} support; use --dist-backend gloo`);
 }
 
 /** An asynchronous collective: wait() blocks until it is done and throws if it failed. */
 export class Work {
   private done = false;
-  constructor(private readonly handle: NativeWork, private readonly after?: () => void) {}
-  isCompleted(): boolean { return this.done || native.distIsCompleted(this.handle); }
+  constructor(
+    private readonly handle: NativeWork,
+    private readonly after?: () => void,
+  ) {}
+  isCompleted(): boolean {
+    return this.done || native.distIsCompleted(this.handle);
+  }
   /** timeoutMs 0: the group's timeout. */
   wait(timeoutMs = 0): void {
     if (this.done) return;
@@ -77,12 +85,20 @@ export class ProcessGroup {
     const where = 'file' in o.store ? `file store ${o.store.file}` : `${o.store.host}:${o.store.port}`;
     try {
       const h = native.distInit({
-        backend: o.backend, rank: o.rank, worldSize: o.worldSize, timeoutMs: o.timeoutMs, heartbeatMs: o.heartbeatMs ?? 1000,
-        ...('file' in o.store ? { store: 'file', path: o.store.file } : { store: 'tcp', host: o.store.host, port: o.store.port }),
+        backend: o.backend,
+        rank: o.rank,
+        worldSize: o.worldSize,
+        timeoutMs: o.timeoutMs,
+        heartbeatMs: o.heartbeatMs ?? 1000,
+        ...('file' in o.store
+          ? { store: 'file', path: o.store.file }
+          : { store: 'tcp', host: o.store.host, port: o.store.port }),
       });
       return new ProcessGroup(h, o);
     } catch (e) {
-      throw new DistributedError(`rank ${o.rank} of ${o.worldSize} could not join the process group at ${where} within ${o.timeoutMs / 1000} s (${clean(e)}); check that every rank was started with the same master address, port and world size, and that the port is free`);
+      throw new DistributedError(
+        `rank ${o.rank} of ${o.worldSize} could not join the process group at ${where} within ${o.timeoutMs / 1000} s (${clean(e)}); check that every rank was started with the same master address, port and world size, and that the port is free`,
+      );
     }
   }
 
@@ -99,7 +115,11 @@ export class ProcessGroup {
 
   /** Copies the tensors of rank `root` into every rank's tensors (same shapes), coalesced. */
   broadcast(tensors: Tensor[], root = 0): void {
-    native.distBroadcast(this.h, tensors.map((t) => t.handle), root);
+    native.distBroadcast(
+      this.h,
+      tensors.map((t) => t.handle),
+      root,
+    );
   }
 
   barrier(): void {
@@ -120,7 +140,9 @@ export class ProcessGroup {
   }
 
   /** The native group, for the gradient reducer. */
-  get nativeHandle(): NativeGroup { return this.h; }
+  get nativeHandle(): NativeGroup {
+    return this.h;
+  }
 
   destroy(): void {
     if (!this.handle) return;
@@ -132,5 +154,9 @@ export class ProcessGroup {
 /** A native error's message without the op prefix and source locations. */
 export function clean(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0].replace(/^[a-zA-Z]+: /, '').replace(/\[[^\]]*\.(cc|cpp|h|hpp):\d+\] /g, '').trim();
+  return m
+    .split('\n')[0]
+    .replace(/^[a-zA-Z]+: /, '')
+    .replace(/\[[^\]]*\.(cc|cpp|h|hpp):\d+\] /g, '')
+    .trim();
 }

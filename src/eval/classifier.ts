@@ -27,7 +27,10 @@ export interface ClassifierOutput {
 
 export interface ClassifierOptions {
   numLabels: number;
-  /** dropout before the classifier; default the encoder's hiddenDropoutProb (HF: classifier_dropout ?? hidden_dropout_prob) */
+  /**
+   * dropout before the classifier; default the encoder's hiddenDropoutProb (HF: classifier_dropout ??
+   * hidden_dropout_prob)
+   */
   dropout?: number;
   /** seeds the new pooler and classifier weights */
   seed?: number;
@@ -45,9 +48,13 @@ export class BertForSequenceClassification extends Module {
    * new, drawn as HF draws them (normal(0, initializerRange), zero bias); load pretrained
    * ones with loadStateDict.
    */
-  constructor(readonly encoder: BertForMaskedLM, o: ClassifierOptions) {
+  constructor(
+    readonly encoder: BertForMaskedLM,
+    o: ClassifierOptions,
+  ) {
     super();
-    if (!Number.isInteger(o.numLabels) || o.numLabels < 1) throw new GrowbertError(`numLabels must be a positive integer, got ${o.numLabels}`);
+    if (!Number.isInteger(o.numLabels) || o.numLabels < 1)
+      throw new GrowbertError(`numLabels must be a positive integer, got ${o.numLabels}`);
     const c = encoder.config;
     this.numLabels = o.numLabels;
     this.dropoutProb = o.dropout ?? c.hiddenDropoutProb;
@@ -59,7 +66,9 @@ export class BertForSequenceClassification extends Module {
     this.training = encoder.training;
   }
 
-  get isRegression(): boolean { return this.numLabels === 1; }
+  get isRegression(): boolean {
+    return this.numLabels === 1;
+  }
 
   /** With bf16, the encoder's matmuls run in bfloat16 (its output, the pooler and classifier in float32). */
   forward(batch: ClassifierBatch, o: { bf16?: boolean } = {}): ClassifierOutput {

@@ -6,7 +6,13 @@
 import * as path from 'node:path';
 import type { BertTokenizer } from '../data/tokenizer.js';
 import { GrowbertError } from '../io/errors.js';
-import { BertForMaskedLM, CLASSIFIER_BIAS, CLASSIFIER_WEIGHT, isMlmHeadParam, type BertConfig } from '../model/index.js';
+import {
+  BertForMaskedLM,
+  CLASSIFIER_BIAS,
+  CLASSIFIER_WEIGHT,
+  isMlmHeadParam,
+  type BertConfig,
+} from '../model/index.js';
 import { dispose, type Device, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import { checkTokenizerFits } from '../export/hf-files.js';
@@ -42,9 +48,21 @@ export function loadRunEncoder(runOrCkpt: string): PretrainedEncoder {
     // detached handles keep their storage after the model is freed; drop the factors multiplied out
     for (const t of sd.values()) if (![...tensors.values()].includes(t)) t.dispose();
     const notes: string[] = [];
-    if (config.poolingSize > 1) notes.push(`length pooling (poolingSize ${config.poolingSize}) is a pre-training shortcut: fine-tuning runs the unpooled BERT`);
+    if (config.poolingSize > 1)
+      notes.push(
+        `length pooling (poolingSize ${config.poolingSize}) is a pre-training shortcut: fine-tuning runs the unpooled BERT`,
+      );
     if (config.ffnRank > 0) notes.push(`factorized FFN (rank ${config.ffnRank}) multiplied out for fine-tuning`);
-    return { kind: 'run', source: runOrCkpt, config: { ...config, poolingSize: 1, ffnRank: 0 }, weights: tensors, pooler: new Map(), tokenizer, checkpoint, notes };
+    return {
+      kind: 'run',
+      source: runOrCkpt,
+      config: { ...config, poolingSize: 1, ffnRank: 0 },
+      weights: tensors,
+      pooler: new Map(),
+      tokenizer,
+      checkpoint,
+      notes,
+    };
   } finally {
     model.dispose();
   }
@@ -63,7 +81,7 @@ export function loadHfEncoder(dir: string, tokenizerFile?: string): PretrainedEn
     throw e;
   }
   const notes = [...hf.notes];
-  if (hf.classifier.size) notes.push('the folder\'s classifier is not used: each task gets a new one');
+  if (hf.classifier.size) notes.push("the folder's classifier is not used: each task gets a new one");
   dispose(hf.classifier);
   const config = { ...hf.config, poolingSize: 1, ffnRank: 0 };
   return { kind: 'hf', source: dir, config, weights: hf.weights, pooler: hf.pooler, tokenizer, notes };
@@ -77,13 +95,19 @@ export function disposeEncoder(enc: PretrainedEncoder): void {
  * A fresh classifier on `device` with the encoder's weights (and pooler, when it has one); the
  * new pooler / classifier weights are drawn from `seed`.
  */
-export function buildClassifier(enc: Pick<PretrainedEncoder, 'source' | 'config' | 'weights' | 'pooler'>, o: { numLabels: number; seed: number; device?: Device }): BertForSequenceClassification {
+export function buildClassifier(
+  enc: Pick<PretrainedEncoder, 'source' | 'config' | 'weights' | 'pooler'>,
+  o: { numLabels: number; seed: number; device?: Device },
+): BertForSequenceClassification {
   const mlm = new BertForMaskedLM(enc.config, { device: o.device, seed: o.seed });
   let clf: BertForSequenceClassification | undefined;
   try {
     const { missing } = mlm.loadStateDict(enc.weights, { strict: false });
     const lacking = missing.filter((n) => !isMlmHeadParam(n));
-    if (lacking.length) throw new GrowbertError(`${enc.source}: the encoder lacks ${lacking.slice(0, 3).join(', ')}; is it a complete BERT?`);
+    if (lacking.length)
+      throw new GrowbertError(
+        `${enc.source}: the encoder lacks ${lacking.slice(0, 3).join(', ')}; is it a complete BERT?`,
+      );
     clf = new BertForSequenceClassification(mlm, { numLabels: o.numLabels, seed: o.seed });
     if (enc.pooler.size) clf.loadStateDict(enc.pooler, { strict: false });
     return clf;
@@ -104,9 +128,14 @@ export function loadHfClassifier(dir: string, o: { device?: Device } = {}): Bert
   try {
     const w = hf.classifier.get(CLASSIFIER_WEIGHT);
     if (!w || !hf.classifier.has(CLASSIFIER_BIAS) || hf.pooler.size !== 2) {
-      throw new GrowbertError(`${dir}/model.safetensors is not a BertForSequenceClassification (needs bert.pooler.dense.* and classifier.*)`);
+      throw new GrowbertError(
+        `${dir}/model.safetensors is not a BertForSequenceClassification (needs bert.pooler.dense.* and classifier.*)`,
+      );
     }
-    const clf = buildClassifier({ source: dir, config: hf.config, weights: hf.weights, pooler: hf.pooler }, { numLabels: w.shape[0], seed: 0, device: o.device });
+    const clf = buildClassifier(
+      { source: dir, config: hf.config, weights: hf.weights, pooler: hf.pooler },
+      { numLabels: w.shape[0], seed: 0, device: o.device },
+    );
     clf.loadStateDict(hf.classifier, { strict: false });
     return clf.eval();
   } finally {

@@ -12,7 +12,16 @@ import type { BertTokenizer } from '../data/tokenizer.js';
 import { Rng } from '../data/rng.js';
 import { GrowbertError } from '../io/errors.js';
 import { ProgressBar } from '../io/progress.js';
-import { PRECISION_SETTINGS, choosePrecision, manualSeed, noGrad, tensor, tidy, type Device, type PrecisionSetting } from '../tensor/index.js';
+import {
+  PRECISION_SETTINGS,
+  choosePrecision,
+  manualSeed,
+  noGrad,
+  tensor,
+  tidy,
+  type Device,
+  type PrecisionSetting,
+} from '../tensor/index.js';
 import { AdamW, clipGradNorm } from '../train/optim/index.js';
 import { schedule } from '../schedule/lr.js';
 
@@ -35,7 +44,15 @@ export interface FinetuneSettings {
 }
 
 export const DEFAULT_FINETUNE: FinetuneSettings = {
-  epochs: 3, lr: 2e-5, batchSize: 32, seed: 0, seeds: 1, device: 'cpu', precision: 'auto', weightDecay: 0.01, warmupFraction: 0.1,
+  epochs: 3,
+  lr: 2e-5,
+  batchSize: 32,
+  seed: 0,
+  seeds: 1,
+  device: 'cpu',
+  precision: 'auto',
+  weightDecay: 0.01,
+  warmupFraction: 0.1,
 };
 
 export interface FinetuneOptions extends Partial<FinetuneSettings> {
@@ -85,22 +102,28 @@ export function taskScore(metrics: Record<string, number>): number {
 }
 
 export function formatMetrics(m: Record<string, number>): string {
-  return Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join(', ');
 }
 
 function checkSettings(s: FinetuneSettings): void {
   const posInt = (name: string, v: number | undefined) => {
-    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new GrowbertError(`${name} must be a positive integer, got ${v}`);
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new GrowbertError(`${name} must be a positive integer, got ${v}`);
   };
   posInt('epochs', s.epochs);
   posInt('batch size', s.batchSize);
   posInt('seq length', s.seqLength);
   posInt('seeds', s.seeds);
   posInt('max-train', s.maxTrain);
-  if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new GrowbertError(`seed must be a non-negative integer, got ${s.seed}`);
+  if (!(Number.isInteger(s.seed) && s.seed >= 0))
+    throw new GrowbertError(`seed must be a non-negative integer, got ${s.seed}`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new GrowbertError(`lr must be a positive number, got ${s.lr}`);
-  if (!(PRECISION_SETTINGS as readonly string[]).includes(s.precision)) throw new GrowbertError(`precision must be auto, fp32 or bf16, got '${s.precision}'`);
-  if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) throw new GrowbertError(`warmup fraction must be in [0, 1], got ${s.warmupFraction}`);
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(s.precision))
+    throw new GrowbertError(`precision must be auto, fp32 or bf16, got '${s.precision}'`);
+  if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1))
+    throw new GrowbertError(`warmup fraction must be in [0, 1], got ${s.warmupFraction}`);
 }
 
 /** Token ids per example, tokenized once and shared by every seed. */
@@ -122,7 +145,14 @@ function encodeExamples(tok: BertTokenizer, xs: GlueExample[], seq: number): Enc
 }
 
 /** The examples at `idx` as one batch padded to its longest row (labels unless `withLabels` is false). */
-function makeBatch(data: Encoded, idx: ArrayLike<number>, pad: number, regression: boolean, device: Device, withLabels = true): ClassifierBatch {
+function makeBatch(
+  data: Encoded,
+  idx: ArrayLike<number>,
+  pad: number,
+  regression: boolean,
+  device: Device,
+  withLabels = true,
+): ClassifierBatch {
   const B = idx.length;
   let L = 1;
   for (let i = 0; i < B; i++) L = Math.max(L, data.ids[idx[i]!]!.length);
@@ -130,7 +160,8 @@ function makeBatch(data: Encoded, idx: ArrayLike<number>, pad: number, regressio
   const types = new BigInt64Array(B * L);
   const mask = new BigInt64Array(B * L);
   for (let i = 0; i < B; i++) {
-    const a = data.ids[idx[i]!]!, t = data.types[idx[i]!]!;
+    const a = data.ids[idx[i]!]!,
+      t = data.types[idx[i]!]!;
     for (let j = 0; j < a.length; j++) {
       ids[i * L + j] = BigInt(a[j]!);
       types[i * L + j] = BigInt(t[j]!);
@@ -145,13 +176,26 @@ function makeBatch(data: Encoded, idx: ArrayLike<number>, pad: number, regressio
   };
   if (withLabels) {
     const lab = Array.from(idx, (k) => data.labels[k]!);
-    batch.labels = regression ? tensor(Float32Array.from(lab), { device }) : tensor(BigInt64Array.from(lab, (v) => BigInt(v)), { device });
+    batch.labels = regression
+      ? tensor(Float32Array.from(lab), { device })
+      : tensor(
+          BigInt64Array.from(lab, (v) => BigInt(v)),
+          { device },
+        );
   }
   return batch;
 }
 
 /** Dev predictions (class index, or the score for regression) and the task's metrics. */
-export function evaluateClassifier(clf: BertForSequenceClassification, dev: Encoded, spec: GlueTaskSpec, batchSize: number, pad: number, device: Device, bf16 = false): Record<string, number> {
+export function evaluateClassifier(
+  clf: BertForSequenceClassification,
+  dev: Encoded,
+  spec: GlueTaskSpec,
+  batchSize: number,
+  pad: number,
+  device: Device,
+  bf16 = false,
+): Record<string, number> {
   clf.eval();
   const n = dev.ids.length;
   // batches of similar lengths pad little; predictions go back to their example's index
@@ -164,7 +208,9 @@ export function evaluateClassifier(clf: BertForSequenceClassification, dev: Enco
         const { logits } = clf.forward(makeBatch(dev, idx, pad, clf.isRegression, device, false), { bf16 });
         return (clf.isRegression ? logits.squeeze(-1) : logits.argmax(-1)).toArray();
       });
-      idx.forEach((k, i) => { preds[k] = out[i]!; });
+      idx.forEach((k, i) => {
+        preds[k] = out[i]!;
+      });
     }
   });
   return computeGlueMetric(spec.metric, preds, dev.labels);
@@ -190,25 +236,39 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
   const n = d.train.ids.length;
   const perEpoch = Math.ceil(n / s.batchSize);
   const total = perEpoch * s.epochs;
-  const lr = schedule({ peak: s.lr, warmupSteps: Math.round(s.warmupFraction * total), totalSteps: total, decay: 'linear' });
+  const lr = schedule({
+    peak: s.lr,
+    warmupSteps: Math.round(s.warmupFraction * total),
+    totalSteps: total,
+    decay: 'linear',
+  });
   const epochs: EpochResult[] = [];
   try {
     let step = 0;
     for (let epoch = 1; epoch <= s.epochs; epoch++) {
       clf.train();
       const order = Rng.fromSeed(seed, 'finetune', d.spec.task, epoch).permutation(n);
-      const bar = new ProgressBar({ total: perEpoch, label: `${d.spec.task} seed ${seed} epoch ${epoch}/${s.epochs}`, unit: 'steps', enabled: o.progress });
+      const bar = new ProgressBar({
+        total: perEpoch,
+        label: `${d.spec.task} seed ${seed} epoch ${epoch}/${s.epochs}`,
+        unit: 'steps',
+        enabled: o.progress,
+      });
       let lossSum = 0;
       for (let b = 0; b < perEpoch; b++) {
         const idx = order.subarray(b * s.batchSize, Math.min(n, (b + 1) * s.batchSize));
         const loss = tidy(() => {
-          const out = clf.forward(makeBatch(d.train, idx, pad, clf.isRegression, s.device), { bf16: s.precision === 'bf16' });
+          const out = clf.forward(makeBatch(d.train, idx, pad, clf.isRegression, s.device), {
+            bf16: s.precision === 'bf16',
+          });
           out.loss!.backward();
           return out.loss!.item();
         });
         if (!Number.isFinite(loss)) {
           bar.finish();
-          throw new GrowbertError(`${d.spec.task}: training loss became ${loss} at step ${step} (seed ${seed}); lower --lr`);
+          throw new GrowbertError(
+            `${d.spec.task}: training loss became ${loss} at step ${step} (seed ${seed}); lower --lr`,
+          );
         }
         clipGradNorm(params, 1.0);
         opt.step(lr.lrAt(step++));
@@ -220,7 +280,9 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
       const metrics = evaluateClassifier(clf, d.dev, d.spec, s.batchSize * 2, pad, s.device, s.precision === 'bf16');
       const r: EpochResult = { epoch, trainLoss: lossSum / perEpoch, metrics, score: taskScore(metrics) };
       epochs.push(r);
-      log(`${d.spec.task} seed ${seed} epoch ${epoch}/${s.epochs}: train loss ${r.trainLoss.toFixed(4)}, dev ${formatMetrics(metrics)}`);
+      log(
+        `${d.spec.task} seed ${seed} epoch ${epoch}/${s.epochs}: train loss ${r.trainLoss.toFixed(4)}, dev ${formatMetrics(metrics)}`,
+      );
     }
   } finally {
     opt.dispose();
@@ -234,7 +296,9 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
 function subsample(xs: GlueExample[], max: number | undefined, task: GlueTask): GlueExample[] {
   if (max === undefined || max >= xs.length) return xs;
   const keep = Rng.fromSeed('max-train', task).permutation(xs.length).subarray(0, max);
-  return Array.from(keep).sort((a, b) => a - b).map((i) => xs[i]!);
+  return Array.from(keep)
+    .sort((a, b) => a - b)
+    .map((i) => xs[i]!);
 }
 
 /** Fine-tunes `enc` on one GLUE task for every seed; dev metrics per epoch, mean and std over seeds. */
@@ -242,12 +306,16 @@ export function finetuneGlue(enc: PretrainedEncoder, o: FinetuneOptions): TaskRe
   const spec = GLUE_TASKS[o.task];
   if (!spec) throw new GrowbertError(`unknown GLUE task '${o.task}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
   const keys = [...Object.keys(DEFAULT_FINETUNE), 'seqLength', 'maxTrain'] as (keyof FinetuneSettings)[];
-  const defined = Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<FinetuneSettings>;
+  const defined = Object.fromEntries(
+    keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
+  ) as Partial<FinetuneSettings>;
   const base: FinetuneSettings = { ...DEFAULT_FINETUNE, ...defined };
   checkSettings(base);
   const maxPos = enc.config.maxPositionEmbeddings;
   if (base.seqLength !== undefined && base.seqLength > maxPos) {
-    throw new GrowbertError(`--seq ${base.seqLength} exceeds the model's ${maxPos} positions; pass --seq ${maxPos} or less`);
+    throw new GrowbertError(
+      `--seq ${base.seqLength} exceeds the model's ${maxPos} positions; pass --seq ${maxPos} or less`,
+    );
   }
   // The CLI prints the reason (src/cli/finetune.ts); here the choice only.
   const chosen = choosePrecision(base.precision, base.device);
@@ -275,7 +343,14 @@ export function finetuneGlue(enc: PretrainedEncoder, o: FinetuneOptions): TaskRe
     std[key] = ms.std;
   }
   return {
-    task: o.task, metric: spec.metric, trainExamples: trainEx.length, devExamples: devAll.length, settings, seeds, mean, std,
+    task: o.task,
+    metric: spec.metric,
+    trainExamples: trainEx.length,
+    devExamples: devAll.length,
+    settings,
+    seeds,
+    mean,
+    std,
     score: meanStd(seeds.map((r) => r.score)),
   };
 }

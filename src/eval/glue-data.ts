@@ -76,7 +76,9 @@ function readLines(file: string): string[] {
 /** dataDir is the GLUE root holding SST-2/, MRPC/, ...; split is 'train' or 'dev'. */
 export function loadGlue(task: GlueTask, dataDir: string, split: 'train' | 'dev'): GlueExample[] {
   if (!isGlueTask(task)) {
-    throw new GrowbertError(`unknown GLUE task "${String(task)}"; expected one of ${Object.keys(GLUE_TASKS).join(', ')}`);
+    throw new GrowbertError(
+      `unknown GLUE task "${String(task)}"; expected one of ${Object.keys(GLUE_TASKS).join(', ')}`,
+    );
   }
   const spec = GLUE_TASKS[task];
   const fileName = split === 'train' ? 'train.tsv' : spec.devFile;
@@ -98,7 +100,9 @@ export function loadGlue(task: GlueTask, dataDir: string, split: 'train' | 'dev'
     const find = (name: string): number => {
       const i = header.indexOf(name);
       if (i < 0) {
-        throw new GrowbertError(`${file}:1: header has no "${name}" column (found: ${header.join(' | ')}); is this the ${spec.dir} ${split} file?`);
+        throw new GrowbertError(
+          `${file}:1: header has no "${name}" column (found: ${header.join(' | ')}); is this the ${spec.dir} ${split} file?`,
+        );
       }
       return i;
     };
@@ -122,7 +126,9 @@ export function loadGlue(task: GlueTask, dataDir: string, split: 'train' | 'dev'
     const lineNo = i + 1;
     const cells = lines[i]!.split('\t');
     if (cells.length < needed) {
-      throw new GrowbertError(`${file}:${lineNo}: row has ${cells.length} tab-separated columns, ${task} needs at least ${needed}`);
+      throw new GrowbertError(
+        `${file}:${lineNo}: row has ${cells.length} tab-separated columns, ${task} needs at least ${needed}`,
+      );
     }
     const raw = cells[idxLabel]!.trim();
     let label: number;
@@ -132,7 +138,9 @@ export function loadGlue(task: GlueTask, dataDir: string, split: 'train' | 'dev'
     } else {
       const li = labelIndex.get(raw);
       if (li === undefined) {
-        throw new GrowbertError(`${file}:${lineNo}: unknown label "${raw}"; ${task} labels are ${spec.labels.join(', ')}`);
+        throw new GrowbertError(
+          `${file}:${lineNo}: unknown label "${raw}"; ${task} labels are ${spec.labels.join(', ')}`,
+        );
       }
       label = li;
     }

@@ -35,17 +35,23 @@ export interface GlueSuiteResult {
 
 /** Parses 'sst2,mrpc,cola' (a GrowbertError names an unknown task). */
 export function parseTaskList(list: string): GlueTask[] {
-  const tasks = list.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-  if (tasks.length === 0) throw new GrowbertError('--tasks is empty; give a comma-separated list such as sst2,mrpc,cola');
+  const tasks = list
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+  if (tasks.length === 0)
+    throw new GrowbertError('--tasks is empty; give a comma-separated list such as sst2,mrpc,cola');
   for (const t of tasks) {
-    if (!(t in GLUE_TASKS)) throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
+    if (!(t in GLUE_TASKS))
+      throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
   }
   return [...new Set(tasks)] as GlueTask[];
 }
 
 /** Loads the encoder named by exactly one of run / model. */
 export function loadEncoder(o: { run?: string; model?: string; tokenizer?: string }): PretrainedEncoder {
-  if ((o.run === undefined) === (o.model === undefined)) throw new GrowbertError('pass exactly one of --run DIR (a growbert run) or --model DIR (a Hugging Face folder)');
+  if ((o.run === undefined) === (o.model === undefined))
+    throw new GrowbertError('pass exactly one of --run DIR (a growbert run) or --model DIR (a Hugging Face folder)');
   return o.run !== undefined ? loadRunEncoder(o.run) : loadHfEncoder(o.model!, o.tokenizer);
 }
 
@@ -63,13 +69,19 @@ export function glueMarkdown(r: Omit<GlueSuiteResult, 'files'>): string {
   ];
   if (s) {
     const seeds = s.seeds > 1 ? `seeds ${s.seed}..${s.seed + s.seeds - 1} (mean ± std)` : `seed ${s.seed}`;
-    lines.push(`Fine-tuning: ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, lr ${s.lr}, batch ${s.batchSize}, seq ${s.seqLength}, ${seeds}${s.maxTrain ? `, at most ${s.maxTrain} training examples per task` : ''}; last-epoch dev metrics.`);
+    lines.push(
+      `Fine-tuning: ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, lr ${s.lr}, batch ${s.batchSize}, seq ${s.seqLength}, ${seeds}${s.maxTrain ? `, at most ${s.maxTrain} training examples per task` : ''}; last-epoch dev metrics.`,
+    );
   }
   lines.push('', '| task | score | metrics | train / dev examples |', '|---|---:|---|---:|');
   for (const t of r.tasks) {
     const n = t.seeds.length;
-    const metrics = Object.keys(t.mean).map((k) => `${k} ${pm(t.mean[k]!, t.std[k]!, n)}`).join(', ');
-    lines.push(`| ${GLUE_TASKS[t.task].dir} | ${pm(t.score.mean, t.score.std, n)} | ${metrics} | ${t.trainExamples} / ${t.devExamples} |`);
+    const metrics = Object.keys(t.mean)
+      .map((k) => `${k} ${pm(t.mean[k]!, t.std[k]!, n)}`)
+      .join(', ');
+    lines.push(
+      `| ${GLUE_TASKS[t.task].dir} | ${pm(t.score.mean, t.score.std, n)} | ${metrics} | ${t.trainExamples} / ${t.devExamples} |`,
+    );
   }
   lines.push(`| **average** | **${pct(r.average)}** | | |`, '');
   for (const note of r.notes) lines.push(`Note: ${note}`);
@@ -82,13 +94,24 @@ export function glueMarkdown(r: Omit<GlueSuiteResult, 'files'>): string {
  */
 /** Folders glue may write glue.md and glue.json into: a result of its own, a run, an HF model. */
 function ownsGlueOut(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'glue.json')) || looksLikeRun(dir) || fs.existsSync(path.join(dir, 'config.json'));
+  return (
+    fs.existsSync(path.join(dir, 'glue.json')) || looksLikeRun(dir) || fs.existsSync(path.join(dir, 'config.json'))
+  );
 }
 
 export function runGlueSuite(o: GlueSuiteOptions & { encoder?: PretrainedEncoder }): GlueSuiteResult {
   if (o.tasks.length === 0) throw new GrowbertError('no GLUE tasks given; pass e.g. --tasks sst2,mrpc,cola');
   // an explicit --out, checked before any work: new or empty, a run or model folder, or an earlier glue result's
-  if (o.outDir) guardOut({ out: o.outDir, inputs: [o.dataDir], kind: 'a GLUE result, run or model', owns: ownsGlueOut, reuse: true, forceHint: null, flag: 'out' });
+  if (o.outDir)
+    guardOut({
+      out: o.outDir,
+      inputs: [o.dataDir],
+      kind: 'a GLUE result, run or model',
+      owns: ownsGlueOut,
+      reuse: true,
+      forceHint: null,
+      flag: 'out',
+    });
   const enc = o.encoder ?? loadEncoder(o);
   try {
     const tasks: TaskResult[] = [];

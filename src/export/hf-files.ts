@@ -24,7 +24,11 @@ export function sortedJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };
@@ -37,7 +41,8 @@ export function sortedJson(value: unknown): string {
  * plain BERT (poolingSize 1, ffnRank 0): the growbert_* extras have no meaning to HF.
  */
 export function hfModelConfig(c: BertConfig, architectures = [HF_MLM_ARCHITECTURES[c.arch]]): Record<string, unknown> {
-  if (c.poolingSize !== 1 || c.ffnRank !== 0) throw new Error('hfModelConfig: convert to a plain BERT (poolingSize 1, ffnRank 0) first');
+  if (c.poolingSize !== 1 || c.ffnRank !== 0)
+    throw new Error('hfModelConfig: convert to a plain BERT (poolingSize 1, ffnRank 0) first');
   return {
     ...toHfConfig(c, architectures),
     add_cross_attention: false,
@@ -76,7 +81,12 @@ export function hfTokenizerConfig(modelMaxLength: number, lowercase = true): Rec
  * Every token id must index a row of the embedding table. A tokenizer with fewer tokens than
  * the model's vocab_size is fine (HF models often pad the table to a round size); more is not.
  */
-export function checkTokenizerFits(tokenizerSize: number, tokenizerFile: string, modelVocab: number, modelFile: string): void {
+export function checkTokenizerFits(
+  tokenizerSize: number,
+  tokenizerFile: string,
+  modelVocab: number,
+  modelFile: string,
+): void {
   if (tokenizerSize > modelVocab) {
     throw new GrowbertError(
       `tokenizer ${tokenizerFile} has ${tokenizerSize} tokens but the model ${modelFile} has vocab_size ${modelVocab}; they do not match: use the tokenizer the model was trained with`,
@@ -93,10 +103,19 @@ export function checkTokenizerFits(tokenizerSize: number, tokenizerFile: string,
  */
 export function writeFolderAtomically(
   out: string,
-  opts: { force?: boolean; protect?: (string | undefined)[]; kind: string; owns: (dir: string) => boolean; owned: readonly string[] },
+  opts: {
+    force?: boolean;
+    protect?: (string | undefined)[];
+    kind: string;
+    owns: (dir: string) => boolean;
+    owned: readonly string[];
+  },
   fill: (tmp: string) => void,
 ): string {
-  return writeOutAtomically({ out, inputs: opts.protect, force: opts.force, kind: opts.kind, owns: opts.owns, owned: opts.owned }, fill);
+  return writeOutAtomically(
+    { out, inputs: opts.protect, force: opts.force, kind: opts.kind, owns: opts.owns, owned: opts.owned },
+    fill,
+  );
 }
 
 /** An HF model folder that export wrote: config.json and model.safetensors. */

@@ -12,8 +12,15 @@ import { BertTokenizer } from '../data/tokenizer.js';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import {
-  BertForMaskedLM, PRESETS, TIED_DECODER_WEIGHT, WORD_EMBEDDINGS, fromHfConfig, isMlmHeadParam, mapHfName,
-  type BertConfig, type PresetName,
+  BertForMaskedLM,
+  PRESETS,
+  TIED_DECODER_WEIGHT,
+  WORD_EMBEDDINGS,
+  fromHfConfig,
+  isMlmHeadParam,
+  mapHfName,
+  type BertConfig,
+  type PresetName,
 } from '../model/index.js';
 import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
@@ -45,19 +52,29 @@ function readJson(file: string): Record<string, unknown> {
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Record<string, unknown>;
   } catch (e) {
-    throw new GrowbertError(`${file} is not valid JSON (${(e as Error).message}); re-save the model with save_pretrained`);
+    throw new GrowbertError(
+      `${file} is not valid JSON (${(e as Error).message}); re-save the model with save_pretrained`,
+    );
   }
 }
 
 /** Loads an HF BERT folder's config and weights (float32, CPU). The caller disposes the maps. */
 export function readHfModel(dir: string): HfModel {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new GrowbertError(`${dir} is not a folder; pass a Hugging Face model folder (config.json + model.safetensors)`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new GrowbertError(
+      `${dir} is not a folder; pass a Hugging Face model folder (config.json + model.safetensors)`,
+    );
   const cfgFile = path.join(dir, 'config.json');
   const stFile = path.join(dir, 'model.safetensors');
-  if (!fs.existsSync(cfgFile)) throw new GrowbertError(`${dir} has no config.json; pass a Hugging Face model folder as written by save_pretrained`);
+  if (!fs.existsSync(cfgFile))
+    throw new GrowbertError(
+      `${dir} has no config.json; pass a Hugging Face model folder as written by save_pretrained`,
+    );
   if (!fs.existsSync(stFile)) {
     const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
-    throw new GrowbertError(`${dir} has no model.safetensors${bin ? ' (only pytorch_model.bin)' : ''}; re-save it with save_pretrained(safe_serialization=True)`);
+    throw new GrowbertError(
+      `${dir} has no model.safetensors${bin ? ' (only pytorch_model.bin)' : ''}; re-save it with save_pretrained(safe_serialization=True)`,
+    );
   }
   const hf = readJson(cfgFile);
   let config: BertConfig;
@@ -69,7 +86,15 @@ export function readHfModel(dir: string): HfModel {
   const architectures = Array.isArray(hf.architectures) ? hf.architectures.map(String) : [];
   const notes: string[] = [];
   const { tensors } = loadSafetensors(stFile);
-  const out: HfModel = { dir, config, architectures, weights: new Map(), pooler: new Map(), classifier: new Map(), notes };
+  const out: HfModel = {
+    dir,
+    config,
+    architectures,
+    weights: new Map(),
+    pooler: new Map(),
+    classifier: new Map(),
+    notes,
+  };
   const other: string[] = [];
   let decoderWeight: Tensor | undefined;
   let converted = false;
@@ -88,20 +113,30 @@ export function readHfModel(dir: string): HfModel {
       t0.dispose();
     }
     const map = to === 'mlm' ? out.weights : to === 'pooler' ? out.pooler : out.classifier;
-    if (map.has(name)) t.dispose(); // e.g. the decoder.bias alias of cls.predictions.bias
+    if (map.has(name))
+      t.dispose(); // e.g. the decoder.bias alias of cls.predictions.bias
     else map.set(name, t);
   }
   if (converted) notes.push('half-precision weights converted to float32');
-  if (other.length) notes.push(`ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`);
+  if (other.length)
+    notes.push(
+      `ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`,
+    );
   if (decoderWeight) {
     const word = out.weights.get(WORD_EMBEDDINGS);
-    const same = word !== undefined && decoderWeight.shape.join() === word.shape.join() && tidy(() => decoderWeight!.float().equal(word));
-    if (!same) notes.push('the checkpoint has an untied decoder weight; growbert ties it to the word embeddings and drops it');
+    const same =
+      word !== undefined &&
+      decoderWeight.shape.join() === word.shape.join() &&
+      tidy(() => decoderWeight!.float().equal(word));
+    if (!same)
+      notes.push('the checkpoint has an untied decoder weight; growbert ties it to the word embeddings and drops it');
     decoderWeight.dispose();
   }
   if (!out.weights.has(WORD_EMBEDDINGS)) {
     dispose([out.weights, out.pooler, out.classifier]);
-    throw new GrowbertError(`${stFile} has no BERT embeddings (bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight); is it a BERT checkpoint?`);
+    throw new GrowbertError(
+      `${stFile} has no BERT embeddings (bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight); is it a BERT checkpoint?`,
+    );
   }
   return out;
 }
@@ -110,17 +145,29 @@ export function readHfModel(dir: string): HfModel {
  * A BertForMaskedLM holding the checkpoint's weights. Every encoder tensor must be present;
  * a missing MLM head is initialized (seeded) and noted.
  */
-export function hfMaskedLM(hf: HfModel, o: { device?: Device; seed?: number } = {}): { model: BertForMaskedLM; notes: string[] } {
+export function hfMaskedLM(
+  hf: HfModel,
+  o: { device?: Device; seed?: number } = {},
+): { model: BertForMaskedLM; notes: string[] } {
   const file = path.join(hf.dir, 'model.safetensors');
   const model = new BertForMaskedLM(hf.config, { device: o.device, seed: o.seed ?? 0 });
   try {
     const { missing, unexpected } = model.loadStateDict(hf.weights, { strict: false });
     const lacking = missing.filter((n) => !isMlmHeadParam(n));
     const list = (xs: string[]) => `${xs.slice(0, 3).join(', ')}${xs.length > 3 ? ', ...' : ''}`;
-    if (lacking.length) throw new GrowbertError(`${file} lacks ${lacking.length} encoder tensor(s) (${list(lacking)}); is it a complete BERT checkpoint?`);
-    if (unexpected.length) throw new GrowbertError(`${file} has ${unexpected.length} tensor(s) that config.json does not describe (${list(unexpected)}); check num_hidden_layers and the other sizes`);
+    if (lacking.length)
+      throw new GrowbertError(
+        `${file} lacks ${lacking.length} encoder tensor(s) (${list(lacking)}); is it a complete BERT checkpoint?`,
+      );
+    if (unexpected.length)
+      throw new GrowbertError(
+        `${file} has ${unexpected.length} tensor(s) that config.json does not describe (${list(unexpected)}); check num_hidden_layers and the other sizes`,
+      );
     const notes: string[] = [];
-    if (missing.length) notes.push(`no MLM head in ${file} (${hf.architectures.join(', ') || 'unknown architecture'}): cls.predictions initialized (seed ${o.seed ?? 0}); pre-train before using its predictions`);
+    if (missing.length)
+      notes.push(
+        `no MLM head in ${file} (${hf.architectures.join(', ') || 'unknown architecture'}): cls.predictions initialized (seed ${o.seed ?? 0}); pre-train before using its predictions`,
+      );
     return { model, notes };
   } catch (e) {
     model.dispose();
@@ -140,28 +187,45 @@ export function hfTokenizer(dir: string, override?: string): { tokenizer: BertTo
   if (fs.existsSync(vocab)) {
     const tc = path.join(dir, 'tokenizer_config.json');
     if (fs.existsSync(tc) && readJson(tc).do_lower_case === false) {
-      throw new GrowbertError(`${dir} has a cased vocab.txt and no tokenizer.json; growbert reads vocab.txt as uncased: save the tokenizer with a fast tokenizer (tokenizer.json) or pass --tokenizer`);
+      throw new GrowbertError(
+        `${dir} has a cased vocab.txt and no tokenizer.json; growbert reads vocab.txt as uncased: save the tokenizer with a fast tokenizer (tokenizer.json) or pass --tokenizer`,
+      );
     }
     return { tokenizer: BertTokenizer.fromFile(vocab), file: vocab };
   }
-  throw new GrowbertError(`${dir} has neither tokenizer.json nor vocab.txt; pass --tokenizer FILE (the model's vocab.txt or tokenizer.json)`);
+  throw new GrowbertError(
+    `${dir} has neither tokenizer.json nor vocab.txt; pass --tokenizer FILE (the model's vocab.txt or tokenizer.json)`,
+  );
 }
 
 /** The preset whose hidden size is nearest: it supplies training defaults (batch, lr, steps). */
 function nearestPreset(c: BertConfig): PresetName {
   const names = Object.keys(PRESETS) as PresetName[];
-  return names.reduce((best, n) => (Math.abs(PRESETS[n].hiddenSize - c.hiddenSize) < Math.abs(PRESETS[best].hiddenSize - c.hiddenSize) ? n : best), names[0]);
+  return names.reduce(
+    (best, n) =>
+      Math.abs(PRESETS[n].hiddenSize - c.hiddenSize) < Math.abs(PRESETS[best].hiddenSize - c.hiddenSize) ? n : best,
+    names[0],
+  );
 }
 
 /** A minimal pre-training config for continuing from the imported model (validated by the schema). */
-export function importedRunConfig(c: BertConfig, tokenizerFile: string, tokenizerSize: number, runDir: string): PretrainConfigInput {
+export function importedRunConfig(
+  c: BertConfig,
+  tokenizerFile: string,
+  tokenizerSize: number,
+  runDir: string,
+): PretrainConfigInput {
   const preset = nearestPreset(c);
   // every model field but the vocabulary's, which the tokenizer sets (the pad id is BERT's 0)
   const { vocabSize: _v, padTokenId: _p, ...model } = c;
   const input: PretrainConfigInput = {
     preset,
     model,
-    data: { tokenizer: tokenizerFile, vocabSize: tokenizerSize, seqLength: Math.min(TRAIN_PRESETS[preset].seqLength, c.maxPositionEmbeddings) },
+    data: {
+      tokenizer: tokenizerFile,
+      vocabSize: tokenizerSize,
+      seqLength: Math.min(TRAIN_PRESETS[preset].seqLength, c.maxPositionEmbeddings),
+    },
     out: runDir,
   };
   parseConfig(input, 'imported run config');
@@ -176,33 +240,59 @@ export interface ImportResult {
 }
 
 /** `growbert import`: an HF folder -> a run folder with config.json, tokenizer/ and a step-0 checkpoint. */
-export function importHfToRun(dir: string, out: string, opts: { tokenizer?: string; force?: boolean; seed?: number } = {}): ImportResult {
+export function importHfToRun(
+  dir: string,
+  out: string,
+  opts: { tokenizer?: string; force?: boolean; seed?: number } = {},
+): ImportResult {
   const hf = readHfModel(dir);
   try {
     const { tokenizer, file: tokFile } = hfTokenizer(dir, opts.tokenizer);
     checkTokenizerFits(tokenizer.vocabSize, tokFile, hf.config.vocabSize, path.join(dir, 'model.safetensors'));
     const notes = [...hf.notes];
-    if (tokenizer.vocabSize < hf.config.vocabSize) notes.push(`tokenizer has ${tokenizer.vocabSize} tokens, the model ${hf.config.vocabSize} embedding rows: rows ${tokenizer.vocabSize}.. are kept but unused`);
-    if (hf.pooler.size) notes.push('pooler (bert.pooler.*) not imported: pre-training does not use it; fine-tune with --model to keep it');
-    if (hf.classifier.size) notes.push('classifier (classifier.*) not imported: a run holds the pre-trained encoder only');
+    if (tokenizer.vocabSize < hf.config.vocabSize)
+      notes.push(
+        `tokenizer has ${tokenizer.vocabSize} tokens, the model ${hf.config.vocabSize} embedding rows: rows ${tokenizer.vocabSize}.. are kept but unused`,
+      );
+    if (hf.pooler.size)
+      notes.push(
+        'pooler (bert.pooler.*) not imported: pre-training does not use it; fine-tune with --model to keep it',
+      );
+    if (hf.classifier.size)
+      notes.push('classifier (classifier.*) not imported: a run holds the pre-trained encoder only');
     const { model, notes: loadNotes } = hfMaskedLM(hf, { seed: opts.seed });
     notes.push(...loadNotes);
     try {
       const target = path.resolve(out);
       let checkpoint = '';
-      writeFolderAtomically(out, { force: opts.force, protect: [dir, opts.tokenizer], kind: 'a growbert run', owns: looksLikeRun, owned: RUN_ENTRIES }, (tmp) => {
-        const paths = runPaths(tmp);
-        tokenizer.save(paths.tokenizerDir);
-        const cfg = importedRunConfig(hf.config, path.join(runPaths(target).tokenizerDir, 'tokenizer.json'), tokenizer.vocabSize, target);
-        atomicWriteFile(paths.config, JSON.stringify(cfg, null, 2) + '\n');
-        const sd = model.stateDict();
-        try {
-          const trainer = { step: 0, tokens: 0, modelConfig: hf.config, importedFrom: path.resolve(dir) };
-          checkpoint = path.basename(saveCheckpoint(tmp, 0, { model: sd, optimizer: new Map(), trainer }));
-        } finally {
-          dispose(sd);
-        }
-      });
+      writeFolderAtomically(
+        out,
+        {
+          force: opts.force,
+          protect: [dir, opts.tokenizer],
+          kind: 'a growbert run',
+          owns: looksLikeRun,
+          owned: RUN_ENTRIES,
+        },
+        (tmp) => {
+          const paths = runPaths(tmp);
+          tokenizer.save(paths.tokenizerDir);
+          const cfg = importedRunConfig(
+            hf.config,
+            path.join(runPaths(target).tokenizerDir, 'tokenizer.json'),
+            tokenizer.vocabSize,
+            target,
+          );
+          atomicWriteFile(paths.config, JSON.stringify(cfg, null, 2) + '\n');
+          const sd = model.stateDict();
+          try {
+            const trainer = { step: 0, tokens: 0, modelConfig: hf.config, importedFrom: path.resolve(dir) };
+            checkpoint = path.basename(saveCheckpoint(tmp, 0, { model: sd, optimizer: new Map(), trainer }));
+          } finally {
+            dispose(sd);
+          }
+        },
+      );
       return { out: target, checkpoint: path.join(runPaths(target).checkpoints, checkpoint), config: hf.config, notes };
     } finally {
       model.dispose();

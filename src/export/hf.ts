@@ -15,7 +15,14 @@ import { HF_MODEL_TYPES, factorizedToDense, toHfName, type BertConfig } from '..
 import { saveSafetensors, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import {
-  HF_MODEL_FILES, HF_TOKENIZER_FILES, checkTokenizerFits, hfModelConfig, hfTokenizerConfig, isHfModelFolder, sortedJson, writeFolderAtomically,
+  HF_MODEL_FILES,
+  HF_TOKENIZER_FILES,
+  checkTokenizerFits,
+  hfModelConfig,
+  hfTokenizerConfig,
+  isHfModelFolder,
+  sortedJson,
+  writeFolderAtomically,
 } from './hf-files.js';
 
 export interface ExportResult {
@@ -35,7 +42,9 @@ export interface ExportResult {
  */
 export function writeHfTokenizer(tokenizer: BertTokenizer, dir: string, modelMaxLength: number): void {
   tokenizer.save(dir);
-  const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as { normalizer?: { lowercase?: boolean } | null };
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as {
+    normalizer?: { lowercase?: boolean } | null;
+  };
   const lowercase = json.normalizer?.lowercase ?? true;
   atomicWriteFile(path.join(dir, 'tokenizer_config.json'), sortedJson(hfTokenizerConfig(modelMaxLength, lowercase)));
 }
@@ -45,7 +54,10 @@ export function writeHfTokenizer(tokenizer: BertTokenizer, dir: string, modelMax
  * safetensors writer uses for same-dtype tensors: the file then matches HF's byte for byte.
  * New tensors made here (multiplied-out FFN weights) are listed in `created` for disposal.
  */
-export function plainBertState(stateDict: Map<string, Tensor>, config: BertConfig): { tensors: Map<string, Tensor>; created: Tensor[] } {
+export function plainBertState(
+  stateDict: Map<string, Tensor>,
+  config: BertConfig,
+): { tensors: Map<string, Tensor>; created: Tensor[] } {
   const dense = config.ffnRank > 0 ? factorizedToDense(stateDict) : stateDict;
   const created = [...dense.values()].filter((t) => ![...stateDict.values()].includes(t));
   const names = [...dense.keys()].sort();
@@ -58,25 +70,49 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
   const run = runOfCheckpoint(checkpoint);
   const notes: string[] = [];
   try {
-    checkTokenizerFits(tokenizer.vocabSize, path.join(runPaths(run).tokenizerDir, 'tokenizer.json'), config.vocabSize, path.join(checkpoint, 'model.safetensors'));
-    if (config.poolingSize > 1) notes.push(`length pooling (poolingSize ${config.poolingSize}) dropped: it has no parameters, the model exports as the unpooled BERT`);
-    if (config.ffnRank > 0) notes.push(`factorized FFN (rank ${config.ffnRank}) multiplied out into dense ${config.intermediateSize}x${config.hiddenSize} matrices`);
-    if (config.arch !== 'bert') notes.push(`arch ${config.arch}: written in growbert's documented layout (model_type ${HF_MODEL_TYPES[config.arch]}, docs/export.md); growbert import and fine-tune read it, transformers' BertForMaskedLM does not`);
+    checkTokenizerFits(
+      tokenizer.vocabSize,
+      path.join(runPaths(run).tokenizerDir, 'tokenizer.json'),
+      config.vocabSize,
+      path.join(checkpoint, 'model.safetensors'),
+    );
+    if (config.poolingSize > 1)
+      notes.push(
+        `length pooling (poolingSize ${config.poolingSize}) dropped: it has no parameters, the model exports as the unpooled BERT`,
+      );
+    if (config.ffnRank > 0)
+      notes.push(
+        `factorized FFN (rank ${config.ffnRank}) multiplied out into dense ${config.intermediateSize}x${config.hiddenSize} matrices`,
+      );
+    if (config.arch !== 'bert')
+      notes.push(
+        `arch ${config.arch}: written in growbert's documented layout (model_type ${HF_MODEL_TYPES[config.arch]}, docs/export.md); growbert import and fine-tune read it, transformers' BertForMaskedLM does not`,
+      );
     const plain: BertConfig = { ...config, poolingSize: 1, ffnRank: 0 };
     const sd = model.stateDict();
     const { tensors: own, created } = plainBertState(sd, config);
     // the model family's export names (src/model/hf-names.ts), in the sorted order HF writes
-    const tensors = new Map([...own].map(([n, t]) => [toHfName(n), t] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const tensors = new Map(
+      [...own].map(([n, t]) => [toHfName(n), t] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
     let parameters = 0;
     for (const t of tensors.values()) parameters += t.numel;
     try {
-      const target = writeFolderAtomically(out, {
-        force: opts.force, protect: [run, checkpoint], kind: 'a Hugging Face model folder', owns: isHfModelFolder, owned: [...HF_MODEL_FILES, ...HF_TOKENIZER_FILES],
-      }, (tmp) => {
-        saveSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
-        atomicWriteFile(path.join(tmp, 'config.json'), sortedJson(hfModelConfig(plain)));
-        writeHfTokenizer(tokenizer, tmp, plain.maxPositionEmbeddings);
-      });
+      const target = writeFolderAtomically(
+        out,
+        {
+          force: opts.force,
+          protect: [run, checkpoint],
+          kind: 'a Hugging Face model folder',
+          owns: isHfModelFolder,
+          owned: [...HF_MODEL_FILES, ...HF_TOKENIZER_FILES],
+        },
+        (tmp) => {
+          saveSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
+          atomicWriteFile(path.join(tmp, 'config.json'), sortedJson(hfModelConfig(plain)));
+          writeHfTokenizer(tokenizer, tmp, plain.maxPositionEmbeddings);
+        },
+      );
       return { out: target, checkpoint, config: plain, tensors: tensors.size, parameters, notes };
     } finally {
       for (const t of [...sd.values(), ...created]) t.dispose();

@@ -47,7 +47,8 @@ export function depthMap(op: DepthOp, n: number, n2: number): number[] {
 export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOptions = {}): Stage {
   const n = s.config.numHiddenLayers;
   notSmaller('numHiddenLayers', n, numLayers);
-  if (!DEPTH_OPS.includes(op)) throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use ${oneOf(DEPTH_OPS)}`);
+  if (!DEPTH_OPS.includes(op))
+    throw new GrowbertError(`grow: unknown depth operator '${op as string}'; use ${oneOf(DEPTH_OPS)}`);
   if (numLayers === n) return s;
   const transfer = o.lnTransfer ?? true;
   const map = depthMap(op, n, numLayers);
@@ -84,7 +85,8 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
         put(to, w, st); // stack / interleave: plain copy, moments and step too
         continue;
       }
-      if (moved && lastOfGroup) put(to, w, st); // the moved affine
+      if (moved && lastOfGroup)
+        put(to, w, st); // the moved affine
       else if (rule.identity === 'one') put(to, ones(w.shape, { device: w.device }), null);
       else if (rule.identity === 'zero' || rule.identity === 'zero-norm') put(to, zerosLike(w), null);
       else put(to, w, st); // query/key/value, FFN input, factor A (and pre-LN LayerNorms): copies
@@ -94,7 +96,8 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
   let how: string;
   let exact = false;
   if (op === 'stack') how = `stack: layers [${map.join(',')}] (copies; function changes)`;
-  else if (op === 'interleave') how = `interleave: layers [${map.join(',')}] (each repeated in place; function changes)`;
+  else if (op === 'interleave')
+    how = `interleave: layers [${map.join(',')}] (each repeated in place; function changes)`;
   else {
     const desc = map.map((x, i) => (i > 0 && map[i - 1] === x ? 'id' : String(x)));
     const layout = LAYOUTS[s.config.arch];
@@ -102,5 +105,12 @@ export function depthStage(s: Stage, numLayers: number, op: DepthOp, o: DepthOpt
     how = `identity: layers [${desc.join(',')}] (id: ${layout.identityNote(transfer)})`;
   }
   const config = bertConfig({ ...s.config, numHiddenLayers: numLayers });
-  return { ...s, config, params, opt, preserving: s.preserving && exact, report: [...s.report, `depth: ${n} -> ${numLayers} by ${how}`] };
+  return {
+    ...s,
+    config,
+    params,
+    opt,
+    preserving: s.preserving && exact,
+    report: [...s.report, `depth: ${n} -> ${numLayers} by ${how}`],
+  };
 }

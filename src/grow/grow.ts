@@ -12,7 +12,14 @@ import { DEPTH_OPS, depthStage, type DepthOp, type DepthOptions } from './depth.
 import { FFN_OPS, ffnStage, type FfnOp } from './ffn.js';
 import { HIDDEN_OPS, hiddenStage, type HiddenOp } from './hidden.js';
 import { lengthStage } from './length.js';
-import { OPTIMIZER_POLICIES, pipeline, runStages, type GrowResult, type GrowSource, type OptimizerPolicy } from './stage.js';
+import {
+  OPTIMIZER_POLICIES,
+  pipeline,
+  runStages,
+  type GrowResult,
+  type GrowSource,
+  type OptimizerPolicy,
+} from './stage.js';
 
 /** The shape to grow to (the model's growable dimensions); a field left out keeps the source's value. */
 export type GrowTarget = Partial<GrowableShape> & {
@@ -46,7 +53,12 @@ export interface GrowOps {
  */
 export const DEFAULT_NOISE = 0.1;
 
-const OP_VALUES: Record<string, readonly string[]> = { depth: DEPTH_OPS, ffn: FFN_OPS, hidden: HIDDEN_OPS, lnTransfer: ['true', 'false'] };
+const OP_VALUES: Record<string, readonly string[]> = {
+  depth: DEPTH_OPS,
+  ffn: FFN_OPS,
+  hidden: HIDDEN_OPS,
+  lnTransfer: ['true', 'false'],
+};
 
 /**
  * Parses 'depth=stack,ffn=share,noise=0.01,seed=3' (spaces allowed, empty string = defaults).
@@ -54,17 +66,27 @@ const OP_VALUES: Record<string, readonly string[]> = { depth: DEPTH_OPS, ffn: FF
  */
 export function parseOps(spec: string): GrowOps {
   const ops: GrowOps = {};
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new GrowbertError(`grow ops: '${part}' is not key=value; write e.g. depth=stack,ffn=share`);
-    const key = part.slice(0, eq).trim(), value = part.slice(eq + 1).trim();
+    const key = part.slice(0, eq).trim(),
+      value = part.slice(eq + 1).trim();
     if (key === 'noise' || key === 'seed') {
       const v = Number(value);
       const ok = value !== '' && Number.isFinite(v) && v >= 0 && (key === 'noise' || Number.isInteger(v));
-      if (!ok) throw new GrowbertError(`grow ops: ${key}=${value} is not a ${key === 'seed' ? 'non-negative integer' : 'non-negative number'}`);
+      if (!ok)
+        throw new GrowbertError(
+          `grow ops: ${key}=${value} is not a ${key === 'seed' ? 'non-negative integer' : 'non-negative number'}`,
+        );
       ops[key] = v;
     } else if (key in OP_VALUES) {
-      if (!OP_VALUES[key].includes(value)) throw new GrowbertError(`grow ops: unknown ${key} operator '${value}'; use one of ${OP_VALUES[key].join(', ')}`);
+      if (!OP_VALUES[key].includes(value))
+        throw new GrowbertError(
+          `grow ops: unknown ${key} operator '${value}'; use one of ${OP_VALUES[key].join(', ')}`,
+        );
       if (key === 'lnTransfer') ops.lnTransfer = value === 'true';
       else (ops as Record<string, string>)[key] = value;
     } else {
@@ -77,9 +99,11 @@ export function parseOps(spec: string): GrowOps {
 function checkTarget(target: GrowTarget): void {
   for (const [k, v] of Object.entries(target)) {
     if (v === undefined) continue;
-    if (!(TARGET_KEYS as readonly string[]).includes(k)) throw new GrowbertError(`grow: unknown target dimension '${k}'; use ${TARGET_KEYS.join(', ')}`);
+    if (!(TARGET_KEYS as readonly string[]).includes(k))
+      throw new GrowbertError(`grow: unknown target dimension '${k}'; use ${TARGET_KEYS.join(', ')}`);
     const min = k === 'ffnRank' ? 0 : 1;
-    if (!Number.isInteger(v) || v < min) throw new GrowbertError(`grow: target ${k} must be an integer >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new GrowbertError(`grow: target ${k} must be an integer >= ${min}, got ${v}`);
   }
 }
 
@@ -88,19 +112,29 @@ function checkTarget(target: GrowTarget): void {
  * model (same device and mode), the optimizer state mapped by `policy` (when the source has one),
  * whether the function is preserved, and one report line per dimension changed.
  */
-export function grow(src: GrowSource, target: GrowTarget, ops: GrowOps = {}, policy: OptimizerPolicy = 'map'): GrowResult {
+export function grow(
+  src: GrowSource,
+  target: GrowTarget,
+  ops: GrowOps = {},
+  policy: OptimizerPolicy = 'map',
+): GrowResult {
   checkTarget(target);
-  if (!OPTIMIZER_POLICIES.includes(policy)) throw new GrowbertError(`grow: unknown optimizer policy '${policy}'; use ${oneOf(OPTIMIZER_POLICIES)}`);
+  if (!OPTIMIZER_POLICIES.includes(policy))
+    throw new GrowbertError(`grow: unknown optimizer policy '${policy}'; use ${oneOf(OPTIMIZER_POLICIES)}`);
   const noise = ops.noise ?? DEFAULT_NOISE;
   if (!(noise >= 0)) throw new GrowbertError(`grow: noise must be >= 0, got ${noise}`);
   const c = src.model.config;
-  const ffnOp: FfnOp = ops.ffn ?? (target.ffnRank !== undefined && target.ffnRank !== c.ffnRank ? 'factorized' : 'share');
+  const ffnOp: FfnOp =
+    ops.ffn ?? (target.ffnRank !== undefined && target.ffnRank !== c.ffnRank ? 'factorized' : 'share');
   return runStages(src, policy, (s0) => {
     const o = { policy, noise, gen: new Generator(ops.seed ?? 0), device: src.model.device };
     let s = pipeline(s0, [
       (x) => hiddenStage(x, target, ops.hidden ?? 'fpi', o),
       (x) => ffnStage(x, target, ffnOp, o),
-      (x) => depthStage(x, target.numHiddenLayers ?? c.numHiddenLayers, ops.depth ?? 'stack', { lnTransfer: ops.lnTransfer }),
+      (x) =>
+        depthStage(x, target.numHiddenLayers ?? c.numHiddenLayers, ops.depth ?? 'stack', {
+          lnTransfer: ops.lnTransfer,
+        }),
       (x) => lengthStage(x, target),
     ]);
     if (s.report.length === 0) s = { ...s, report: ['no change: the target equals the source (the model is copied)'] };
@@ -116,15 +150,33 @@ export interface OpOptions {
   seed?: number;
 }
 
-export function growDepth(src: GrowSource, numHiddenLayers: number, op: DepthOp, o: OpOptions & DepthOptions = {}): GrowResult {
+export function growDepth(
+  src: GrowSource,
+  numHiddenLayers: number,
+  op: DepthOp,
+  o: OpOptions & DepthOptions = {},
+): GrowResult {
   return grow(src, { numHiddenLayers }, { depth: op, lnTransfer: o.lnTransfer }, o.policy);
 }
-export function growFfn(src: GrowSource, target: { intermediateSize?: number; ffnRank?: number }, op: FfnOp, o: OpOptions = {}): GrowResult {
+export function growFfn(
+  src: GrowSource,
+  target: { intermediateSize?: number; ffnRank?: number },
+  op: FfnOp,
+  o: OpOptions = {},
+): GrowResult {
   return grow(src, target, { ffn: op, noise: o.noise, seed: o.seed }, o.policy);
 }
-export function growHidden(src: GrowSource, target: { hiddenSize?: number; numAttentionHeads?: number }, o: OpOptions = {}): GrowResult {
+export function growHidden(
+  src: GrowSource,
+  target: { hiddenSize?: number; numAttentionHeads?: number },
+  o: OpOptions = {},
+): GrowResult {
   return grow(src, target, { hidden: 'fpi', noise: o.noise, seed: o.seed }, o.policy);
 }
-export function growLength(src: GrowSource, target: { poolingSize?: number; seqLength?: number }, o: OpOptions = {}): GrowResult {
+export function growLength(
+  src: GrowSource,
+  target: { poolingSize?: number; seqLength?: number },
+  o: OpOptions = {},
+): GrowResult {
   return grow(src, target, {}, o.policy);
 }

@@ -25,23 +25,29 @@ export interface HiddenTarget {
 /** The target (hidden, heads), completed from the fixed head size; bad shapes are GrowbertErrors. */
 export function hiddenTarget(c: Stage['config'], t: HiddenTarget): { hidden: number; heads: number } {
   const hd = headSize(c);
-  let hidden = t.hiddenSize, heads = t.numAttentionHeads;
+  let hidden = t.hiddenSize,
+    heads = t.numAttentionHeads;
   if (hidden === undefined && heads === undefined) return { hidden: c.hiddenSize, heads: c.numAttentionHeads };
   if (hidden !== undefined && heads === undefined) {
     if (hidden % hd !== 0) {
-      throw new GrowbertError(`grow: hiddenSize ${hidden} is not a multiple of the head size ${hd}; heads are added at a fixed head size, so use a multiple of ${hd} (e.g. ${Math.ceil(hidden / hd) * hd})`);
+      throw new GrowbertError(
+        `grow: hiddenSize ${hidden} is not a multiple of the head size ${hd}; heads are added at a fixed head size, so use a multiple of ${hd} (e.g. ${Math.ceil(hidden / hd) * hd})`,
+      );
     }
     heads = hidden / hd;
   }
   if (heads !== undefined && hidden === undefined) hidden = heads * hd;
   if (hidden! / heads! !== hd) {
-    throw new GrowbertError(`grow: hiddenSize ${hidden} / numAttentionHeads ${heads} changes the head size ${hd}; growth adds heads at a fixed head size: use numAttentionHeads ${hidden! % hd === 0 ? hidden! / hd : '(hiddenSize / ' + hd + ')'}`);
+    throw new GrowbertError(
+      `grow: hiddenSize ${hidden} / numAttentionHeads ${heads} changes the head size ${hd}; growth adds heads at a fixed head size: use numAttentionHeads ${hidden! % hd === 0 ? hidden! / hd : '(hiddenSize / ' + hd + ')'}`,
+    );
   }
   return { hidden: hidden!, heads: heads! };
 }
 
 export function hiddenStage(s: Stage, target: HiddenTarget, op: HiddenOp, o: WidenOptions & { device: Device }): Stage {
-  if (!HIDDEN_OPS.includes(op)) throw new GrowbertError(`grow: unknown hidden operator '${op as string}'; use ${oneOf(HIDDEN_OPS)}`);
+  if (!HIDDEN_OPS.includes(op))
+    throw new GrowbertError(`grow: unknown hidden operator '${op as string}'; use ${oneOf(HIDDEN_OPS)}`);
   const c = s.config;
   const { hidden, heads } = hiddenTarget(c, target);
   notSmaller('hiddenSize', c.hiddenSize, hidden);
@@ -58,6 +64,9 @@ export function hiddenStage(s: Stage, target: HiddenTarget, op: HiddenOp, o: Wid
   return {
     ...out,
     preserving: out.preserving && exact,
-    report: [...s.report, `hidden: ${c.hiddenSize} -> ${hidden}, heads ${c.numAttentionHeads} -> ${heads} (head size ${headSize(c)}) by fpi: ${how}`],
+    report: [
+      ...s.report,
+      `hidden: ${c.hiddenSize} -> ${hidden}, heads ${c.numAttentionHeads} -> ${heads} (head size ${headSize(c)}) by fpi: ${how}`,
+    ],
   };
 }

@@ -22,16 +22,26 @@ export function lengthStage(s: Stage, t: LengthTarget): Stage {
   let preserving = s.preserving;
   if (t.seqLength !== undefined) {
     if (t.seqLength > c.maxPositionEmbeddings) {
-      throw new GrowbertError(`grow: length ${t.seqLength} exceeds maxPositionEmbeddings ${c.maxPositionEmbeddings}; the position table cannot grow, so start from a model whose maxPositionEmbeddings covers the longest stage`);
+      throw new GrowbertError(
+        `grow: length ${t.seqLength} exceeds maxPositionEmbeddings ${c.maxPositionEmbeddings}; the position table cannot grow, so start from a model whose maxPositionEmbeddings covers the longest stage`,
+      );
     }
-    report.push(`length: truncate, next stage trains on length ${t.seqLength} (no parameter changed; maxPositionEmbeddings ${c.maxPositionEmbeddings} covers it)`);
+    report.push(
+      `length: truncate, next stage trains on length ${t.seqLength} (no parameter changed; maxPositionEmbeddings ${c.maxPositionEmbeddings} covers it)`,
+    );
   }
-  const k = c.poolingSize, k2 = t.poolingSize ?? k;
-  if (k2 > k) throw new GrowbertError(`grow: poolingSize target ${k2} is larger than the source's ${k}; growth only lengthens (lower poolingSize, down to 1 = off)`);
+  const k = c.poolingSize,
+    k2 = t.poolingSize ?? k;
+  if (k2 > k)
+    throw new GrowbertError(
+      `grow: poolingSize target ${k2} is larger than the source's ${k}; growth only lengthens (lower poolingSize, down to 1 = off)`,
+    );
   if (k2 !== k) {
     config = bertConfig({ ...c, poolingSize: k2 });
     preserving = false;
-    report.push(`length: pool ${k} -> ${k2}${k2 === 1 ? ' (pooling off)' : ''}: no parameter changed; the function changes (the layers see ${k2 === 1 ? 'every token' : 'shorter windows'})`);
+    report.push(
+      `length: pool ${k} -> ${k2}${k2 === 1 ? ' (pooling off)' : ''}: no parameter changed; the function changes (the layers see ${k2 === 1 ? 'every token' : 'shorter windows'})`,
+    );
   }
   return { ...s, config, preserving, report };
 }

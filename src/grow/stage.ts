@@ -61,7 +61,10 @@ export interface GrowResult {
 }
 
 /** Splits a flat optimizer state into per-parameter entries; anything unaccounted for is an error. */
-function splitState(params: ReadonlyMap<string, Tensor>, flat: ReadonlyMap<string, Tensor>): Map<string, ParamState | null> {
+function splitState(
+  params: ReadonlyMap<string, Tensor>,
+  flat: ReadonlyMap<string, Tensor>,
+): Map<string, ParamState | null> {
   const out = new Map<string, ParamState | null>();
   const used = new Set<string>();
   for (const name of params.keys()) {
@@ -72,13 +75,18 @@ function splitState(params: ReadonlyMap<string, Tensor>, flat: ReadonlyMap<strin
       continue;
     }
     if (present.length !== keys.length) {
-      throw new GrowbertError(`grow: optimizer state for '${name}' lacks ${keys.filter((k) => !flat.has(k)).join(', ')}; pass the optimizer's complete state() (AdamW or LAMB)`);
+      throw new GrowbertError(
+        `grow: optimizer state for '${name}' lacks ${keys.filter((k) => !flat.has(k)).join(', ')}; pass the optimizer's complete state() (AdamW or LAMB)`,
+      );
     }
     keys.forEach((k) => used.add(k));
     out.set(name, { exp_avg: flat.get(keys[0])!, exp_avg_sq: flat.get(keys[1])!, step: flat.get(keys[2])! });
   }
   for (const k of flat.keys()) {
-    if (!used.has(k)) throw new GrowbertError(`grow: optimizer state entry '${k}' names no parameter of the source model; pass the state of this model's optimizer (AdamW or LAMB)`);
+    if (!used.has(k))
+      throw new GrowbertError(
+        `grow: optimizer state entry '${k}' names no parameter of the source model; pass the state of this model's optimizer (AdamW or LAMB)`,
+      );
   }
   return out;
 }
@@ -89,7 +97,8 @@ function splitState(params: ReadonlyMap<string, Tensor>, flat: ReadonlyMap<strin
  */
 export function sourceStage(src: GrowSource, policy: OptimizerPolicy): Stage {
   const params = src.model.stateDict();
-  for (const name of params.keys()) paramLayout(src.model.config, name); // growth never guesses: an undescribed parameter throws
+  // growth never guesses: an undescribed parameter throws
+  for (const name of params.keys()) paramLayout(src.model.config, name);
   const stage: Stage = { config: src.model.config, params, preserving: true, report: [] };
   if (src.optimizer) {
     const opt = splitState(params, src.optimizer.state);
@@ -100,7 +109,10 @@ export function sourceStage(src: GrowSource, policy: OptimizerPolicy): Stage {
 }
 
 /** Applies f to a state's moments (step copied); null (new) stays null. */
-export function mapState(st: ParamState | null | undefined, f: (t: Tensor, slot: 'exp_avg' | 'exp_avg_sq') => Tensor): ParamState | null {
+export function mapState(
+  st: ParamState | null | undefined,
+  f: (t: Tensor, slot: 'exp_avg' | 'exp_avg_sq') => Tensor,
+): ParamState | null {
   if (!st) return null;
   return { exp_avg: f(st.exp_avg, 'exp_avg'), exp_avg_sq: f(st.exp_avg_sq, 'exp_avg_sq'), step: st.step };
 }
@@ -108,8 +120,12 @@ export function mapState(st: ParamState | null | undefined, f: (t: Tensor, slot:
 /** Counts of the optimizer entries of a stage: carried over vs new. */
 export function stateSummary(s: Stage, policy: OptimizerPolicy): string | null {
   if (!s.opt) return null;
-  let kept = 0, fresh = 0;
-  for (const v of s.opt.values()) (v ? kept++ : fresh++);
+  let kept = 0,
+    fresh = 0;
+  for (const v of s.opt.values()) {
+    if (v) kept++;
+    else fresh++;
+  }
   if (policy === 'reset') return `optimizer: reset (all ${fresh} parameters: zero moments, step 0)`;
   return `optimizer: moments mapped by policy '${policy}' for ${kept} parameters; ${fresh} new (zero moments, step 0)`;
 }
@@ -119,7 +135,11 @@ export function stateSummary(s: Stage, policy: OptimizerPolicy): string | null {
  * kept by the Module; the state tensors are fresh (never the source's, never shared by two
  * names) so that the caller owns them.
  */
-export function materialize(s: Stage, like: BertForMaskedLM, source: ReadonlySet<Tensor>): { model: BertForMaskedLM; state?: Map<string, Tensor> } {
+export function materialize(
+  s: Stage,
+  like: BertForMaskedLM,
+  source: ReadonlySet<Tensor>,
+): { model: BertForMaskedLM; state?: Map<string, Tensor> } {
   // a fixed init seed: the values are overwritten, and the global generator is not advanced
   const model = new BertForMaskedLM(s.config, { device: like.device, seed: 0 });
   model.loadStateDict(s.params);
@@ -172,17 +192,19 @@ export function pipeline(s0: Stage, ops: ((s: Stage) => Stage)[]): Stage {
 
 /** Runs a stage transformation from a source to a GrowResult, freeing every intermediate. */
 export function runStages(src: GrowSource, policy: OptimizerPolicy, fn: (s: Stage) => Stage): GrowResult {
-  return tidy(() => noGrad(() => {
-    const source = new Set<Tensor>(src.optimizer ? src.optimizer.state.values() : []);
-    const out = fn(sourceStage(src, policy));
-    const summary = stateSummary(out, policy);
-    const { model, state } = materialize(out, src.model, source);
-    const report = summary ? [...out.report, summary] : out.report;
-    const result: GrowResult = { model, preserving: out.preserving, report };
-    if (state) {
-      result.optimizerState = state;
-      result.optimizerMeta = structuredClone(src.optimizer!.meta);
-    }
-    return result;
-  }));
+  return tidy(() =>
+    noGrad(() => {
+      const source = new Set<Tensor>(src.optimizer ? src.optimizer.state.values() : []);
+      const out = fn(sourceStage(src, policy));
+      const summary = stateSummary(out, policy);
+      const { model, state } = materialize(out, src.model, source);
+      const report = summary ? [...out.report, summary] : out.report;
+      const result: GrowResult = { model, preserving: out.preserving, report };
+      if (state) {
+        result.optimizerState = state;
+        result.optimizerMeta = structuredClone(src.optimizer!.meta);
+      }
+      return result;
+    }),
+  );
 }

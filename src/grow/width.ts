@@ -47,10 +47,20 @@ export function splitMap(n: number, m: number, gen: Generator, device: Device = 
 }
 
 /** Head-level balanced duplication (heads of headSize units), expanded to units. */
-export function headMap(heads: number, newHeads: number, headSize: number, gen: Generator, device: Device = 'cpu'): AxisMap {
+export function headMap(
+  heads: number,
+  newHeads: number,
+  headSize: number,
+  gen: Generator,
+  device: Device = 'cpu',
+): AxisMap {
   const h = tileMap(heads, newHeads, gen).index; // [newHeads]
   const within = arange(0, headSize);
-  const index = h.mul(headSize).unsqueeze(1).add(within.unsqueeze(0)).reshape(newHeads * headSize);
+  const index = h
+    .mul(headSize)
+    .unsqueeze(1)
+    .add(within.unsqueeze(0))
+    .reshape(newHeads * headSize);
   return axisMap(heads * headSize, index, device);
 }
 
@@ -122,26 +132,33 @@ export function widen(s: Stage, plan: WidthPlan, config: Stage['config'], o: Wid
     // take that scale (policy 'map') or the gradient's, 1/c on 'out' axes (policy 'grad'), squared
     // for exp_avg_sq.
     // (each in its own tidy(), so a tensor's temporaries are freed before the next is mapped)
-    const apply = (t: Tensor, kind: 'weight' | 'exp_avg' | 'exp_avg_sq') => tidy(() => {
-      let y = t;
-      for (const { dim, m, role } of steps) {
-        y = y.indexSelect(dim, m.index);
-        const scaledRole: Role = kind !== 'weight' && o.policy === 'grad' ? 'out' : 'in';
-        if (role === scaledRole) {
-          const c = along(m.counts, dim, y.ndim);
-          y = y.div(kind === 'exp_avg_sq' ? c.mul(c) : c);
+    const apply = (t: Tensor, kind: 'weight' | 'exp_avg' | 'exp_avg_sq') =>
+      tidy(() => {
+        let y = t;
+        for (const { dim, m, role } of steps) {
+          y = y.indexSelect(dim, m.index);
+          const scaledRole: Role = kind !== 'weight' && o.policy === 'grad' ? 'out' : 'in';
+          if (role === scaledRole) {
+            const c = along(m.counts, dim, y.ndim);
+            y = y.div(kind === 'exp_avg_sq' ? c.mul(c) : c);
+          }
+          if (kind === 'weight' && role === 'in' && o.noise > 0) y = y.add(zeroSumNoise(y, dim, m, o.noise, o.gen));
         }
-        if (kind === 'weight' && role === 'in' && o.noise > 0) y = y.add(zeroSumNoise(y, dim, m, o.noise, o.gen));
-      }
-      return y;
-    });
+        return y;
+      });
     params.set(name, apply(w, 'weight'));
-    opt?.set(name, mapState(s.opt!.get(name), (t, slot) => apply(t, slot)));
+    opt?.set(
+      name,
+      mapState(s.opt!.get(name), (t, slot) => apply(t, slot)),
+    );
   }
   return { ...s, config, params, opt };
 }
 
 /** Throws the one-line error for a target below the source in one dimension. */
 export function notSmaller(dim: string, from: number, to: number): void {
-  if (to < from) throw new GrowbertError(`grow: ${dim} target ${to} is smaller than the source's ${from}; growth only enlarges (train a smaller model instead)`);
+  if (to < from)
+    throw new GrowbertError(
+      `grow: ${dim} target ${to} is smaller than the source's ${from}; growth only enlarges (train a smaller model instead)`,
+    );
 }

@@ -34,7 +34,9 @@ export function atomicWriteWith(target: string, write: (fd: number) => void): vo
     fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    return fsStep('write', target, () => { throw e; });
+    return fsStep('write', target, () => {
+      throw e;
+    });
   }
 }
 

@@ -13,7 +13,9 @@ export class GrowbertError extends Error {
 
 /** 'a, b or c': the choices of an enum, for error messages and help texts built from its constant. */
 export function oneOf(choices: readonly string[]): string {
-  return choices.length <= 1 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+  return choices.length <= 1
+    ? choices.join('')
+    : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
 }
 
 /**
@@ -23,6 +25,7 @@ export function oneOf(choices: readonly string[]): string {
 export function formatZodError(e: z.ZodError, what: string): string {
   const i = e.issues[0];
   const where = i.path.length ? i.path.join('.') : '(top level)';
-  if (i.code === 'unrecognized_keys') return `${what}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')} in ${where}; check the spelling (see docs/config.md)`;
+  if (i.code === 'unrecognized_keys')
+    return `${what}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')} in ${where}; check the spelling (see docs/config.md)`;
   return `${what}: ${where}: ${i.message}`;
 }

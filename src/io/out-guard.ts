@@ -44,9 +44,17 @@ export function isWithin(inner: string, outer: string): boolean {
 export function fsCause(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const words: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded', ENOTDIR: 'a part of the path is a file, not a folder', EEXIST: 'it already exists', ENOENT: 'no such file or folder',
-    EISDIR: 'it is a folder', EXDEV: 'it is on another file system', EMFILE: 'too many open files',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'it already exists',
+    ENOENT: 'no such file or folder',
+    EISDIR: 'it is a folder',
+    EXDEV: 'it is on another file system',
+    EMFILE: 'too many open files',
   };
   return err?.code ? `${words[err.code] ?? err.message} (${err.code})` : String(err?.message ?? e);
 }
@@ -58,7 +66,10 @@ export function fsStep<T>(what: string, p: string, fn: () => T): T {
   } catch (e) {
     if (e instanceof GrowbertError || !(e as NodeJS.ErrnoException)?.code) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const fix = code === 'ENOSPC' || code === 'EDQUOT' ? 'free some space or choose another folder' : 'check the path and its permissions, or choose another folder';
+    const fix =
+      code === 'ENOSPC' || code === 'EDQUOT'
+        ? 'free some space or choose another folder'
+        : 'check the path and its permissions, or choose another folder';
     throw new GrowbertError(`cannot ${what} ${p}: ${fsCause(e)}; ${fix}`);
   }
 }
@@ -83,16 +94,23 @@ export interface OutGuard {
 }
 
 /** The state of an output folder after the guard: its real path, and whether it holds an own earlier output. */
-export interface GuardedOut { real: string; existing: boolean }
+export interface GuardedOut {
+  real: string;
+  existing: boolean;
+}
 
 /** Refuses an --out that is, contains or lies inside one of the inputs (compared as real paths). */
 export function checkOutVsInputs(out: string, inputs: (string | undefined)[], flag = 'out'): string {
   const real = realPath(out);
   for (const input of inputs) {
-    if (!input || /^[a-z]+:/i.test(input) && !fs.existsSync(input)) continue; // stdlib:sotu and the like are not paths
+    if (!input || (/^[a-z]+:/i.test(input) && !fs.existsSync(input))) continue; // stdlib:sotu and the like are not paths
     const r = realPath(input);
-    if (isWithin(r, real)) throw new GrowbertError(`--${flag} ${out} ${r === real ? 'is' : 'contains'} the input ${input}; writing there would replace it: choose another --${flag}`);
-    if (isWithin(real, r)) throw new GrowbertError(`--${flag} ${out} lies inside the input ${input}; choose a --${flag} outside it`);
+    if (isWithin(r, real))
+      throw new GrowbertError(
+        `--${flag} ${out} ${r === real ? 'is' : 'contains'} the input ${input}; writing there would replace it: choose another --${flag}`,
+      );
+    if (isWithin(real, r))
+      throw new GrowbertError(`--${flag} ${out} lies inside the input ${input}; choose a --${flag} outside it`);
   }
   return real;
 }
@@ -103,10 +121,13 @@ export function guardOut(g: OutGuard): GuardedOut {
   const real = checkOutVsInputs(g.out, g.inputs ?? [], flag);
   const st = fsStep('read', g.out, () => fs.statSync(real, { throwIfNoEntry: false }));
   if (!st) return { real, existing: false };
-  if (!st.isDirectory()) throw new GrowbertError(`--${flag} ${g.out} exists and is not a folder; choose another --${flag}`);
+  if (!st.isDirectory())
+    throw new GrowbertError(`--${flag} ${g.out} exists and is not a folder; choose another --${flag}`);
   if (fsStep('read the folder', g.out, () => fs.readdirSync(real)).length === 0) return { real, existing: false };
   if (!g.owns(real)) {
-    throw new GrowbertError(`--${flag} ${g.out} is not empty and does not hold ${g.kind}; growbert never replaces files it did not write: choose an empty or new --${flag}`);
+    throw new GrowbertError(
+      `--${flag} ${g.out} is not empty and does not hold ${g.kind}; growbert never replaces files it did not write: choose an empty or new --${flag}`,
+    );
   }
   if (!g.force && !g.reuse) {
     const hint = g.forceHint === null ? '' : `pass ${g.forceHint ?? '--force'} to replace it, or `;
@@ -176,7 +197,14 @@ export function ownedName(name: string, owned: readonly string[]): boolean {
 }
 
 /** The entries of a growbert run folder (see src/train/run.ts); named here because io sits below train. */
-export const RUN_ENTRIES = ['config.json', 'tokenizer', 'metrics.jsonl', 'checkpoints', 'schedule.json', 'events.out.tfevents.*'] as const;
+export const RUN_ENTRIES = [
+  'config.json',
+  'tokenizer',
+  'metrics.jsonl',
+  'checkpoints',
+  'schedule.json',
+  'events.out.tfevents.*',
+] as const;
 
 /**
  * True when `dir` is a growbert run: its checkpoints/ holds a checkpoint or latest.json, or its
@@ -188,7 +216,9 @@ export function looksLikeRun(dir: string): boolean {
   const ck = path.join(dir, 'checkpoints');
   try {
     if (fs.readdirSync(ck).some((n) => n === 'latest.json' || /^step-\d{8}$/.test(n))) return true;
-  } catch { /* no checkpoints folder */ }
+  } catch {
+    /* no checkpoints folder */
+  }
   try {
     const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as unknown;
     return typeof c === 'object' && c !== null && !Array.isArray(c) && 'preset' in c && 'out' in c;

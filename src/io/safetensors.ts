@@ -37,7 +37,16 @@ export interface SafeTensorEntry {
 }
 
 const DTYPE_SIZES: Record<SafeDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Same cap as the reference implementation: a bigger header means a corrupt length field. */
@@ -133,7 +142,10 @@ function parseHeaderFromFd(fd: number, file: string): SafeTensorsHeader {
     }
     const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>;
     if (!isDtype(dtype)) {
-      throw bad(file, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`);
+      throw bad(
+        file,
+        `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`,
+      );
     }
     const count = elementCount(shape);
     if (count === null) throw bad(file, `tensor "${name}" has invalid shape ${JSON.stringify(shape)}`);
@@ -143,27 +155,58 @@ function parseHeaderFromFd(fd: number, file: string): SafeTensorsHeader {
     const [begin, end] = offs as [number, number];
     const expected = count * DTYPE_SIZES[dtype];
     if (end - begin !== expected) {
-      throw bad(file, `tensor "${name}" ${dtype} ${JSON.stringify(shape)} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      throw bad(
+        file,
+        `tensor "${name}" ${dtype} ${JSON.stringify(shape)} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     }
     if (end > dataSize) {
-      throw bad(file, `tensor "${name}" data_offsets [${begin}, ${end}] reach past the ${dataSize}-byte data section (offsets out of range or file truncated)`);
+      throw bad(
+        file,
+        `tensor "${name}" data_offsets [${begin}, ${end}] reach past the ${dataSize}-byte data section (offsets out of range or file truncated)`,
+      );
     }
-    tensors.push({ name, dtype, shape: shape as number[], byteOffset: dataStart + begin, byteLength: expected, begin, end });
+    tensors.push({
+      name,
+      dtype,
+      shape: shape as number[],
+      byteOffset: dataStart + begin,
+      byteLength: expected,
+      begin,
+      end,
+    });
   }
 
   // The data section must be tiled exactly, as the reference reader demands: no overlap, no gap.
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const t of tensors) {
-    if (t.begin < cursor) throw bad(file, `tensor "${t.name}" data_offsets [${t.begin}, ${t.end}] overlap the previous tensor (which ends at ${cursor})`);
-    if (t.begin > cursor) throw bad(file, `gap in the data section: bytes [${cursor}, ${t.begin}) belong to no tensor (before "${t.name}")`);
+    if (t.begin < cursor)
+      throw bad(
+        file,
+        `tensor "${t.name}" data_offsets [${t.begin}, ${t.end}] overlap the previous tensor (which ends at ${cursor})`,
+      );
+    if (t.begin > cursor)
+      throw bad(
+        file,
+        `gap in the data section: bytes [${cursor}, ${t.begin}) belong to no tensor (before "${t.name}")`,
+      );
     cursor = t.end;
   }
   if (cursor !== dataSize) {
-    throw bad(file, `tensors cover ${cursor} bytes but the data section holds ${dataSize} (trailing bytes after the last tensor)`);
+    throw bad(
+      file,
+      `tensors cover ${cursor} bytes but the data section holds ${dataSize} (trailing bytes after the last tensor)`,
+    );
   }
   return {
-    tensors: tensors.map(({ name, dtype, shape, byteOffset, byteLength }) => ({ name, dtype, shape, byteOffset, byteLength })),
+    tensors: tensors.map(({ name, dtype, shape, byteOffset, byteLength }) => ({
+      name,
+      dtype,
+      shape,
+      byteOffset,
+      byteLength,
+    })),
     metadata,
     dataStart,
     fileSize,
@@ -236,7 +279,9 @@ export class SafetensorsReader {
   info(name: string): SafeTensorInfo {
     const t = this.byName.get(name);
     if (!t) {
-      throw new GrowbertError(`${this.file}: no tensor named "${name}" (the file holds ${this.byName.size} tensors, e.g. ${this.names().slice(0, 3).join(', ')})`);
+      throw new GrowbertError(
+        `${this.file}: no tensor named "${name}" (the file holds ${this.byName.size} tensors, e.g. ${this.names().slice(0, 3).join(', ')})`,
+      );
     }
     return t;
   }
@@ -278,17 +323,22 @@ export function writeSafetensors(file: string, entries: SafeTensorEntry[], metad
     if (count === null) throw new Error(`tensor "${e.name}": invalid shape ${JSON.stringify(e.shape)}`);
     const expected = count * DTYPE_SIZES[e.dtype];
     if (e.byteLength !== expected) {
-      throw new Error(`tensor "${e.name}": byteLength ${e.byteLength} != ${expected} for ${e.dtype} ${JSON.stringify(e.shape)}`);
+      throw new Error(
+        `tensor "${e.name}": byteLength ${e.byteLength} != ${expected} for ${e.dtype} ${JSON.stringify(e.shape)}`,
+      );
     }
     // Built by hand rather than via one JSON.stringify of an object: object keys that look
     // like integers would be reordered, and tensor order must follow the data order.
-    parts.push(`${JSON.stringify(e.name)}:${JSON.stringify({ dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + expected] })}`);
+    parts.push(
+      `${JSON.stringify(e.name)}:${JSON.stringify({ dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + expected] })}`,
+    );
     offset += expected;
   }
   let header = Buffer.from(`{${parts.join(',')}}`, 'utf8');
   const pad = (8 - ((8 + header.byteLength) % 8)) % 8;
   if (pad > 0) header = Buffer.concat([header, Buffer.alloc(pad, 0x20)]);
-  if (header.byteLength > MAX_HEADER_BYTES) throw new Error(`safetensors header for ${file} is too large (${header.byteLength} bytes)`);
+  if (header.byteLength > MAX_HEADER_BYTES)
+    throw new Error(`safetensors header for ${file} is too large (${header.byteLength} bytes)`);
 
   const lenField = Buffer.alloc(8);
   lenField.writeBigUInt64LE(BigInt(header.byteLength), 0);
@@ -298,7 +348,9 @@ export function writeSafetensors(file: string, entries: SafeTensorEntry[], metad
     for (const e of entries) {
       const bytes = typeof e.bytes === 'function' ? e.bytes() : e.bytes;
       if (bytes.byteLength !== e.byteLength) {
-        throw new Error(`tensor "${e.name}": produced ${bytes.byteLength} bytes, expected ${e.byteLength} (writing ${file})`);
+        throw new Error(
+          `tensor "${e.name}": produced ${bytes.byteLength} bytes, expected ${e.byteLength} (writing ${file})`,
+        );
       }
       writeAll(fd, bytes);
     }

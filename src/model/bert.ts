@@ -17,8 +17,30 @@
 //
 // Memory: forward() creates only intermediates; wrap forward + backward in tidy() and nothing leaks.
 import { GrowbertError } from '../io/errors.js';
-import { Embedding, LayerNorm, Linear, LowRankLinear, Module, cast, initTensor, zeros as zeroInit, type InitOptions } from '../nn/index.js';
-import { Generator, arange, cat, crossEntropy, dropout, linear, ones, zeros, type DType, type Device, type Tensor } from '../tensor/index.js';
+import {
+  Embedding,
+  LayerNorm,
+  Linear,
+  LowRankLinear,
+  Module,
+  cast,
+  initTensor,
+  zeros as zeroInit,
+  type InitOptions,
+} from '../nn/index.js';
+import {
+  Generator,
+  arange,
+  cat,
+  crossEntropy,
+  dropout,
+  linear,
+  ones,
+  zeros,
+  type DType,
+  type Device,
+  type Tensor,
+} from '../tensor/index.js';
 import { activation, attentionMask, gatherPositions, hiddenDropout, selfAttention } from './blocks.js';
 import { bertConfig, type BertConfig, type BertConfigInput } from './config.js';
 import { DECODER_BIAS_ALIAS, POSITION_IDS_BUFFER, TIED_DECODER_WEIGHT } from './hf-names.js';
@@ -67,23 +89,40 @@ class BertEmbeddings extends Module {
   readonly position_embeddings: Embedding;
   readonly token_type_embeddings: Embedding;
   readonly LayerNorm: LayerNorm;
-  constructor(readonly config: BertConfig, o: InitOptions) {
+  constructor(
+    readonly config: BertConfig,
+    o: InitOptions,
+  ) {
     super();
     const std = config.initializerRange;
-    this.word_embeddings = this.child('word_embeddings', new Embedding(config.vocabSize, config.hiddenSize, { ...o, std }));
-    this.position_embeddings = this.child('position_embeddings', new Embedding(config.maxPositionEmbeddings, config.hiddenSize, { ...o, std }));
-    this.token_type_embeddings = this.child('token_type_embeddings', new Embedding(config.typeVocabSize, config.hiddenSize, { ...o, std }));
+    this.word_embeddings = this.child(
+      'word_embeddings',
+      new Embedding(config.vocabSize, config.hiddenSize, { ...o, std }),
+    );
+    this.position_embeddings = this.child(
+      'position_embeddings',
+      new Embedding(config.maxPositionEmbeddings, config.hiddenSize, { ...o, std }),
+    );
+    this.token_type_embeddings = this.child(
+      'token_type_embeddings',
+      new Embedding(config.typeVocabSize, config.hiddenSize, { ...o, std }),
+    );
     this.LayerNorm = this.child('LayerNorm', new LayerNorm(config.hiddenSize, { ...o, eps: config.layerNormEps }));
   }
   forward(inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
     const [B, S] = inputIds.shape;
     if (S > this.config.maxPositionEmbeddings) {
-      throw new GrowbertError(`sequence length ${S} exceeds maxPositionEmbeddings ${this.config.maxPositionEmbeddings}; use shorter sequences or a model with more positions`);
+      throw new GrowbertError(
+        `sequence length ${S} exceeds maxPositionEmbeddings ${this.config.maxPositionEmbeddings}; use shorter sequences or a model with more positions`,
+      );
     }
     const device = inputIds.device;
     const types = tokenTypeIds ?? zeros([B, S], { dtype: 'int64', device });
     const positions = arange(0, S, 1, { device });
-    const e = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
+    const e = this.word_embeddings
+      .forward(inputIds)
+      .add(this.token_type_embeddings.forward(types))
+      .add(this.position_embeddings.forward(positions));
     return dropout(this.LayerNorm.forward(e), this.config.hiddenDropoutProb, this.training);
   }
 }
@@ -103,10 +142,14 @@ class BertLayer extends Module implements EncoderLayer {
   readonly intermediate: Linear | LowRankLinear;
   readonly output: Linear | LowRankLinear;
   readonly outputLayerNorm: LayerNorm;
-  constructor(readonly config: BertConfig, o: InitOptions) {
+  constructor(
+    readonly config: BertConfig,
+    o: InitOptions,
+  ) {
     super();
     const { hiddenSize: H, intermediateSize: F, ffnRank: r, initializerRange: std, layerNormEps: eps } = config;
-    const dense = (i: number, out: number) => (r > 0 ? new LowRankLinear(i, out, r, { ...o, std }) : new Linear(i, out, { ...o, std }));
+    const dense = (i: number, out: number) =>
+      r > 0 ? new LowRankLinear(i, out, r, { ...o, std }) : new Linear(i, out, { ...o, std });
     this.query = this.child('attention.self.query', new Linear(H, H, { ...o, std }));
     this.key = this.child('attention.self.key', new Linear(H, H, { ...o, std }));
     this.value = this.child('attention.self.value', new Linear(H, H, { ...o, std }));
@@ -136,11 +179,20 @@ class BertLMPredictionHead extends Module {
   readonly bias: Tensor;
   readonly dense: Linear;
   readonly LayerNorm: LayerNorm;
-  constructor(readonly config: BertConfig, o: InitOptions) {
+  constructor(
+    readonly config: BertConfig,
+    o: InitOptions,
+  ) {
     super();
     this.bias = this.param('bias', initTensor([config.vocabSize], zeroInit, o));
-    this.dense = this.child('transform.dense', new Linear(config.hiddenSize, config.hiddenSize, { ...o, std: config.initializerRange }));
-    this.LayerNorm = this.child('transform.LayerNorm', new LayerNorm(config.hiddenSize, { ...o, eps: config.layerNormEps }));
+    this.dense = this.child(
+      'transform.dense',
+      new Linear(config.hiddenSize, config.hiddenSize, { ...o, std: config.initializerRange }),
+    );
+    this.LayerNorm = this.child(
+      'transform.LayerNorm',
+      new LayerNorm(config.hiddenSize, { ...o, eps: config.layerNormEps }),
+    );
   }
   /** h [B, L, H] -> float32 logits [B, L, V]; decoderWeight is the word embedding table. */
   forward(h: Tensor, decoderWeight: Tensor, dt: DType): Tensor {
@@ -164,7 +216,9 @@ export class BertForMaskedLM extends Module {
     this.embeddings = this.child('bert.embeddings', new BertEmbeddings(this.config, o));
     const Layer = this.config.arch === 'prenorm' ? PreLNLayer : BertLayer;
     const c = this.config;
-    this.layers = Array.from({ length: c.numHiddenLayers }, (_, i) => this.child(`bert.encoder.layer.${i}`, new Layer(c, o)));
+    this.layers = Array.from({ length: c.numHiddenLayers }, (_, i) =>
+      this.child(`bert.encoder.layer.${i}`, new Layer(c, o)),
+    );
     const final = () => this.child('bert.LayerNorm', new LayerNorm(c.hiddenSize, { ...o, eps: c.layerNormEps }));
     this.finalLayerNorm = c.arch === 'prenorm' ? final() : null;
     this.head = this.child('cls.predictions', new BertLMPredictionHead(this.config, o));
@@ -179,7 +233,9 @@ export class BertForMaskedLM extends Module {
   }
 
   /** The device the parameters live on. */
-  get device(): Device { return this.embeddings.word_embeddings.weight.device; }
+  get device(): Device {
+    return this.embeddings.word_embeddings.weight.device;
+  }
 
   /**
    * Masked-LM forward. With maskedPositions the head runs only there (logits [B, P, V], as the
@@ -198,13 +254,17 @@ export class BertForMaskedLM extends Module {
     let seq: Tensor; // the hidden states the MLM head reads
     if (c.poolingSize > 1) {
       if (!maskedPositions) {
-        throw new GrowbertError(`length pooling (poolingSize ${c.poolingSize}) needs maskedPositions in the batch; pass them, or set poolingSize 1`);
+        throw new GrowbertError(
+          `length pooling (poolingSize ${c.poolingSize}) needs maskedPositions in the batch; pass them, or set poolingSize 1`,
+        );
       }
       const P = maskedPositions.size(1);
       // The masked tokens, at full resolution, become P extra slots; padding entries (label
       // -100) are masked out as keys. Only the unmasked stream is pooled (method.md, "Length").
       const masked = gatherPositions(x, maskedPositions);
-      const maskedKeep = maskedLabels ? maskedLabels.ne(-100) : ones(maskedPositions.shape, { dtype: 'bool', device: inputIds.device });
+      const maskedKeep = maskedLabels
+        ? maskedLabels.ne(-100)
+        : ones(maskedPositions.shape, { dtype: 'bool', device: inputIds.device });
       const stream = unmaskedStream(x, keep, maskedPositions, maskedKeep);
       const pooled = meanPool(stream.x, stream.keep, c.poolingSize);
       // Layer 1: pooled stream + masked slots ask; full-resolution stream + masked slots answer.
@@ -229,7 +289,9 @@ export class BertForMaskedLM extends Module {
     if (maskedLabels) {
       const [B, L, V] = logits.shape;
       if (maskedLabels.shape.join(',') !== `${B},${L}`) {
-        throw new GrowbertError(`maskedLabels has shape [${maskedLabels.shape}] but the logits are [${B},${L},${V}]; labels go with maskedPositions ([B, P]) or with every position ([B, S])`);
+        throw new GrowbertError(
+          `maskedLabels has shape [${maskedLabels.shape}] but the logits are [${B},${L},${V}]; labels go with maskedPositions ([B, P]) or with every position ([B, S])`,
+        );
       }
       out.loss = crossEntropy(logits.reshape(B * L, V), maskedLabels.reshape(B * L), { ignoreIndex: -100 });
     }
@@ -241,9 +303,16 @@ export class BertForMaskedLM extends Module {
    * The encoder's sequence output [B, S, H] (float32) at full resolution: for heads such as
    * GLUE classification. Never pools (pooling is a pre-training shortcut).
    */
-  encode(batch: Pick<MaskedLMBatch, 'inputIds' | 'tokenTypeIds' | 'attentionMask'>, opts: Pick<ForwardOptions, 'bf16'> = {}): Tensor {
+  encode(
+    batch: Pick<MaskedLMBatch, 'inputIds' | 'tokenTypeIds' | 'attentionMask'>,
+    opts: Pick<ForwardOptions, 'bf16'> = {},
+  ): Tensor {
     const keep = batch.attentionMask ?? ones(batch.inputIds.shape, { dtype: 'int64', device: batch.inputIds.device });
-    return this.runLayers(this.embeddings.forward(batch.inputIds, batch.tokenTypeIds), keep, opts.bf16 ? 'bfloat16' : 'float32');
+    return this.runLayers(
+      this.embeddings.forward(batch.inputIds, batch.tokenTypeIds),
+      keep,
+      opts.bf16 ? 'bfloat16' : 'float32',
+    );
   }
 
   private runLayers(x: Tensor, keep: Tensor, dt: DType, hiddenStates?: Tensor[]): Tensor {

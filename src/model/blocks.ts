@@ -29,13 +29,20 @@ export function attentionMask(keep: Tensor): Tensor {
  */
 function attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, p: number): Tensor {
   if (q.dtype === 'float32' || FUSED_ATTENTION) return scaledDotProductAttention(q, k, v, { mask, dropout: p });
-  const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1))).maskedFill(mask.logicalNot(), -Infinity);
+  const scores = q
+    .matmul(k.transpose(-2, -1))
+    .mul(1 / Math.sqrt(q.size(-1)))
+    .maskedFill(mask.logicalNot(), -Infinity);
   const probs = dropout(scores.softmax(-1, 'float32'), p, p > 0);
   return cast(probs, q.dtype).matmul(v);
 }
 
 /** The query, key and value projections of one layer. */
-export interface QKV { query: Linear; key: Linear; value: Linear }
+export interface QKV {
+  query: Linear;
+  key: Linear;
+  value: Linear;
+}
 
 /**
  * Multi-head self-attention before the output projection: x [B, Lq, H] asks, kv [B, Lk, H]
@@ -44,12 +51,15 @@ export interface QKV { query: Linear; key: Linear; value: Linear }
 export function selfAttention(p: QKV, x: Tensor, kv: Tensor, mask: Tensor, c: BertConfig, training: boolean): Tensor {
   const [B, Lq, H] = x.shape;
   const Lk = kv.size(1);
-  const nh = c.numAttentionHeads, hd = headSize(c);
+  const nh = c.numAttentionHeads,
+    hd = headSize(c);
   const heads = (t: Tensor, L: number) => t.view(B, L, nh, hd).transpose(1, 2); // [B, nh, L, hd]
   const q = heads(p.query.forward(x), Lq);
   const k = heads(p.key.forward(kv), Lk);
   const v = heads(p.value.forward(kv), Lk);
-  return attention(q, k, v, mask, training ? c.attentionProbsDropoutProb : 0).transpose(1, 2).reshape(B, Lq, H);
+  return attention(q, k, v, mask, training ? c.attentionProbsDropoutProb : 0)
+    .transpose(1, 2)
+    .reshape(B, Lq, H);
 }
 
 /** Dropout at the hidden rate, on in training only. */

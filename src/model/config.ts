@@ -14,35 +14,42 @@ export type Arch = (typeof ARCHS)[number];
 
 /** Every field of a model config; the schemas below are views of this one object. */
 const CONFIG_FIELDS = z.object({
-    /** 'bert': post-LN BERT (Hugging Face's); 'prenorm': pre-LN (LayerNorm before each sublayer and after the last layer) */
-    arch: z.enum(ARCHS).default('bert'),
-    vocabSize: posInt,
-    hiddenSize: posInt,
-    numHiddenLayers: posInt,
-    numAttentionHeads: posInt,
-    intermediateSize: posInt,
-    maxPositionEmbeddings: posInt.default(512),
-    typeVocabSize: posInt.default(2),
-    hiddenDropoutProb: prob.default(0.1),
-    attentionProbsDropoutProb: prob.default(0.1),
-    layerNormEps: z.number().positive().default(1e-12),
-    initializerRange: z.number().positive().default(0.02),
-    /** 'gelu' is the exact (erf) GELU; 'gelu_new' the tanh approximation */
-    hiddenAct: z.enum(['gelu', 'gelu_new']).default('gelu'),
-    padTokenId: z.number().int().nonnegative().default(0),
-    // growbert extras, for the low-cost stages of a growth schedule:
-    /** length pooling factor k: 1 = off; k > 1 mean-pools the unmasked tokens in windows of k */
-    poolingSize: posInt.default(1),
-    /** 0 = full FFN; r > 0 = each FFN matrix factorized as W = B·A of rank r */
-    ffnRank: z.number().int().nonnegative().default(0),
-  });
+  /**
+   * 'bert': post-LN BERT (Hugging Face's); 'prenorm': pre-LN (LayerNorm before each sublayer and after the last layer)
+   */
+  arch: z.enum(ARCHS).default('bert'),
+  vocabSize: posInt,
+  hiddenSize: posInt,
+  numHiddenLayers: posInt,
+  numAttentionHeads: posInt,
+  intermediateSize: posInt,
+  maxPositionEmbeddings: posInt.default(512),
+  typeVocabSize: posInt.default(2),
+  hiddenDropoutProb: prob.default(0.1),
+  attentionProbsDropoutProb: prob.default(0.1),
+  layerNormEps: z.number().positive().default(1e-12),
+  initializerRange: z.number().positive().default(0.02),
+  /** 'gelu' is the exact (erf) GELU; 'gelu_new' the tanh approximation */
+  hiddenAct: z.enum(['gelu', 'gelu_new']).default('gelu'),
+  padTokenId: z.number().int().nonnegative().default(0),
+  // growbert extras, for the low-cost stages of a growth schedule:
+  /** length pooling factor k: 1 = off; k > 1 mean-pools the unmasked tokens in windows of k */
+  poolingSize: posInt.default(1),
+  /** 0 = full FFN; r > 0 = each FFN matrix factorized as W = B·A of rank r */
+  ffnRank: z.number().int().nonnegative().default(0),
+});
 
 /**
  * The dimensions growth changes (and a schedule stage may set), in the order growth reports them.
  * The one list that grow targets, schedule stages, the last-stage check and `growbert grow` use.
  */
 export const GROWABLE_KEYS = [
-  'numHiddenLayers', 'hiddenSize', 'numAttentionHeads', 'intermediateSize', 'poolingSize', 'ffnRank',
+  'numHiddenLayers',
+  'hiddenSize',
+  'numAttentionHeads',
+  'intermediateSize',
+  'poolingSize',
+  'ffnRank',
 ] as const;
 export type GrowableKey = (typeof GROWABLE_KEYS)[number];
 export type GrowableShape = Pick<BertConfig, GrowableKey>;
@@ -55,31 +62,35 @@ export function growableShape(c: GrowableShape): GrowableShape {
 /** Overrides of a preset's model (the pre-training config's `model`): every field but the vocabulary's, optional. */
 export const ModelOverridesSchema = CONFIG_FIELDS.omit({ vocabSize: true, padTokenId: true }).partial().strict();
 /** A schedule stage's model: the growable dimensions, optional. */
-export const GrowableShapeSchema = CONFIG_FIELDS
-  .pick(Object.fromEntries(GROWABLE_KEYS.map((k) => [k, true])) as { [K in GrowableKey]: true })
-  .partial().strict();
+export const GrowableShapeSchema = CONFIG_FIELDS.pick(
+  Object.fromEntries(GROWABLE_KEYS.map((k) => [k, true])) as { [K in GrowableKey]: true },
+)
+  .partial()
+  .strict();
 
-export const BertConfigSchema = CONFIG_FIELDS
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.hiddenSize % c.numAttentionHeads !== 0) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['hiddenSize'],
-        message: `hiddenSize ${c.hiddenSize} is not divisible by numAttentionHeads ${c.numAttentionHeads}; pick a head count that divides it (e.g. ${divisorNear(c.hiddenSize, c.numAttentionHeads)})`,
-      });
-    }
-    if (c.ffnRank > Math.min(c.hiddenSize, c.intermediateSize)) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['ffnRank'],
-        message: `ffnRank ${c.ffnRank} exceeds min(hiddenSize ${c.hiddenSize}, intermediateSize ${c.intermediateSize}); use a smaller rank, or 0 for a full FFN`,
-      });
-    }
-    if (c.padTokenId >= c.vocabSize) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['padTokenId'], message: `padTokenId ${c.padTokenId} is outside the vocabulary (vocabSize ${c.vocabSize}); set it to the tokenizer's [PAD] id` });
-    }
-  });
+export const BertConfigSchema = CONFIG_FIELDS.strict().superRefine((c, ctx) => {
+  if (c.hiddenSize % c.numAttentionHeads !== 0) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['hiddenSize'],
+      message: `hiddenSize ${c.hiddenSize} is not divisible by numAttentionHeads ${c.numAttentionHeads}; pick a head count that divides it (e.g. ${divisorNear(c.hiddenSize, c.numAttentionHeads)})`,
+    });
+  }
+  if (c.ffnRank > Math.min(c.hiddenSize, c.intermediateSize)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['ffnRank'],
+      message: `ffnRank ${c.ffnRank} exceeds min(hiddenSize ${c.hiddenSize}, intermediateSize ${c.intermediateSize}); use a smaller rank, or 0 for a full FFN`,
+    });
+  }
+  if (c.padTokenId >= c.vocabSize) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['padTokenId'],
+      message: `padTokenId ${c.padTokenId} is outside the vocabulary (vocabSize ${c.vocabSize}); set it to the tokenizer's [PAD] id`,
+    });
+  }
+});
 
 export type BertConfig = z.output<typeof BertConfigSchema>;
 export type BertConfigInput = z.input<typeof BertConfigSchema>;
@@ -103,21 +114,51 @@ export function bertConfig(input: BertConfigInput): BertConfig {
 }
 
 /** Width of one attention head. */
-export function headSize(c: BertConfig): number { return c.hiddenSize / c.numAttentionHeads; }
+export function headSize(c: BertConfig): number {
+  return c.hiddenSize / c.numAttentionHeads;
+}
 
 // ---- Presets ------------------------------------------------------------------------------------
 
 export const PRESETS = {
   tiny: { numHiddenLayers: 2, hiddenSize: 128, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 64 },
-  mini: { numHiddenLayers: 4, hiddenSize: 256, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 },
-  small: { numHiddenLayers: 4, hiddenSize: 512, numAttentionHeads: 8, intermediateSize: 2048, maxPositionEmbeddings: 512 },
-  base: { numHiddenLayers: 12, hiddenSize: 768, numAttentionHeads: 12, intermediateSize: 3072, maxPositionEmbeddings: 512 },
-  large: { numHiddenLayers: 24, hiddenSize: 1024, numAttentionHeads: 16, intermediateSize: 4096, maxPositionEmbeddings: 512 },
+  mini: {
+    numHiddenLayers: 4,
+    hiddenSize: 256,
+    numAttentionHeads: 4,
+    intermediateSize: 1024,
+    maxPositionEmbeddings: 128,
+  },
+  small: {
+    numHiddenLayers: 4,
+    hiddenSize: 512,
+    numAttentionHeads: 8,
+    intermediateSize: 2048,
+    maxPositionEmbeddings: 512,
+  },
+  base: {
+    numHiddenLayers: 12,
+    hiddenSize: 768,
+    numAttentionHeads: 12,
+    intermediateSize: 3072,
+    maxPositionEmbeddings: 512,
+  },
+  large: {
+    numHiddenLayers: 24,
+    hiddenSize: 1024,
+    numAttentionHeads: 16,
+    intermediateSize: 4096,
+    maxPositionEmbeddings: 512,
+  },
 } as const;
 export type PresetName = keyof typeof PRESETS;
 
 /** A preset's config; the vocabulary size comes from the tokenizer. */
-export function presetConfig(name: PresetName, vocabSize: number, overrides: Partial<BertConfigInput> = {}): BertConfig {
+export function presetConfig(
+  name: PresetName,
+  vocabSize: number,
+  overrides: Partial<BertConfigInput> = {},
+): BertConfig {
   const p = PRESETS[name];
   if (!p) throw new GrowbertError(`unknown model preset '${name}'; use one of ${Object.keys(PRESETS).join(', ')}`);
   return bertConfig({ ...p, vocabSize, ...overrides });
@@ -134,7 +175,8 @@ export const HF_MODEL_TYPES = { bert: 'bert', prenorm: 'growbert-prenorm' } as c
 export type HfModelType = (typeof HF_MODEL_TYPES)[Arch];
 /** The architectures entry of an exported masked-LM config.json, per arch. */
 export const HF_MLM_ARCHITECTURES: Record<Arch, string> = {
-  bert: 'BertForMaskedLM', prenorm: 'GrowbertPreLNForMaskedLM',
+  bert: 'BertForMaskedLM',
+  prenorm: 'GrowbertPreLNForMaskedLM',
 };
 
 /** The fields of a Hugging Face BERT config.json that growbert reads and writes. */
@@ -191,13 +233,18 @@ export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
   const types = Object.entries(HF_MODEL_TYPES) as [Arch, string][];
   const arch = hf.model_type === undefined ? 'bert' : types.find(([, t]) => t === hf.model_type)?.[0];
   if (!arch) {
-    throw new GrowbertError(`config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs (and its own ${HF_MODEL_TYPES.prenorm}) only`);
+    throw new GrowbertError(
+      `config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs (and its own ${HF_MODEL_TYPES.prenorm}) only`,
+    );
   }
   const act = hf.hidden_act ?? 'gelu';
   if (act !== 'gelu' && act !== 'gelu_new') {
-    throw new GrowbertError(`config.json has hidden_act '${String(act)}'; growbert supports 'gelu' (erf) and 'gelu_new' (tanh)`);
+    throw new GrowbertError(
+      `config.json has hidden_act '${String(act)}'; growbert supports 'gelu' (erf) and 'gelu_new' (tanh)`,
+    );
   }
-  const pick = <T>(key: string): T | undefined => (hf[key] === undefined || hf[key] === null ? undefined : (hf[key] as T));
+  const pick = <T>(key: string): T | undefined =>
+    hf[key] === undefined || hf[key] === null ? undefined : (hf[key] as T);
   return bertConfig({
     arch,
     vocabSize: pick<number>('vocab_size')!,

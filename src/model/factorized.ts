@@ -14,7 +14,8 @@ export function factorizedToDense(stateDict: Map<string, Tensor>): Map<string, T
   const out = new Map<string, Tensor>();
   for (const [name, t] of stateDict) {
     if (name.endsWith(B)) {
-      if (!stateDict.has(name.slice(0, -B.length) + A)) throw new Error(`factorizedToDense: '${name}' has no matching '${A.slice(1)}'`);
+      if (!stateDict.has(name.slice(0, -B.length) + A))
+        throw new Error(`factorizedToDense: '${name}' has no matching '${A.slice(1)}'`);
       continue;
     }
     if (!name.endsWith(A)) {
@@ -24,7 +25,10 @@ export function factorizedToDense(stateDict: Map<string, Tensor>): Map<string, T
     const base = name.slice(0, -A.length);
     const b = stateDict.get(base + B);
     if (!b) throw new Error(`factorizedToDense: '${name}' has no matching '${B.slice(1)}'`);
-    out.set(`${base}.weight`, noGrad(() => b.matmul(t)));
+    out.set(
+      `${base}.weight`,
+      noGrad(() => b.matmul(t)),
+    );
   }
   return out;
 }

@@ -30,9 +30,12 @@ export interface ParamRule {
   outputNorm?: true;
 }
 
-const H_OUT: DimSpec = ['hidden', 'out'], H_IN: DimSpec = ['hidden', 'in'];
-const A_OUT: DimSpec = ['attn', 'out'], A_IN: DimSpec = ['attn', 'in'];
-const F_OUT: DimSpec = ['ffn', 'out'], F_IN: DimSpec = ['ffn', 'in'];
+const H_OUT: DimSpec = ['hidden', 'out'],
+  H_IN: DimSpec = ['hidden', 'in'];
+const A_OUT: DimSpec = ['attn', 'out'],
+  A_IN: DimSpec = ['attn', 'in'];
+const F_OUT: DimSpec = ['ffn', 'out'],
+  F_IN: DimSpec = ['ffn', 'in'];
 
 /** A LayerNorm pair `<name>.weight`, `<name>.bias` with the same dims. */
 type NormOptions = { reset?: boolean; output?: boolean };
@@ -107,9 +110,12 @@ export const LAYOUTS: Readonly<Record<Arch, ArchLayout>> = {
     },
     global: SHARED_GLOBAL,
     identityExact: (lnTransfer) => lnTransfer,
-    identityNote: (t) => `zero attention/FFN outputs; ${t
-      ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps'
-      : 'LayerNorms reset to 1/0; NOT exact'}`,
+    identityNote: (t) =>
+      `zero attention/FFN outputs; ${
+        t
+          ? 'output LayerNorm affine moved to the last of each group; exact up to LN eps'
+          : 'LayerNorms reset to 1/0; NOT exact'
+      }`,
   },
   // Pre-LN: y = h + FFN(LN2(h)), h = x + Attn(LN1(x)). Zero output projections give y = x
   // exactly, whatever the LayerNorms hold, so they keep the repeated layer's trained values.

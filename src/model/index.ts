@@ -3,7 +3,13 @@
 // Hugging Face name adapter (hf-names.ts), and the low-cost-stage helpers.
 export * from './config.js';
 export {
-  BertForMaskedLM, gatherPositions, type EncoderLayer, type MaskedLMBatch, type ForwardOptions, type MaskedLMOutput, type ModelOptions,
+  BertForMaskedLM,
+  gatherPositions,
+  type EncoderLayer,
+  type MaskedLMBatch,
+  type ForwardOptions,
+  type MaskedLMOutput,
+  type ModelOptions,
 } from './bert.js';
 export { meanPool, pooledLength, unmaskedStream } from './pooling.js';
 export type { MaskedLM } from './masked-lm.js';

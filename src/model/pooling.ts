@@ -13,13 +13,23 @@ import { arange, cat, tensor, zeros, type Tensor } from '../tensor/index.js';
  * its positions) keeps only its first S - P unmasked tokens: it drops its last ones, which in a
  * packed batch are the final [SEP] or padding. P >= S keeps [CLS] alone.
  */
-export function unmaskedStream(x: Tensor, keep: Tensor, maskedPositions: Tensor, maskedKeep: Tensor): { x: Tensor; keep: Tensor } {
+export function unmaskedStream(
+  x: Tensor,
+  keep: Tensor,
+  maskedPositions: Tensor,
+  maskedKeep: Tensor,
+): { x: Tensor; keep: Tensor } {
   const [B, S] = keep.shape;
   const U = Math.max(1, S - maskedPositions.size(1));
   // 1 at a real target (scatterAdd: the padded entries all point at position 0 and add 0)
-  const target = zeros([B, S], { dtype: 'int64', device: keep.device }).scatterAdd(1, maskedPositions, maskedKeep.to('int64')).gt(0);
+  const target = zeros([B, S], { dtype: 'int64', device: keep.device })
+    .scatterAdd(1, maskedPositions, maskedKeep.to('int64'))
+    .gt(0);
   // sort key: unmasked positions first, each group in position order (exact in float32 for S < 2^24)
-  const key = target.to('float32').mul(S).add(arange(0, S, 1, { device: keep.device }).to('float32').unsqueeze(0));
+  const key = target
+    .to('float32')
+    .mul(S)
+    .add(arange(0, S, 1, { device: keep.device }).to('float32').unsqueeze(0));
   const order = key.argsort(1).narrow(1, 0, U);
   return { x: x.gather(1, order.unsqueeze(-1).expand(B, U, x.size(2))), keep: keep.gather(1, order) };
 }
@@ -47,8 +57,13 @@ export function meanPool(x: Tensor, mask: Tensor, k: number): { x: Tensor; mask:
     return padded.reshape(B, n, k, ...shape);
   };
   // every window holds k tokens except possibly the last, which holds k - pad
-  const counts = tensor(Array.from({ length: n }, (_, i) => (i === n - 1 ? k - pad : k)), { dtype: x.dtype, device: x.device });
-  const means = windows(x, [H]).sum(2).div(counts.view(1, n, 1));
+  const counts = tensor(
+    Array.from({ length: n }, (_, i) => (i === n - 1 ? k - pad : k)),
+    { dtype: x.dtype, device: x.device },
+  );
+  const means = windows(x, [H])
+    .sum(2)
+    .div(counts.view(1, n, 1));
   const maskMax = windows(m, []).maxDim(2).values;
   return { x: cat([x.narrow(1, 0, 1), means], 1), mask: cat([m.narrow(1, 0, 1), maskMax], 1) };
 }

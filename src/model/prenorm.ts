@@ -22,11 +22,14 @@ export class PreLNLayer extends Module {
   readonly ffnLayerNorm: LayerNorm;
   readonly intermediate: Linear | LowRankLinear;
   readonly output: Linear | LowRankLinear;
-  constructor(readonly config: BertConfig, o: InitOptions) {
+  constructor(
+    readonly config: BertConfig,
+    o: InitOptions,
+  ) {
     super();
     const { hiddenSize: H, intermediateSize: F, ffnRank: r, initializerRange: std, layerNormEps: eps } = config;
     const dense = (i: number, out: number) =>
-      (r > 0 ? new LowRankLinear(i, out, r, { ...o, std }) : new Linear(i, out, { ...o, std }));
+      r > 0 ? new LowRankLinear(i, out, r, { ...o, std }) : new Linear(i, out, { ...o, std });
     this.attentionLayerNorm = this.child('attention.LayerNorm', new LayerNorm(H, { ...o, eps }));
     this.query = this.child('attention.self.query', new Linear(H, H, { ...o, std }));
     this.key = this.child('attention.self.key', new Linear(H, H, { ...o, std }));

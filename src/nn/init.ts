@@ -7,9 +7,17 @@ import { empty, noGrad, type Device, type Generator, type Tensor } from '../tens
 export type Init = (t: Tensor, generator?: Generator) => void;
 
 /** N(mean, std^2), as BERT's truncated-free normal(0, initializer_range). */
-export const normal = (std: number, mean = 0): Init => (t, g) => { t.normal_(mean, std, g); };
-export const zeros: Init = (t) => { t.zero_(); };
-export const ones: Init = (t) => { t.fill_(1); };
+export const normal =
+  (std: number, mean = 0): Init =>
+  (t, g) => {
+    t.normal_(mean, std, g);
+  };
+export const zeros: Init = (t) => {
+  t.zero_();
+};
+export const ones: Init = (t) => {
+  t.fill_(1);
+};
 
 export interface InitOptions {
   device?: Device;

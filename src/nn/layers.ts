@@ -22,7 +22,11 @@ export interface LinearOptions extends InitOptions {
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, o: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    o: LinearOptions = {},
+  ) {
     super();
     this.weight = this.param('weight', initTensor([outFeatures, inFeatures], normal(o.std ?? 0.02), o));
     this.bias = o.bias === false ? null : this.param('bias', initTensor([outFeatures], zeros, o));
@@ -41,7 +45,12 @@ export class LowRankLinear extends Module {
   readonly lowrank_a: Linear;
   readonly lowrank_b: Linear;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly rank: number, o: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly rank: number,
+    o: LinearOptions = {},
+  ) {
     super();
     const std = Math.sqrt((o.std ?? 0.02) / Math.sqrt(rank));
     this.lowrank_a = this.child('lowrank_a', new Linear(inFeatures, rank, { ...o, bias: false, std }));
@@ -53,7 +62,9 @@ export class LowRankLinear extends Module {
     return this.bias ? y.add(cast(this.bias, y.dtype)) : y;
   }
   /** The dense weight B·A [out, in] (a new tensor, on the autograd graph). */
-  denseWeight(): Tensor { return this.lowrank_b.weight.matmul(this.lowrank_a.weight); }
+  denseWeight(): Tensor {
+    return this.lowrank_b.weight.matmul(this.lowrank_a.weight);
+  }
 }
 
 export interface LayerNormOptions extends InitOptions {
@@ -65,7 +76,10 @@ export class LayerNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
   readonly eps: number;
-  constructor(readonly dim: number, o: LayerNormOptions = {}) {
+  constructor(
+    readonly dim: number,
+    o: LayerNormOptions = {},
+  ) {
     super();
     this.eps = o.eps ?? 1e-5;
     this.weight = this.param('weight', initTensor([dim], ones, o));
@@ -83,9 +97,15 @@ export interface EmbeddingOptions extends InitOptions {
 /** A lookup table [num, dim], normal(0, std) at init (no special padding row). Parameter: weight. */
 export class Embedding extends Module {
   readonly weight: Tensor;
-  constructor(readonly num: number, readonly dim: number, o: EmbeddingOptions = {}) {
+  constructor(
+    readonly num: number,
+    readonly dim: number,
+    o: EmbeddingOptions = {},
+  ) {
     super();
     this.weight = this.param('weight', initTensor([num, dim], normal(o.std ?? 0.02), o));
   }
-  forward(ids: Tensor): Tensor { return embedding(this.weight, ids); }
+  forward(ids: Tensor): Tensor {
+    return embedding(this.weight, ids);
+  }
 }

@@ -24,7 +24,8 @@ export class Module {
    */
   protected param(name: string, t: Tensor): Tensor {
     if (this.#params.has(name) || this.#children.has(name)) throw new Error(`Module: '${name}' is registered twice`);
-    if (!t.isLeaf) throw new Error(`Module: parameter '${name}' must be a leaf tensor (create it under noGrad or detach it)`);
+    if (!t.isLeaf)
+      throw new Error(`Module: parameter '${name}' must be a leaf tensor (create it under noGrad or detach it)`);
     t.requiresGrad_(true);
     this.#params.set(name, keep(t));
     return t;
@@ -38,7 +39,9 @@ export class Module {
   }
 
   /** Direct children with their names. */
-  children(): Map<string, Module> { return new Map(this.#children); }
+  children(): Map<string, Module> {
+    return new Map(this.#children);
+  }
 
   /**
    * Every parameter with its full dotted name, own parameters first, then children in
@@ -59,7 +62,9 @@ export class Module {
     return out;
   }
 
-  parameters(): Tensor[] { return [...this.namedParameters().values()]; }
+  parameters(): Tensor[] {
+    return [...this.namedParameters().values()];
+  }
 
   /** Total number of scalar parameters. */
   numParameters(): number {
@@ -74,7 +79,9 @@ export class Module {
     for (const c of this.#children.values()) c.train(on);
     return this;
   }
-  eval(): this { return this.train(false); }
+  eval(): this {
+    return this.train(false);
+  }
 
   /**
    * The parameters by name as detached tensors that share the parameters' memory (as PyTorch's
@@ -98,15 +105,23 @@ export class Module {
     const unexpected = [...src.keys()].filter((n) => !own.has(n));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
       const parts = [];
-      if (missing.length) parts.push(`missing ${missing.length} (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''})`);
-      if (unexpected.length) parts.push(`unexpected ${unexpected.length} (${unexpected.slice(0, 4).join(', ')}${unexpected.length > 4 ? ', ...' : ''})`);
-      throw new GrowbertError(`state dict does not match the model: ${parts.join('; ')}; check that the checkpoint was made for this model config, or load with strict: false`);
+      if (missing.length)
+        parts.push(`missing ${missing.length} (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''})`);
+      if (unexpected.length)
+        parts.push(
+          `unexpected ${unexpected.length} (${unexpected.slice(0, 4).join(', ')}${unexpected.length > 4 ? ', ...' : ''})`,
+        );
+      throw new GrowbertError(
+        `state dict does not match the model: ${parts.join('; ')}; check that the checkpoint was made for this model config, or load with strict: false`,
+      );
     }
     for (const [n, t] of own) {
       const v = src.get(n);
       if (!v) continue;
       if (v.shape.join(',') !== t.shape.join(',')) {
-        throw new GrowbertError(`state dict tensor '${n}' has shape [${v.shape}] but the model's is [${t.shape}]; check the model config (sizes) against the checkpoint`);
+        throw new GrowbertError(
+          `state dict tensor '${n}' has shape [${v.shape}] but the model's is [${t.shape}]; check the model config (sizes) against the checkpoint`,
+        );
       }
     }
     noGrad(() => {

@@ -12,8 +12,12 @@ export interface Curve {
 }
 
 export function curveFromMetrics(name: string, lines: MetricsLine[]): Curve {
-  const evals = lines.filter((l) => typeof l.valLoss === 'number').map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops), valLoss: Number(l.valLoss) }));
-  const grows = lines.filter((l) => l.event === 'grow').map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops) }));
+  const evals = lines
+    .filter((l) => typeof l.valLoss === 'number')
+    .map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops), valLoss: Number(l.valLoss) }));
+  const grows = lines
+    .filter((l) => l.event === 'grow')
+    .map((l) => ({ step: l.step, seconds: Number(l.seconds), flops: Number(l.flops) }));
   return { name, evals, grows };
 }
 
@@ -75,8 +79,12 @@ export function analyse(budget: string, curves: Curve[], baseline = 'full', cont
     const sec = costToReach(c, target, 'seconds');
     const fl = costToReach(c, target, 'flops');
     return {
-      name: c.name, finalValLoss: finalLoss(c), seconds: end?.seconds ?? NaN, flops: end?.flops ?? NaN,
-      secondsToBaselineLoss: sec, flopsToBaselineLoss: fl,
+      name: c.name,
+      finalValLoss: finalLoss(c),
+      seconds: end?.seconds ?? NaN,
+      flops: end?.flops ?? NaN,
+      secondsToBaselineLoss: sec,
+      flopsToBaselineLoss: fl,
       speedupTime: sec ? baseSeconds / sec - 1 : null,
       speedupFlops: fl ? baseFlops / fl - 1 : null,
       meaningful: fullBeatsSmallOnly !== false,
@@ -86,7 +94,12 @@ export function analyse(budget: string, curves: Curve[], baseline = 'full', cont
 }
 
 // ---- Several seeds ------------------------------------------------------------------------------
-export interface Stat { mean: number; min: number; max: number; n: number }
+export interface Stat {
+  mean: number;
+  min: number;
+  max: number;
+  n: number;
+}
 
 export function stat(xs: number[]): Stat {
   const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
@@ -97,7 +110,8 @@ export const halfRange = (s: Stat): number => (s.max - s.min) / 2;
 
 /** a - b (means), beyond seed noise only when larger than the two half-ranges added */
 export function difference(a: Stat, b: Stat): { delta: number; noise: number; beyondNoise: boolean } {
-  const delta = a.mean - b.mean, noise = halfRange(a) + halfRange(b);
+  const delta = a.mean - b.mean,
+    noise = halfRange(a) + halfRange(b);
   return { delta, noise, beyondNoise: Math.abs(delta) > noise };
 }
 
@@ -122,17 +136,27 @@ export interface SeededBudgetResult {
 }
 
 /** One budget's results over seeds (each BudgetResult from one seed, same schedules in the same order). */
-export function aggregateSeeds(seeds: number[], perSeed: BudgetResult[], baseline = 'full', control = 'small-only'): SeededBudgetResult {
+export function aggregateSeeds(
+  seeds: number[],
+  perSeed: BudgetResult[],
+  baseline = 'full',
+  control = 'small-only',
+): SeededBudgetResult {
   const names = perSeed[0].schedules.map((s) => s.name);
   const pick = (n: string) => perSeed.map((r) => r.schedules.find((s) => s.name === n)!);
   const finals = (n: string) => stat(pick(n).map((s) => s.finalValLoss));
   const full = finals(baseline);
   const schedules = names.map((n): SeededScheduleResult => {
     const runs = pick(n);
-    const some = (xs: (number | null)[]) => (xs.some((x) => x !== null) ? stat(xs.filter((x): x is number => x !== null)) : null);
+    const some = (xs: (number | null)[]) =>
+      xs.some((x) => x !== null) ? stat(xs.filter((x): x is number => x !== null)) : null;
     return {
-      name: n, finalValLoss: finals(n), speedupTime: some(runs.map((s) => s.speedupTime)), speedupFlops: some(runs.map((s) => s.speedupFlops)),
-      reached: runs.filter((s) => s.speedupTime !== null).length, vsFull: difference(finals(n), full),
+      name: n,
+      finalValLoss: finals(n),
+      speedupTime: some(runs.map((s) => s.speedupTime)),
+      speedupFlops: some(runs.map((s) => s.speedupFlops)),
+      reached: runs.filter((s) => s.speedupTime !== null).length,
+      vsFull: difference(finals(n), full),
     };
   });
   let fullBeatsSmallOnly: SeededBudgetResult['fullBeatsSmallOnly'] = null;

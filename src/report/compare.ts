@@ -16,7 +16,16 @@ import { modelConfigFor, setupRuntime } from '../train/trainer.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { pretrain } from '../train/pretrain.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
-import { aggregateSeeds, analyse, curveFromMetrics, halfRange, type BudgetResult, type Curve, type SeededBudgetResult, type Stat } from './analysis.js';
+import {
+  aggregateSeeds,
+  analyse,
+  curveFromMetrics,
+  halfRange,
+  type BudgetResult,
+  type Curve,
+  type SeededBudgetResult,
+  type Stat,
+} from './analysis.js';
 import { writeChart } from './plot.js';
 import { runGlueSuite, type GlueSuiteResult } from '../eval/glue-suite.js';
 import type { GlueTask } from '../eval/glue-data.js';
@@ -55,8 +64,17 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
   const secondsPerStep = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
     const key = JSON.stringify([s.config, s.batchSize, s.seqLength]);
     if (!cache.has(key)) {
-      cache.set(key, measureStepSeconds(s, { device, bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16', gradAccumulation: c.train.gradAccumulation }));
-      o.say(`calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`);
+      cache.set(
+        key,
+        measureStepSeconds(s, {
+          device,
+          bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16',
+          gradAccumulation: c.train.gradAccumulation,
+        }),
+      );
+      o.say(
+        `calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`,
+      );
     }
     return cache.get(key)!;
   };
@@ -69,8 +87,24 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
       plans.set(`${budget}\u0000${s}`, file);
       if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its step counts
       const sched = loadSchedule(s, target, c.data.seqLength);
-      const stages = resolveSchedule(sched, { target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget: parseBudget(budget), secondsPerStep });
-      const fixed = { ...sched, stages: sched.stages.map((st, i) => ({ ...st, steps: stages[i].steps, tokens: undefined, fraction: undefined })) };
+      const stages = resolveSchedule(sched, {
+        target,
+        seqLength: c.data.seqLength,
+        batchSize: c.train.batchSize,
+        maskProb: c.data.maskProb,
+        gradAccumulation: c.train.gradAccumulation,
+        budget: parseBudget(budget),
+        secondsPerStep,
+      });
+      const fixed = {
+        ...sched,
+        stages: sched.stages.map((st, i) => ({
+          ...st,
+          steps: stages[i].steps,
+          tokens: undefined,
+          fraction: undefined,
+        })),
+      };
       atomicWriteFile(file, JSON.stringify(fixed, null, 2) + '\n');
     }
   }
@@ -81,7 +115,8 @@ async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<str
 export function comparedSchedules(requested: string[]): string[] {
   const out = ['full', ...requested.filter((s) => s !== 'full' && s !== 'small-only'), 'small-only'];
   for (const s of out) {
-    if (!(SCHEDULE_PRESETS as readonly string[]).includes(s) && !fs.existsSync(s)) throw new GrowbertError(`unknown schedule '${s}'; use ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
+    if (!(SCHEDULE_PRESETS as readonly string[]).includes(s) && !fs.existsSync(s))
+      throw new GrowbertError(`unknown schedule '${s}'; use ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
   }
   return out;
 }
@@ -104,8 +139,12 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
   // OUT is a new or empty folder, or an earlier compare's (which this one continues): never a
   // folder of other files, since runs cut off in it are deleted and started over.
   guardOut({
-    out: o.out, inputs: [...(o.base.data?.specs ?? []), o.base.data?.tokenizer, o.glue?.dataDir], kind: 'an earlier growbert compare',
-    owns: isCompareFolder, reuse: true, forceHint: null,
+    out: o.out,
+    inputs: [...(o.base.data?.specs ?? []), o.base.data?.tokenizer, o.glue?.dataDir],
+    kind: 'an earlier growbert compare',
+    owns: isCompareFolder,
+    reuse: true,
+    forceHint: null,
   });
   fs.mkdirSync(o.out, { recursive: true });
   const plans = await planRuns(o, schedules);
@@ -124,11 +163,23 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
           // A run that was cut off is started over: comparisons need uninterrupted timings. Only
           // a run folder is deleted: anything else put there is the user's.
           if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0 && !looksLikeRun(runDir)) {
-            throw new GrowbertError(`${runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`);
+            throw new GrowbertError(
+              `${runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`,
+            );
           }
           fs.rmSync(runDir, { recursive: true, force: true });
           o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed} -> ${runDir}`);
-          const config = parseConfig({ ...o.base, train: { ...o.base.train, seed }, preset: o.target as never, schedule: plans.get(`${budget}\u0000${s}`)!, out: runDir, resume: false }, 'compare config');
+          const config = parseConfig(
+            {
+              ...o.base,
+              train: { ...o.base.train, seed },
+              preset: o.target as never,
+              schedule: plans.get(`${budget}\u0000${s}`)!,
+              out: runDir,
+              resume: false,
+            },
+            'compare config',
+          );
           await pretrain(config, { say: o.say, progress: o.progress });
           atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget, seed }) + '\n');
         } else {
@@ -150,7 +201,17 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
     for (const s of schedules) {
       const name = path.basename(s, '.json');
       o.say(`compare: GLUE (${o.glue.tasks.join(', ')}) for ${name}, budget ${budget}`);
-      glue.set(name, runGlueSuite({ run: path.join(o.out, dirName(budget), dirName(name)), tasks: o.glue.tasks, dataDir: o.glue.dataDir, maxTrain: o.glue.maxTrain, epochs: o.glue.epochs, device: o.base.runtime?.device as never }));
+      glue.set(
+        name,
+        runGlueSuite({
+          run: path.join(o.out, dirName(budget), dirName(name)),
+          tasks: o.glue.tasks,
+          dataDir: o.glue.dataDir,
+          maxTrain: o.glue.maxTrain,
+          epochs: o.glue.epochs,
+          device: o.base.runtime?.device as never,
+        }),
+      );
     }
   }
   await writeReport(o, results, curvesByBudget, glue, seeded);
@@ -161,7 +222,13 @@ const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' 
 const num = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const tflops = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : (x / 1e12).toFixed(2));
 
-async function writeReport(o: CompareOptions, results: BudgetResult[], curves: Curve[][], glue: Map<string, GlueSuiteResult>, seeded: SeededBudgetResult[]): Promise<void> {
+async function writeReport(
+  o: CompareOptions,
+  results: BudgetResult[],
+  curves: Curve[][],
+  glue: Map<string, GlueSuiteResult>,
+  seeded: SeededBudgetResult[],
+): Promise<void> {
   const plots: string[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
@@ -172,8 +239,13 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
         title: `Validation MLM loss, target ${o.target}, budget ${r.budget}`,
         xLabel: axis === 'flops' ? 'training TFLOPs' : 'training wall-clock seconds',
         yLabel: 'validation loss',
-        series: curves[i].map((c) => ({ name: c.name, points: c.evals.map((e) => ({ x: e[axis] / scale, y: e.valLoss })) })),
-        markers: curves[i].flatMap((c) => c.grows.map((g) => ({ x: g[axis] / scale, series: c.name, label: `${c.name} grows` }))),
+        series: curves[i].map((c) => ({
+          name: c.name,
+          points: c.evals.map((e) => ({ x: e[axis] / scale, y: e.valLoss })),
+        })),
+        markers: curves[i].flatMap((c) =>
+          c.grows.map((g) => ({ x: g[axis] / scale, series: c.name, label: `${c.name} grows` })),
+        ),
         hLines: [{ y: r.baselineFinalLoss, label: 'full: final loss' }],
       });
       plots.push(`${path.basename(stem)}-${axis}`);
@@ -184,70 +256,133 @@ async function writeReport(o: CompareOptions, results: BudgetResult[], curves: C
     const budgets = results.map((r) => parseBudget(r.budget));
     await writeChart(path.join(o.out, 'final-loss-by-budget'), {
       title: `Final validation loss against budget, target ${o.target}`,
-      xLabel: `budget (${budgets[0].unit})`, yLabel: 'final validation loss', logX: true,
-      series: names.map((n, k) => ({ name: n, points: results.map((r, i) => ({ x: budgets[i].amount, y: r.schedules[k].finalValLoss })) })),
+      xLabel: `budget (${budgets[0].unit})`,
+      yLabel: 'final validation loss',
+      logX: true,
+      series: names.map((n, k) => ({
+        name: n,
+        points: results.map((r, i) => ({ x: budgets[i].amount, y: r.schedules[k].finalValLoss })),
+      })),
     });
     plots.push('final-loss-by-budget');
   }
   const json = {
-    target: o.target, command: o.command,
+    target: o.target,
+    command: o.command,
     budgets: results,
     // every budget over all seeds: mean, min and max of each figure (the budgets above are the first seed's)
-    seeds: seeded[0].seeds, seeded,
+    seeds: seeded[0].seeds,
+    seeded,
     // The last (largest) budget's per-schedule results, flat, for quick reading.
     schedules: results[results.length - 1].schedules.map((s) => ({
-      name: s.name, finalValLoss: s.finalValLoss, secondsToBaselineLoss: s.secondsToBaselineLoss, flopsToBaselineLoss: s.flopsToBaselineLoss,
-      speedupTime: s.speedupTime, speedupFlops: s.speedupFlops, meaningful: s.meaningful,
-      ...(glue.has(s.name) ? { glue: Object.fromEntries(glue.get(s.name)!.tasks.map((t) => [t.task, t.score.mean])), glueAverage: glue.get(s.name)!.average } : {}),
+      name: s.name,
+      finalValLoss: s.finalValLoss,
+      secondsToBaselineLoss: s.secondsToBaselineLoss,
+      flopsToBaselineLoss: s.flopsToBaselineLoss,
+      speedupTime: s.speedupTime,
+      speedupFlops: s.speedupFlops,
+      meaningful: s.meaningful,
+      ...(glue.has(s.name)
+        ? {
+            glue: Object.fromEntries(glue.get(s.name)!.tasks.map((t) => [t.task, t.score.mean])),
+            glueAverage: glue.get(s.name)!.average,
+          }
+        : {}),
     })),
   };
   atomicWriteFile(path.join(o.out, 'results.json'), JSON.stringify(json, null, 2) + '\n');
 
-  const md: string[] = [`# Growth comparison: target \`${o.target}\``, '', `Command: \`${o.command}\``, '',
-    'Every schedule ran from the same seed and data, one after another on this machine. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (`growbert plan`). Speedup = baseline cost / schedule cost to reach the baseline\'s final loss - 1, as the paper reports it.', ''];
+  const md: string[] = [
+    `# Growth comparison: target \`${o.target}\``,
+    '',
+    `Command: \`${o.command}\``,
+    '',
+    "Every schedule ran from the same seed and data, one after another on this machine. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (`growbert plan`). Speedup = baseline cost / schedule cost to reach the baseline's final loss - 1, as the paper reports it.",
+    '',
+  ];
   for (const [i, r] of results.entries()) {
     md.push(`## Budget ${r.budget}`, '');
     if (seeded[i].seeds.length > 1) md.push(...seededTable(seeded[i]), `Per seed ${seeded[i].seeds[0]} (plotted):`, '');
     if (r.fullBeatsSmallOnly === false) {
-      md.push(`**Full does not beat small-only here** (full ${num(r.baselineFinalLoss, 4)} vs small-only ${num(r.smallOnlyFinalLoss, 4)}): at this budget a smaller model is simply better, so "time to the baseline's final loss" flatters growth. The speedups below are **not meaningful**.`, '');
+      md.push(
+        `**Full does not beat small-only here** (full ${num(r.baselineFinalLoss, 4)} vs small-only ${num(r.smallOnlyFinalLoss, 4)}): at this budget a smaller model is simply better, so "time to the baseline's final loss" flatters growth. The speedups below are **not meaningful**.`,
+        '',
+      );
     } else if (r.fullBeatsSmallOnly) {
-      md.push(`Full beats small-only (${num(r.baselineFinalLoss, 4)} vs ${num(r.smallOnlyFinalLoss, 4)}): the regime where growth can pay.`, '');
+      md.push(
+        `Full beats small-only (${num(r.baselineFinalLoss, 4)} vs ${num(r.smallOnlyFinalLoss, 4)}): the regime where growth can pay.`,
+        '',
+      );
     }
-    md.push('| schedule | final val loss | train seconds | TFLOPs | seconds to baseline loss | TFLOPs to baseline loss | speedup (time) | speedup (FLOPs) |', '|---|---|---|---|---|---|---|---|');
+    md.push(
+      '| schedule | final val loss | train seconds | TFLOPs | seconds to baseline loss | TFLOPs to baseline loss | speedup (time) | speedup (FLOPs) |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const s of r.schedules) {
       const flag = s.meaningful ? '' : ' (not meaningful)';
-      md.push(`| ${s.name} | ${num(s.finalValLoss, 4)} | ${num(s.seconds)} | ${tflops(s.flops)} | ${num(s.secondsToBaselineLoss)} | ${tflops(s.flopsToBaselineLoss)} | ${pct(s.speedupTime)}${s.speedupTime === null ? '' : flag} | ${pct(s.speedupFlops)}${s.speedupFlops === null ? '' : flag} |`);
+      md.push(
+        `| ${s.name} | ${num(s.finalValLoss, 4)} | ${num(s.seconds)} | ${tflops(s.flops)} | ${num(s.secondsToBaselineLoss)} | ${tflops(s.flopsToBaselineLoss)} | ${pct(s.speedupTime)}${s.speedupTime === null ? '' : flag} | ${pct(s.speedupFlops)}${s.speedupFlops === null ? '' : flag} |`,
+      );
     }
-    md.push('', `![loss against time](loss-${dirName(r.budget)}-seconds.png)`, `![loss against FLOPs](loss-${dirName(r.budget)}-flops.png)`, '');
+    md.push(
+      '',
+      `![loss against time](loss-${dirName(r.budget)}-seconds.png)`,
+      `![loss against FLOPs](loss-${dirName(r.budget)}-flops.png)`,
+      '',
+    );
   }
-  if (results.length > 1) md.push('## Final loss against budget', '', '![final loss against budget](final-loss-by-budget.png)', '');
+  if (results.length > 1)
+    md.push('## Final loss against budget', '', '![final loss against budget](final-loss-by-budget.png)', '');
   if (glue.size > 0) {
     const tasks = o.glue!.tasks;
-    md.push(`## GLUE dev (budget ${results[results.length - 1].budget}; fine-tuned from each schedule's final model)`, '',
-      `| schedule | ${tasks.join(' | ')} | average |`, `|---|${tasks.map(() => '---|').join('')}---|`);
-    for (const [name, g] of glue) md.push(`| ${name} | ${g.tasks.map((t) => (100 * t.score.mean).toFixed(1)).join(' | ')} | ${(100 * g.average).toFixed(1)} |`);
+    md.push(
+      `## GLUE dev (budget ${results[results.length - 1].budget}; fine-tuned from each schedule's final model)`,
+      '',
+      `| schedule | ${tasks.join(' | ')} | average |`,
+      `|---|${tasks.map(() => '---|').join('')}---|`,
+    );
+    for (const [name, g] of glue)
+      md.push(
+        `| ${name} | ${g.tasks.map((t) => (100 * t.score.mean).toFixed(1)).join(' | ')} | ${(100 * g.average).toFixed(1)} |`,
+      );
     md.push('');
   }
   md.push(`Plots (SVG and PNG): ${plots.map((p) => `\`${p}.svg\``).join(', ')}.`, '');
   atomicWriteFile(path.join(o.out, 'report.md'), md.join('\n'));
 }
 
-const pmStat = (x: Stat | null, f: (v: number) => string) => (x === null ? 'not reached' : x.n > 1 ? `${f(x.mean)} [${f(x.min)}, ${f(x.max)}]` : f(x.mean));
+const pmStat = (x: Stat | null, f: (v: number) => string) =>
+  x === null ? 'not reached' : x.n > 1 ? `${f(x.mean)} [${f(x.min)}, ${f(x.max)}]` : f(x.mean);
 
 /** The over-seeds table: mean [min, max]; a difference from full is called noise unless it beats the spread. */
 function seededTable(r: SeededBudgetResult): string[] {
   const n = r.seeds.length;
-  const verdict = r.fullBeatsSmallOnly === 'yes' ? 'Full beats small-only beyond the seed spread: the regime where growth can pay.'
-    : r.fullBeatsSmallOnly === 'no' ? '**Small-only beats full beyond the seed spread**: the speedups are not meaningful here.'
-    : r.fullBeatsSmallOnly === 'within noise' ? '**Full and small-only are within seed noise of each other**: the speedups are not meaningful here.' : '';
-  return [`Over ${n} seeds (${r.seeds.join(', ')}): mean [min, max]. A difference from full counts only when it is larger than the two schedules' half-ranges added.`, '',
+  const verdict =
+    r.fullBeatsSmallOnly === 'yes'
+      ? 'Full beats small-only beyond the seed spread: the regime where growth can pay.'
+      : r.fullBeatsSmallOnly === 'no'
+        ? '**Small-only beats full beyond the seed spread**: the speedups are not meaningful here.'
+        : r.fullBeatsSmallOnly === 'within noise'
+          ? '**Full and small-only are within seed noise of each other**: the speedups are not meaningful here.'
+          : '';
+  return [
+    `Over ${n} seeds (${r.seeds.join(', ')}): mean [min, max]. A difference from full counts only when it is larger than the two schedules' half-ranges added.`,
+    '',
     ...(verdict ? [verdict, ''] : []),
-    '| schedule | final val loss | vs full | speedup (time) | speedup (FLOPs) | seeds reaching full\'s loss |', '|---|---|---|---|---|---|',
-    ...r.schedules.map((s) => `| ${s.name} | ${pmStat(s.finalValLoss, (v) => v.toFixed(4))} | ${s.name === 'full' ? '-' : `${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise ±${s.vsFull.noise.toFixed(4)})`} | ${pmStat(s.speedupTime, (v) => pct(v))} | ${pmStat(s.speedupFlops, (v) => pct(v))} | ${s.reached} of ${n} |`),
-    ''];
+    "| schedule | final val loss | vs full | speedup (time) | speedup (FLOPs) | seeds reaching full's loss |",
+    '|---|---|---|---|---|---|',
+    ...r.schedules.map(
+      (s) =>
+        `| ${s.name} | ${pmStat(s.finalValLoss, (v) => v.toFixed(4))} | ${s.name === 'full' ? '-' : `${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise ±${s.vsFull.noise.toFixed(4)})`} | ${pmStat(s.speedupTime, (v) => pct(v))} | ${pmStat(s.speedupFlops, (v) => pct(v))} | ${s.reached} of ${n} |`,
+    ),
+    '',
+  ];
 }
 
 /** One line per schedule for the console: mean and spread over seeds. */
 export function seededLines(r: SeededBudgetResult): string[] {
-  return r.schedules.map((s) => `  ${s.name.padEnd(14)} final ${s.finalValLoss.mean.toFixed(4)} ±${halfRange(s.finalValLoss).toFixed(4)}${s.name === 'full' ? '' : `  vs full ${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise)`}  speedup time ${pmStat(s.speedupTime, (v) => pct(v))} (${s.reached}/${r.seeds.length} seeds reach full)`);
+  return r.schedules.map(
+    (s) =>
+      `  ${s.name.padEnd(14)} final ${s.finalValLoss.mean.toFixed(4)} ±${halfRange(s.finalValLoss).toFixed(4)}${s.name === 'full' ? '' : `  vs full ${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise)`}  speedup time ${pmStat(s.speedupTime, (v) => pct(v))} (${s.reached}/${r.seeds.length} seeds reach full)`,
+  );
 }

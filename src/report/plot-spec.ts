@@ -54,10 +54,26 @@ export const DEFAULT_HEIGHT = 400;
 
 /** Categorical colours: Tableau 10 (tuned for colour-vision deficiency), then darker shades of its hues. */
 const PALETTE = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
-  '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
-  '#1f4e79', '#a0522d', '#8b1a1a', '#2f6f6a', '#2e6b27',
-  '#9a7d0a', '#6b3e66', '#c2185b', '#5d4037', '#616161',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#1f4e79',
+  '#a0522d',
+  '#8b1a1a',
+  '#2f6f6a',
+  '#2e6b27',
+  '#9a7d0a',
+  '#6b3e66',
+  '#c2185b',
+  '#5d4037',
+  '#616161',
 ];
 const NEUTRAL = '#333333';
 
@@ -71,8 +87,17 @@ export function seriesColours(n: number): string[] {
   return out;
 }
 
-interface LineRow { series: string; x: number; y: number; }
-interface MarkerRow { x: number; y: number; label: string; colour: string; }
+interface LineRow {
+  series: string;
+  x: number;
+  y: number;
+}
+interface MarkerRow {
+  x: number;
+  y: number;
+  label: string;
+  colour: string;
+}
 interface RuleRow {
   x: number;
   label: string;
@@ -80,7 +105,10 @@ interface RuleRow {
   /** Which side of the rule its label goes: away from the nearer edge of the x range. */
   side: 'left' | 'right';
 }
-interface HLineRow { y: number; label: string; }
+interface HLineRow {
+  y: number;
+  label: string;
+}
 
 /** The cleaned data a chart draws, in the order it is drawn. Exposed for tests. */
 export interface ChartData {
@@ -107,7 +135,9 @@ export function validateSpec(spec: LineChartSpec): void {
   const seen = new Set<string>();
   for (const s of spec.series) {
     if (seen.has(s.name)) {
-      throw new GrowbertError(`chart "${spec.title}" has two series named "${s.name}": give each series a distinct name`);
+      throw new GrowbertError(
+        `chart "${spec.title}" has two series named "${s.name}": give each series a distinct name`,
+      );
     }
     seen.add(s.name);
   }
@@ -124,7 +154,9 @@ export function validateSpec(spec: LineChartSpec): void {
   }
   for (const m of spec.markers ?? []) {
     if (m.series !== undefined && !seen.has(m.series)) {
-      throw new GrowbertError(`chart "${spec.title}" marker "${m.label}" names series "${m.series}", which the chart lacks: name one of its series or leave series out`);
+      throw new GrowbertError(
+        `chart "${spec.title}" marker "${m.label}" names series "${m.series}", which the chart lacks: name one of its series or leave series out`,
+      );
     }
   }
 }
@@ -224,7 +256,12 @@ function unitDomain(log: boolean): [number, number] {
  * Two text layers for labels drawn over lines: a white outline underneath, then the text, so a
  * label stays legible where it crosses a line or grid.
  */
-function haloText(rows: object[], clip: boolean, mark: Record<string, unknown>, encoding: Record<string, unknown>): unknown[] {
+function haloText(
+  rows: object[],
+  clip: boolean,
+  mark: Record<string, unknown>,
+  encoding: Record<string, unknown>,
+): unknown[] {
   const text = { field: 'label', type: 'nominal' };
   const base: Record<string, unknown> = { type: 'text', fontSize: 11, clip, ...mark };
   const { fill: _fill, ...plain } = encoding;
@@ -257,7 +294,10 @@ export function buildVegaLiteSpec(spec: LineChartSpec): TopLevelSpec {
     type: 'nominal',
     // Explicit domain: empty series still get a legend entry, and colours follow the given order.
     scale: { domain: names, range: d.legend.map((e) => e.colour) },
-    legend: names.length > 0 ? { title: null, orient: 'right', symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } : null,
+    legend:
+      names.length > 0
+        ? { title: null, orient: 'right', symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 }
+        : null,
   } as const;
   // Literal colours for markers (scale: null uses the field value as the colour, with no legend).
   // They go on stroke/fill, not color, so they do not merge with the series' colour legend.
@@ -304,7 +344,12 @@ export function buildVegaLiteSpec(spec: LineChartSpec): TopLevelSpec {
     layers.push(
       // Label at the left end: curves that approach this level (losses falling, scores rising)
       // start far from it, so the label rarely hides data there.
-      ...haloText(d.hLines, clip, { align: 'left', baseline: 'bottom', dx: 4, dy: -3, color: NEUTRAL }, { y, x: { value: 0 } }),
+      ...haloText(
+        d.hLines,
+        clip,
+        { align: 'left', baseline: 'bottom', dx: 4, dy: -3, color: NEUTRAL },
+        { y, x: { value: 0 } },
+      ),
     );
   }
   if (d.markerRules.length > 0) {
@@ -318,7 +363,13 @@ export function buildVegaLiteSpec(spec: LineChartSpec): TopLevelSpec {
       ...(['left', 'right'] as const).flatMap((side) => {
         const rows = d.markerRules.filter((r) => r.side === side);
         if (rows.length === 0) return [];
-        const mark = { angle: 270, align: 'right', baseline: side === 'left' ? 'bottom' : 'top', dx: -4, dy: side === 'left' ? -3 : 3 };
+        const mark = {
+          angle: 270,
+          align: 'right',
+          baseline: side === 'left' ? 'bottom' : 'top',
+          dx: -4,
+          dy: side === 'left' ? -3 : 3,
+        };
         return haloText(rows, clip, mark, { x, y: { value: 0 }, fill: literalColour });
       }),
     );
@@ -326,10 +377,26 @@ export function buildVegaLiteSpec(spec: LineChartSpec): TopLevelSpec {
   if (d.markerPoints.length > 0) {
     layers.push({
       data: { values: d.markerPoints },
-      mark: { type: 'point', shape: 'diamond', filled: true, size: 90, stroke: 'white', strokeWidth: 1, opacity: 1, clip },
+      mark: {
+        type: 'point',
+        shape: 'diamond',
+        filled: true,
+        size: 90,
+        stroke: 'white',
+        strokeWidth: 1,
+        opacity: 1,
+        clip,
+      },
       encoding: { x, y, fill: literalColour },
     });
-    layers.push(...haloText(d.markerPoints, clip, { align: 'left', baseline: 'bottom', dx: 6, dy: -5 }, { x, y, fill: literalColour }));
+    layers.push(
+      ...haloText(
+        d.markerPoints,
+        clip,
+        { align: 'left', baseline: 'bottom', dx: 6, dy: -5 },
+        { x, y, fill: literalColour },
+      ),
+    );
   }
 
   const vl = {
@@ -341,7 +408,14 @@ export function buildVegaLiteSpec(spec: LineChartSpec): TopLevelSpec {
     padding: 8,
     config: {
       font: CHART_FONT_STACK,
-      axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#e6e6e6', labelOverlap: true, labelSeparation: 6 },
+      axis: {
+        labelFontSize: 11,
+        titleFontSize: 12,
+        grid: true,
+        gridColor: '#e6e6e6',
+        labelOverlap: true,
+        labelSeparation: 6,
+      },
       legend: { labelFontSize: 12 },
       view: { stroke: '#888888' },
     },

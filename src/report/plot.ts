@@ -29,7 +29,9 @@ export async function renderLineChart(spec: LineChartSpec): Promise<{ svg: strin
  * fonts are not loaded, so output does not depend on the machine). Returns the PNG and, for
  * tests, the raw RGBA pixels.
  */
-export async function rasterise(svg: string): Promise<{ png: Uint8Array; pixels: Uint8Array; width: number; height: number }> {
+export async function rasterise(
+  svg: string,
+): Promise<{ png: Uint8Array; pixels: Uint8Array; width: number; height: number }> {
   const image = await renderAsync(svg, {
     fitTo: { mode: 'zoom', value: PNG_SCALE },
     background: 'white',
@@ -41,7 +43,12 @@ export async function rasterise(svg: string): Promise<{ png: Uint8Array; pixels:
     },
     logLevel: 'error',
   });
-  return { png: new Uint8Array(image.asPng()), pixels: new Uint8Array(image.pixels), width: image.width, height: image.height };
+  return {
+    png: new Uint8Array(image.asPng()),
+    pixels: new Uint8Array(image.pixels),
+    width: image.width,
+    height: image.height,
+  };
 }
 
 /**

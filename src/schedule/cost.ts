@@ -6,7 +6,10 @@
 import type { BertConfig } from '../model/index.js';
 
 export interface StepShape {
-  config: Pick<BertConfig, 'vocabSize' | 'hiddenSize' | 'numHiddenLayers' | 'intermediateSize' | 'poolingSize' | 'ffnRank'>;
+  config: Pick<
+    BertConfig,
+    'vocabSize' | 'hiddenSize' | 'numHiddenLayers' | 'intermediateSize' | 'poolingSize' | 'ffnRank'
+  >;
   batchSize: number;
   seqLength: number;
   /** masked predictions per sequence */
@@ -32,7 +35,8 @@ export function layerFlops(H: number, F: number, r: number, Lq: number, Lk: numb
 /** Forward FLOPs for one sequence. */
 export function forwardFlopsPerSequence(s: StepShape): number {
   const { hiddenSize: H, intermediateSize: F, numHiddenLayers: N, vocabSize: V, poolingSize: k, ffnRank: r } = s.config;
-  const S = s.seqLength, P = s.maxPredictions;
+  const S = s.seqLength,
+    P = s.maxPredictions;
   let enc: number;
   if (k > 1) {
     // Only the unmasked stream (S - P tokens) is pooled. Layer 1: the pooled stream + P masked

@@ -24,19 +24,28 @@ import { GrowbertError } from '../io/errors.js';
 export const LR_DECAYS = ['linear', 'poly', 'constant', 'cosine'] as const;
 export type LrDecay = (typeof LR_DECAYS)[number];
 
-export const LrScheduleConfigSchema = z.object({
-  peak: z.number().positive(),
-  warmupSteps: z.number().int().nonnegative().default(0),
-  totalSteps: z.number().int().positive(),
-  decay: z.enum(LR_DECAYS).default('linear'),
-  /** Exponent of 'poly' (ignored otherwise). */
-  power: z.number().positive().default(1),
-  /** Final learning rate of the decays (not of 'constant'); at most peak. */
-  endLr: z.number().nonnegative().default(0),
-}).strict().superRefine((c, ctx) => {
-  if (c.warmupSteps > c.totalSteps) ctx.addIssue({ code: 'custom', path: ['warmupSteps'], message: `warmupSteps (${c.warmupSteps}) exceeds totalSteps (${c.totalSteps})` });
-  if (c.endLr > c.peak) ctx.addIssue({ code: 'custom', path: ['endLr'], message: `endLr (${c.endLr}) exceeds peak (${c.peak})` });
-});
+export const LrScheduleConfigSchema = z
+  .object({
+    peak: z.number().positive(),
+    warmupSteps: z.number().int().nonnegative().default(0),
+    totalSteps: z.number().int().positive(),
+    decay: z.enum(LR_DECAYS).default('linear'),
+    /** Exponent of 'poly' (ignored otherwise). */
+    power: z.number().positive().default(1),
+    /** Final learning rate of the decays (not of 'constant'); at most peak. */
+    endLr: z.number().nonnegative().default(0),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.warmupSteps > c.totalSteps)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warmupSteps'],
+        message: `warmupSteps (${c.warmupSteps}) exceeds totalSteps (${c.totalSteps})`,
+      });
+    if (c.endLr > c.peak)
+      ctx.addIssue({ code: 'custom', path: ['endLr'], message: `endLr (${c.endLr}) exceeds peak (${c.peak})` });
+  });
 export type LrScheduleConfig = z.output<typeof LrScheduleConfigSchema>;
 export type LrScheduleInput = z.input<typeof LrScheduleConfigSchema>;
 
@@ -67,9 +76,12 @@ export function lrAt(c: LrScheduleConfig, step: number): number {
   const q = span > 0 ? Math.min(1, (step - W) / span) : 1;
   const range = c.peak - c.endLr;
   switch (c.decay) {
-    case 'linear': return c.endLr + range * (1 - q);
-    case 'poly': return c.endLr + range * (1 - q) ** c.power;
-    case 'cosine': return c.endLr + (range * (1 + Math.cos(Math.PI * q))) / 2;
+    case 'linear':
+      return c.endLr + range * (1 - q);
+    case 'poly':
+      return c.endLr + range * (1 - q) ** c.power;
+    case 'cosine':
+      return c.endLr + (range * (1 + Math.cos(Math.PI * q))) / 2;
   }
 }
 

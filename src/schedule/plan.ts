@@ -9,7 +9,12 @@ import type { Schedule, Stage } from './schedule.js';
 
 export type BudgetUnit = 'steps' | 'tokens' | 'seconds';
 /** `given`: the user stated it (--budget); the default budget (the preset's or --max-steps' steps) is not. */
-export interface Budget { unit: BudgetUnit; amount: number; label: string; given?: boolean }
+export interface Budget {
+  unit: BudgetUnit;
+  amount: number;
+  label: string;
+  given?: boolean;
+}
 
 /** '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds). */
 export function parseBudget(text: string): Budget {
@@ -21,9 +26,11 @@ export function parseBudget(text: string): Budget {
     return { unit: 'seconds', amount: Number(time[1]) * sec, label: t, given: true };
   }
   const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
-  if (!m) throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
+  if (!m)
+    throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
   const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
-  if (!(Math.round(n) >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
+  if (!(Math.round(n) >= 1))
+    throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
   return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t, given: true };
 }
 
@@ -61,12 +68,22 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
     const config = bertConfig({ ...run.target, ...stage.model });
     const seqLength = stage.seqLength ?? run.seqLength;
     if (seqLength > run.target.maxPositionEmbeddings) {
-      throw new GrowbertError(`schedule ${sched.name}: stage ${index + 1} uses sequences of ${seqLength} but the model has ${run.target.maxPositionEmbeddings} positions`);
+      throw new GrowbertError(
+        `schedule ${sched.name}: stage ${index + 1} uses sequences of ${seqLength} but the model has ${run.target.maxPositionEmbeddings} positions`,
+      );
     }
     const batchSize = stage.batchSize ?? run.batchSize;
     const maxPredictions = Math.max(1, Math.round(seqLength * run.maskProb));
-    const base = { index, name: stage.name ?? `stage ${index + 1}`, stage, config, seqLength, batchSize, maxPredictions,
-      flopsPerStep: stepFlops({ config, batchSize, seqLength, maxPredictions }, run.gradAccumulation) };
+    const base = {
+      index,
+      name: stage.name ?? `stage ${index + 1}`,
+      stage,
+      config,
+      seqLength,
+      batchSize,
+      maxPredictions,
+      flopsPerStep: stepFlops({ config, batchSize, seqLength, maxPredictions }, run.gradAccumulation),
+    };
     const tokensPerStep = batchSize * seqLength * run.gradAccumulation;
     let steps: number;
     if (stage.steps !== undefined) steps = stage.steps;
@@ -76,7 +93,8 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
       if (run.budget.unit === 'steps') steps = Math.round(share);
       else if (run.budget.unit === 'tokens') steps = Math.round(share / tokensPerStep);
       else {
-        if (!run.secondsPerStep) throw new GrowbertError('a time budget needs a step-time calibration; give the budget in steps or tokens');
+        if (!run.secondsPerStep)
+          throw new GrowbertError('a time budget needs a step-time calibration; give the budget in steps or tokens');
         steps = Math.floor(share / run.secondsPerStep(base));
       }
     }
@@ -88,7 +106,9 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
   const last = out[out.length - 1].config;
   for (const k of GROWABLE_KEYS) {
     if (last[k] !== run.target[k] && !sched.control) {
-      throw new GrowbertError(`schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`);
+      throw new GrowbertError(
+        `schedule ${sched.name}: the last stage has ${k} ${last[k]} but the target has ${run.target[k]}; end with the target model`,
+      );
     }
   }
   return out;
@@ -101,16 +121,30 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
  * stages' own steps are the plan.
  */
 function checkFixedStagesFit(sched: Schedule, stages: ResolvedStage[], run: RunShape): void {
-  if (!run.budget.given || run.budget.unit === 'seconds' || !sched.stages.some((s) => s.steps !== undefined || s.tokens !== undefined)) return;
-  const total = stages.reduce((a, s) => a + (run.budget.unit === 'steps' ? s.steps : s.steps * s.batchSize * s.seqLength * run.gradAccumulation), 0);
+  if (
+    !run.budget.given ||
+    run.budget.unit === 'seconds' ||
+    !sched.stages.some((s) => s.steps !== undefined || s.tokens !== undefined)
+  )
+    return;
+  const total = stages.reduce(
+    (a, s) => a + (run.budget.unit === 'steps' ? s.steps : s.steps * s.batchSize * s.seqLength * run.gradAccumulation),
+    0,
+  );
   if (total > run.budget.amount) {
     const unit = run.budget.unit === 'steps' ? 'steps' : 'tokens';
-    throw new GrowbertError(`schedule ${sched.name}: its stages take ${total} ${unit} but the budget is ${run.budget.amount} ${unit} (${run.budget.label}); lower the stages' steps or tokens, or raise --budget`);
+    throw new GrowbertError(
+      `schedule ${sched.name}: its stages take ${total} ${unit} but the budget is ${run.budget.amount} ${unit} (${run.budget.label}); lower the stages' steps or tokens, or raise --budget`,
+    );
   }
 }
 
-export interface LrOptions { peak: number; warmupSteps: number; decay: LrDecay; power: number }
-
+export interface LrOptions {
+  peak: number;
+  warmupSteps: number;
+  decay: LrDecay;
+  power: number;
+}
 
 /**
  * One LR function over the run:
@@ -125,19 +159,40 @@ export interface LrOptions { peak: number; warmupSteps: number; decay: LrDecay; 
  */
 export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
   const total = stages.reduce((a, s) => a + s.steps, 0);
-  const global = { peak: o.peak, warmupSteps: Math.min(o.warmupSteps, total), totalSteps: total, decay: o.decay, power: o.power, endLr: 0 };
+  const global = {
+    peak: o.peak,
+    warmupSteps: Math.min(o.warmupSteps, total),
+    totalSteps: total,
+    decay: o.decay,
+    power: o.power,
+    endLr: 0,
+  };
   const lrOf = (step: number): number => {
     const s = stages.find((x) => step < x.startStep + x.steps) ?? stages[stages.length - 1];
     const k = step - s.startStep;
     const peak = s.stage.lr.peak ?? o.peak;
     switch (s.stage.lr.policy) {
       case 'restart': {
-        const w = Math.min(s.steps, s.stage.lr.warmup !== undefined ? Math.round(s.stage.lr.warmup * s.steps) : s.index === 0 ? o.warmupSteps : Math.round(0.05 * s.steps));
+        const w = Math.min(
+          s.steps,
+          s.stage.lr.warmup !== undefined
+            ? Math.round(s.stage.lr.warmup * s.steps)
+            : s.index === 0
+              ? o.warmupSteps
+              : Math.round(0.05 * s.steps),
+        );
         const ramp = w > 0 && k < w ? k / w : 1;
         const horizon = s.stage.lr.horizon ?? 'stage';
         if (horizon === 'none') return ramp * peak;
         // 'run': the run-long decay (no warmup of its own), times this stage's warmup ramp
-        if (horizon === 'run') return ramp * lrAt({ ...global, peak, warmupSteps: Math.min(o.warmupSteps, total) }, Math.max(step, Math.min(o.warmupSteps, total)));
+        if (horizon === 'run')
+          return (
+            ramp *
+            lrAt(
+              { ...global, peak, warmupSteps: Math.min(o.warmupSteps, total) },
+              Math.max(step, Math.min(o.warmupSteps, total)),
+            )
+          );
         return lrAt({ ...global, peak, warmupSteps: w, totalSteps: s.steps }, k);
       }
       case 'continue':

@@ -10,56 +10,80 @@ import { forwardFlopsPerSequence } from './cost.js';
 
 const posInt = z.number().int().positive();
 
-export const StageSchema = z.object({
-  name: z.string().optional(),
-  /** budget: exactly one of steps, tokens, or a fraction of the run's budget */
-  steps: posInt.optional(),
-  tokens: posInt.optional(),
-  fraction: z.number().gt(0).lte(1).optional(),
-  /** the stage's model shape; a field left out is the target's */
-  model: GrowableShapeSchema.default({}),
-  /** sequence length (default: the run's); shorter = data truncation */
-  seqLength: posInt.optional(),
-  /** sequences per step (default: the run's) */
-  batchSize: posInt.optional(),
-  /** operators that grow the previous stage's model into this one */
-  ops: z.object({
-    depth: z.enum(DEPTH_OPS), ffn: z.enum(FFN_OPS), hidden: z.enum(HIDDEN_OPS),
-    noise: z.number().min(0), seed: z.number().int().nonnegative(),
-    /** depth=identity: move output LayerNorm affines so the new layers are exact identities (default true) */
-    lnTransfer: z.boolean(),
-  }).partial().strict().default({}),
-  lr: z.object({
-    /** restart: the warmup restarts at the stage's start (the authors' code: a fresh optimizer per
-     * stage), then the decay runs over `horizon`; continue: one schedule over the whole run;
-     * rewind: back to the peak (after a short warmup), then decay to the run's end */
-    policy: z.enum(['restart', 'continue', 'rewind']).default('restart'),
-    /** restart's decay horizon: stage = to 0 at the stage's end; run = the one decay over the
-     * whole run's steps (scaled by the stage's warmup); none = constant after the warmup (the
-     * authors' default: decay_steps 1M, far beyond any stage). Absent = stage, as before this
-     * field existed, so saved schedules resume unchanged; the presets set it explicitly. */
-    horizon: z.enum(['stage', 'run', 'none']).optional(),
-    peak: z.number().positive().optional(),
-    /** warmup as a fraction of the stage (restart) or in steps (rewind); default 5% / 2% */
-    warmup: z.number().min(0).optional(),
-  }).strict().default({}),
-  /** what happens to the Adam moments at entry: map them like the weights, or start fresh */
-  optimizer: z.enum(OPTIMIZER_POLICIES).default('map'),
-}).strict().superRefine((s, ctx) => {
-  const n = [s.steps, s.tokens, s.fraction].filter((v) => v !== undefined).length;
-  if (n !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `give a stage exactly one budget: steps, tokens or fraction (it has ${n})` });
-});
+export const StageSchema = z
+  .object({
+    name: z.string().optional(),
+    /** budget: exactly one of steps, tokens, or a fraction of the run's budget */
+    steps: posInt.optional(),
+    tokens: posInt.optional(),
+    fraction: z.number().gt(0).lte(1).optional(),
+    /** the stage's model shape; a field left out is the target's */
+    model: GrowableShapeSchema.default({}),
+    /** sequence length (default: the run's); shorter = data truncation */
+    seqLength: posInt.optional(),
+    /** sequences per step (default: the run's) */
+    batchSize: posInt.optional(),
+    /** operators that grow the previous stage's model into this one */
+    ops: z
+      .object({
+        depth: z.enum(DEPTH_OPS),
+        ffn: z.enum(FFN_OPS),
+        hidden: z.enum(HIDDEN_OPS),
+        noise: z.number().min(0),
+        seed: z.number().int().nonnegative(),
+        /** depth=identity: move output LayerNorm affines so the new layers are exact identities (default true) */
+        lnTransfer: z.boolean(),
+      })
+      .partial()
+      .strict()
+      .default({}),
+    lr: z
+      .object({
+        /** restart: the warmup restarts at the stage's start (the authors' code: a fresh optimizer per
+         * stage), then the decay runs over `horizon`; continue: one schedule over the whole run;
+         * rewind: back to the peak (after a short warmup), then decay to the run's end */
+        policy: z.enum(['restart', 'continue', 'rewind']).default('restart'),
+        /** restart's decay horizon: stage = to 0 at the stage's end; run = the one decay over the
+         * whole run's steps (scaled by the stage's warmup); none = constant after the warmup (the
+         * authors' default: decay_steps 1M, far beyond any stage). Absent = stage, as before this
+         * field existed, so saved schedules resume unchanged; the presets set it explicitly. */
+        horizon: z.enum(['stage', 'run', 'none']).optional(),
+        peak: z.number().positive().optional(),
+        /** warmup as a fraction of the stage (restart) or in steps (rewind); default 5% / 2% */
+        warmup: z.number().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    /** what happens to the Adam moments at entry: map them like the weights, or start fresh */
+    optimizer: z.enum(OPTIMIZER_POLICIES).default('map'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const n = [s.steps, s.tokens, s.fraction].filter((v) => v !== undefined).length;
+    if (n !== 1)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `give a stage exactly one budget: steps, tokens or fraction (it has ${n})`,
+      });
+  });
 
-export const ScheduleSchema = z.object({
-  name: z.string().default('custom'),
-  description: z.string().optional(),
-  /** a control that never grows into the target (small-only); exempt from the last-stage check */
-  control: z.boolean().default(false),
-  stages: z.array(StageSchema).min(1),
-}).strict().superRefine((s, ctx) => {
-  const fr = s.stages.filter((x) => x.fraction !== undefined).reduce((a, x) => a + x.fraction!, 0);
-  if (fr > 1 + 1e-9) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `stage fractions add up to ${fr.toFixed(3)}, more than the whole budget; make them sum to at most 1` });
-});
+export const ScheduleSchema = z
+  .object({
+    name: z.string().default('custom'),
+    description: z.string().optional(),
+    /** a control that never grows into the target (small-only); exempt from the last-stage check */
+    control: z.boolean().default(false),
+    stages: z.array(StageSchema).min(1),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const fr = s.stages.filter((x) => x.fraction !== undefined).reduce((a, x) => a + x.fraction!, 0);
+    if (fr > 1 + 1e-9)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `stage fractions add up to ${fr.toFixed(3)}, more than the whole budget; make them sum to at most 1`,
+      });
+  });
 
 export type Stage = z.output<typeof StageSchema>;
 export type Schedule = z.output<typeof ScheduleSchema>;
@@ -69,14 +93,28 @@ export function parseSchedule(input: unknown, what = 'schedule'): Schedule {
   const r = ScheduleSchema.safeParse(input);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new GrowbertError(i.code === z.ZodIssueCode.custom ? `${what}: ${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}` : formatZodError(r.error, what));
+    throw new GrowbertError(
+      i.code === z.ZodIssueCode.custom
+        ? `${what}: ${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`
+        : formatZodError(r.error, what),
+    );
   }
   return r.data;
 }
 
 // ---- Presets -----------------------------------------------------------------------------------
 export const SCHEDULE_PRESETS = [
-  'full', 'stack', 'length', 'width', 'compound', 'compound-1', 'truncate', 'small-only', 'stack-matched', 'length-matched', 'width-matched',
+  'full',
+  'stack',
+  'length',
+  'width',
+  'compound',
+  'compound-1',
+  'truncate',
+  'small-only',
+  'stack-matched',
+  'length-matched',
+  'width-matched',
 ] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
 
@@ -97,7 +135,8 @@ type Model = NonNullable<ScheduleInput['stages'][number]['model']>;
 /** A model's step cost relative to the target's (per sequence; the cost model of cost.ts). */
 function relCost(target: BertConfig, seqLength: number, model: Model): number {
   const P = Math.max(1, Math.round(seqLength * 0.15));
-  const f = (m: Model) => forwardFlopsPerSequence({ config: { ...target, ...m }, batchSize: 1, seqLength, maxPredictions: P });
+  const f = (m: Model) =>
+    forwardFlopsPerSequence({ config: { ...target, ...m }, batchSize: 1, seqLength, maxPredictions: P });
   return f(model) / f({});
 }
 
@@ -106,15 +145,22 @@ function relCost(target: BertConfig, seqLength: number, model: Model): number {
  * target's): layers 1..N-1, pooling 2..8, or FFN F/k for whole k <= 16 (share needs a divisor).
  */
 function matched(dim: 'stack' | 'length' | 'width', target: BertConfig, seqLength: number, cost: number): Model {
-  const N = target.numHiddenLayers, F = target.intermediateSize;
+  const N = target.numHiddenLayers,
+    F = target.intermediateSize;
   // pooling beyond 8 and FFN below F/16 are no longer a model worth growing from; where even
   // those cannot get down to `cost` (the attention, embeddings and MLM head stay), the closest is
   // taken and `growbert plan` shows the cost it really has
-  const options: Model[] = dim === 'stack' ? Array.from({ length: Math.max(1, N - 1) }, (_, i) => ({ numHiddenLayers: i + 1 }))
-    : dim === 'length' ? Array.from({ length: 7 }, (_, i) => ({ poolingSize: i + 2 }))
-    : Array.from({ length: 16 }, (_, i) => i + 2).filter((k) => F % k === 0).map((k) => ({ intermediateSize: F / k }));
+  const options: Model[] =
+    dim === 'stack'
+      ? Array.from({ length: Math.max(1, N - 1) }, (_, i) => ({ numHiddenLayers: i + 1 }))
+      : dim === 'length'
+        ? Array.from({ length: 7 }, (_, i) => ({ poolingSize: i + 2 }))
+        : Array.from({ length: 16 }, (_, i) => i + 2)
+            .filter((k) => F % k === 0)
+            .map((k) => ({ intermediateSize: F / k }));
   let best = options[0];
-  for (const m of options) if (Math.abs(relCost(target, seqLength, m) - cost) < Math.abs(relCost(target, seqLength, best) - cost)) best = m;
+  for (const m of options)
+    if (Math.abs(relCost(target, seqLength, m) - cost) < Math.abs(relCost(target, seqLength, best) - cost)) best = m;
   return best;
 }
 
@@ -140,13 +186,17 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
   if (!(SCHEDULE_PRESETS as readonly string[]).includes(name)) {
     throw new GrowbertError(`unknown schedule '${name}'; use one of ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
   }
-  const N = target.numHiddenLayers, F = target.intermediateSize;
+  const N = target.numHiddenLayers,
+    F = target.intermediateSize;
   const small: Model = { numHiddenLayers: half(N), intermediateSize: quarter(F), poolingSize: 2 };
   const deep: Model = { intermediateSize: quarter(F), poolingSize: 2 };
   const [f1, f2, f3] = COMPOUND_FRACTIONS;
   // compound's low-cost steps cost this much of a full step on average
   const lowCost = (f1 * relCost(target, seqLength, small) + f2 * relCost(target, seqLength, deep)) / (f1 + f2);
-  const two = (model: Model, ops: object, fraction = 0.5) => [{ fraction, model }, { fraction: 1 - fraction, ops }];
+  const two = (model: Model, ops: object, fraction = 0.5) => [
+    { fraction, model },
+    { fraction: 1 - fraction, ops },
+  ];
   const stages: Record<SchedulePreset, ScheduleInput['stages']> = {
     full: [{ fraction: 1, model: {} }],
     stack: two({ numHiddenLayers: half(N) }, { depth: 'stack' }),
@@ -165,14 +215,21 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
     'width-matched': two(matched('width', target, seqLength, lowCost), { ffn: 'share' }, f1 + f2),
   };
   const grows = stages[name as SchedulePreset].length > 1;
-  const policy = (st: ScheduleInput['stages'][number], i: number) => (grows ? { ...st, lr: { horizon: PRESET_LR_HORIZON }, ...(i > 0 ? { optimizer: PRESET_OPTIMIZER } : {}) } : st);
-  return parseSchedule({ name, control: name === 'small-only', stages: stages[name as SchedulePreset].map(policy) }, `schedule ${name}`);
+  const policy = (st: ScheduleInput['stages'][number], i: number) =>
+    grows ? { ...st, lr: { horizon: PRESET_LR_HORIZON }, ...(i > 0 ? { optimizer: PRESET_OPTIMIZER } : {}) } : st;
+  return parseSchedule(
+    { name, control: name === 'small-only', stages: stages[name as SchedulePreset].map(policy) },
+    `schedule ${name}`,
+  );
 }
 
 /** A preset name or a JSON file. */
 export function loadSchedule(nameOrFile: string, target: BertConfig, seqLength: number): Schedule {
   if (nameOrFile.endsWith('.json') || fs.existsSync(nameOrFile)) {
-    if (!fs.existsSync(nameOrFile)) throw new GrowbertError(`schedule file ${nameOrFile} does not exist; give a preset (${SCHEDULE_PRESETS.join(', ')}) or a JSON file`);
+    if (!fs.existsSync(nameOrFile))
+      throw new GrowbertError(
+        `schedule file ${nameOrFile} does not exist; give a preset (${SCHEDULE_PRESETS.join(', ')}) or a JSON file`,
+      );
     let raw: unknown;
     try {
       raw = JSON.parse(fs.readFileSync(nameOrFile, 'utf8'));

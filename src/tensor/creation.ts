@@ -1,6 +1,15 @@
 // Creating tensors: constants, ranges, random draws and data from JavaScript arrays.
 import { native, type NativeGenerator } from './native.js';
-import { DTYPE_CODE, DTYPE_BYTES, dtypeOfArray, floatToBf16, floatToF16, type AnyTypedArray, type Device, type DType } from './dtype.js';
+import {
+  DTYPE_CODE,
+  DTYPE_BYTES,
+  dtypeOfArray,
+  floatToBf16,
+  floatToF16,
+  type AnyTypedArray,
+  type Device,
+  type DType,
+} from './dtype.js';
 import { Tensor, type Scalar } from './tensor.js';
 
 export interface CreateOptions {
@@ -20,33 +29,58 @@ export interface RandomOptions extends CreateOptions {
 
 function code(op: string, o?: CreateOptions, dflt: DType = 'float32'): number {
   const c = DTYPE_CODE[o?.dtype ?? dflt];
-  if (c === undefined) throw new Error(`${op}: unknown dtype '${o?.dtype}'; use one of ${Object.keys(DTYPE_CODE).join(', ')}`);
+  if (c === undefined)
+    throw new Error(`${op}: unknown dtype '${o?.dtype}'; use one of ${Object.keys(DTYPE_CODE).join(', ')}`);
   return c;
 }
 
-export function zeros(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.zeros(shape, code('zeros', o), o?.device)); }
-export function ones(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.ones(shape, code('ones', o), o?.device)); }
-export function empty(shape: number[], o?: CreateOptions): Tensor { return new Tensor(native.empty(shape, code('empty', o), o?.device)); }
-export function full(shape: number[], value: Scalar, o?: CreateOptions): Tensor { return new Tensor(native.full(shape, value, code('full', o), o?.device)); }
-export function zerosLike(t: Tensor): Tensor { return new Tensor(native.zerosLike(t.handle)); }
-export function onesLike(t: Tensor): Tensor { return new Tensor(native.onesLike(t.handle)); }
-export function fullLike(t: Tensor, value: Scalar): Tensor { return new Tensor(native.fullLike(t.handle, value)); }
+export function zeros(shape: number[], o?: CreateOptions): Tensor {
+  return new Tensor(native.zeros(shape, code('zeros', o), o?.device));
+}
+export function ones(shape: number[], o?: CreateOptions): Tensor {
+  return new Tensor(native.ones(shape, code('ones', o), o?.device));
+}
+export function empty(shape: number[], o?: CreateOptions): Tensor {
+  return new Tensor(native.empty(shape, code('empty', o), o?.device));
+}
+export function full(shape: number[], value: Scalar, o?: CreateOptions): Tensor {
+  return new Tensor(native.full(shape, value, code('full', o), o?.device));
+}
+export function zerosLike(t: Tensor): Tensor {
+  return new Tensor(native.zerosLike(t.handle));
+}
+export function onesLike(t: Tensor): Tensor {
+  return new Tensor(native.onesLike(t.handle));
+}
+export function fullLike(t: Tensor, value: Scalar): Tensor {
+  return new Tensor(native.fullLike(t.handle, value));
+}
 /** Values start, start+step, ... below end (int64 unless a dtype is given). */
 export function arange(start: number, end?: number, step = 1, o?: CreateOptions): Tensor {
   if (end === undefined) [start, end] = [0, start];
   return new Tensor(native.arange(start, end, step, code('arange', o, 'int64'), o?.device));
 }
-export function eye(n: number, m = n, o?: CreateOptions): Tensor { return new Tensor(native.eye(n, m, code('eye', o), o?.device)); }
+export function eye(n: number, m = n, o?: CreateOptions): Tensor {
+  return new Tensor(native.eye(n, m, code('eye', o), o?.device));
+}
 
-export function randn(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.randn(shape, code('randn', o), o?.device, o?.generator?.handle)); }
-export function rand(shape: number[], o?: RandomOptions): Tensor { return new Tensor(native.rand(shape, code('rand', o), o?.device, o?.generator?.handle)); }
+export function randn(shape: number[], o?: RandomOptions): Tensor {
+  return new Tensor(native.randn(shape, code('randn', o), o?.device, o?.generator?.handle));
+}
+export function rand(shape: number[], o?: RandomOptions): Tensor {
+  return new Tensor(native.rand(shape, code('rand', o), o?.device, o?.generator?.handle));
+}
 /** Integers uniform in [low, high). */
 export function randint(low: number, high: number, shape: number[], o?: RandomOptions): Tensor {
   return new Tensor(native.randint(low, high, shape, code('randint', o, 'int64'), o?.device, o?.generator?.handle));
 }
-export function randperm(n: number, o?: RandomOptions): Tensor { return new Tensor(native.randperm(n, code('randperm', o, 'int64'), o?.device, o?.generator?.handle)); }
+export function randperm(n: number, o?: RandomOptions): Tensor {
+  return new Tensor(native.randperm(n, code('randperm', o, 'int64'), o?.device, o?.generator?.handle));
+}
 /** Draws 0/1 with the given per-element probabilities, or with one probability p for every element of t. */
-export function bernoulli(t: Tensor, p?: number, generator?: Generator): Tensor { return new Tensor(native.bernoulli(t.handle, p, generator?.handle)); }
+export function bernoulli(t: Tensor, p?: number, generator?: Generator): Tensor {
+  return new Tensor(native.bernoulli(t.handle, p, generator?.handle));
+}
 export function multinomial(probs: Tensor, n: number, replacement = false, generator?: Generator): Tensor {
   return new Tensor(native.multinomial(probs.handle, n, replacement, generator?.handle));
 }
@@ -67,7 +101,10 @@ function inferShape(data: Nested): number[] {
  * array (flat unless a shape is given; dtype from the array, or given for Uint16 bf16/f16 bits).
  * The data is copied.
  */
-export function tensor(data: Nested | AnyTypedArray | Int8Array | Int16Array | Uint32Array, o: CreateOptions & { shape?: number[] } = {}): Tensor {
+export function tensor(
+  data: Nested | AnyTypedArray | Int8Array | Int16Array | Uint32Array,
+  o: CreateOptions & { shape?: number[] } = {},
+): Tensor {
   let shape: number[];
   let bytes: ArrayBufferView;
   let dtype: DType;
@@ -76,7 +113,8 @@ export function tensor(data: Nested | AnyTypedArray | Int8Array | Int16Array | U
     shape = o.shape ?? [data.length];
     const natural = dtypeOfArray(data as AnyTypedArray);
     if (data instanceof Uint16Array) {
-      if (o.dtype !== 'bfloat16' && o.dtype !== 'float16') throw new Error('tensor(): a Uint16Array holds raw 16-bit float bits; pass dtype bfloat16 or float16');
+      if (o.dtype !== 'bfloat16' && o.dtype !== 'float16')
+        throw new Error('tensor(): a Uint16Array holds raw 16-bit float bits; pass dtype bfloat16 or float16');
       dtype = o.dtype;
     } else if (natural === null) {
       throw new Error('tensor(): unsupported typed array; use Float64/Float32/BigInt64/Int32/Uint16/Uint8Array');
@@ -88,7 +126,10 @@ export function tensor(data: Nested | AnyTypedArray | Int8Array | Int16Array | U
     shape = o.shape ?? inferShape(data);
     const flat = [data].flat(Infinity as 1) as (number | boolean)[];
     const n = shape.reduce((x, y) => x * y, 1);
-    if (flat.length !== n) throw new Error(`tensor(): data has ${flat.length} values but shape [${shape}] needs ${n} (ragged nested arrays?)`);
+    if (flat.length !== n)
+      throw new Error(
+        `tensor(): data has ${flat.length} values but shape [${shape}] needs ${n} (ragged nested arrays?)`,
+      );
     dtype = o.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
     bytes = packValues(flat, dtype);
   }
@@ -109,13 +150,20 @@ export function tensor(data: Nested | AnyTypedArray | Int8Array | Int16Array | U
 function packValues(values: (number | boolean)[], dtype: DType): ArrayBufferView {
   const n = values.length;
   switch (dtype) {
-    case 'float64': return Float64Array.from(values, Number);
-    case 'float32': return Float32Array.from(values, Number);
-    case 'int64': return BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v))));
-    case 'int32': return Int32Array.from(values, Number);
-    case 'bfloat16': return Uint16Array.from(values, (v) => floatToBf16(Number(v)));
-    case 'float16': return Uint16Array.from(values, (v) => floatToF16(Number(v)));
-    case 'uint8': return Uint8Array.from(values, Number);
+    case 'float64':
+      return Float64Array.from(values, Number);
+    case 'float32':
+      return Float32Array.from(values, Number);
+    case 'int64':
+      return BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v))));
+    case 'int32':
+      return Int32Array.from(values, Number);
+    case 'bfloat16':
+      return Uint16Array.from(values, (v) => floatToBf16(Number(v)));
+    case 'float16':
+      return Uint16Array.from(values, (v) => floatToF16(Number(v)));
+    case 'uint8':
+      return Uint8Array.from(values, Number);
     default: {
       const out = new Uint8Array(n * DTYPE_BYTES[dtype]);
       for (let i = 0; i < n; i++) out[i] = values[i] ? 1 : 0;
@@ -125,4 +173,6 @@ function packValues(values: (number | boolean)[], dtype: DType): ArrayBufferView
 }
 
 /** A scalar (0-d) tensor. */
-export function scalar(value: number, o?: CreateOptions): Tensor { return full([], value, o); }
+export function scalar(value: number, o?: CreateOptions): Tensor {
+  return full([], value, o);
+}

@@ -9,7 +9,10 @@ export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 function readCodes(): Record<DType, number> {
   const codes = native.dtypeCodes;
   const missing = DTYPES.filter((d) => typeof codes[d] !== 'number');
-  if (missing.length) throw new Error(`the native addon has no code for dtype(s) ${missing.join(', ')}; rebuild it (npm run build:native)`);
+  if (missing.length)
+    throw new Error(
+      `the native addon has no code for dtype(s) ${missing.join(', ')}; rebuild it (npm run build:native)`,
+    );
   return Object.fromEntries(DTYPES.map((d) => [d, codes[d]])) as Record<DType, number>;
 }
 export const DTYPE_CODE: Readonly<Record<DType, number>> = readCodes();
@@ -22,7 +25,14 @@ export function dtypeFromCode(code: number): DType {
 }
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  float64: 8, float32: 4, bfloat16: 2, float16: 2, int64: 8, int32: 4, bool: 1, uint8: 1,
+  float64: 8,
+  float32: 4,
+  bfloat16: 2,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
 };
 
 export function isFloating(d: DType): boolean {
@@ -30,23 +40,35 @@ export function isFloating(d: DType): boolean {
 }
 
 /** The typed array that holds a dtype's raw data (16-bit floats as raw Uint16 bits). */
-export type TypedArrayFor<D extends DType> = D extends 'float64' ? Float64Array
-  : D extends 'float32' ? Float32Array
-  : D extends 'int64' ? BigInt64Array
-  : D extends 'int32' ? Int32Array
-  : D extends 'bfloat16' | 'float16' ? Uint16Array
-  : Uint8Array;
+export type TypedArrayFor<D extends DType> = D extends 'float64'
+  ? Float64Array
+  : D extends 'float32'
+    ? Float32Array
+    : D extends 'int64'
+      ? BigInt64Array
+      : D extends 'int32'
+        ? Int32Array
+        : D extends 'bfloat16' | 'float16'
+          ? Uint16Array
+          : Uint8Array;
 
 export type AnyTypedArray = Float64Array | Float32Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array;
 
 export function viewAs(dtype: DType, buf: ArrayBuffer): AnyTypedArray {
   switch (dtype) {
-    case 'float64': return new Float64Array(buf);
-    case 'float32': return new Float32Array(buf);
-    case 'int64': return new BigInt64Array(buf);
-    case 'int32': return new Int32Array(buf);
-    case 'bfloat16': case 'float16': return new Uint16Array(buf);
-    default: return new Uint8Array(buf);
+    case 'float64':
+      return new Float64Array(buf);
+    case 'float32':
+      return new Float32Array(buf);
+    case 'int64':
+      return new BigInt64Array(buf);
+    case 'int32':
+      return new Int32Array(buf);
+    case 'bfloat16':
+    case 'float16':
+      return new Uint16Array(buf);
+    default:
+      return new Uint8Array(buf);
   }
 }
 
@@ -89,19 +111,20 @@ export function floatToF16(x: number): number {
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
     mant |= 0x800000;
     const shift = 14 - e;
     let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1), mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
+    const rem = mant & ((1 << shift) - 1),
+      mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
     return sign | half;
   }
   let half = sign | (e << 10) | (mant >> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
   return half;
 }

@@ -6,19 +6,33 @@ import { Tensor, type TensorOrScalar } from './tensor.js';
 const hs = (ts: Tensor[]) => ts.map((t) => t.handle);
 const wrapAll = (xs: unknown[]) => xs.map((x) => new Tensor(x as Tensor['handle']));
 
-export function cat(ts: Tensor[], dim = 0): Tensor { return new Tensor(native.cat(hs(ts), dim)); }
-export function stack(ts: Tensor[], dim = 0): Tensor { return new Tensor(native.stack(hs(ts), dim)); }
+export function cat(ts: Tensor[], dim = 0): Tensor {
+  return new Tensor(native.cat(hs(ts), dim));
+}
+export function stack(ts: Tensor[], dim = 0): Tensor {
+  return new Tensor(native.stack(hs(ts), dim));
+}
 export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   return new Tensor(native.where(cond.handle, a instanceof Tensor ? a.handle : a, b instanceof Tensor ? b.handle : b));
 }
 /** x W^T + b, as torch.nn.functional.linear (W is [out, in]). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor { return new Tensor(native.linear(x.handle, weight.handle, bias?.handle)); }
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return new Tensor(native.linear(x.handle, weight.handle, bias?.handle));
+}
 /** beta * input + alpha * (a @ b) */
 export function addmm(input: Tensor, a: Tensor, b: Tensor, beta = 1, alpha = 1): Tensor {
   return new Tensor(native.addmm(input.handle, a.handle, b.handle, beta, alpha));
 }
-export function outer(a: Tensor, b: Tensor): Tensor { return new Tensor(native.outer(a.handle, b.handle)); }
-export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function outer(a: Tensor, b: Tensor): Tensor {
+  return new Tensor(native.outer(a.handle, b.handle));
+}
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
   return new Tensor(native.layerNorm(x.handle, normalizedShape, weight?.handle, bias?.handle, eps));
 }
 /**
@@ -45,10 +59,27 @@ export interface CrossEntropyOptions {
 }
 /** Cross entropy of logits [N, C] against class indices [N] (int64). */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
-  return new Tensor(native.crossEntropy(logits.handle, target.handle, REDUCTION[o.reduction ?? 'mean'], o.ignoreIndex ?? -100, o.labelSmoothing ?? 0, o.weight?.handle));
+  return new Tensor(
+    native.crossEntropy(
+      logits.handle,
+      target.handle,
+      REDUCTION[o.reduction ?? 'mean'],
+      o.ignoreIndex ?? -100,
+      o.labelSmoothing ?? 0,
+      o.weight?.handle,
+    ),
+  );
 }
 export function nllLoss(logProbs: Tensor, target: Tensor, o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
-  return new Tensor(native.nllLoss(logProbs.handle, target.handle, REDUCTION[o.reduction ?? 'mean'], o.ignoreIndex ?? -100, o.weight?.handle));
+  return new Tensor(
+    native.nllLoss(
+      logProbs.handle,
+      target.handle,
+      REDUCTION[o.reduction ?? 'mean'],
+      o.ignoreIndex ?? -100,
+      o.weight?.handle,
+    ),
+  );
 }
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   return new Tensor(native.mseLoss(input.handle, target.handle, REDUCTION[reduction]));
@@ -66,28 +97,64 @@ export interface AttentionOptions {
  * 2.1+, explicit math on older versions (same result up to rounding).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  return new Tensor(native.scaledDotProductAttention(q.handle, k.handle, v.handle, o.mask?.handle, o.dropout ?? 0, o.causal ?? false, o.scale));
+  return new Tensor(
+    native.scaledDotProductAttention(
+      q.handle,
+      k.handle,
+      v.handle,
+      o.mask?.handle,
+      o.dropout ?? 0,
+      o.causal ?? false,
+      o.scale,
+    ),
+  );
 }
 /** The explicit-math attention, always (for testing the fused path against it). */
 export function attentionMath(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  return new Tensor(native.sdpaMath(q.handle, k.handle, v.handle, o.mask?.handle, o.dropout ?? 0, o.causal ?? false, o.scale));
+  return new Tensor(
+    native.sdpaMath(q.handle, k.handle, v.handle, o.mask?.handle, o.dropout ?? 0, o.causal ?? false, o.scale),
+  );
 }
-export function oneHot(indices: Tensor, numClasses = -1): Tensor { return new Tensor(native.oneHot(indices.handle, numClasses)); }
-export function bincount(indices: Tensor, minLength = 0): Tensor { return new Tensor(native.bincount(indices.handle, minLength)); }
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  return new Tensor(native.oneHot(indices.handle, numClasses));
+}
+export function bincount(indices: Tensor, minLength = 0): Tensor {
+  return new Tensor(native.bincount(indices.handle, minLength));
+}
 
 // ---- Multi-tensor (_foreach_) in-place ops: one native call per parameter list ----------------
 export const foreach = {
   add_(xs: Tensor[], other: Tensor[] | number, alpha?: number): void {
     native.foreachAdd_(hs(xs), typeof other === 'number' ? other : hs(other), alpha);
   },
-  mul_(xs: Tensor[], other: Tensor[] | number): void { native.foreachMul_(hs(xs), typeof other === 'number' ? other : hs(other)); },
-  div_(xs: Tensor[], other: Tensor[] | number): void { native.foreachDiv_(hs(xs), typeof other === 'number' ? other : hs(other)); },
-  addcmul_(xs: Tensor[], t1: Tensor[], t2: Tensor[], value = 1): void { native.foreachAddcmul_(hs(xs), hs(t1), hs(t2), value); },
-  addcdiv_(xs: Tensor[], t1: Tensor[], t2: Tensor[], value = 1): void { native.foreachAddcdiv_(hs(xs), hs(t1), hs(t2), value); },
-  lerp_(xs: Tensor[], ends: Tensor[], weight: number): void { native.foreachLerp_(hs(xs), hs(ends), weight); },
-  zero_(xs: Tensor[]): void { native.foreachZero_(hs(xs)); },
-  copy_(xs: Tensor[], src: Tensor[]): void { native.foreachCopy_(hs(xs), hs(src)); },
-  sqrt(xs: Tensor[]): Tensor[] { return wrapAll(native.foreachSqrt(hs(xs))); },
-  norm(xs: Tensor[], p = 2): Tensor[] { return wrapAll(native.foreachNorm(hs(xs), p)); },
-  clone(xs: Tensor[]): Tensor[] { return wrapAll(native.foreachClone(hs(xs))); },
+  mul_(xs: Tensor[], other: Tensor[] | number): void {
+    native.foreachMul_(hs(xs), typeof other === 'number' ? other : hs(other));
+  },
+  div_(xs: Tensor[], other: Tensor[] | number): void {
+    native.foreachDiv_(hs(xs), typeof other === 'number' ? other : hs(other));
+  },
+  addcmul_(xs: Tensor[], t1: Tensor[], t2: Tensor[], value = 1): void {
+    native.foreachAddcmul_(hs(xs), hs(t1), hs(t2), value);
+  },
+  addcdiv_(xs: Tensor[], t1: Tensor[], t2: Tensor[], value = 1): void {
+    native.foreachAddcdiv_(hs(xs), hs(t1), hs(t2), value);
+  },
+  lerp_(xs: Tensor[], ends: Tensor[], weight: number): void {
+    native.foreachLerp_(hs(xs), hs(ends), weight);
+  },
+  zero_(xs: Tensor[]): void {
+    native.foreachZero_(hs(xs));
+  },
+  copy_(xs: Tensor[], src: Tensor[]): void {
+    native.foreachCopy_(hs(xs), hs(src));
+  },
+  sqrt(xs: Tensor[]): Tensor[] {
+    return wrapAll(native.foreachSqrt(hs(xs)));
+  },
+  norm(xs: Tensor[], p = 2): Tensor[] {
+    return wrapAll(native.foreachNorm(hs(xs), p));
+  },
+  clone(xs: Tensor[]): Tensor[] {
+    return wrapAll(native.foreachClone(hs(xs)));
+  },
 };

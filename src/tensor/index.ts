@@ -7,5 +7,13 @@ export { tidy, keep, dispose, memory, type Disposable } from './memory.js';
 export * from './dtype.js';
 export { saveSafetensors, loadSafetensors } from './serialize.js';
 export { profileOps, threadCpuMs, type OpProfile, type OpTime } from './profile.js';
-export { PRECISION_SETTINGS, choosePrecision, cpuBf16Flags, cudaCapability, type Precision, type PrecisionChoice, type PrecisionSetting } from './precision.js';
+export {
+  PRECISION_SETTINGS,
+  choosePrecision,
+  cpuBf16Flags,
+  cudaCapability,
+  type Precision,
+  type PrecisionChoice,
+  type PrecisionSetting,
+} from './precision.js';
 export { adamwFused_, fastDropout, fusedApplies } from './fused.js';

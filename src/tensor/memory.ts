@@ -25,7 +25,8 @@ function collect(value: unknown, out: Set<Disposable>, depth = 0): void {
   }
   if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
   else if (value instanceof Map) for (const v of value.values()) collect(v, out, depth + 1);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, out, depth + 1);
 }
 
 /**

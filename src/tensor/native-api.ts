@@ -299,14 +299,18 @@ type Kinds<K> = K extends `${string}: ${infer R}` ? R : K;
 type Union<K> = K extends `${infer A}|${infer B}` ? ArgTypes[A & ArgKind] | Union<B> : ArgTypes[K & ArgKind];
 type IsOptional<K> = Kinds<K> extends `${string}?` ? true : false;
 type Arg<K> = Kinds<K> extends `${infer B}?` ? Union<B> | undefined | null : Union<Kinds<K>>;
-type AllOptional<A> = A extends readonly [infer H, ...infer R] ? (IsOptional<H> extends true ? AllOptional<R> : false) : true;
+type AllOptional<A> = A extends readonly [infer H, ...infer R]
+  ? IsOptional<H> extends true
+    ? AllOptional<R>
+    : false
+  : true;
 /** The parameter list of a declaration; optional arguments may be left out only at the end. */
 type Params<A> = A extends readonly [infer H, ...infer R]
   ? IsOptional<H> extends true
-  ? AllOptional<R> extends true
-    ? [arg?: Arg<H>, ...Params<R>]
+    ? AllOptional<R> extends true
+      ? [arg?: Arg<H>, ...Params<R>]
+      : [arg: Arg<H>, ...Params<R>]
     : [arg: Arg<H>, ...Params<R>]
-  : [arg: Arg<H>, ...Params<R>]
   : [];
 
 /** The addon's functions, typed from NATIVE_API. */

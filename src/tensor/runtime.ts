@@ -14,10 +14,14 @@ export function noGrad<T>(fn: () => T): T {
     native.setGradEnabled(prev);
   }
 }
-export function isGradEnabled(): boolean { return native.isGradEnabled(); }
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
 
 /** Seeds the global CPU (and CUDA) generators: same seed, same bits on the CPU. */
-export function manualSeed(seed: number): void { native.manualSeed(seed); }
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
 /** A copy of a generator's state (the global one of `device` unless a Generator is given). */
 export function getRngState(source: Device | Generator = 'cpu'): Tensor {
   return new Tensor(typeof source === 'string' ? native.getRngState(source) : native.getRngState(source.handle));
@@ -38,16 +42,30 @@ export function setNumThreads(n: number): void {
   native.blasThreads(n);
 }
 /** Threads of the BLAS library's own pool (OpenBLAS), or -1 where the BLAS has none to report. */
-export function getBlasThreads(): number { return native.blasThreads(); }
-export function getNumThreads(): number { return native.getNumThreads(); }
+export function getBlasThreads(): number {
+  return native.blasThreads();
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
 
 export const cuda = {
-  isAvailable(): boolean { return native.cudaIsAvailable(); },
-  deviceCount(): number { return native.cudaDeviceCount(); },
+  isAvailable(): boolean {
+    return native.cudaIsAvailable();
+  },
+  deviceCount(): number {
+    return native.cudaDeviceCount();
+  },
   /** Blocks until queued work on the device is done (for timing). */
-  synchronize(device: Device = 'cuda'): void { native.synchronize(device); },
+  synchronize(device: Device = 'cuda'): void {
+    native.synchronize(device);
+  },
 };
 
 /** libtorch's version (e.g. "1.13.0"), and whether it has a fused attention kernel. */
-export function torchVersion(): string { return native.torchVersion(); }
-export function hasFusedAttention(): boolean { return native.hasNativeSdpa(); }
+export function torchVersion(): string {
+  return native.torchVersion();
+}
+export function hasFusedAttention(): boolean {
+  return native.hasNativeSdpa();
+}

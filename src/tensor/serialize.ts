@@ -8,9 +8,18 @@ import { Tensor } from './tensor.js';
 import { DTYPE_CODE } from './dtype.js';
 
 const TO_SAFE: Record<DType, SafeDtype> = {
-  float64: 'F64', float32: 'F32', bfloat16: 'BF16', float16: 'F16', int64: 'I64', int32: 'I32', bool: 'BOOL', uint8: 'U8',
+  float64: 'F64',
+  float32: 'F32',
+  bfloat16: 'BF16',
+  float16: 'F16',
+  int64: 'I64',
+  int32: 'I32',
+  bool: 'BOOL',
+  uint8: 'U8',
 };
-const FROM_SAFE: Partial<Record<SafeDtype, DType>> = Object.fromEntries(Object.entries(TO_SAFE).map(([k, v]) => [v, k as DType]));
+const FROM_SAFE: Partial<Record<SafeDtype, DType>> = Object.fromEntries(
+  Object.entries(TO_SAFE).map(([k, v]) => [v, k as DType]),
+);
 
 /** Writes tensors atomically in the given (Map insertion) order, with string metadata. */
 export function saveSafetensors(file: string, tensors: Map<string, Tensor>, metadata?: Record<string, string>): void {
@@ -19,7 +28,9 @@ export function saveSafetensors(file: string, tensors: Map<string, Tensor>, meta
     const shape = t.shape;
     const dtype = t.dtype;
     entries.push({
-      name, dtype: TO_SAFE[dtype], shape,
+      name,
+      dtype: TO_SAFE[dtype],
+      shape,
       byteLength: shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype],
       bytes: () => new Uint8Array(native.toBytes(t.handle)),
     });
@@ -28,7 +39,10 @@ export function saveSafetensors(file: string, tensors: Map<string, Tensor>, meta
 }
 
 /** Reads every tensor (or those named) from a file onto the CPU. */
-export function loadSafetensors(file: string, names?: string[]): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(
+  file: string,
+  names?: string[],
+): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   const reader = new SafetensorsReader(file);
   try {
     const tensors = new Map<string, Tensor>();
@@ -36,7 +50,10 @@ export function loadSafetensors(file: string, names?: string[]): { tensors: Map<
       if (!reader.has(name)) throw new GrowbertError(`${file}: has no tensor named '${name}'`);
       const info = reader.info(name);
       const dtype = FROM_SAFE[info.dtype];
-      if (!dtype) throw new GrowbertError(`${file}: tensor '${name}' has dtype ${info.dtype}, which growbert does not load; convert it to F32`);
+      if (!dtype)
+        throw new GrowbertError(
+          `${file}: tensor '${name}' has dtype ${info.dtype}, which growbert does not load; convert it to F32`,
+        );
       tensors.set(name, new Tensor(native.fromBytes(reader.read(name), info.shape, DTYPE_CODE[dtype])));
     }
     return { tensors, metadata: reader.header.metadata };

@@ -13,8 +13,14 @@ export interface CalibrationShape {
   maxPredictions: number;
 }
 
-/** Seconds per optimizer step: the median of `steps` (5) timed steps after `warmup` (3) untimed ones, which absorb allocator and thread-pool start-up. */
-export function measureStepSeconds(s: CalibrationShape, o: { device: Device; bf16: boolean; gradAccumulation?: number; steps?: number; warmup?: number }): number {
+/**
+ * Seconds per optimizer step: the median of `steps` (5) timed steps after `warmup` (3) untimed ones, which absorb
+ * allocator and thread-pool start-up.
+ */
+export function measureStepSeconds(
+  s: CalibrationShape,
+  o: { device: Device; bf16: boolean; gradAccumulation?: number; steps?: number; warmup?: number },
+): number {
   const model = new BertForMaskedLM(s.config, { device: o.device, seed: 0 });
   const optimizer = createOptimizer('adamw', model.namedParameters(), { lr: 1e-5 });
   const { batchSize: B, seqLength: S, maxPredictions: P } = s;
@@ -37,7 +43,11 @@ export function measureStepSeconds(s: CalibrationShape, o: { device: Device; bf1
       if (i >= (o.warmup ?? 3)) times.push((performance.now() - t0) / 1000);
     }
   } finally {
-    tidy(() => [batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.maskedPositions, batch.maskedLabels].forEach((t) => t?.dispose()));
+    tidy(() =>
+      [batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.maskedPositions, batch.maskedLabels].forEach(
+        (t) => t?.dispose(),
+      ),
+    );
     optimizer.dispose();
     model.dispose();
   }

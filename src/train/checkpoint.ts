@@ -47,10 +47,12 @@ export function saveCheckpoint(runDir: string, step: number, data: CheckpointDat
     saveSafetensors(path.join(tmp, 'model.safetensors'), data.model, { format: 'pt', producer: 'growbert' });
     saveSafetensors(path.join(tmp, 'optimizer.safetensors'), data.optimizer, { producer: 'growbert' });
     atomicWriteFile(path.join(tmp, 'trainer.json'), JSON.stringify(data.trainer, null, 1));
-    const manifest = Object.fromEntries(FILES.map((f) => {
-      const p = path.join(tmp, f);
-      return [f, { bytes: fs.statSync(p).size, sha256: sha256File(p) }];
-    }));
+    const manifest = Object.fromEntries(
+      FILES.map((f) => {
+        const p = path.join(tmp, f);
+        return [f, { bytes: fs.statSync(p).size, sha256: sha256File(p) }];
+      }),
+    );
     atomicWriteFile(path.join(tmp, 'manifest.json'), JSON.stringify({ step, files: manifest }, null, 1));
     fs.rmSync(final, { recursive: true, force: true });
     fs.renameSync(tmp, final);
@@ -83,13 +85,20 @@ function prune(root: string, keep: number, latest: string): void {
 const STEP_DIR = /^step-\d{8}$/;
 /** The step-NNNNNNNN folders of a checkpoints folder, oldest first. */
 function stepDirs(root: string): string[] {
-  return fs.existsSync(root) ? fs.readdirSync(root).filter((d) => STEP_DIR.test(d)).sort() : [];
+  return fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((d) => STEP_DIR.test(d))
+        .sort()
+    : [];
 }
 
 /** Complete (cheaply checked): manifest.json readable, and every file it lists there with its size. */
 export function isComplete(dir: string): boolean {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, { bytes: number }> };
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      files: Record<string, { bytes: number }>;
+    };
     return FILES.every((f) => m.files?.[f] && fs.statSync(path.join(dir, f)).size === m.files[f].bytes);
   } catch {
     return false;
@@ -103,7 +112,10 @@ export function isComplete(dir: string): boolean {
  */
 export function isGood(dir: string): boolean {
   try {
-    const t = JSON.parse(fs.readFileSync(path.join(dir, 'trainer.json'), 'utf8')) as { lastEval?: { valLoss?: number | null }; modelConfig?: { vocabSize?: number } };
+    const t = JSON.parse(fs.readFileSync(path.join(dir, 'trainer.json'), 'utf8')) as {
+      lastEval?: { valLoss?: number | null };
+      modelConfig?: { vocabSize?: number };
+    };
     const loss = t.lastEval?.valLoss;
     if (loss === undefined) return true;
     if (loss === null || !Number.isFinite(loss)) return false;
@@ -115,7 +127,8 @@ export function isGood(dir: string): boolean {
 }
 
 /** How to go on from a damaged checkpoint, said by every message about one. */
-const EARLIER = 'pass an earlier checkpoint folder (RUN/checkpoints/step-N) instead (pretrain --resume falls back to one by itself)';
+const EARLIER =
+  'pass an earlier checkpoint folder (RUN/checkpoints/step-N) instead (pretrain --resume falls back to one by itself)';
 
 const warnDefault = (line: string) => console.error(`growbert: warning: ${line}`);
 
@@ -139,11 +152,14 @@ export function latestCheckpoint(runDir: string, warn: (line: string) => void = 
       dir = undefined;
     }
     if (dir === undefined) problem = 'is unreadable';
-    else if (typeof dir !== 'string' || !STEP_DIR.test(dir)) problem = `names ${JSON.stringify(dir)}, which is not a checkpoint folder of this run`;
+    else if (typeof dir !== 'string' || !STEP_DIR.test(dir))
+      problem = `names ${JSON.stringify(dir)}, which is not a checkpoint folder of this run`;
     else if (!isComplete(path.join(root, dir))) problem = `names ${dir}, which is missing or incomplete`;
     else return path.join(root, dir);
   }
-  const complete = stepDirs(root).reverse().find((d) => isComplete(path.join(root, d)));
+  const complete = stepDirs(root)
+    .reverse()
+    .find((d) => isComplete(path.join(root, d)));
   if (complete) warn(`${pointer} ${problem}; using the newest complete checkpoint, ${path.join(root, complete)}`);
   else if (problem !== 'is missing') warn(`${pointer} ${problem}, and the run has no complete checkpoint`);
   return complete ? path.join(root, complete) : null;
@@ -153,11 +169,17 @@ export function latestCheckpoint(runDir: string, warn: (line: string) => void = 
  * Checkpoints worth resuming from, best first: the latest, then older complete ones. A resume
  * loads the first that passes its hash check (loadCheckpoint), warning about any that does not.
  */
-export function loadLatestGood(runDir: string, warn: (line: string) => void = warnDefault): { dir: string; data: CheckpointData } | null {
+export function loadLatestGood(
+  runDir: string,
+  warn: (line: string) => void = warnDefault,
+): { dir: string; data: CheckpointData } | null {
   const root = checkpointsDir(runDir);
   const first = latestCheckpoint(runDir, () => {}); // its fallback was reported when the run folder was checked
   if (!first) return null;
-  const older = stepDirs(root).reverse().map((d) => path.join(root, d)).filter((d) => d < first && isComplete(d));
+  const older = stepDirs(root)
+    .reverse()
+    .map((d) => path.join(root, d))
+    .filter((d) => d < first && isComplete(d));
   let firstError: unknown;
   for (const dir of [first, ...older]) {
     try {
@@ -176,7 +198,9 @@ export function loadLatestGood(runDir: string, warn: (line: string) => void = wa
 /** The newest good checkpoint (isGood), pointed at by latest.json from now on; null when none. */
 export function fallBackToGood(runDir: string): string | null {
   const root = checkpointsDir(runDir);
-  const good = stepDirs(root).reverse().find((d) => isComplete(path.join(root, d)) && isGood(path.join(root, d)));
+  const good = stepDirs(root)
+    .reverse()
+    .find((d) => isComplete(path.join(root, d)) && isGood(path.join(root, d)));
   if (!good) return null;
   const step = Number(good.slice('step-'.length));
   atomicWriteFile(path.join(root, 'latest.json'), JSON.stringify({ step, dir: good }) + '\n');
@@ -212,17 +236,22 @@ function alive(pid: number): boolean {
 
 /** Accepts a run folder (its latest checkpoint) or a checkpoint folder. */
 export function resolveCheckpoint(runOrCkpt: string): string {
-  if (!fs.existsSync(runOrCkpt)) throw new GrowbertError(`${runOrCkpt} does not exist; pass a run folder or a checkpoint folder`);
+  if (!fs.existsSync(runOrCkpt))
+    throw new GrowbertError(`${runOrCkpt} does not exist; pass a run folder or a checkpoint folder`);
   if (fs.existsSync(path.join(runOrCkpt, 'manifest.json'))) return runOrCkpt;
   const latest = latestCheckpoint(runOrCkpt);
-  if (!latest) throw new GrowbertError(`${runOrCkpt} holds no checkpoint (no complete checkpoints/step-N with a manifest.json); train first or pass a checkpoint folder`);
+  if (!latest)
+    throw new GrowbertError(
+      `${runOrCkpt} holds no checkpoint (no complete checkpoints/step-N with a manifest.json); train first or pass a checkpoint folder`,
+    );
   return latest;
 }
 
 /** Verifies sizes and hashes, then loads. A corrupted checkpoint is an error, never half-loaded. */
 export function loadCheckpoint(dir: string, opts: { skipOptimizer?: boolean } = {}): CheckpointData {
   const manifestPath = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(manifestPath)) throw new GrowbertError(`${dir} is not a complete checkpoint (no manifest.json); ${EARLIER}`);
+  if (!fs.existsSync(manifestPath))
+    throw new GrowbertError(`${dir} is not a complete checkpoint (no manifest.json); ${EARLIER}`);
   let manifest: { files: Record<string, { bytes: number; sha256: string }> };
   try {
     manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
@@ -235,11 +264,15 @@ export function loadCheckpoint(dir: string, opts: { skipOptimizer?: boolean } = 
     if (!want) throw new GrowbertError(`${manifestPath} does not list ${f}; the checkpoint is incomplete; ${EARLIER}`);
     if (!fs.existsSync(p)) throw new GrowbertError(`checkpoint ${dir} is missing ${f}; ${EARLIER}`);
     const size = fs.statSync(p).size;
-    if (size !== want.bytes) throw new GrowbertError(`checkpoint file ${p} is corrupted (${size} bytes, expected ${want.bytes}); ${EARLIER}`);
-    if (sha256File(p) !== want.sha256) throw new GrowbertError(`checkpoint file ${p} is corrupted (sha256 mismatch); ${EARLIER}`);
+    if (size !== want.bytes)
+      throw new GrowbertError(`checkpoint file ${p} is corrupted (${size} bytes, expected ${want.bytes}); ${EARLIER}`);
+    if (sha256File(p) !== want.sha256)
+      throw new GrowbertError(`checkpoint file ${p} is corrupted (sha256 mismatch); ${EARLIER}`);
   }
   const model = loadSafetensors(path.join(dir, 'model.safetensors')).tensors;
-  const optimizer = opts.skipOptimizer ? new Map<string, Tensor>() : loadSafetensors(path.join(dir, 'optimizer.safetensors')).tensors;
+  const optimizer = opts.skipOptimizer
+    ? new Map<string, Tensor>()
+    : loadSafetensors(path.join(dir, 'optimizer.safetensors')).tensors;
   const trainer = JSON.parse(fs.readFileSync(path.join(dir, 'trainer.json'), 'utf8')) as Record<string, unknown>;
   return { model, optimizer, trainer };
 }

@@ -20,104 +20,134 @@ const nonNegInt = z.number().int().nonnegative();
 /** Overrides of the preset's model: every model field but the vocabulary's (src/model/config.ts). */
 export const ModelShapeSchema = ModelOverridesSchema;
 
-export const PretrainConfigSchema = z.object({
-  /** size preset: model shape and training defaults ('tiny' .. 'large') */
-  preset: z.enum(PRESET_NAMES, {
-    errorMap: (_i, ctx) => ({ message: `unknown preset '${String(ctx.data)}'; use ${oneOf(PRESET_NAMES)}` }),
-  }).default('tiny'),
-  /** overrides of the preset's model shape */
-  model: ModelShapeSchema.default({}),
-  data: z.object({
-    /** corpus specs: files, folders, globs, .jsonl, or stdlib:sotu / stdlib:moby-dick */
-    specs: z.array(z.string()).min(1).default(['stdlib:sotu', 'stdlib:moby-dick']),
-    /** one document per line instead of blank-line separated */
-    docPerLine: z.boolean().default(false),
-    /** JSONL / Parquet field (column) holding the text */
-    textField: z.string().min(1).default('text'),
-    /** characters of training text a new tokenizer learns from (a bounded sample of a big corpus) */
-    tokenizerSample: posInt.default(32_000_000),
-    /** 'document': a row per document chunk (tail rows padded); 'full': rows filled across documents */
-    packing: z.enum(['document', 'full']).default('document'),
-    validationFraction: z.number().gt(0).lt(1).default(0.02),
-    /** vocabulary size (a prefix of the trained WordPiece vocabulary); default: the preset's */
-    vocabSize: posInt.optional(),
-    /** use this vocab.txt / tokenizer.json instead of training one */
-    tokenizer: z.string().optional(),
-    /** where token caches and trained tokenizers are kept (shared between runs) */
-    cacheDir: z.string().default('.cache/growbert'),
-    seqLength: posInt.optional(),
-    /** max masked predictions per sequence; default round(0.15 * seqLength) */
-    maxPredictions: posInt.optional(),
-    maskProb: z.number().gt(0).lt(1).default(0.15),
-    wholeWordMasking: z.boolean().default(false),
-    nsp: z.boolean().default(false),
-  }).strict().default({}),
-  train: z.object({
-    batchSize: posInt.optional(),
-    gradAccumulation: posInt.default(1),
-    maxSteps: posInt.optional(),
-    optimizer: z.enum(OPTIMIZERS).default('adamw'),
-    lr: z.number().positive().optional(),
-    weightDecay: z.number().min(0).default(0.01),
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.999),
-    eps: z.number().positive().default(1e-6),
-    clipNorm: z.number().positive().default(1.0),
-    /** warmup steps; default 5% of maxSteps */
-    warmupSteps: nonNegInt.optional(),
-    decay: z.enum(LR_DECAYS).default('linear'),
-    power: z.number().positive().default(1),
-    seed: nonNegInt.default(0),
-    evalEvery: posInt.optional(),
-    /** validation batches per evaluation (0 = the whole validation split) */
-    evalBatches: nonNegInt.default(20),
-    checkpointEvery: posInt.optional(),
-    keepCheckpoints: posInt.default(2),
-    logEvery: posInt.default(10),
-    /** also write the metrics as a TensorBoard event file in the run folder (src/train/tensorboard.ts) */
-    tensorboard: z.boolean().default(true),
-  }).strict().default({}),
-  runtime: z.object({
-    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N').default('cpu'),
-    /** auto: bf16 mixed precision where the device has fast bfloat16 (AVX512-BF16/AMX CPUs, CUDA 8.0+), else fp32 */
-    precision: z.enum(PRECISIONS).default('auto'),
-    /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
-    threads: posInt.optional(),
-    /** draw the progress bar (default: when stderr is a terminal) */
-    progress: z.boolean().optional(),
-  }).strict().default({}),
-  /** data-parallel training over c10d (docs/distributed.md); torchrun's launcher settings */
-  dist: z.object({
-    /** worker processes on this machine (1 = no data parallelism) */
-    nproc: posInt.default(1),
-    /** machines, each running the same command with its own nodeRank */
-    nnodes: posInt.default(1),
-    /** this machine's index in [0, nnodes); env NODE_RANK */
-    nodeRank: nonNegInt.default(0),
-    /** the address of node 0, where rank 0 serves the rendezvous store; env MASTER_ADDR */
-    masterAddr: z.string().min(1).default('127.0.0.1'),
-    /** its port; env MASTER_PORT; default a free port on one machine, 29500 on several */
-    masterPort: z.number().int().min(1).max(65535).optional(),
-    /** gloo (CPU), nccl (GPUs), or auto: nccl for CUDA devices when this libtorch has it */
-    backend: z.enum(DIST_BACKENDS).default('auto'),
-    /** seconds a collective may wait for the other ranks before the run fails naming the rank that stopped */
-    timeout: z.number().positive().default(600),
-  }).strict().default({}),
-  /** growth schedule: a preset (full, stack, length, truncate, width, compound, small-only) or a JSON file; default full */
-  schedule: z.string().default('full'),
-  /** budget that schedule fractions divide: steps (600), tokens (2Mtok) or time (90s, 5m); default train.maxSteps steps */
-  budget: z.string().optional(),
-  /** the run folder */
-  out: z.string().default('runs/latest'),
-  /** continue the run in `out` from its latest checkpoint */
-  resume: z.boolean().default(false),
-}).strict();
+export const PretrainConfigSchema = z
+  .object({
+    /** size preset: model shape and training defaults ('tiny' .. 'large') */
+    preset: z
+      .enum(PRESET_NAMES, {
+        errorMap: (_i, ctx) => ({ message: `unknown preset '${String(ctx.data)}'; use ${oneOf(PRESET_NAMES)}` }),
+      })
+      .default('tiny'),
+    /** overrides of the preset's model shape */
+    model: ModelShapeSchema.default({}),
+    data: z
+      .object({
+        /** corpus specs: files, folders, globs, .jsonl, or stdlib:sotu / stdlib:moby-dick */
+        specs: z.array(z.string()).min(1).default(['stdlib:sotu', 'stdlib:moby-dick']),
+        /** one document per line instead of blank-line separated */
+        docPerLine: z.boolean().default(false),
+        /** JSONL / Parquet field (column) holding the text */
+        textField: z.string().min(1).default('text'),
+        /** characters of training text a new tokenizer learns from (a bounded sample of a big corpus) */
+        tokenizerSample: posInt.default(32_000_000),
+        /** 'document': a row per document chunk (tail rows padded); 'full': rows filled across documents */
+        packing: z.enum(['document', 'full']).default('document'),
+        validationFraction: z.number().gt(0).lt(1).default(0.02),
+        /** vocabulary size (a prefix of the trained WordPiece vocabulary); default: the preset's */
+        vocabSize: posInt.optional(),
+        /** use this vocab.txt / tokenizer.json instead of training one */
+        tokenizer: z.string().optional(),
+        /** where token caches and trained tokenizers are kept (shared between runs) */
+        cacheDir: z.string().default('.cache/growbert'),
+        seqLength: posInt.optional(),
+        /** max masked predictions per sequence; default round(0.15 * seqLength) */
+        maxPredictions: posInt.optional(),
+        maskProb: z.number().gt(0).lt(1).default(0.15),
+        wholeWordMasking: z.boolean().default(false),
+        nsp: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    train: z
+      .object({
+        batchSize: posInt.optional(),
+        gradAccumulation: posInt.default(1),
+        maxSteps: posInt.optional(),
+        optimizer: z.enum(OPTIMIZERS).default('adamw'),
+        lr: z.number().positive().optional(),
+        weightDecay: z.number().min(0).default(0.01),
+        beta1: z.number().min(0).lt(1).default(0.9),
+        beta2: z.number().min(0).lt(1).default(0.999),
+        eps: z.number().positive().default(1e-6),
+        clipNorm: z.number().positive().default(1.0),
+        /** warmup steps; default 5% of maxSteps */
+        warmupSteps: nonNegInt.optional(),
+        decay: z.enum(LR_DECAYS).default('linear'),
+        power: z.number().positive().default(1),
+        seed: nonNegInt.default(0),
+        evalEvery: posInt.optional(),
+        /** validation batches per evaluation (0 = the whole validation split) */
+        evalBatches: nonNegInt.default(20),
+        checkpointEvery: posInt.optional(),
+        keepCheckpoints: posInt.default(2),
+        logEvery: posInt.default(10),
+        /** also write the metrics as a TensorBoard event file in the run folder (src/train/tensorboard.ts) */
+        tensorboard: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    runtime: z
+      .object({
+        device: z
+          .string()
+          .regex(/^(cpu|cuda(:\d+)?)$/, 'use cpu, cuda or cuda:N')
+          .default('cpu'),
+        /**
+         * auto: bf16 mixed precision where the device has fast bfloat16 (AVX512-BF16/AMX CPUs, CUDA 8.0+), else fp32
+         */
+        precision: z.enum(PRECISIONS).default('auto'),
+        /** CPU threads for libtorch; default: libtorch's (its physical cores), split between local workers */
+        threads: posInt.optional(),
+        /** draw the progress bar (default: when stderr is a terminal) */
+        progress: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
+    /** data-parallel training over c10d (docs/distributed.md); torchrun's launcher settings */
+    dist: z
+      .object({
+        /** worker processes on this machine (1 = no data parallelism) */
+        nproc: posInt.default(1),
+        /** machines, each running the same command with its own nodeRank */
+        nnodes: posInt.default(1),
+        /** this machine's index in [0, nnodes); env NODE_RANK */
+        nodeRank: nonNegInt.default(0),
+        /** the address of node 0, where rank 0 serves the rendezvous store; env MASTER_ADDR */
+        masterAddr: z.string().min(1).default('127.0.0.1'),
+        /** its port; env MASTER_PORT; default a free port on one machine, 29500 on several */
+        masterPort: z.number().int().min(1).max(65535).optional(),
+        /** gloo (CPU), nccl (GPUs), or auto: nccl for CUDA devices when this libtorch has it */
+        backend: z.enum(DIST_BACKENDS).default('auto'),
+        /** seconds a collective may wait for the other ranks before the run fails naming the rank that stopped */
+        timeout: z.number().positive().default(600),
+      })
+      .strict()
+      .default({}),
+    /**
+     * growth schedule: a preset (full, stack, length, truncate, width, compound, small-only) or a JSON file; default
+     * full
+     */
+    schedule: z.string().default('full'),
+    /**
+     * budget that schedule fractions divide: steps (600), tokens (2Mtok) or time (90s, 5m); default train.maxSteps
+     * steps
+     */
+    budget: z.string().optional(),
+    /** the run folder */
+    out: z.string().default('runs/latest'),
+    /** continue the run in `out` from its latest checkpoint */
+    resume: z.boolean().default(false),
+  })
+  .strict();
 
 export type PretrainConfigInput = z.input<typeof PretrainConfigSchema>;
 export type PretrainConfig = z.output<typeof PretrainConfigSchema>;
 
 /** Training defaults per size preset (model shapes come from src/model/config.ts). */
-export const TRAIN_PRESETS: Record<PresetName, { seqLength: number; batchSize: number; maxSteps: number; lr: number; vocabSize: number }> = {
+export const TRAIN_PRESETS: Record<
+  PresetName,
+  { seqLength: number; batchSize: number; maxSteps: number; lr: number; vocabSize: number }
+> = {
   tiny: { seqLength: 64, batchSize: 32, maxSteps: 300, lr: 1e-3, vocabSize: 8192 },
   mini: { seqLength: 128, batchSize: 32, maxSteps: 5000, lr: 5e-4, vocabSize: 16384 },
   small: { seqLength: 128, batchSize: 128, maxSteps: 20000, lr: 5e-4, vocabSize: 30522 },
@@ -133,7 +163,14 @@ export const DEFAULT_WARMUP_FRACTION = 0.05;
 /** A config with every optional field resolved from the preset. */
 export interface ResolvedConfig extends PretrainConfig {
   data: PretrainConfig['data'] & { seqLength: number; maxPredictions: number; vocabSize: number };
-  train: PretrainConfig['train'] & { batchSize: number; maxSteps: number; lr: number; warmupSteps: number; evalEvery: number; checkpointEvery: number };
+  train: PretrainConfig['train'] & {
+    batchSize: number;
+    maxSteps: number;
+    lr: number;
+    warmupSteps: number;
+    evalEvery: number;
+    checkpointEvery: number;
+  };
 }
 
 export { formatZodError }; // moved to io/errors.ts so that schedule/ need not import train/
@@ -145,7 +182,8 @@ export function parseConfig(input: unknown, what = 'config'): PretrainConfig {
 }
 
 export function readConfigFile(file: string): unknown {
-  if (!fs.existsSync(file)) throw new GrowbertError(`config file ${file} does not exist; check the path given to --config`);
+  if (!fs.existsSync(file))
+    throw new GrowbertError(`config file ${file} does not exist; check the path given to --config`);
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
@@ -160,7 +198,8 @@ export function readConfigFile(file: string): unknown {
  * planned), else maxSteps.
  */
 export function resolveConfig(c: PretrainConfig, totalSteps?: number): ResolvedConfig {
-  if (!(c.preset in PRESETS)) throw new GrowbertError(`unknown preset '${c.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
+  if (!(c.preset in PRESETS))
+    throw new GrowbertError(`unknown preset '${c.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
   const p = TRAIN_PRESETS[c.preset];
   const seqLength = c.data.seqLength ?? p.seqLength;
   const maxSteps = c.train.maxSteps ?? p.maxSteps;
@@ -168,7 +207,12 @@ export function resolveConfig(c: PretrainConfig, totalSteps?: number): ResolvedC
   const evalEvery = c.train.evalEvery ?? Math.max(1, Math.round(total / DEFAULT_EVALS_PER_RUN));
   return {
     ...c,
-    data: { ...c.data, seqLength, maxPredictions: c.data.maxPredictions ?? Math.max(1, Math.round(seqLength * c.data.maskProb)), vocabSize: c.data.vocabSize ?? p.vocabSize },
+    data: {
+      ...c.data,
+      seqLength,
+      maxPredictions: c.data.maxPredictions ?? Math.max(1, Math.round(seqLength * c.data.maskProb)),
+      vocabSize: c.data.vocabSize ?? p.vocabSize,
+    },
     train: {
       ...c.train,
       batchSize: c.train.batchSize ?? p.batchSize,

@@ -8,9 +8,25 @@ import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile } from '../io/atomic.js';
 import {
-  BertTokenizer, EncoderPool, Masker, SequenceSource, corpusHash, corpusSource, emptyCorpus, ensureCorpusCaches, ensureTokenizer,
-  paddingFraction, sampleTrainingDocuments, validationBatches, type Packing, type Batch, type CacheTokenizer, type CorpusOptions, type CorpusSource,
-  type MaskedBatch, type TokenCache,
+  BertTokenizer,
+  EncoderPool,
+  Masker,
+  SequenceSource,
+  corpusHash,
+  corpusSource,
+  emptyCorpus,
+  ensureCorpusCaches,
+  ensureTokenizer,
+  paddingFraction,
+  sampleTrainingDocuments,
+  validationBatches,
+  type Packing,
+  type Batch,
+  type CacheTokenizer,
+  type CorpusOptions,
+  type CorpusSource,
+  type MaskedBatch,
+  type TokenCache,
 } from '../data/index.js';
 import { dispose, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { MaskedLMBatch } from '../model/index.js';
@@ -39,12 +55,17 @@ export interface PreparedCorpus {
  * Gets the tokenizer (trained once per corpus on a bounded sample, then reused) and the token
  * caches (built in one streaming pass, then reused; an interrupted build resumes).
  */
-export async function prepareCorpus(d: DataSpec, progress?: boolean, say?: (line: string) => void): Promise<PreparedCorpus> {
+export async function prepareCorpus(
+  d: DataSpec,
+  progress?: boolean,
+  say?: (line: string) => void,
+): Promise<PreparedCorpus> {
   const corpus = { docPerLine: d.docPerLine, textField: d.textField };
   const source = corpusSource(d.specs, corpus);
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
-    if (!fs.existsSync(d.tokenizer)) throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
+    if (!fs.existsSync(d.tokenizer))
+      throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
     tokenizer = BertTokenizer.fromFile(d.tokenizer);
   } else {
     // Trained once at full size; smaller vocabularies are prefixes of it (see src/data/tokenizer-train.ts).
@@ -56,7 +77,13 @@ export async function prepareCorpus(d: DataSpec, progress?: boolean, say?: (line
   let caches;
   try {
     caches = await ensureCorpusCaches({
-      specs: d.specs, corpus, validationFraction: d.validationFraction, dir: tokDir, tokenizer: encoder, progress, source,
+      specs: d.specs,
+      corpus,
+      validationFraction: d.validationFraction,
+      dir: tokDir,
+      tokenizer: encoder,
+      progress,
+      source,
     });
   } finally {
     await encoder.close();
@@ -68,9 +95,17 @@ export async function prepareCorpus(d: DataSpec, progress?: boolean, say?: (line
 }
 
 /** The tokenizer trained on this corpus's sample, from the cache when there is one. */
-async function corpusTokenizer(d: DataSpec, source: CorpusSource, corpus: CorpusOptions, say?: (line: string) => void): Promise<BertTokenizer> {
+async function corpusTokenizer(
+  d: DataSpec,
+  source: CorpusSource,
+  corpus: CorpusOptions,
+  say?: (line: string) => void,
+): Promise<BertTokenizer> {
   // Which trained tokenizer belongs to this corpus is recorded, so later runs skip reading the sample.
-  const recordKey = crypto.createHash('sha256').update(`${source.id}\u0000${d.validationFraction}\u0000${d.tokenizerSample ?? ''}`).digest('hex');
+  const recordKey = crypto
+    .createHash('sha256')
+    .update(`${source.id}\u0000${d.validationFraction}\u0000${d.tokenizerSample ?? ''}`)
+    .digest('hex');
   const record = path.join(d.cacheDir, 'tokenizers', 'by-source', `${recordKey.slice(0, 32)}.json`);
   try {
     const { corpusId } = JSON.parse(fs.readFileSync(record, 'utf8')) as { corpusId: string };
@@ -79,7 +114,11 @@ async function corpusTokenizer(d: DataSpec, source: CorpusSource, corpus: Corpus
   } catch {
     // No record yet: sample below.
   }
-  const sample = await sampleTrainingDocuments(source, { corpus, validationFraction: d.validationFraction, maxChars: d.tokenizerSample });
+  const sample = await sampleTrainingDocuments(source, {
+    corpus,
+    validationFraction: d.validationFraction,
+    maxChars: d.tokenizerSample,
+  });
   if (sample.docs.length === 0) throw emptyCorpus(d.specs);
   const corpusId = corpusHash(sample.docs).slice(0, 16);
   const r = ensureTokenizer({ dir: path.join(d.cacheDir, 'tokenizers', corpusId), docs: sample.docs });
@@ -120,18 +159,30 @@ export interface StreamOptions {
 
 export function makeStream(c: PreparedCorpus, o: StreamOptions): SequenceSource {
   return new SequenceSource(c.train, {
-    seqLen: o.seqLength, batchSize: o.batchSize, seed: o.seed, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, dataId: c.train.manifest.hash,
+    seqLen: o.seqLength,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    specialIds: c.tokenizer.specialIds,
+    continuation: c.tokenizer.continuationTable(),
+    nsp: o.nsp,
+    packing: o.packing,
+    dataId: c.train.manifest.hash,
   });
 }
 
 export function makeMasker(c: PreparedCorpus, o: StreamOptions, seed: number): Masker {
-  return new Masker({
-    vocabSize: c.tokenizer.vocabSize, maskId: c.tokenizer.specialIds.mask, maskProb: o.maskProb,
-    maxPredictions: o.maxPredictions, wholeWord: o.wholeWordMasking,
-    // Random replacements never draw growbert's special ids 0..4.
-    randomRange: [5, c.tokenizer.vocabSize],
-  }, seed);
+  return new Masker(
+    {
+      vocabSize: c.tokenizer.vocabSize,
+      maskId: c.tokenizer.specialIds.mask,
+      maskProb: o.maskProb,
+      maxPredictions: o.maxPredictions,
+      wholeWord: o.wholeWordMasking,
+      // Random replacements never draw growbert's special ids 0..4.
+      randomRange: [5, c.tokenizer.vocabSize],
+    },
+    seed,
+  );
 }
 
 /**
@@ -139,13 +190,20 @@ export function makeMasker(c: PreparedCorpus, o: StreamOptions, seed: number): M
  * in training rows (measured on the first rows of the training cache), beside the other packing.
  */
 export function paddingReport(c: PreparedCorpus, o: Pick<StreamOptions, 'seqLength' | 'nsp' | 'packing'>): string {
-  const base = { seqLen: o.seqLength, specialIds: c.tokenizer.specialIds, continuation: c.tokenizer.continuationTable(), nsp: o.nsp };
-  const used: Packing = o.nsp ? 'document' : o.packing ?? 'document';
+  const base = {
+    seqLen: o.seqLength,
+    specialIds: c.tokenizer.specialIds,
+    continuation: c.tokenizer.continuationTable(),
+    nsp: o.nsp,
+  };
+  const used: Packing = o.nsp ? 'document' : (o.packing ?? 'document');
   const pct = (p: Packing): string => `${(100 * paddingFraction(c.train, { ...base, packing: p })).toFixed(1)}%`;
   const other: Packing = used === 'full' ? 'document' : 'full';
   const note = o.nsp && o.packing === 'full' ? ' (NSP pairs need one document per row)' : '';
-  return `packing ${used}${note}: ${pct(used)} of positions are padding at sequence length ${o.seqLength}` +
-    (o.nsp ? '' : ` (${other} packing: ${pct(other)})`);
+  return (
+    `packing ${used}${note}: ${pct(used)} of positions are padding at sequence length ${o.seqLength}` +
+    (o.nsp ? '' : ` (${other} packing: ${pct(other)})`)
+  );
 }
 
 export type ModelBatch = MaskedLMBatch & { tokens: number };
@@ -183,11 +241,17 @@ export function validationSet(c: PreparedCorpus, o: StreamOptions, maxBatches: n
   const masker = makeMasker(c, o, 1234);
   const out: ModelBatch[] = [];
   for (const b of validationBatches(c.validation, {
-    seqLen: o.seqLength, batchSize: o.batchSize, specialIds: c.tokenizer.specialIds,
-    continuation: c.tokenizer.continuationTable(), nsp: o.nsp, packing: o.packing, maxBatches: maxBatches > 0 ? maxBatches : undefined,
+    seqLen: o.seqLength,
+    batchSize: o.batchSize,
+    specialIds: c.tokenizer.specialIds,
+    continuation: c.tokenizer.continuationTable(),
+    nsp: o.nsp,
+    packing: o.packing,
+    maxBatches: maxBatches > 0 ? maxBatches : undefined,
   })) {
     out.push(toModelBatch(b, masker.mask(b), device));
   }
-  if (out.length === 0) throw new GrowbertError('the validation split produced no sequences; use a larger corpus or --validation-fraction');
+  if (out.length === 0)
+    throw new GrowbertError('the validation split produced no sequences; use a larger corpus or --validation-fraction');
   return out;
 }

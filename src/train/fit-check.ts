@@ -14,7 +14,10 @@ const GiB = 1024 ** 3;
 
 /** Bytes to train one micro-batch: fp32 weights x4 (weights, grads, two moments) + activations. */
 export function trainingBytes(m: BertConfig, batch: number, seq: number): number {
-  const H = m.hiddenSize, L = m.numHiddenLayers, F = m.intermediateSize, A = m.numAttentionHeads;
+  const H = m.hiddenSize,
+    L = m.numHiddenLayers,
+    F = m.intermediateSize,
+    A = m.numAttentionHeads;
   const params = m.vocabSize * H + m.maxPositionEmbeddings * H + L * (4 * H * H + 2 * H * F);
   // per layer and token: the projections, FFN and norms (~(16 H + 2 F) floats) plus A x seq
   // attention scores, probabilities and dropout mask
@@ -26,12 +29,17 @@ export function checkFits(c: ResolvedConfig, model: BertConfig, device: Device):
   const seq = c.data.seqLength;
   const positions = c.model.maxPositionEmbeddings;
   if (positions !== undefined && seq > positions) {
-    throw new GrowbertError(`--seq-length ${seq} is longer than --max-positions ${positions}; lower --seq-length or raise --max-positions`);
+    throw new GrowbertError(
+      `--seq-length ${seq} is longer than --max-positions ${positions}; lower --seq-length or raise --max-positions`,
+    );
   }
   if (device !== 'cpu') return; // GPU memory is checked by the allocator; the estimate is for host RAM
   const need = trainingBytes(model, c.train.batchSize, seq);
   const have = os.totalmem();
-  if (need > 2 * have) { // twice: the estimate may be high by that much, and a run that might fit must start
-    throw new GrowbertError(`--seq-length ${seq} with --batch-size ${c.train.batchSize} needs about ${(need / GiB).toFixed(1)} GiB to train, far more than this machine's ${(have / GiB).toFixed(1)} GiB; lower --seq-length or --batch-size (--grad-accumulation keeps the batch)`);
+  if (need > 2 * have) {
+    // twice: the estimate may be high by that much, and a run that might fit must start
+    throw new GrowbertError(
+      `--seq-length ${seq} with --batch-size ${c.train.batchSize} needs about ${(need / GiB).toFixed(1)} GiB to train, far more than this machine's ${(have / GiB).toFixed(1)} GiB; lower --seq-length or --batch-size (--grad-accumulation keeps the batch)`,
+    );
   }
 }

@@ -26,7 +26,18 @@ import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
 import {
-  Interrupted, NullMetricsLog, checkRunDir, modelConfigFor, restoreContext, runEval, runSteps, saveContext, setupRuntime, withInterrupt, type Progress, type TrainContext,
+  Interrupted,
+  NullMetricsLog,
+  checkRunDir,
+  modelConfigFor,
+  restoreContext,
+  runEval,
+  runSteps,
+  saveContext,
+  setupRuntime,
+  withInterrupt,
+  type Progress,
+  type TrainContext,
 } from './trainer.js';
 
 export interface PretrainOptions {
@@ -46,18 +57,44 @@ export interface PretrainResult {
  * is the one given now (a larger --max-steps or --budget extends the run), and the step counts of
  * a time budget, which came from a calibration, are reused rather than measured again.
  */
-interface SavedPlan { schedule: Schedule; budget: Budget; steps: number[] }
+interface SavedPlan {
+  schedule: Schedule;
+  budget: Budget;
+  steps: number[];
+}
 
-function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, device: Device, say: (l: string) => void, dp?: DataParallel): { schedule: Schedule; stages: ResolvedStage[] } {
-  const budget = c.budget ? parseBudget(c.budget) : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
-  const withSteps = (schedule: Schedule, steps: number[]): Schedule => ({ ...schedule, stages: schedule.stages.map((s, i) => ({ ...s, steps: steps[i], tokens: undefined, fraction: undefined })) });
+function planStages(
+  c: ResolvedConfig,
+  target: BertConfig,
+  runDir: string,
+  device: Device,
+  say: (l: string) => void,
+  dp?: DataParallel,
+): { schedule: Schedule; stages: ResolvedStage[] } {
+  const budget = c.budget
+    ? parseBudget(c.budget)
+    : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
+  const withSteps = (schedule: Schedule, steps: number[]): Schedule => ({
+    ...schedule,
+    stages: schedule.stages.map((s, i) => ({ ...s, steps: steps[i], tokens: undefined, fraction: undefined })),
+  });
   const workers = dp?.worldSize ?? 1;
   const run = {
-    target, seqLength: c.data.seqLength, batchSize: c.train.batchSize, maskProb: c.data.maskProb, gradAccumulation: c.train.gradAccumulation, budget,
+    target,
+    seqLength: c.data.seqLength,
+    batchSize: c.train.batchSize,
+    maskProb: c.data.maskProb,
+    gradAccumulation: c.train.gradAccumulation,
+    budget,
     secondsPerStep: (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
       // Data parallel: one worker's share of the batch (communication not counted).
-      const t = measureStepSeconds({ ...s, batchSize: Math.max(1, Math.floor(s.batchSize / workers)) }, { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation });
-      say(`calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step${workers > 1 ? ` (its share of the batch on one of ${workers} workers)` : ''}`);
+      const t = measureStepSeconds(
+        { ...s, batchSize: Math.max(1, Math.floor(s.batchSize / workers)) },
+        { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation },
+      );
+      say(
+        `calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step${workers > 1 ? ` (its share of the batch on one of ${workers} workers)` : ''}`,
+      );
       return t;
     },
   };
@@ -67,18 +104,37 @@ function planStages(c: ResolvedConfig, target: BertConfig, runDir: string, devic
     return { schedule: plan.schedule, stages: resolveSchedule(withSteps(plan.schedule, plan.steps), run) };
   }
   const planFile = path.join(runDir, 'schedule.json');
-  const saved: SavedPlan | null = c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
+  const saved: SavedPlan | null =
+    c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
   const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
-  const reuse = saved !== null && budget.unit === 'seconds' && saved.budget.unit === 'seconds' && saved.budget.amount === budget.amount;
+  const reuse =
+    saved !== null &&
+    budget.unit === 'seconds' &&
+    saved.budget.unit === 'seconds' &&
+    saved.budget.amount === budget.amount;
   const stages = resolveSchedule(reuse ? withSteps(schedule, saved!.steps) : schedule, run);
-  atomicWriteFile(planFile, JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n');
+  atomicWriteFile(
+    planFile,
+    JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
+  );
   dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
   return { schedule, stages };
 }
 
 /** Stream and masker for a stage, continuing from the previous stage's data position and masking RNG. */
-function stageData(corpus: PreparedCorpus, c: ResolvedConfig, st: ResolvedStage, prev?: { stream: SequenceSource; masker: Masker }) {
-  const o = { ...c.data, seqLength: st.seqLength, batchSize: st.batchSize, maxPredictions: st.maxPredictions, seed: c.train.seed };
+function stageData(
+  corpus: PreparedCorpus,
+  c: ResolvedConfig,
+  st: ResolvedStage,
+  prev?: { stream: SequenceSource; masker: Masker },
+) {
+  const o = {
+    ...c.data,
+    seqLength: st.seqLength,
+    batchSize: st.batchSize,
+    maxPredictions: st.maxPredictions,
+    seed: c.train.seed,
+  };
   const stream = makeStream(corpus, o);
   const masker = makeMasker(corpus, o, c.train.seed + 1);
   if (prev) {
@@ -91,7 +147,12 @@ function stageData(corpus: PreparedCorpus, c: ResolvedConfig, st: ResolvedStage,
 }
 
 function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
-  return createOptimizer(c.train.optimizer, model.namedParameters(), { lr: c.train.lr, weightDecay: c.train.weightDecay, betas: [c.train.beta1, c.train.beta2], eps: c.train.eps });
+  return createOptimizer(c.train.optimizer, model.namedParameters(), {
+    lr: c.train.lr,
+    weightDecay: c.train.weightDecay,
+    betas: [c.train.beta1, c.train.beta2],
+    eps: c.train.eps,
+  });
 }
 
 /**
@@ -104,8 +165,12 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   const env = workerEnv();
   if (!env || env.worldSize === 1) return pretrainOn(input, c, o);
   const dp = DataParallel.init({
-    env, backend: c.dist.backend, device: c.runtime.device as Device, timeoutSeconds: c.dist.timeout,
-    masterAddr: env.masterAddr ?? c.dist.masterAddr, masterPort: env.masterPort ?? c.dist.masterPort ?? 29500,
+    env,
+    backend: c.dist.backend,
+    device: c.runtime.device as Device,
+    timeoutSeconds: c.dist.timeout,
+    masterAddr: env.masterAddr ?? c.dist.masterAddr,
+    masterPort: env.masterPort ?? c.dist.masterPort ?? 29500,
   });
   try {
     // Other ranks are quiet: rank 0 reports for the run.
@@ -117,7 +182,12 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   }
 }
 
-async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainOptions, dp?: DataParallel): Promise<PretrainResult> {
+async function pretrainOn(
+  input: PretrainConfig,
+  c: ResolvedConfig,
+  o: PretrainOptions,
+  dp?: DataParallel,
+): Promise<PretrainResult> {
   const say = o.say ?? ((l: string) => console.error(l));
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
@@ -126,7 +196,8 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
   const chosen = choosePrecision(c.runtime.precision, device);
   c = { ...c, runtime: { ...c.runtime, precision: chosen.precision } };
-  checkFits(c, modelConfigFor(c, c.data.vocabSize), device); // a bad model shape or size fails here, before any data work
+  // a bad model shape or size fails here, before any data work
+  checkFits(c, modelConfigFor(c, c.data.vocabSize), device);
   if (leader) {
     fsStep('create the run folder', runDir, () => {
       fs.mkdirSync(runDir, { recursive: true });
@@ -139,10 +210,11 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const first = !dp || dp.localRank === 0;
   const early = first ? await prepareCorpus({ ...c.data }, o.progress, say) : undefined;
   dp?.barrier();
-  const corpus = early ?? await prepareCorpus({ ...c.data }, false);
+  const corpus = early ?? (await prepareCorpus({ ...c.data }, false));
   say(`data: ${corpus.report}`);
   say(`data: ${paddingReport(corpus, { ...c.data, seqLength: c.data.seqLength })}`);
-  if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json'))) corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
+  if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json')))
+    corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
   if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
@@ -152,11 +224,19 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const { warmupSteps, evalEvery, checkpointEvery } = resolveConfig(input, totalSteps).train;
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
-  const valSet = validationSet(corpus, { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed }, c.train.evalBatches, device);
+  const valSet = validationSet(
+    corpus,
+    { ...c.data, batchSize: c.train.batchSize, seed: c.train.seed },
+    c.train.evalBatches,
+    device,
+  );
 
   let stageIndex = 0;
   let model: BertForMaskedLM;
-  let restored: { trainer: Record<string, unknown>; optimizer: Map<string, import('../tensor/index.js').Tensor> } | null = null;
+  let restored: {
+    trainer: Record<string, unknown>;
+    optimizer: Map<string, import('../tensor/index.js').Tensor>;
+  } | null = null;
   if (latest) {
     const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
@@ -175,25 +255,52 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
   const data = stageData(corpus, c, stages[stageIndex]);
 
   const ctx: TrainContext<BertForMaskedLM> = {
-    runDir, model, optimizer, device, valSet, lr, ...data,
-    bf16: c.runtime.precision === 'bf16', clipNorm: c.train.clipNorm, gradAccumulation: c.train.gradAccumulation,
-    evalEvery, checkpointEvery, keepCheckpoints: c.train.keepCheckpoints, logEvery: c.train.logEvery,
-    metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir), progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
+    runDir,
+    model,
+    optimizer,
+    device,
+    valSet,
+    lr,
+    ...data,
+    bf16: c.runtime.precision === 'bf16',
+    clipNorm: c.train.clipNorm,
+    gradAccumulation: c.train.gradAccumulation,
+    evalEvery,
+    checkpointEvery,
+    keepCheckpoints: c.train.keepCheckpoints,
+    logEvery: c.train.logEvery,
+    metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir),
+    progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
     extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
-    flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex }, say, dp,
+    flopsPerStep: stages[stageIndex].flopsPerStep,
+    tags: { stage: stageIndex },
+    say,
+    dp,
   };
   if (restored) {
     restoreContext(ctx, restored.trainer, restored.optimizer);
     dispose(restored.optimizer);
     ctx.metrics.truncateAfter(ctx.progress.step);
-    if (ctx.progress.step >= totalSteps) throw new GrowbertError(`${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`);
+    if (ctx.progress.step >= totalSteps)
+      throw new GrowbertError(
+        `${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`,
+      );
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
-  if (leader && c.train.tensorboard) ctx.metrics.attach(new TensorBoardSink(runDir, { step: ctx.progress.step, texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages) }));
-  const shape = (m: BertConfig, st: ResolvedStage) => `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
+  if (leader && c.train.tensorboard)
+    ctx.metrics.attach(
+      new TensorBoardSink(runDir, {
+        step: ctx.progress.step,
+        texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages),
+      }),
+    );
+  const shape = (m: BertConfig, st: ResolvedStage) =>
+    `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
   if (leader) say(`precision: ${chosen.reason}`);
-  say(`schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`);
+  say(
+    `schedule ${schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`,
+  );
   dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
@@ -206,7 +313,10 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
         if (stageIndex + 1 >= stages.length) break;
         growInto(ctx, c, stages[stageIndex + 1], say);
         stageIndex++;
-        Object.assign(ctx, stageData(corpus, c, stages[stageIndex], ctx), { flopsPerStep: stages[stageIndex].flopsPerStep, tags: { stage: stageIndex } });
+        Object.assign(ctx, stageData(corpus, c, stages[stageIndex], ctx), {
+          flopsPerStep: stages[stageIndex].flopsPerStep,
+          tags: { stage: stageIndex },
+        });
         runEval(ctx); // the curve shows the loss right after growth
         saveContext(ctx);
       }
@@ -219,18 +329,28 @@ async function pretrainOn(input: PretrainConfig, c: ResolvedConfig, o: PretrainO
     dp?.detach();
   }
   const e = ctx.progress.lastEval;
-  say(`done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`);
+  say(
+    `done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
+  );
   return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages };
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
-function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: ResolvedStage, say: (l: string) => void): void {
+function growInto(
+  ctx: TrainContext<BertForMaskedLM>,
+  c: ResolvedConfig,
+  next: ResolvedStage,
+  say: (l: string) => void,
+): void {
   const policy = next.stage.optimizer;
   const before = ctx.model;
   const t = next.config;
-  const r = grow({ model: before, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
+  const r = grow(
+    { model: before, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
     { ...growableShape(t), seqLength: next.seqLength },
-    { ...next.stage.ops, seed: next.stage.ops.seed ?? c.train.seed }, policy);
+    { ...next.stage.ops, seed: next.stage.ops.seed ?? c.train.seed },
+    policy,
+  );
   const report = checkPreservation(before, r.model, ctx.valSet[0]);
   const optimizer = newOptimizer(c, r.model);
   if (r.optimizerState) {
@@ -245,15 +365,35 @@ function growInto(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, next: R
   if (ctx.dp) {
     // Every rank grew the same way at the same step: prove the results are identical (weights and
     // optimizer state), then take rank 0's anyway, as at the start.
-    ctx.dp.verifyIdentical([...r.model.namedParameters(), ...optimizer.state()], `after growing into ${next.name} at step ${ctx.progress.step}`);
+    ctx.dp.verifyIdentical(
+      [...r.model.namedParameters(), ...optimizer.state()],
+      `after growing into ${next.name} at step ${ctx.progress.step}`,
+    );
     noGrad(() => ctx.dp!.broadcast(r.model.parameters()));
     ctx.dp.attach([...optimizer.params.values()]);
   }
   const p = ctx.progress;
   ctx.metrics.append({
-    step: p.step, tokens: p.tokens, seconds: Number(p.seconds.toFixed(4)), flops: p.flops, event: 'grow', stage: next.index, optimizerPolicy: policy, preserving: r.preserving, ...report,
+    step: p.step,
+    tokens: p.tokens,
+    seconds: Number(p.seconds.toFixed(4)),
+    flops: p.flops,
+    event: 'grow',
+    stage: next.index,
+    optimizerPolicy: policy,
+    preserving: r.preserving,
+    ...report,
     // The new stage's shape, for the dashboard and TensorBoard's growth/event text.
-    stageName: next.name, layers: t.numHiddenLayers, hidden: t.hiddenSize, ffn: t.intermediateSize, heads: t.numAttentionHeads, pooling: t.poolingSize, batchSize: next.batchSize, seqLength: next.seqLength,
+    stageName: next.name,
+    layers: t.numHiddenLayers,
+    hidden: t.hiddenSize,
+    ffn: t.intermediateSize,
+    heads: t.numAttentionHeads,
+    pooling: t.poolingSize,
+    batchSize: next.batchSize,
+    seqLength: next.seqLength,
   });
-  say(`step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`);
+  say(
+    `step ${p.step}: grew into ${next.name} (${r.report.join('; ')}); optimizer ${policy}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(2)} (rel ${report.maxRelLogitDiff.toExponential(2)}), loss ${report.lossBefore.toFixed(4)} -> ${report.lossAfter.toFixed(4)}`,
+  );
 }

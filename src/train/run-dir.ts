@@ -29,31 +29,51 @@ export function prepareRunDir(runDir: string, resume: boolean, o: RunDirOptions 
   // other ranks must not judge its contents); they only need the checkpoint to resume from.
   if (o.leader === false) return resume && fs.existsSync(runDir) ? latestCheckpoint(runDir, () => {}) : null;
   // reuse: a run folder is this command's own; whether it may be written is decided below
-  guardOut({ out: runDir, inputs: resume ? [] : o.inputs ?? [], kind: 'a growbert run', owns: looksLikeRun, reuse: true, forceHint: null });
+  guardOut({
+    out: runDir,
+    inputs: resume ? [] : (o.inputs ?? []),
+    kind: 'a growbert run',
+    owns: looksLikeRun,
+    reuse: true,
+    forceHint: null,
+  });
   if (!fs.existsSync(runDir)) {
-    if (resume) throw new GrowbertError(`nothing to resume: ${runDir} does not exist; drop --resume to start a new run there`);
+    if (resume)
+      throw new GrowbertError(`nothing to resume: ${runDir} does not exist; drop --resume to start a new run there`);
     return null;
   }
   const removed = removeStaleTemps(runDir);
-  if (removed.length) say(`removed ${removed.length} temp file(s) of an interrupted checkpoint save in ${runPaths(runDir).checkpoints}`);
+  if (removed.length)
+    say(`removed ${removed.length} temp file(s) of an interrupted checkpoint save in ${runPaths(runDir).checkpoints}`);
   const latest = latestCheckpoint(runDir, (l) => say(`warning: ${l}`));
   if (latest) {
-    if (!resume) throw new GrowbertError(`${runDir} already holds a run; pass --resume to continue it (from ${path.basename(latest)}), or choose another --out`);
+    if (!resume)
+      throw new GrowbertError(
+        `${runDir} already holds a run; pass --resume to continue it (from ${path.basename(latest)}), or choose another --out`,
+      );
     return latest;
   }
   if (!looksLikeRun(runDir)) {
-    if (resume) throw new GrowbertError(`nothing to resume in ${runDir} (no run there); drop --resume to start a new run`);
+    if (resume)
+      throw new GrowbertError(`nothing to resume in ${runDir} (no run there); drop --resume to start a new run`);
     return null; // an empty folder
   }
   // A run that stopped before its first checkpoint: nothing in it can be continued, so it starts over.
-  say(resume
-    ? `${runDir} has no checkpoint yet (the run stopped before its first one): starting it from step 0 with its saved config`
-    : `${runDir} holds a run that stopped before its first checkpoint: starting it over`);
+  say(
+    resume
+      ? `${runDir} has no checkpoint yet (the run stopped before its first one): starting it from step 0 with its saved config`
+      : `${runDir} holds a run that stopped before its first checkpoint: starting it over`,
+  );
   new MetricsLog(runDir).truncateAfter(-1);
   // a fresh start may use other data: its tokenizer, plan and event files are made again
   if (!resume) {
     const old = fs.readdirSync(runDir).filter((n) => n.startsWith('events.out.tfevents.')); // TensorBoard's copy of the metrics
-    for (const p of [runPaths(runDir).tokenizerDir, path.join(runDir, 'schedule.json'), ...old.map((n) => path.join(runDir, n))]) fs.rmSync(p, { recursive: true, force: true });
+    for (const p of [
+      runPaths(runDir).tokenizerDir,
+      path.join(runDir, 'schedule.json'),
+      ...old.map((n) => path.join(runDir, n)),
+    ])
+      fs.rmSync(p, { recursive: true, force: true });
   }
   return null;
 }

@@ -30,7 +30,8 @@ export function runOfCheckpoint(ckptDir: string): string {
 export function loadRunTokenizer(runDir: string): BertTokenizer {
   const dir = runPaths(runDir).tokenizerDir;
   const file = path.join(dir, 'tokenizer.json');
-  if (!fs.existsSync(file)) throw new GrowbertError(`${runDir} has no tokenizer (${file} missing); is it a growbert run folder?`);
+  if (!fs.existsSync(file))
+    throw new GrowbertError(`${runDir} has no tokenizer (${file} missing); is it a growbert run folder?`);
   return BertTokenizer.fromFile(file);
 }
 
@@ -48,7 +49,10 @@ export function loadRunModel(runOrCkpt: string, opts: { device?: Device } = {}):
   const checkpoint = resolveCheckpoint(runOrCkpt);
   const data = loadCheckpoint(checkpoint, { skipOptimizer: true });
   const raw = data.trainer.modelConfig;
-  if (!raw) throw new GrowbertError(`${checkpoint}/trainer.json has no modelConfig; the checkpoint was not written by this growbert`);
+  if (!raw)
+    throw new GrowbertError(
+      `${checkpoint}/trainer.json has no modelConfig; the checkpoint was not written by this growbert`,
+    );
   const config = bertConfig(raw as BertConfig);
   const model = new BertForMaskedLM(config, { device: opts.device });
   model.loadStateDict(data.model as Map<string, Tensor>);

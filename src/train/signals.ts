@@ -16,7 +16,10 @@ export const SIGNAL_EXIT_CODE: Record<StopSignal, number> = { SIGHUP: 129, SIGIN
 
 /** Thrown when a run stopped because of a signal (after saving what it could). */
 export class Interrupted extends Error {
-  constructor(message: string, readonly signal: StopSignal = 'SIGINT') {
+  constructor(
+    message: string,
+    readonly signal: StopSignal = 'SIGINT',
+  ) {
     super(message);
     this.name = 'Interrupted';
   }
@@ -46,7 +49,17 @@ export class StopRequest {
 }
 
 const active = new Set<StopRequest>();
-const handlers = new Map(STOP_SIGNALS.map((s) => [s, () => { for (const r of active) r.signal(s); }] as const));
+const handlers = new Map(
+  STOP_SIGNALS.map(
+    (s) =>
+      [
+        s,
+        () => {
+          for (const r of active) r.signal(s);
+        },
+      ] as const,
+  ),
+);
 
 /**
  * Runs fn with the stop-signal handlers installed, handing it a StopRequest that signals set.

@@ -84,7 +84,11 @@ export function evaluate(model: MaskedLM, batches: ModelBatch[], o: { bf16: bool
 }
 
 /** The sums evaluate() averages (data-parallel ranks evaluate a share of the batches each and add them). */
-export interface EvalSums { lossSum: number; correct: number; count: number }
+export interface EvalSums {
+  lossSum: number;
+  correct: number;
+  count: number;
+}
 
 export function evalResult({ lossSum, correct, count }: EvalSums): EvalResult {
   const valLoss = count ? lossSum / count : NaN;

@@ -6,7 +6,18 @@ import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
 import { presetConfig, type BertConfig, type MaskedLM } from '../model/index.js';
-import { cuda, dispose, getNumThreads, getRngState, setNumThreads, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
+import {
+  cuda,
+  dispose,
+  getNumThreads,
+  getRngState,
+  setNumThreads,
+  setRngState,
+  tensor,
+  tidy,
+  type Device,
+  type Tensor,
+} from '../tensor/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
 import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { PretrainConfig, ResolvedConfig } from './config.js';
@@ -91,7 +102,12 @@ export function saveContext(ctx: TrainContext): string {
     ...ctx.extra(),
   };
   dispose([rng, maskRng]);
-  return saveCheckpoint(ctx.runDir, ctx.progress.step, { model: ctx.model.namedParameters(), optimizer: ctx.optimizer.state(), trainer }, ctx.keepCheckpoints);
+  return saveCheckpoint(
+    ctx.runDir,
+    ctx.progress.step,
+    { model: ctx.model.namedParameters(), optimizer: ctx.optimizer.state(), trainer },
+    ctx.keepCheckpoints,
+  );
 }
 
 /**
@@ -99,7 +115,11 @@ export function saveContext(ctx: TrainContext): string {
  * loaded by the caller). A checkpoint made by `growbert import` (weights only) or by `grow` with
  * optimizer reset lacks some of these: training then starts them fresh at the saved step.
  */
-export function restoreContext(ctx: TrainContext, trainer: Record<string, unknown>, optimizerState: Map<string, Tensor>): void {
+export function restoreContext(
+  ctx: TrainContext,
+  trainer: Record<string, unknown>,
+  optimizerState: Map<string, Tensor>,
+): void {
   if (optimizerState.size > 0) ctx.optimizer.loadState(optimizerState, trainer.optimizer as never);
   if (trainer.data) ctx.stream.restore(trainer.data as SequenceSourceState);
   if (typeof trainer.maskerRng === 'string') {
@@ -113,7 +133,13 @@ export function restoreContext(ctx: TrainContext, trainer: Record<string, unknow
     g.dispose();
   }
   const p = trainer as Partial<Progress>;
-  ctx.progress = { step: p.step ?? 0, tokens: p.tokens ?? 0, seconds: p.seconds ?? 0, flops: p.flops ?? 0, lastEval: p.lastEval };
+  ctx.progress = {
+    step: p.step ?? 0,
+    tokens: p.tokens ?? 0,
+    seconds: p.seconds ?? 0,
+    flops: p.flops ?? 0,
+    lastEval: p.lastEval,
+  };
 }
 
 // ---- The loop ----------------------------------------------------------------------------------
@@ -132,7 +158,15 @@ export function runEval(ctx: TrainContext): EvalResult {
   const r = ctx.dp ? evaluateShared(ctx, ctx.dp) : evaluate(ctx.model, ctx.valSet, { bf16: ctx.bf16 });
   const p = ctx.progress;
   p.lastEval = { ...r, step: p.step };
-  ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr: ctx.lr.lrAt(Math.max(0, p.step - 1)), ...ctx.tags, ...r });
+  ctx.metrics.append({
+    step: p.step,
+    tokens: p.tokens,
+    seconds: round(p.seconds),
+    flops: p.flops,
+    lr: ctx.lr.lrAt(Math.max(0, p.step - 1)),
+    ...ctx.tags,
+    ...r,
+  });
   return r;
 }
 
@@ -147,11 +181,19 @@ function evaluateShared(ctx: TrainContext, dp: DataParallel): EvalResult {
 /** This rank's rows of a global batch (assembled on the CPU), moved to `device`. */
 function shardBatch(full: ModelBatch, rows: { start: number; count: number }, device: Device): ModelBatch {
   return tidy(() => {
-    const part = (t: Tensor | undefined) => (t === undefined ? undefined : device === 'cpu' ? t.narrow(0, rows.start, rows.count) : t.narrow(0, rows.start, rows.count).to(device));
+    const part = (t: Tensor | undefined) =>
+      t === undefined
+        ? undefined
+        : device === 'cpu'
+          ? t.narrow(0, rows.start, rows.count)
+          : t.narrow(0, rows.start, rows.count).to(device);
     const attentionMask = part(full.attentionMask)!;
     return {
-      inputIds: part(full.inputIds)!, tokenTypeIds: part(full.tokenTypeIds), attentionMask,
-      maskedPositions: part(full.maskedPositions), maskedLabels: part(full.maskedLabels),
+      inputIds: part(full.inputIds)!,
+      tokenTypeIds: part(full.tokenTypeIds),
+      attentionMask,
+      maskedPositions: part(full.maskedPositions),
+      maskedLabels: part(full.maskedLabels),
       tokens: attentionMask.sum().item(),
     };
   });
@@ -166,7 +208,8 @@ const round = (x: number, d = 4) => Number(x.toFixed(d));
  */
 function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: number; totalTargets?: number } {
   const micro: ModelBatch[] = [];
-  let tokens = 0, totalTargets = 0;
+  let tokens = 0,
+    totalTargets = 0;
   for (let i = 0; i < ctx.gradAccumulation; i++) {
     const b = ctx.stream.nextBatch();
     if (!ctx.dp) {
@@ -187,7 +230,11 @@ function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: num
 export async function runSteps(ctx: TrainContext, untilStep: number): Promise<void> {
   const p = ctx.progress;
   const { dp, stop } = ctx;
-  let windowLoss = 0, windowNorm = 0, windowSteps = 0, windowTokens = 0, windowSeconds = 0;
+  let windowLoss = 0,
+    windowNorm = 0,
+    windowSteps = 0,
+    windowTokens = 0,
+    windowSeconds = 0;
   while (p.step < untilStep) {
     const t0 = performance.now();
     const lr = ctx.lr.lrAt(p.step);
@@ -196,7 +243,14 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     try {
       dp?.beforeStep(p.step + 1);
       // Data parallel: the stop flag travels with the loss, so every rank stops after the same step.
-      r = trainStep(ctx.model, ctx.optimizer, micro, { lr, clipNorm: ctx.clipNorm, bf16: ctx.bf16, sync: dp, totalTargets, extra: dp ? stopFlags(stop) : undefined });
+      r = trainStep(ctx.model, ctx.optimizer, micro, {
+        lr,
+        clipNorm: ctx.clipNorm,
+        bf16: ctx.bf16,
+        sync: dp,
+        totalTargets,
+        extra: dp ? stopFlags(stop) : undefined,
+      });
     } catch (e) {
       throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
     } finally {
@@ -207,24 +261,47 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
       // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
       const last = ctx.dp && !ctx.dp.isLeader ? latestCheckpoint(ctx.runDir) : fallBackToGood(ctx.runDir);
-      throw new GrowbertError(`training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`);
+      throw new GrowbertError(
+        `training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`,
+      );
     }
     const dt = (performance.now() - t0) / 1000;
     p.step++;
     p.tokens += tokens;
     p.seconds += dt;
     p.flops += ctx.flopsPerStep ?? 0;
-    windowLoss += r.loss; windowNorm += r.gradNorm; windowSteps++; windowTokens += tokens; windowSeconds += dt;
+    windowLoss += r.loss;
+    windowNorm += r.gradNorm;
+    windowSteps++;
+    windowTokens += tokens;
+    windowSeconds += dt;
     if (p.step % ctx.logEvery === 0 || p.step === untilStep) {
       const tps = windowTokens / Math.max(windowSeconds, 1e-9);
-      ctx.metrics.append({ step: p.step, tokens: p.tokens, seconds: round(p.seconds), flops: p.flops, lr, ...ctx.tags, loss: round(windowLoss / windowSteps, 6), gradNorm: round(windowNorm / windowSteps), tokensPerSecond: Math.round(tps) });
-      ctx.bar?.update(p.step, undefined, `loss ${(windowLoss / windowSteps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`);
+      ctx.metrics.append({
+        step: p.step,
+        tokens: p.tokens,
+        seconds: round(p.seconds),
+        flops: p.flops,
+        lr,
+        ...ctx.tags,
+        loss: round(windowLoss / windowSteps, 6),
+        gradNorm: round(windowNorm / windowSteps),
+        tokensPerSecond: Math.round(tps),
+      });
+      ctx.bar?.update(
+        p.step,
+        undefined,
+        `loss ${(windowLoss / windowSteps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`,
+      );
       windowLoss = windowNorm = windowSteps = windowTokens = windowSeconds = 0;
     }
     const evalNow = p.step % ctx.evalEvery === 0 || p.step === untilStep;
     if (evalNow) {
       const e = runEval(ctx);
-      if (!ctx.bar?.enabled) ctx.say(`step ${p.step}: val loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, accuracy ${(100 * e.valAccuracy).toFixed(1)}%`);
+      if (!ctx.bar?.enabled)
+        ctx.say(
+          `step ${p.step}: val loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, accuracy ${(100 * e.valAccuracy).toFixed(1)}%`,
+        );
     }
     if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
@@ -232,8 +309,12 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
     const sig = stop?.due(dp !== undefined);
     if (sig) {
       const dir = saveContext(ctx);
-      if (dp && !dp.isLeader) throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
-      throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`, sig);
+      if (dp && !dp.isLeader)
+        throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
+      throw new Interrupted(
+        `interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`,
+        sig,
+      );
     }
   }
 }
@@ -243,17 +324,25 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
  * Threads and device. A data-parallel worker (`local`: its place among the workers on this
  * machine) gets an equal share of the cores and, asked for `cuda`, the GPU cuda:LOCAL_RANK.
  */
-export function setupRuntime(c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> }, local?: { localRank: number; localWorldSize: number }): Device {
+export function setupRuntime(
+  c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> },
+  local?: { localRank: number; localWorldSize: number },
+): Device {
   // Default: libtorch's own choice (its physical cores), split between local workers. Forcing
   // every logical core made a tiny-model step 2.1x slower on a 2-vCPU VM (hyper-threads and
   // OpenBLAS's own threads compete), so more threads are opt-in with --threads.
   setNumThreads(c.runtime.threads ?? Math.max(1, Math.floor(getNumThreads() / (local?.localWorldSize ?? 1))));
   let device = c.runtime.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) {
-    throw new GrowbertError(`--device ${device} asked for, but this libtorch has no CUDA (or no GPU is visible); use --device cpu or build against CUDA libtorch (LIBTORCH_USE_PYTORCH=1)`);
+    throw new GrowbertError(
+      `--device ${device} asked for, but this libtorch has no CUDA (or no GPU is visible); use --device cpu or build against CUDA libtorch (LIBTORCH_USE_PYTORCH=1)`,
+    );
   }
   if (local && device === 'cuda') {
-    if (local.localRank >= cuda.deviceCount()) throw new GrowbertError(`worker ${local.localRank} on this machine needs GPU cuda:${local.localRank}, but only ${cuda.deviceCount()} are visible; use --nproc ${cuda.deviceCount()} or fewer`);
+    if (local.localRank >= cuda.deviceCount())
+      throw new GrowbertError(
+        `worker ${local.localRank} on this machine needs GPU cuda:${local.localRank}, but only ${cuda.deviceCount()} are visible; use --nproc ${cuda.deviceCount()} or fewer`,
+      );
     device = `cuda:${local.localRank}` as Device;
   }
   return device;
@@ -266,5 +355,8 @@ export function checkRunDir(runDir: string, resume: boolean, o: RunDirOptions = 
 
 export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {
   const base = presetConfig(c.preset, vocabSize, c.model);
-  return presetConfig(c.preset, vocabSize, { ...c.model, maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, c.data.seqLength) });
+  return presetConfig(c.preset, vocabSize, {
+    ...c.model,
+    maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, c.data.seqLength),
+  });
 }

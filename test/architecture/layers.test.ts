@@ -49,7 +49,8 @@ export function violations(files: Map<string, string>, rows: Map<string, number>
       const to = folderOf(target);
       if (to === from) continue;
       if (!rows.has(to)) bad.push(`${file} -> ${target}: src/${to}/ is not in docs/architecture.md's table`);
-      else if (rows.get(to)! > rows.get(from)!) bad.push(`${file} -> ${target}: ${from} imports from ${to}, a layer above it`);
+      else if (rows.get(to)! > rows.get(from)!)
+        bad.push(`${file} -> ${target}: ${from} imports from ${to}, a layer above it`);
       else if (rows.get(to) === rows.get(from)) {
         if (!edges.has(from)) edges.set(from, new Set());
         edges.get(from)!.add(to);
@@ -57,7 +58,9 @@ export function violations(files: Map<string, string>, rows: Map<string, number>
     }
   }
   for (const [a, tos] of edges) {
-    for (const b of tos) if (a < b && edges.get(b)?.has(a)) bad.push(`src/${a}/ and src/${b}/ import each other; one must sit below the other`);
+    for (const b of tos)
+      if (a < b && edges.get(b)?.has(a))
+        bad.push(`src/${a}/ and src/${b}/ import each other; one must sit below the other`);
   }
   return bad;
 }

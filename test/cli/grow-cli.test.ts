@@ -34,7 +34,14 @@ function assertOneLineError(r: ReturnType<typeof growbert>, pattern: RegExp) {
 /** The JSON report: grow --json prints it as the last stdout line. */
 function report(r: ReturnType<typeof growbert>) {
   const last = r.stdout.trim().split('\n').pop()!;
-  return JSON.parse(last) as { maxAbsLogitDiff: number; maxRelLogitDiff: number; lossBefore: number; lossAfter: number; paramsBefore: number; paramsAfter: number };
+  return JSON.parse(last) as {
+    maxAbsLogitDiff: number;
+    maxRelLogitDiff: number;
+    lossBefore: number;
+    lossAfter: number;
+    paramsBefore: number;
+    paramsAfter: number;
+  };
 }
 /** sha256 of every file under a folder, by relative path. */
 function hashTree(dir: string): Record<string, string> {
@@ -49,21 +56,35 @@ function hashTree(dir: string): Record<string, string> {
 /** Nothing was written for --out: neither the folder nor a leftover temp folder beside it. */
 function assertNothingWritten(out: string) {
   assert.ok(!fs.existsSync(out), `${out} must not be created`);
-  const leftovers = fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith(path.basename(out)) || f.endsWith('.tmp'));
+  const leftovers = fs
+    .readdirSync(path.dirname(out))
+    .filter((f) => f.startsWith(path.basename(out)) || f.endsWith('.tmp'));
   assert.deepEqual(leftovers, []);
 }
 
 let srcHashes: Record<string, string>;
 
 test('set up: a tiny pre-trained source run (1 layer, hidden 32, 2 heads of 16, FFN 64)', async () => {
-  await pretrain(parseConfig({
-    preset: 'tiny',
-    model: { hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64 },
-    data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: { batchSize: 8, maxSteps: SRC_STEPS, lr: 3e-3, warmupSteps: 1, evalEvery: SRC_STEPS, evalBatches: 2, logEvery: 1, seed: 3 },
-    runtime: { progress: false },
-    out: src,
-  }), { say: () => {} });
+  await pretrain(
+    parseConfig({
+      preset: 'tiny',
+      model: { hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64 },
+      data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
+      train: {
+        batchSize: 8,
+        maxSteps: SRC_STEPS,
+        lr: 3e-3,
+        warmupSteps: 1,
+        evalEvery: SRC_STEPS,
+        evalBatches: 2,
+        logEvery: 1,
+        seed: 3,
+      },
+      runtime: { progress: false },
+      out: src,
+    }),
+    { say: () => {} },
+  );
   srcHashes = hashTree(src);
   assert.ok(Object.keys(srcHashes).some((f) => f.endsWith('model.safetensors')));
 });
@@ -71,19 +92,49 @@ test('set up: a tiny pre-trained source run (1 layer, hidden 32, 2 heads of 16, 
 const grown = path.join(tmp, 'grown');
 
 test('depth=identity + ffn share preserves the function; the new run resumes', () => {
-  const r = growbert('grow', '--from', src, '--out', grown, '--layers', '2', '--ffn', '128', '--op', 'depth=identity', '--json');
+  const r = growbert(
+    'grow',
+    '--from',
+    src,
+    '--out',
+    grown,
+    '--layers',
+    '2',
+    '--ffn',
+    '128',
+    '--op',
+    'depth=identity',
+    '--json',
+  );
   assertOk(r);
   const rep = report(r);
-  for (const k of ['maxAbsLogitDiff', 'maxRelLogitDiff', 'lossBefore', 'lossAfter', 'paramsBefore', 'paramsAfter'] as const) assert.equal(typeof rep[k], 'number', k);
+  for (const k of [
+    'maxAbsLogitDiff',
+    'maxRelLogitDiff',
+    'lossBefore',
+    'lossAfter',
+    'paramsBefore',
+    'paramsAfter',
+  ] as const)
+    assert.equal(typeof rep[k], 'number', k);
   assert.ok(rep.maxRelLogitDiff <= 1e-5, `max rel logit diff ${rep.maxRelLogitDiff}`);
   assert.ok(rep.maxAbsLogitDiff <= 1e-4, `max abs logit diff ${rep.maxAbsLogitDiff}`);
-  assert.ok(Number.isFinite(rep.lossBefore) && Math.abs(rep.lossAfter - rep.lossBefore) <= 1e-4 * Math.abs(rep.lossBefore), `loss ${rep.lossBefore} -> ${rep.lossAfter}`);
+  assert.ok(
+    Number.isFinite(rep.lossBefore) && Math.abs(rep.lossAfter - rep.lossBefore) <= 1e-4 * Math.abs(rep.lossBefore),
+    `loss ${rep.lossBefore} -> ${rep.lossAfter}`,
+  );
   assert.ok(rep.paramsBefore < rep.paramsAfter, `params ${rep.paramsBefore} -> ${rep.paramsAfter}`);
   assert.match(r.stdout, /exact by construction/);
-  assert.match(r.stdout, new RegExp(`growbert pretrain --out ${grown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --resume`));
+  assert.match(
+    r.stdout,
+    new RegExp(`growbert pretrain --out ${grown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --resume`),
+  );
   // a run folder: tokenizer, config with the grown shape, a checkpoint at the source's step
   const g = loadRunModel(grown);
-  assert.deepEqual([g.config.numHiddenLayers, g.config.intermediateSize, g.config.hiddenSize, g.config.numAttentionHeads], [2, 128, 32, 2]);
+  assert.deepEqual(
+    [g.config.numHiddenLayers, g.config.intermediateSize, g.config.hiddenSize, g.config.numAttentionHeads],
+    [2, 128, 32, 2],
+  );
   assert.equal(g.trainer.step, SRC_STEPS);
   assert.equal(g.model.numParameters(), rep.paramsAfter);
   const cfg = JSON.parse(fs.readFileSync(path.join(grown, 'config.json'), 'utf8'));
@@ -94,8 +145,12 @@ test('depth=identity + ffn share preserves the function; the new run resumes', (
   const p = growbert('pretrain', '--out', grown, '--resume', '--max-steps', String(more), '--no-progress');
   assertOk(p);
   const train = new MetricsLog(grown).read().filter((l) => l.loss !== undefined);
-  assert.deepEqual(train.map((l) => l.step), [5, 6, 7]);
-  for (const l of train) assert.ok(Number.isFinite(l.loss) && Number(l.loss) > 0, `finite loss at step ${l.step}: ${l.loss}`);
+  assert.deepEqual(
+    train.map((l) => l.step),
+    [5, 6, 7],
+  );
+  for (const l of train)
+    assert.ok(Number.isFinite(l.loss) && Number(l.loss) > 0, `finite loss at step ${l.step}: ${l.loss}`);
   const after = loadRunModel(grown);
   assert.equal(after.trainer.step, more);
   assert.equal(after.config.numHiddenLayers, 2);
@@ -107,7 +162,10 @@ test('depth=stack reports a nonzero difference (not preserving)', () => {
   const r = growbert('grow', '--from', src, '--out', out, '--layers', '2', '--op', 'depth=stack', '--json');
   assertOk(r);
   const rep = report(r);
-  assert.ok(rep.maxAbsLogitDiff > 1e-3 && rep.maxRelLogitDiff > 1e-5, `stacking changes the logits: ${JSON.stringify(rep)}`);
+  assert.ok(
+    rep.maxAbsLogitDiff > 1e-3 && rep.maxRelLogitDiff > 1e-5,
+    `stacking changes the logits: ${JSON.stringify(rep)}`,
+  );
   assert.match(r.stdout, /not exact/);
   assert.equal(loadRunModel(out).config.numHiddenLayers, 2);
 });
@@ -117,9 +175,15 @@ test('bad input: one line, non-zero exit, nothing written', () => {
   const cases: [string[], RegExp][] = [
     // the grown run has 2 layers
     [['--from', grown, '--layers', '1'], /numHiddenLayers target 1 is smaller than the source's 2/],
-    [['--from', src, '--ffn', '100', '--op', 'ffn=share'], /intermediateSize 64 -> 100 is not a multiple; use a multiple of 64/],
+    [
+      ['--from', src, '--ffn', '100', '--op', 'ffn=share'],
+      /intermediateSize 64 -> 100 is not a multiple; use a multiple of 64/,
+    ],
     // head size 16: 64 / 8 = 8 changes it (growth adds heads at a fixed head size)
-    [['--from', src, '--hidden', '64', '--heads', '8'], /hiddenSize 64 \/ numAttentionHeads 8 changes the head size 16/],
+    [
+      ['--from', src, '--hidden', '64', '--heads', '8'],
+      /hiddenSize 64 \/ numAttentionHeads 8 changes the head size 16/,
+    ],
     [['--from', src, '--hidden', '40'], /hiddenSize 40 is not a multiple of the head size 16/],
     [['--from', path.join(tmp, 'cache'), '--layers', '2'], /holds no checkpoint/],
     [['--from', path.join(tmp, 'nowhere'), '--layers', '2'], /nowhere does not exist/],
@@ -138,7 +202,10 @@ test('bad input: one line, non-zero exit, nothing written', () => {
   const busy = path.join(tmp, 'busy');
   fs.mkdirSync(busy);
   fs.writeFileSync(path.join(busy, 'keep.txt'), 'mine');
-  assertOneLineError(growbert('grow', '--from', src, '--out', busy, '--layers', '2'), /busy is not empty and does not hold a growbert run; growbert never replaces files it did not write/);
+  assertOneLineError(
+    growbert('grow', '--from', src, '--out', busy, '--layers', '2'),
+    /busy is not empty and does not hold a growbert run; growbert never replaces files it did not write/,
+  );
   assert.deepEqual(fs.readdirSync(busy), ['keep.txt']);
   assert.deepEqual(hashTree(grown), grownHashes, 'a failed grow leaves its source untouched');
 });

@@ -9,9 +9,38 @@ import * as path from 'node:path';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-sigint-'));
-const args = (out: string) => ['bin/growbert.js', 'pretrain', '--data', 'stdlib:moby-dick', '--cache-dir', path.join(tmp, 'cache'), '--vocab-size', '2000',
-  '--hidden', '32', '--layers', '1', '--heads', '2', '--ffn', '64', '--seq-length', '32', '--batch-size', '8', '--max-steps', '100000',
-  '--eval-every', '100000', '--eval-batches', '1', '--log-every', '1', '--out', out];
+const args = (out: string) => [
+  'bin/growbert.js',
+  'pretrain',
+  '--data',
+  'stdlib:moby-dick',
+  '--cache-dir',
+  path.join(tmp, 'cache'),
+  '--vocab-size',
+  '2000',
+  '--hidden',
+  '32',
+  '--layers',
+  '1',
+  '--heads',
+  '2',
+  '--ffn',
+  '64',
+  '--seq-length',
+  '32',
+  '--batch-size',
+  '8',
+  '--max-steps',
+  '100000',
+  '--eval-every',
+  '100000',
+  '--eval-batches',
+  '1',
+  '--log-every',
+  '1',
+  '--out',
+  out,
+];
 
 test('SIGINT saves a checkpoint and exits 130; --resume continues', async () => {
   const out = path.join(tmp, 'run');
@@ -20,7 +49,8 @@ test('SIGINT saves a checkpoint and exits 130; --resume continues', async () => 
   child.stderr.on('data', (d) => (stderr += d));
   const metrics = path.join(out, 'metrics.jsonl');
   // Wait until a few steps are logged, then interrupt.
-  for (let i = 0; i < 600 && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++)
+    await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   assert.equal(code, 130, stderr);
@@ -28,7 +58,11 @@ test('SIGINT saves a checkpoint and exits 130; --resume continues', async () => 
   const step = Number(stderr.match(/interrupted at step (\d+)/)![1]);
   const ckpt = latestCheckpoint(out)!;
   assert.ok(ckpt.endsWith(`step-${String(step).padStart(8, '0')}`), `${ckpt} is the interrupted step's checkpoint`);
-  const r = spawnSync(process.execPath, ['bin/growbert.js', 'pretrain', '--out', out, '--resume', '--max-steps', String(step + 2)], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['bin/growbert.js', 'pretrain', '--out', out, '--resume', '--max-steps', String(step + 2)],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`resuming .* at step ${step}`));
   assert.ok(latestCheckpoint(out)!.endsWith(`step-${String(step + 2).padStart(8, '0')}`));

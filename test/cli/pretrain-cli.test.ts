@@ -37,12 +37,29 @@ test('unknown preset', () => {
 });
 
 test('hidden size not divisible by heads', () => {
-  assertOneLineError(growbert('pretrain', '--hidden', '100', '--heads', '3', '--data', 'stdlib:moby-dick', '--out', path.join(tmp, 'b'), '--cache-dir', path.join(tmp, 'cache')),
-    /hiddenSize 100 is not divisible by numAttentionHeads 3/);
+  assertOneLineError(
+    growbert(
+      'pretrain',
+      '--hidden',
+      '100',
+      '--heads',
+      '3',
+      '--data',
+      'stdlib:moby-dick',
+      '--out',
+      path.join(tmp, 'b'),
+      '--cache-dir',
+      path.join(tmp, 'cache'),
+    ),
+    /hiddenSize 100 is not divisible by numAttentionHeads 3/,
+  );
 });
 
 test('missing data path', () => {
-  assertOneLineError(growbert('pretrain', '--data', path.join(tmp, 'nope.txt'), '--out', path.join(tmp, 'c')), /nope\.txt/);
+  assertOneLineError(
+    growbert('pretrain', '--data', path.join(tmp, 'nope.txt'), '--out', path.join(tmp, 'c')),
+    /nope\.txt/,
+  );
 });
 
 test('empty corpus', () => {
@@ -52,7 +69,10 @@ test('empty corpus', () => {
 });
 
 test('bad flag values and config files', () => {
-  assertOneLineError(growbert('pretrain', '--max-steps', 'ten', '--out', path.join(tmp, 'e')), /--max-steps ten: expected an integer/);
+  assertOneLineError(
+    growbert('pretrain', '--max-steps', 'ten', '--out', path.join(tmp, 'e')),
+    /--max-steps ten: expected an integer/,
+  );
   assertOneLineError(growbert('pretrain', '--device', 'tpu', '--out', path.join(tmp, 'e')), /runtime\.device/);
   const bad = path.join(tmp, 'bad.json');
   fs.writeFileSync(bad, JSON.stringify({ train: { learningRate: 1 } }));
@@ -63,8 +83,12 @@ test('bad flag values and config files', () => {
 
 function leaves(schema: z.ZodTypeAny, prefix = ''): string[] {
   let s = schema;
-  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodEffects) s = s instanceof z.ZodEffects ? s.innerType() : s._def.innerType;
-  if (s instanceof z.ZodObject) return Object.entries(s.shape as Record<string, z.ZodTypeAny>).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodEffects)
+    s = s instanceof z.ZodEffects ? s.innerType() : s._def.innerType;
+  if (s instanceof z.ZodObject)
+    return Object.entries(s.shape as Record<string, z.ZodTypeAny>).flatMap(([k, v]) =>
+      leaves(v, prefix ? `${prefix}.${k}` : k),
+    );
   return [prefix];
 }
 
@@ -79,8 +103,9 @@ test('docs/config.md documents every pretrain flag, with every choice of the enu
   for (const f of PRETRAIN_FLAGS) {
     const row = doc.split('\n').find((l) => l.startsWith(`| \`--${f.flag}\` | \`${f.path}\``));
     assert.ok(row, `docs/config.md lacks --${f.flag}`);
-    const choices = f.flag === 'schedule' ? SCHEDULE_PRESETS : choicesOf(f.path) ?? [];
-    for (const c of choices) assert.ok(new RegExp(`\\b${c}\\b`).test(row), `docs/config.md's --${f.flag} row lacks the choice '${c}'`);
+    const choices = f.flag === 'schedule' ? SCHEDULE_PRESETS : (choicesOf(f.path) ?? []);
+    for (const c of choices)
+      assert.ok(new RegExp(`\\b${c}\\b`).test(row), `docs/config.md's --${f.flag} row lacks the choice '${c}'`);
     for (const c of choices) assert.ok(flagHelp(f).includes(c), `--${f.flag}'s help lacks the choice '${c}'`);
   }
   // The choices come from the schema: an enum field has them, others none.

@@ -10,9 +10,39 @@ import * as path from 'node:path';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-signals-'));
-const args = (out: string) => ['bin/growbert.js', 'pretrain', '--data', 'stdlib:moby-dick', '--cache-dir', path.join(tmp, 'cache'), '--vocab-size', '2000',
-  '--hidden', '32', '--layers', '1', '--heads', '2', '--ffn', '64', '--seq-length', '32', '--batch-size', '8', '--max-steps', '100000',
-  '--eval-every', '100000', '--eval-batches', '1', '--log-every', '1', '--no-progress', '--out', out];
+const args = (out: string) => [
+  'bin/growbert.js',
+  'pretrain',
+  '--data',
+  'stdlib:moby-dick',
+  '--cache-dir',
+  path.join(tmp, 'cache'),
+  '--vocab-size',
+  '2000',
+  '--hidden',
+  '32',
+  '--layers',
+  '1',
+  '--heads',
+  '2',
+  '--ffn',
+  '64',
+  '--seq-length',
+  '32',
+  '--batch-size',
+  '8',
+  '--max-steps',
+  '100000',
+  '--eval-every',
+  '100000',
+  '--eval-batches',
+  '1',
+  '--log-every',
+  '1',
+  '--no-progress',
+  '--out',
+  out,
+];
 
 async function stopWith(sig: NodeJS.Signals, times: number) {
   const out = path.join(tmp, sig);
@@ -21,21 +51,38 @@ async function stopWith(sig: NodeJS.Signals, times: number) {
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
   const metrics = path.join(out, 'metrics.jsonl');
-  for (let i = 0; i < 600 && child.exitCode === null && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 600 &&
+    child.exitCode === null &&
+    !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3);
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   for (let i = 0; i < times; i++) child.kill(sig);
   const code = await exited;
   return { out, code, stderr };
 }
 
-for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [sig, code] of [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
   test(`${sig} saves a checkpoint, says so and exits ${code}; --resume continues`, async () => {
     const r = await stopWith(sig, sig === 'SIGTERM' ? 2 : 1); // a repeated SIGTERM must not cut the save short
     assert.equal(r.code, code, r.stderr);
-    assert.match(r.stderr, new RegExp(`interrupted at step (\\d+) \\(${sig}\\); checkpoint saved to .*; continue with --resume`));
+    assert.match(
+      r.stderr,
+      new RegExp(`interrupted at step (\\d+) \\(${sig}\\); checkpoint saved to .*; continue with --resume`),
+    );
     const step = Number(r.stderr.match(/interrupted at step (\d+)/)![1]);
     assert.ok(latestCheckpoint(r.out)!.endsWith(`step-${String(step).padStart(8, '0')}`));
     if (sig !== 'SIGTERM') return;
-    const again = spawnSync(process.execPath, ['bin/growbert.js', 'pretrain', '--out', r.out, '--resume', '--max-steps', String(step + 1)], { encoding: 'utf8' });
+    const again = spawnSync(
+      process.execPath,
+      ['bin/growbert.js', 'pretrain', '--out', r.out, '--resume', '--max-steps', String(step + 1)],
+      { encoding: 'utf8' },
+    );
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, new RegExp(`resuming .* at step ${step}`));
   });

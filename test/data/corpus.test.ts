@@ -74,7 +74,7 @@ test('globs: *, ** and ? select files; a glob without matches is an error', asyn
   write(dir, 'sub/x3.txt', 'three');
   write(dir, 'sub/deep/x4.txt', 'four');
   write(dir, 'sub/y.jsonl', '{"text":"jay"}\n');
-  const texts = async (spec: string): Promise<string[]> => ((await readCorpus([spec]))).map((d) => d.text);
+  const texts = async (spec: string): Promise<string[]> => (await readCorpus([spec])).map((d) => d.text);
   assert.deepEqual(await texts(path.join(dir, '*.txt')), ['one', 'ten', 'two']);
   assert.deepEqual(await texts(path.join(dir, 'x?.txt')), ['one', 'two']);
   assert.deepEqual(await texts(path.join(dir, '**/*.txt')), ['four', 'three', 'one', 'ten', 'two']);
@@ -115,7 +115,12 @@ test('errors: missing path, empty folder, empty corpus, unknown built-in', async
   await throwsGrowbert(() => readCorpus([path.join(dir, 'empty')]), /holds no \.txt, \.jsonl or \.parquet files/);
   const blank = write(dir, 'blank.txt', ' \n\t\n\n');
   await throwsGrowbert(() => readCorpus([blank]), /holds no text/, /blank\.txt/);
-  await throwsGrowbert(() => readCorpus(['stdlib:shakespeare']), /stdlib:shakespeare/, /stdlib:sotu/, /stdlib:moby-dick/);
+  await throwsGrowbert(
+    () => readCorpus(['stdlib:shakespeare']),
+    /stdlib:shakespeare/,
+    /stdlib:sotu/,
+    /stdlib:moby-dick/,
+  );
   assert.deepEqual(BUILTIN_CORPORA, ['stdlib:sotu', 'stdlib:moby-dick']);
 });
 
@@ -148,7 +153,10 @@ test('built-in corpora load with plausible sizes', async () => {
 });
 
 test('split: deterministic per (seed, text), order-independent, reported, both sides non-empty', async () => {
-  const docs: Document[] = Array.from({ length: 500 }, (_, i) => ({ source: `d${i}`, text: `document number ${i} with some words` }));
+  const docs: Document[] = Array.from({ length: 500 }, (_, i) => ({
+    source: `d${i}`,
+    text: `document number ${i} with some words`,
+  }));
   const s1 = splitDocuments(docs, { seed: 7, validationFraction: 0.1 });
   const s2 = splitDocuments([...docs].reverse(), { seed: 7, validationFraction: 0.1 });
   assert.equal(s1.train.length + s1.validation.length, 500);
@@ -171,7 +179,10 @@ test('split: deterministic per (seed, text), order-independent, reported, both s
   assert.equal(one.train.length, 1);
   assert.equal(one.validation.length, 0);
   // Identical texts land together.
-  const dup = splitDocuments([...docs, ...docs.map((x) => ({ ...x, source: `copy-${x.source}` }))], { seed: 7, validationFraction: 0.1 });
+  const dup = splitDocuments([...docs, ...docs.map((x) => ({ ...x, source: `copy-${x.source}` }))], {
+    seed: 7,
+    validationFraction: 0.1,
+  });
   for (const v of dup.validation) assert.ok(dup.validation.some((w) => w !== v && w.text === v.text));
   assert.throws(() => splitDocuments(docs, { validationFraction: 1 }), GrowbertError);
 });

@@ -158,8 +158,14 @@ test('state() survives JSON and restore() continues with identical batches', () 
   const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message);
   assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS.slice(1)), opts).restore(saved), is(/document count/));
   assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS), { ...opts, seed: 6 }).restore(saved), is(/seed/));
-  assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS), { ...opts, dataId: 'data-2' }).restore(saved), is(/data id/));
-  assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS), opts).restore({ ...saved, version: 2 } as never), is(/version/));
+  assert.throws(
+    () => new SequenceSource(new InMemoryDocs(DOCS), { ...opts, dataId: 'data-2' }).restore(saved),
+    is(/data id/),
+  );
+  assert.throws(
+    () => new SequenceSource(new InMemoryDocs(DOCS), opts).restore({ ...saved, version: 2 } as never),
+    is(/version/),
+  );
 });
 
 test('NSP: about half random next, labels in the batch, continuations really continue', () => {
@@ -175,12 +181,18 @@ test('NSP: about half random next, labels in the batch, continuations really con
       if (row.label === 1) random++;
       else {
         const ab = [...row.a, ...row.b!].join(',');
-        assert.ok(concat.some((d) => d.includes(ab)), 'label 0: A then B is contiguous text of one document');
+        assert.ok(
+          concat.some((d) => d.includes(ab)),
+          'label 0: A then B is contiguous text of one document',
+        );
       }
     }
   }
   assert.ok(random / rows > 0.4 && random / rows < 0.6, `${random}/${rows} random`);
-  assert.equal(new SequenceSource(new InMemoryDocs(DOCS), { ...base, batchSize: 1, seed: 1 }).nextBatch().nspLabels, undefined);
+  assert.equal(
+    new SequenceSource(new InMemoryDocs(DOCS), { ...base, batchSize: 1, seed: 1 }).nextBatch().nspLabels,
+    undefined,
+  );
 });
 
 test('short sequences, tiny documents, one-token documents', () => {
@@ -192,15 +204,29 @@ test('short sequences, tiny documents, one-token documents', () => {
   const rows = checkBatch(t.nextBatch());
   assert.deepEqual(rows[0], { a: [7], b: null, label: undefined });
   assert.deepEqual(rows[1], { a: [8], b: [9], label: undefined });
-  assert.deepEqual(rows[2], { a: [10, 101, 102], b: null, label: undefined }, 'no word start to split at: whole word in A');
-  assert.deepEqual(checkBatch(t.nextBatch(1))[0], { a: [7], b: null, label: undefined }, 'empty document skipped, next epoch');
+  assert.deepEqual(
+    rows[2],
+    { a: [10, 101, 102], b: null, label: undefined },
+    'no word start to split at: whole word in A',
+  );
+  assert.deepEqual(
+    checkBatch(t.nextBatch(1))[0],
+    { a: [7], b: null, label: undefined },
+    'empty document skipped, next epoch',
+  );
   // A segment that opens with a torn '##' piece still marks it as a word start.
   const torn = [Int32Array.from([5, ...Array(40).fill(120)])];
   const b = new SequenceSource(new InMemoryDocs(torn), { ...base, batchSize: 2, seed: 1 }).nextBatch();
   checkBatch(b);
   assert.equal(b.wordStart[S + 1], 1);
   // With NSP a one-word chunk of full length still leaves room for its random B.
-  const nsp = new SequenceSource(new InMemoryDocs([...torn, ...tiny]), { ...base, batchSize: 16, seed: 1, nsp: true, shortSeqProb: 0.3 });
+  const nsp = new SequenceSource(new InMemoryDocs([...torn, ...tiny]), {
+    ...base,
+    batchSize: 16,
+    seed: 1,
+    nsp: true,
+    shortSeqProb: 0.3,
+  });
   for (const batch of collect(nsp, 10)) for (const row of checkBatch(batch)) assert.ok(row.b && row.b.length >= 1);
 });
 
@@ -208,11 +234,20 @@ test('option errors', () => {
   const docs = new InMemoryDocs(DOCS);
   const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message);
   assert.throws(() => new SequenceSource(docs, { ...base, seqLen: 3, batchSize: 1, seed: 0 }), is(/at least 4/));
-  assert.throws(() => new SequenceSource(docs, { ...base, seqLen: 4, nsp: true, batchSize: 1, seed: 0 }), is(/NSP; use at least 5/));
+  assert.throws(
+    () => new SequenceSource(docs, { ...base, seqLen: 4, nsp: true, batchSize: 1, seed: 0 }),
+    is(/NSP; use at least 5/),
+  );
   assert.throws(() => new SequenceSource(docs, { ...base, batchSize: 0, seed: 0 }), is(/batch size/));
-  assert.throws(() => new SequenceSource(docs, { ...base, shortSeqProb: 2, batchSize: 1, seed: 0 }), is(/short sequence/));
+  assert.throws(
+    () => new SequenceSource(docs, { ...base, shortSeqProb: 2, batchSize: 1, seed: 0 }),
+    is(/short sequence/),
+  );
   assert.throws(() => new SequenceSource(new InMemoryDocs([]), { ...base, batchSize: 1, seed: 0 }), is(/no documents/));
-  assert.throws(() => new SequenceSource(new InMemoryDocs([new Int32Array(0)]), { ...base, batchSize: 1, seed: 0 }).nextBatch(), is(/every document is empty/));
+  assert.throws(
+    () => new SequenceSource(new InMemoryDocs([new Int32Array(0)]), { ...base, batchSize: 1, seed: 0 }).nextBatch(),
+    is(/every document is empty/),
+  );
   // The smallest lengths work.
   checkBatch(new SequenceSource(docs, { ...base, seqLen: 4, batchSize: 4, seed: 0 }).nextBatch());
   checkBatch(new SequenceSource(docs, { ...base, seqLen: 5, nsp: true, batchSize: 4, seed: 0 }).nextBatch());
@@ -225,13 +260,21 @@ test('validation batches: one fixed pass over all tokens, identical every time',
   const b = [...validationBatches(docs, opts)];
   assert.deepEqual(a, b);
   const tokens = a.flatMap((batch) => checkBatch(batch).flatMap((r) => [...r.a, ...(r.b ?? [])]));
-  assert.deepEqual(tokens, DOCS.flatMap((d) => [...d]), 'stored order, every token once');
+  assert.deepEqual(
+    tokens,
+    DOCS.flatMap((d) => [...d]),
+    'stored order, every token once',
+  );
   assert.ok(a.slice(0, -1).every((x) => x.size === 16));
   const last = a.at(-1)!;
   assert.ok(last.size >= 1 && last.size <= 16);
   assert.equal(last.inputIds.length, last.size * S);
   assert.equal([...validationBatches(docs, { ...opts, maxBatches: 2 })].length, 2);
-  assert.notDeepEqual([...validationBatches(docs, { ...opts, seed: 1, maxBatches: 1 })], a.slice(0, 1), 'the seed picks the split points');
+  assert.notDeepEqual(
+    [...validationBatches(docs, { ...opts, seed: 1, maxBatches: 1 })],
+    a.slice(0, 1),
+    'the seed picks the split points',
+  );
   assert.deepEqual([...validationBatches(new InMemoryDocs([]), opts)], []);
   const nsp = [...validationBatches(docs, { ...opts, nsp: true })];
   assert.deepEqual(nsp, [...validationBatches(docs, { ...opts, nsp: true })]);
@@ -241,13 +284,27 @@ test('validation batches: one fixed pass over all tokens, identical every time',
 test('packs from a token cache built from real text', async () => {
   const docs = (await readCorpus(['stdlib:moby-dick'])).slice(0, 6);
   const tok = BertTokenizer.train(docs, { vocabSize: 1500 });
-  const cache = await ensureTokenCache({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-pack-')), docs, tokenizer: tok });
-  const opts = { seqLen: 64, specialIds: tok.specialIds, continuation: tok.continuationTable(), batchSize: 8, seed: 1, dataId: cache.manifest.hash };
+  const cache = await ensureTokenCache({
+    dir: fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-pack-')),
+    docs,
+    tokenizer: tok,
+  });
+  const opts = {
+    seqLen: 64,
+    specialIds: tok.specialIds,
+    continuation: tok.continuationTable(),
+    batchSize: 8,
+    seed: 1,
+    dataId: cache.manifest.hash,
+  };
   const src = new SequenceSource(cache, opts);
   const batch = src.nextBatch();
   assert.equal(batch.inputIds[0], tok.specialIds.cls);
   const row0 = batch.inputIds.subarray(0, batch.lengths[0]);
-  assert.deepEqual([...batch.wordStart.subarray(0, batch.lengths[0])], [...tok.wordStarts(row0)].map((w, i) => (i === 1 ? 1 : w)));
+  assert.deepEqual(
+    [...batch.wordStart.subarray(0, batch.lengths[0])],
+    [...tok.wordStarts(row0)].map((w, i) => (i === 1 ? 1 : w)),
+  );
   assert.ok(tok.decode(row0).length > 50);
   const state = src.state();
   assert.equal(state.dataId, cache.manifest.hash);

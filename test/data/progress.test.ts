@@ -23,6 +23,7 @@ test('draws rate and ETA on a TTY, redrawing in place', () => {
   assert.equal(bar.enabled, true);
   now = 2000;
   bar.update(50);
+  // eslint-disable-next-line no-control-regex -- the bar ends with the terminal's erase-line escape
   assert.match(out(), /^\rtokenizing \[#{12}-{12}\] 50\/100 docs 50% 25 docs\/s ETA 2s\x1b\[K$/);
   now = 2050;
   bar.tick(10); // inside the redraw interval: not drawn

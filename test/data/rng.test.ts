@@ -24,7 +24,10 @@ test('state survives JSON and continues the stream exactly', () => {
   const r = Rng.fromSeed(7);
   for (let i = 0; i < 37; i++) r.float();
   const saved = JSON.parse(JSON.stringify(r.state()));
-  assert.ok(saved.every((v: number) => Number.isInteger(v) && v >= 0 && v < 2 ** 32), 'uint32 words');
+  assert.ok(
+    saved.every((v: number) => Number.isInteger(v) && v >= 0 && v < 2 ** 32),
+    'uint32 words',
+  );
   const expect = Array.from({ length: 50 }, () => r.nextU32());
   const q = Rng.restore(saved);
   assert.deepEqual(
@@ -52,5 +55,8 @@ test('int, intBetween, float and permutation stay in range and look uniform', ()
     [...p].sort((a, b) => a - b),
     Array.from({ length: 1000 }, (_, i) => i),
   );
-  assert.notDeepEqual([...p.slice(0, 20)], Array.from({ length: 20 }, (_, i) => i));
+  assert.notDeepEqual(
+    [...p.slice(0, 20)],
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });

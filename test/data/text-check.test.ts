@@ -9,7 +9,8 @@ import { readCorpus } from '../../src/data/corpus.js';
 import { TextCheck, countTextFaults } from '../../src/data/text-check.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-textcheck-'));
-const oneLine = (re: RegExp) => (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n');
+const oneLine = (re: RegExp) => (e: Error) =>
+  e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n');
 
 test('counts NULs and invalid UTF-8 sequences of a chunk', () => {
   assert.deepEqual(countTextFaults(Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe])), { chars: 5, nul: 1, replaced: 2 });
@@ -28,7 +29,10 @@ test('a binary file and a Latin-1 file are refused, naming the file', async () =
   await assert.rejects(readCorpus([named]), oneLine(/model\.txt looks binary \(\d+ NUL bytes\), not text/));
   const latin1 = path.join(tmp, 'latin1.txt');
   fs.writeFileSync(latin1, Buffer.from('caf\u00e9 na\u00efve r\u00e9sum\u00e9 '.repeat(50), 'latin1'));
-  await assert.rejects(readCorpus([latin1]), oneLine(/latin1\.txt is not UTF-8 text \(\d+ invalid byte sequences in \d+ characters\); convert it to UTF-8/));
+  await assert.rejects(
+    readCorpus([latin1]),
+    oneLine(/latin1\.txt is not UTF-8 text \(\d+ invalid byte sequences in \d+ characters\); convert it to UTF-8/),
+  );
 });
 
 test('a few invalid bytes in a large text: a warning with the count, and the text is read', async () => {

@@ -41,8 +41,14 @@ test('builds shards that hold exactly the tokenizer output, document by document
   const m = cache.manifest;
   assert.ok(m.shards.length > 2, `${m.shards.length} shards`);
   assert.equal(cache.numDocs, DOCS.length);
-  assert.equal(m.numTokens, m.shards.reduce((n, s) => n + s.tokens, 0));
-  assert.equal(m.numDocs, m.shards.reduce((n, s) => n + s.docs, 0));
+  assert.equal(
+    m.numTokens,
+    m.shards.reduce((n, s) => n + s.tokens, 0),
+  );
+  assert.equal(
+    m.numDocs,
+    m.shards.reduce((n, s) => n + s.docs, 0),
+  );
   assert.equal(m.tokenizer, TOK.fingerprint);
   assert.match(m.hash, /^[0-9a-f]{64}$/);
   let total = 0;
@@ -54,7 +60,10 @@ test('builds shards that hold exactly the tokenizer output, document by document
     assert.deepEqual(cache.readTokens(i, 3, 17), ids.slice(3, 17));
   });
   assert.equal(cache.numTokens, total);
-  assert.deepEqual([...cache.docLengths()], DOCS.map((d) => TOK.encode(d.text).length));
+  assert.deepEqual(
+    [...cache.docLengths()],
+    DOCS.map((d) => TOK.encode(d.text).length),
+  );
   // Reads into a caller's buffer, and clamp to the document.
   const buf = new Int32Array(64);
   assert.deepEqual(cache.readTokens(2, 10, 20, buf), TOK.encode(DOCS[2]!.text).slice(10, 20));
@@ -66,7 +75,10 @@ test('builds shards that hold exactly the tokenizer output, document by document
   const offs = fs.readFileSync(path.join(dir, 'shard-00000.docs.bin'));
   assert.equal(offs.readInt32LE(0), 0);
   assert.equal(offs.readInt32LE(4), cache.docLength(0));
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+  );
   cache.close();
 });
 
@@ -107,7 +119,10 @@ test('a half-built or damaged cache is never trusted', async () => {
   // A truncated shard: open refuses, ensure rebuilds.
   const shard = path.join(dir, 'shard-00001.bin');
   fs.truncateSync(shard, fs.statSync(shard).size - 4);
-  assert.throws(() => TokenCache.open(dir), (e: unknown) => e instanceof GrowbertError && /truncated shard-00001/.test(e.message));
+  assert.throws(
+    () => TokenCache.open(dir),
+    (e: unknown) => e instanceof GrowbertError && /truncated shard-00001/.test(e.message),
+  );
   assert.equal(TokenCache.tryOpen(dir), undefined);
   const calls = tok.calls;
   const rebuilt = await ensureTokenCache({ dir, docs: DOCS, tokenizer: tok, shardTokens: 20000 });
@@ -116,10 +131,16 @@ test('a half-built or damaged cache is never trusted', async () => {
   // No manifest (a build that died before writing it): not a cache.
   fs.rmSync(path.join(dir, 'manifest.json'));
   assert.equal(TokenCache.tryOpen(dir, hash), undefined);
-  assert.throws(() => TokenCache.open(dir), (e: unknown) => e instanceof GrowbertError && /no readable manifest/.test(e.message));
+  assert.throws(
+    () => TokenCache.open(dir),
+    (e: unknown) => e instanceof GrowbertError && /no readable manifest/.test(e.message),
+  );
   // Wrong expected hash.
   await ensureTokenCache({ dir, docs: DOCS, tokenizer: tok, shardTokens: 20000 });
-  assert.throws(() => TokenCache.open(dir, 'f'.repeat(64)), (e: unknown) => e instanceof GrowbertError && /another corpus/.test(e.message));
+  assert.throws(
+    () => TokenCache.open(dir, 'f'.repeat(64)),
+    (e: unknown) => e instanceof GrowbertError && /another corpus/.test(e.message),
+  );
 });
 
 test('documents without tokens are left out and counted; a corpus without tokens is an error', async () => {

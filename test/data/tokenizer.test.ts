@@ -45,7 +45,11 @@ test('HF fixture vocab.txt: standard WordPiece over the same vocabulary', async 
   // has the 63 real entries. So vocab.txt cannot give expected.json's ids: check the structure
   // against it, and the ids against the binding's own WordPiece over vocab.txt and by hand.
   const json = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'tokenizer.json'), 'utf8'));
-  assert.equal(Object.keys(json.model.vocab).length, 5, 'fixture quirk changed: make vocab.txt match expected.json exactly');
+  assert.equal(
+    Object.keys(json.model.vocab).length,
+    5,
+    'fixture quirk changed: make vocab.txt match expected.json exactly',
+  );
   const tok = BertTokenizer.fromFile(path.join(FIXTURE, 'vocab.txt'));
   assert.equal(tok.vocabSize, 63);
   const { ids, typeIds } = tok.encodePair(exp.text, exp.pair);
@@ -84,9 +88,14 @@ test('sync encode agrees with the binding batch encoder and decoder', async () =
   const dir = tmpDir();
   trained.save(dir);
   const ref = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
-  for (const t of ["It's the whale, isn't it? I'm sure; we're 'done' . Yes!", texts[0]!.slice(0, 2000), texts.at(-1)!]) {
+  for (const t of [
+    "It's the whale, isn't it? I'm sure; we're 'done' . Yes!",
+    texts[0]!.slice(0, 2000),
+    texts.at(-1)!,
+  ]) {
     const ids = trained.encode(t);
-    for (const skip of [true, false]) assert.equal(trained.decode(ids, { skipSpecialTokens: skip }), await ref.decode([...ids], skip));
+    for (const skip of [true, false])
+      assert.equal(trained.decode(ids, { skipSpecialTokens: skip }), await ref.decode([...ids], skip));
   }
   const masked = trained.encode('the [MASK] whale');
   assert.equal(masked[1], trained.specialIds.mask);
@@ -96,8 +105,13 @@ test('sync encode agrees with the binding batch encoder and decoder', async () =
 test('train -> save -> load round trip through vocab.txt and tokenizer.json', () => {
   const dir = tmpDir();
   trained.save(dir);
-  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) assert.ok(fs.existsSync(path.join(dir, f)), f);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json'])
+    assert.ok(fs.existsSync(path.join(dir, f)), f);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temp files left',
+  );
   const lines = fs.readFileSync(path.join(dir, 'vocab.txt'), 'utf8').split('\n');
   assert.equal(lines.length, trained.vocabSize + 1);
   const sample = MOBY[3]!.text.slice(0, 3000);

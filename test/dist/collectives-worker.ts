@@ -9,7 +9,15 @@ import * as T from '../../src/tensor/index.js';
 async function main(): Promise<void> {
   const env = workerEnv()!;
   const out: Record<string, unknown> = {};
-  const dp = DataParallel.init({ env, backend: 'gloo', device: 'cpu', timeoutSeconds: 3, masterAddr: '127.0.0.1', masterPort: env.masterPort!, heartbeatMs: 500 });
+  const dp = DataParallel.init({
+    env,
+    backend: 'gloo',
+    device: 'cpu',
+    timeoutSeconds: 3,
+    masterAddr: '127.0.0.1',
+    masterPort: env.masterPort!,
+    heartbeatMs: 500,
+  });
   const pg: ProcessGroup = dp.pg;
   const r = dp.rank;
   // sum, avg, max on tensors; two allreduces in flight at once, waited in reverse order
@@ -32,7 +40,13 @@ async function main(): Promise<void> {
   out.sums = dp.sum([r, 0.5]);
   pg.barrier();
   // a second group, formed through a file store instead of TCP
-  const fg = ProcessGroup.init({ backend: 'gloo', rank: r, worldSize: 2, store: { file: process.env.GROWBERT_TEST_STORE_FILE! }, timeoutMs: 5000 });
+  const fg = ProcessGroup.init({
+    backend: 'gloo',
+    rank: r,
+    worldSize: 2,
+    store: { file: process.env.GROWBERT_TEST_STORE_FILE! },
+    timeoutMs: 5000,
+  });
   const f = T.tensor([r + 2]);
   fg.allReduce(f, 'product').wait();
   out.fileStore = Array.from(f.data() as Float32Array);
@@ -57,7 +71,7 @@ async function main(): Promise<void> {
       pg.allReduce(T.ones([3])).wait();
       out.timeout = 'no error';
     } catch (e) {
-      out.timeout = (await dp.explain(e, 'a lone all-reduce') as Error).message;
+      out.timeout = ((await dp.explain(e, 'a lone all-reduce')) as Error).message;
     }
     out.timeoutSeconds = (Date.now() - t0) / 1000;
   } else {

@@ -24,20 +24,41 @@ const quiet = () => {};
 // stage 1: 1 layer, FFN 16; stage 2: 2 layers, FFN 64, grown by stacking and sharing. Dropout off,
 // so 1 and 2 workers compute the same function.
 const schedule = path.join(tmp, 'two-stage.json');
-fs.writeFileSync(schedule, JSON.stringify({
-  name: 'two-stage',
-  stages: [
-    { name: 'small', steps: 4, model: { numHiddenLayers: 1, intermediateSize: 16 } },
-    { name: 'target', steps: 4, ops: { depth: 'stack', ffn: 'share' } },
-  ],
-}));
+fs.writeFileSync(
+  schedule,
+  JSON.stringify({
+    name: 'two-stage',
+    stages: [
+      { name: 'small', steps: 4, model: { numHiddenLayers: 1, intermediateSize: 16 } },
+      { name: 'target', steps: 4, ops: { depth: 'stack', ffn: 'share' } },
+    ],
+  }),
+);
 
 function config(out: string, over: { train?: object; dist?: object; resume?: boolean } = {}): PretrainConfigInput {
   return {
     preset: 'tiny',
-    model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 },
+    model: {
+      hiddenSize: 32,
+      numHiddenLayers: 2,
+      numAttentionHeads: 2,
+      intermediateSize: 64,
+      hiddenDropoutProb: 0,
+      attentionProbsDropoutProb: 0,
+    },
     data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: { batchSize: 8, lr: 3e-3, warmupSteps: 2, evalEvery: 4, checkpointEvery: 2, keepCheckpoints: 20, evalBatches: 3, logEvery: 1, seed: 3, ...over.train },
+    train: {
+      batchSize: 8,
+      lr: 3e-3,
+      warmupSteps: 2,
+      evalEvery: 4,
+      checkpointEvery: 2,
+      keepCheckpoints: 20,
+      evalBatches: 3,
+      logEvery: 1,
+      seed: 3,
+      ...over.train,
+    },
     // fp32: the 1e-5 agreement below is float32's; bf16 (auto on a CPU with bf16) rounds each
     // worker's half-batch matmuls differently from one process's whole batch.
     runtime: { progress: false, precision: 'fp32' },
@@ -49,11 +70,18 @@ function config(out: string, over: { train?: object; dist?: object; resume?: boo
 }
 
 /** `growbert ...` in a child process; resolves with its exit code and output (or fails after limitMs). */
-function growbert(args: string[], o: { env?: NodeJS.ProcessEnv; limitMs?: number; onStderr?: (all: string) => void } = {}) {
+function growbert(
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; limitMs?: number; onStderr?: (all: string) => void } = {},
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }>((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, ['bin/growbert.js', ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    const child = spawn(process.execPath, ['bin/growbert.js', ...args], {
+      env: o.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -77,62 +105,135 @@ function configFile(name: string, c: PretrainConfigInput): string {
   return f;
 }
 
-const trainLosses = (run: string) => new MetricsLog(run).read().filter((l) => l.loss !== undefined).map((l) => [l.step, Number(l.loss)] as const);
-const valLosses = (run: string) => new MetricsLog(run).read().filter((l) => l.valLoss !== undefined).map((l) => [l.step, Number(l.valLoss)] as const);
-function assertClose(a: readonly (readonly [unknown, number])[], b: readonly (readonly [unknown, number])[], tol: number, what: string) {
-  assert.deepEqual(a.map(([s]) => s), b.map(([s]) => s), `${what}: same steps`);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i][1] - b[i][1]) <= tol * Math.abs(a[i][1]), `${what} at step ${a[i][0]}: ${a[i][1]} vs ${b[i][1]}`);
+const trainLosses = (run: string) =>
+  new MetricsLog(run)
+    .read()
+    .filter((l) => l.loss !== undefined)
+    .map((l) => [l.step, Number(l.loss)] as const);
+const valLosses = (run: string) =>
+  new MetricsLog(run)
+    .read()
+    .filter((l) => l.valLoss !== undefined)
+    .map((l) => [l.step, Number(l.valLoss)] as const);
+function assertClose(
+  a: readonly (readonly [unknown, number])[],
+  b: readonly (readonly [unknown, number])[],
+  tol: number,
+  what: string,
+) {
+  assert.deepEqual(
+    a.map(([s]) => s),
+    b.map(([s]) => s),
+    `${what}: same steps`,
+  );
+  for (let i = 0; i < a.length; i++)
+    assert.ok(
+      Math.abs(a[i][1] - b[i][1]) <= tol * Math.abs(a[i][1]),
+      `${what} at step ${a[i][0]}: ${a[i][1]} vs ${b[i][1]}`,
+    );
 }
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const pids = (stderr: string) => [...stderr.matchAll(/rank (\d+) is pid (\d+)/g)].map((m) => Number(m[2]));
 
-test('workerEnv reads torchrun\'s variables', () => {
+test("workerEnv reads torchrun's variables", () => {
   assert.equal(workerEnv({}), null);
-  assert.deepEqual(workerEnv({ RANK: '3', WORLD_SIZE: '4', LOCAL_RANK: '1', LOCAL_WORLD_SIZE: '2', MASTER_ADDR: 'node0', MASTER_PORT: '1234' }),
-    { rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, nodeRank: 1, masterAddr: 'node0', masterPort: 1234 });
+  assert.deepEqual(
+    workerEnv({
+      RANK: '3',
+      WORLD_SIZE: '4',
+      LOCAL_RANK: '1',
+      LOCAL_WORLD_SIZE: '2',
+      MASTER_ADDR: 'node0',
+      MASTER_PORT: '1234',
+    }),
+    { rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, nodeRank: 1, masterAddr: 'node0', masterPort: 1234 },
+  );
   // one worker per machine unless told otherwise; Slurm's variables stand in for torchrun's
-  assert.deepEqual(workerEnv({ RANK: '1', WORLD_SIZE: '2' }), { rank: 1, worldSize: 2, localRank: 0, localWorldSize: 1, nodeRank: 1, masterAddr: undefined, masterPort: undefined });
-  assert.deepEqual(workerEnv({ RANK: '5', WORLD_SIZE: '8', SLURM_LOCALID: '1', SLURM_NTASKS_PER_NODE: '4(x2)' }),
-    { rank: 5, worldSize: 8, localRank: 1, localWorldSize: 4, nodeRank: 1, masterAddr: undefined, masterPort: undefined });
+  assert.deepEqual(workerEnv({ RANK: '1', WORLD_SIZE: '2' }), {
+    rank: 1,
+    worldSize: 2,
+    localRank: 0,
+    localWorldSize: 1,
+    nodeRank: 1,
+    masterAddr: undefined,
+    masterPort: undefined,
+  });
+  assert.deepEqual(workerEnv({ RANK: '5', WORLD_SIZE: '8', SLURM_LOCALID: '1', SLURM_NTASKS_PER_NODE: '4(x2)' }), {
+    rank: 5,
+    worldSize: 8,
+    localRank: 1,
+    localWorldSize: 4,
+    nodeRank: 1,
+    masterAddr: undefined,
+    masterPort: undefined,
+  });
   assert.throws(() => workerEnv({ RANK: '2', WORLD_SIZE: '2' }), /RANK=2 must be less than WORLD_SIZE=2/);
   assert.throws(() => workerEnv({ RANK: '0' }), /RANK and WORLD_SIZE must be set together/);
 });
 
-test('collectives on two processes: sums, averages, broadcasts, a file store, checksums, a timeout', { skip }, async () => {
-  const port = await freePort();
-  const worker = path.resolve('dist/test/dist/collectives-worker.js');
-  const run = (rank: number) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [worker], { env: { ...process.env, GROWBERT_TEST_WORKER: '1', GROWBERT_TEST_STORE_FILE: path.join(tmp, 'store'), RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' } });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-  const [r0, r1] = await Promise.all([run(0), run(1)]);
-  assert.equal(r0.code, 0, r0.err);
-  assert.equal(r1.code, 0, r1.err);
-  const [a, b] = [JSON.parse(r0.out.trim().split('\n').pop()!), JSON.parse(r1.out.trim().split('\n').pop()!)];
-  for (const x of [a, b]) {
-    assert.deepEqual(x.sum, [3, 30]);
-    assert.deepEqual(x.avg, [2]);
-    assert.deepEqual(x.max, [7]);
-    assert.deepEqual(x.broadcast, [[1, 1, 1, 1, 1, 1], [0, 5]]);
-    assert.deepEqual(x.object, { steps: [3, 4], name: 'zero' });
-    assert.deepEqual(x.sums, [1, 1]);
-    assert.deepEqual(x.fileStore, [6]);
-    assert.match(x.verify, /after a test growth: rank 1 holds different values than rank 0/);
-    assert.match(x.rows, /batch size 7 is not divisible by the 2 data-parallel workers/);
-  }
-  assert.match(a.timeout, /a lone all-reduce failed on rank 0 of 2: .*Timed out/);
-  assert.ok(a.timeoutSeconds < 10, `the timeout fired after ${a.timeoutSeconds} s`);
-});
+test(
+  'collectives on two processes: sums, averages, broadcasts, a file store, checksums, a timeout',
+  { skip },
+  async () => {
+    const port = await freePort();
+    const worker = path.resolve('dist/test/dist/collectives-worker.js');
+    const run = (rank: number) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [worker], {
+          env: {
+            ...process.env,
+            GROWBERT_TEST_WORKER: '1',
+            GROWBERT_TEST_STORE_FILE: path.join(tmp, 'store'),
+            RANK: String(rank),
+            WORLD_SIZE: '2',
+            MASTER_PORT: String(port),
+            OMP_NUM_THREADS: '1',
+          },
+        });
+        let out = '',
+          err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const [r0, r1] = await Promise.all([run(0), run(1)]);
+    assert.equal(r0.code, 0, r0.err);
+    assert.equal(r1.code, 0, r1.err);
+    const [a, b] = [JSON.parse(r0.out.trim().split('\n').pop()!), JSON.parse(r1.out.trim().split('\n').pop()!)];
+    for (const x of [a, b]) {
+      assert.deepEqual(x.sum, [3, 30]);
+      assert.deepEqual(x.avg, [2]);
+      assert.deepEqual(x.max, [7]);
+      assert.deepEqual(x.broadcast, [
+        [1, 1, 1, 1, 1, 1],
+        [0, 5],
+      ]);
+      assert.deepEqual(x.object, { steps: [3, 4], name: 'zero' });
+      assert.deepEqual(x.sums, [1, 1]);
+      assert.deepEqual(x.fileStore, [6]);
+      assert.match(x.verify, /after a test growth: rank 1 holds different values than rank 0/);
+      assert.match(x.rows, /batch size 7 is not divisible by the 2 data-parallel workers/);
+    }
+    assert.match(a.timeout, /a lone all-reduce failed on rank 0 of 2: .*Timed out/);
+    assert.ok(a.timeoutSeconds < 10, `the timeout fired after ${a.timeoutSeconds} s`);
+  },
+);
 
 const one = path.join(tmp, 'one');
 const two = path.join(tmp, 'two');
 
 test('2 workers give the same losses and weights as 1 worker, across a growth event', { skip }, async () => {
   await pretrain(parseConfig(config(one)), { say: quiet });
-  const r = await growbert(['pretrain', '--config', configFile('two', config(two)), '--nproc', '2'], { limitMs: 60000 });
+  const r = await growbert(['pretrain', '--config', configFile('two', config(two)), '--nproc', '2'], {
+    limitMs: 60000,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /data-parallel over 2 workers \(gloo\)/);
   assert.match(r.stderr, /grew into target/);
@@ -152,7 +253,8 @@ test('a 2-worker checkpoint resumes on 1 worker', { skip }, async () => {
   const cut = path.join(tmp, 'cut');
   fs.cpSync(two, cut, { recursive: true });
   const ck = path.join(cut, 'checkpoints');
-  for (const d of fs.readdirSync(ck)) if (d.startsWith('step-') && d !== 'step-00000006') fs.rmSync(path.join(ck, d), { recursive: true });
+  for (const d of fs.readdirSync(ck))
+    if (d.startsWith('step-') && d !== 'step-00000006') fs.rmSync(path.join(ck, d), { recursive: true });
   fs.writeFileSync(path.join(ck, 'latest.json'), JSON.stringify({ step: 6, dir: 'step-00000006' }));
   await pretrain(parseConfig(config(cut, { resume: true, dist: { nproc: 1 } })), { say: quiet });
   assertClose(trainLosses(cut), trainLosses(one), 1e-5, 'resumed loss');
@@ -171,7 +273,10 @@ async function faultyRun(name: string, timeout: number, fault: (pids: number[]) 
   }, 100);
   const c = config(out, { train: { maxSteps: 100000, evalEvery: 100000, checkpointEvery: 5 }, dist: { timeout } });
   try {
-    const r = await growbert(['pretrain', '--config', configFile(name, { ...c, schedule: 'full' }), '--nproc', '2'], { limitMs: 45000, onStderr: (all) => (stderr = all) });
+    const r = await growbert(['pretrain', '--config', configFile(name, { ...c, schedule: 'full' }), '--nproc', '2'], {
+      limitMs: 45000,
+      onStderr: (all) => (stderr = all),
+    });
     assert.ok(fired, `the fault was injected:\n${r.stderr}`);
     return { ...r, out, pids: pids(r.stderr) };
   } finally {
@@ -179,13 +284,17 @@ async function faultyRun(name: string, timeout: number, fault: (pids: number[]) 
   }
 }
 
-test('a killed worker is reported by rank, the others are stopped, the last checkpoint survives', { skip }, async () => {
-  const r = await faultyRun('killed', 20, ([, p1]) => process.kill(p1, 'SIGKILL'));
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /worker rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other 1 worker/);
-  for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
-  loadCheckpoint(latestCheckpoint(r.out)!); // intact
-});
+test(
+  'a killed worker is reported by rank, the others are stopped, the last checkpoint survives',
+  { skip },
+  async () => {
+    const r = await faultyRun('killed', 20, ([, p1]) => process.kill(p1, 'SIGKILL'));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /worker rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other 1 worker/);
+    for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
+    loadCheckpoint(latestCheckpoint(r.out)!); // intact
+  },
+);
 
 test('a frozen worker makes rank 0 fail within the timeout, naming it', { skip }, async () => {
   let frozenAt = 0;
@@ -194,7 +303,10 @@ test('a frozen worker makes rank 0 fail within the timeout, naming it', { skip }
     process.kill(p1, 'SIGSTOP');
   });
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /failed on rank 0 of 2: rank 1 stopped \(no heartbeat for 3 s: the process died or is frozen\)/);
+  assert.match(
+    r.stderr,
+    /failed on rank 0 of 2: rank 1 stopped \(no heartbeat for 3 s: the process died or is frozen\)/,
+  );
   assert.ok(Date.now() - frozenAt < 25000, 'reported within the timeout plus the diagnosis');
   for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
   loadCheckpoint(latestCheckpoint(r.out)!);
@@ -203,6 +315,9 @@ test('a frozen worker makes rank 0 fail within the timeout, naming it', { skip }
 test('a frozen rank 0, which serves the store, is reported by rank 1', { skip }, async () => {
   const r = await faultyRun('frozen-0', 3, ([p0]) => process.kill(p0, 'SIGSTOP'));
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /\[rank 1\] growbert: .*failed on rank 1 of 2: rank 0, which serves the rendezvous store at 127\.0\.0\.1:\d+, does not answer: it died or is frozen/);
+  assert.match(
+    r.stderr,
+    /\[rank 1\] growbert: .*failed on rank 1 of 2: rank 0, which serves the rendezvous store at 127\.0\.0\.1:\d+, does not answer: it died or is frozen/,
+  );
   for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
 });

@@ -12,28 +12,82 @@ import { latestCheckpoint } from '../../src/train/checkpoint.js';
 const skip = distributedBackends() ? false : 'this addon was built without c10d (no Gloo headers)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-dist-signals-'));
 
-test('SIGTERM to the launcher: every worker stops after one step, rank 0 saves once, exit 143, nobody blamed', { skip }, async () => {
-  const out = path.join(tmp, 'run');
-  const child = spawn(process.execPath, ['bin/growbert.js', 'pretrain', '--nproc', '2', '--data', 'stdlib:moby-dick', '--cache-dir', path.join(tmp, 'cache'),
-    '--vocab-size', '2000', '--hidden', '32', '--layers', '1', '--heads', '2', '--ffn', '64', '--seq-length', '32', '--batch-size', '8',
-    '--max-steps', '100000', '--eval-every', '100000', '--checkpoint-every', '100000', '--eval-batches', '1', '--log-every', '1', '--no-progress',
-    '--dist-timeout', '20', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
-  const metrics = path.join(out, 'metrics.jsonl');
-  for (let i = 0; i < 800 && child.exitCode === null && !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3); i++) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGTERM');
-  const code = await exited;
-  clearTimeout(timer);
-  assert.equal(code, 143, stderr);
-  assert.match(stderr, /SIGTERM: passing it on to the 2 worker\(s\)/);
-  assert.match(stderr, /interrupted at step (\d+) \(SIGTERM\); checkpoint saved to .*; continue with --resume/);
-  assert.doesNotMatch(stderr, /worker rank \d+ \(pid \d+\) (exited|was killed)/, 'no worker is blamed');
-  const step = Number(stderr.match(/interrupted at step (\d+) \(SIGTERM\); checkpoint/)![1]);
-  assert.match(stderr, new RegExp(`\\[rank 1\\] growbert: interrupted at step ${step} \\(SIGTERM\\) \\(rank 0 saves the checkpoint\\)`), 'both stopped after the same step');
-  const dirs = fs.readdirSync(path.join(out, 'checkpoints')).filter((d) => d.startsWith('step-'));
-  assert.deepEqual(dirs, [`step-${String(step).padStart(8, '0')}`], 'one checkpoint, of that step');
-  assert.equal(latestCheckpoint(out), path.join(out, 'checkpoints', dirs[0]));
-});
+test(
+  'SIGTERM to the launcher: every worker stops after one step, rank 0 saves once, exit 143, nobody blamed',
+  { skip },
+  async () => {
+    const out = path.join(tmp, 'run');
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/growbert.js',
+        'pretrain',
+        '--nproc',
+        '2',
+        '--data',
+        'stdlib:moby-dick',
+        '--cache-dir',
+        path.join(tmp, 'cache'),
+        '--vocab-size',
+        '2000',
+        '--hidden',
+        '32',
+        '--layers',
+        '1',
+        '--heads',
+        '2',
+        '--ffn',
+        '64',
+        '--seq-length',
+        '32',
+        '--batch-size',
+        '8',
+        '--max-steps',
+        '100000',
+        '--eval-every',
+        '100000',
+        '--checkpoint-every',
+        '100000',
+        '--eval-batches',
+        '1',
+        '--log-every',
+        '1',
+        '--no-progress',
+        '--dist-timeout',
+        '20',
+        '--out',
+        out,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
+    const metrics = path.join(out, 'metrics.jsonl');
+    for (
+      let i = 0;
+      i < 800 &&
+      child.exitCode === null &&
+      !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 143, stderr);
+    assert.match(stderr, /SIGTERM: passing it on to the 2 worker\(s\)/);
+    assert.match(stderr, /interrupted at step (\d+) \(SIGTERM\); checkpoint saved to .*; continue with --resume/);
+    assert.doesNotMatch(stderr, /worker rank \d+ \(pid \d+\) (exited|was killed)/, 'no worker is blamed');
+    const step = Number(stderr.match(/interrupted at step (\d+) \(SIGTERM\); checkpoint/)![1]);
+    assert.match(
+      stderr,
+      new RegExp(`\\[rank 1\\] growbert: interrupted at step ${step} \\(SIGTERM\\) \\(rank 0 saves the checkpoint\\)`),
+      'both stopped after the same step',
+    );
+    const dirs = fs.readdirSync(path.join(out, 'checkpoints')).filter((d) => d.startsWith('step-'));
+    assert.deepEqual(dirs, [`step-${String(step).padStart(8, '0')}`], 'one checkpoint, of that step');
+    assert.equal(latestCheckpoint(out), path.join(out, 'checkpoints', dirs[0]));
+  },
+);

@@ -10,16 +10,18 @@ import { FIXTURES, TINY, fixtureBatch, maxAbsDiff } from '../export/helpers.js';
 
 const fx = (...p: string[]) => path.join(FIXTURES, ...p);
 
-test('bert-tiny-cls: the classifier reproduces Hugging Face\'s logits', () => {
+test("bert-tiny-cls: the classifier reproduces Hugging Face's logits", () => {
   const clf = loadHfClassifier(fx('bert-tiny-cls'));
   assert.equal(clf.numLabels, 3);
   assert.equal(clf.training, false);
   const { tensors: ex } = loadSafetensors(fx('bert-tiny-cls', 'expected.safetensors'));
-  const d = tidy(() => noGrad(() => {
-    const { logits } = clf.forward(fixtureBatch(ex));
-    assert.deepEqual(logits.shape, [2, 3]);
-    return maxAbsDiff(logits, ex.get('logits')!);
-  }));
+  const d = tidy(() =>
+    noGrad(() => {
+      const { logits } = clf.forward(fixtureBatch(ex));
+      assert.deepEqual(logits.shape, [2, 3]);
+      return maxAbsDiff(logits, ex.get('logits')!);
+    }),
+  );
   console.log(`bert-tiny-cls: max abs logit diff vs Hugging Face ${d.toExponential(2)}`);
   assert.ok(d <= 1e-5, `max abs diff ${d}`);
   // its parameters are exactly the names and shapes of the HF file
@@ -42,17 +44,33 @@ test('an HF folder as a fine-tuning start: pooler kept, classifier replaced', ()
   dispose(tensors);
   clf.dispose();
   disposeEncoder(enc);
-  assert.throws(() => loadHfClassifier(fx('bert-tiny-mlm')), (e: unknown) => e instanceof GrowbertError && /not a BertForSequenceClassification/.test(e.message));
+  assert.throws(
+    () => loadHfClassifier(fx('bert-tiny-mlm')),
+    (e: unknown) => e instanceof GrowbertError && /not a BertForSequenceClassification/.test(e.message),
+  );
 });
 
 test('losses: cross entropy for classes, MSE for regression; dropout only in training', () => {
   const before = memory().tensors;
-  const mk = (numLabels: number) => new BertForSequenceClassification(new BertForMaskedLM({ ...TINY, vocabSize: 50 }, { seed: 2 }), { numLabels, seed: 2, dropout: 0.5 });
+  const mk = (numLabels: number) =>
+    new BertForSequenceClassification(new BertForMaskedLM({ ...TINY, vocabSize: 50 }, { seed: 2 }), {
+      numLabels,
+      seed: 2,
+      dropout: 0.5,
+    });
   const clf = mk(3);
   const reg = mk(1);
   tidy(() => {
     const inputIds = randint(5, 50, [4, 7]);
-    const attentionMask = tensor([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 0], [1, 1, 0, 0, 0, 0, 0]], { dtype: 'int64' });
+    const attentionMask = tensor(
+      [
+        [1, 1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 0, 0, 0],
+        [1, 1, 1, 1, 1, 1, 0],
+        [1, 1, 0, 0, 0, 0, 0],
+      ],
+      { dtype: 'int64' },
+    );
     const labels = tensor([0, 2, 1, 2], { dtype: 'int64' });
     clf.eval();
     const out = clf.forward({ inputIds, attentionMask, labels });
@@ -71,7 +89,12 @@ test('losses: cross entropy for classes, MSE for regression; dropout only in tra
     assert.ok(Math.abs(r.loss!.item() - mse) < 1e-5);
     // gradients reach the encoder, the pooler and the head
     r.loss!.backward();
-    for (const name of ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.0.attention.self.query.weight', 'bert.pooler.dense.weight', 'classifier.weight']) {
+    for (const name of [
+      'bert.embeddings.word_embeddings.weight',
+      'bert.encoder.layer.0.attention.self.query.weight',
+      'bert.pooler.dense.weight',
+      'classifier.weight',
+    ]) {
       assert.ok(reg.namedParameters().get(name)!.grad, name);
     }
   });

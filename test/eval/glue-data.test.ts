@@ -25,38 +25,42 @@ test('task table', () => {
   assert.equal(GLUE_TASKS.mrpc.metric, 'f1_accuracy');
 });
 
-test('loads the shared SST-2, MRPC and CoLA copies', { skip: GLUE_DIR === undefined && 'shared GLUE data absent' }, () => {
-  const dir = GLUE_DIR!;
-  const counts: [GlueTask, number, number, boolean][] = [
-    ['sst2', 67349, 872, false],
-    ['mrpc', 3668, 408, true],
-    ['cola', 8551, 1043, false],
-  ];
-  for (const [task, nTrain, nDev, pair] of counts) {
-    const train = loadGlue(task, dir, 'train');
-    const dev = loadGlue(task, dir, 'dev');
-    assert.equal(train.length, nTrain, `${task} train`);
-    assert.equal(dev.length, nDev, `${task} dev`);
-    assert.deepEqual(labelSet(train), [0, 1], `${task} train labels`);
-    assert.deepEqual(labelSet(dev), [0, 1], `${task} dev labels`);
-    for (const ex of [...train, ...dev]) {
-      assert.equal(typeof ex.textA, 'string');
-      assert.equal(ex.textB !== undefined, pair);
+test(
+  'loads the shared SST-2, MRPC and CoLA copies',
+  { skip: GLUE_DIR === undefined && 'shared GLUE data absent' },
+  () => {
+    const dir = GLUE_DIR!;
+    const counts: [GlueTask, number, number, boolean][] = [
+      ['sst2', 67349, 872, false],
+      ['mrpc', 3668, 408, true],
+      ['cola', 8551, 1043, false],
+    ];
+    for (const [task, nTrain, nDev, pair] of counts) {
+      const train = loadGlue(task, dir, 'train');
+      const dev = loadGlue(task, dir, 'dev');
+      assert.equal(train.length, nTrain, `${task} train`);
+      assert.equal(dev.length, nDev, `${task} dev`);
+      assert.deepEqual(labelSet(train), [0, 1], `${task} train labels`);
+      assert.deepEqual(labelSet(dev), [0, 1], `${task} dev labels`);
+      for (const ex of [...train, ...dev]) {
+        assert.equal(typeof ex.textA, 'string');
+        assert.equal(ex.textB !== undefined, pair);
+      }
     }
-  }
-  const sst = loadGlue('sst2', dir, 'dev');
-  assert.deepEqual(sst[0], { textA: "it 's a charming and often affecting journey . ", label: 1 });
-  // MRPC starts with a BOM; the header cell "Quality" must still be found, and unmatched
-  // quotes must stay as text rather than swallow the following rows.
-  const mrpc = loadGlue('mrpc', dir, 'dev');
-  assert.equal(mrpc[0]!.label, 1);
-  assert.ok(mrpc[0]!.textA.startsWith('He said the foodservice pie business'));
-  assert.equal(mrpc[0]!.textB, '" The foodservice pie business does not fit our long-term growth strategy .');
-  // CoLA has no header and dev has no final newline: the last line is still an example.
-  const cola = loadGlue('cola', dir, 'dev');
-  assert.equal(cola[0]!.textA, 'The sailors rode the breeze clear of the rocks.');
-  assert.ok(cola[cola.length - 1]!.textA.endsWith('about himself.'));
-});
+    const sst = loadGlue('sst2', dir, 'dev');
+    assert.deepEqual(sst[0], { textA: "it 's a charming and often affecting journey . ", label: 1 });
+    // MRPC starts with a BOM; the header cell "Quality" must still be found, and unmatched
+    // quotes must stay as text rather than swallow the following rows.
+    const mrpc = loadGlue('mrpc', dir, 'dev');
+    assert.equal(mrpc[0]!.label, 1);
+    assert.ok(mrpc[0]!.textA.startsWith('He said the foodservice pie business'));
+    assert.equal(mrpc[0]!.textB, '" The foodservice pie business does not fit our long-term growth strategy .');
+    // CoLA has no header and dev has no final newline: the last line is still an example.
+    const cola = loadGlue('cola', dir, 'dev');
+    assert.equal(cola[0]!.textA, 'The sailors rode the breeze clear of the rocks.');
+    assert.ok(cola[cola.length - 1]!.textA.endsWith('about himself.'));
+  },
+);
 
 /** A temp GLUE root with one file written into it. */
 function fakeGlue(dir: string, file: string, content: string): string {
@@ -76,7 +80,11 @@ function assertGlueError(fn: () => unknown, fileSuffix: string, re: RegExp): voi
 }
 
 test('small files in every task layout, with CRLF and a BOM', () => {
-  const rte = fakeGlue('RTE', 'train.tsv', '\ufeffindex\tsentence1\tsentence2\tlabel\r\n0\ta b\tc\tnot_entailment\r\n1\td\te\tentailment\r\n\r\n');
+  const rte = fakeGlue(
+    'RTE',
+    'train.tsv',
+    '\ufeffindex\tsentence1\tsentence2\tlabel\r\n0\ta b\tc\tnot_entailment\r\n1\td\te\tentailment\r\n\r\n',
+  );
   assert.deepEqual(loadGlue('rte', rte, 'train'), [
     { textA: 'a b', textB: 'c', label: 1 },
     { textA: 'd', textB: 'e', label: 0 },
@@ -88,8 +96,13 @@ test('small files in every task layout, with CRLF and a BOM', () => {
       '0\tmain-captions\tMSRvid\t2012test\t0000\tnone\tnone\tA man.\tA person.\t4.250\n',
   );
   assert.deepEqual(loadGlue('stsb', sts, 'dev'), [{ textA: 'A man.', textB: 'A person.', label: 4.25 }]);
-  const mnliHeader = 'index\tpromptID\tpairID\tgenre\ts1b\ts2b\ts1p\ts2p\tsentence1\tsentence2\tlabel1\tlabel2\tgold_label\n';
-  const mnli = fakeGlue('MNLI', 'dev_matched.tsv', mnliHeader + '0\t1\t2\tgov\tx\tx\tx\tx\tP.\tH.\tneutral\tneutral\tneutral\n');
+  const mnliHeader =
+    'index\tpromptID\tpairID\tgenre\ts1b\ts2b\ts1p\ts2p\tsentence1\tsentence2\tlabel1\tlabel2\tgold_label\n';
+  const mnli = fakeGlue(
+    'MNLI',
+    'dev_matched.tsv',
+    mnliHeader + '0\t1\t2\tgov\tx\tx\tx\tx\tP.\tH.\tneutral\tneutral\tneutral\n',
+  );
   assert.deepEqual(loadGlue('mnli', mnli, 'dev'), [{ textA: 'P.', textB: 'H.', label: 2 }]);
   const qnli = fakeGlue('QNLI', 'train.tsv', 'index\tquestion\tsentence\tlabel\n0\tWhy?\tBecause.\tentailment\n');
   assert.deepEqual(loadGlue('qnli', qnli, 'train'), [{ textA: 'Why?', textB: 'Because.', label: 0 }]);
@@ -105,7 +118,11 @@ test('bad input gives GrowbertErrors naming the file and line', () => {
   };
   const missingRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-glue-'));
   roots.push(missingRoot);
-  assertGlueError(() => loadGlue('sst2', missingRoot, 'train'), path.join('SST-2', 'train.tsv'), /not found.*--data should point at the GLUE root/);
+  assertGlueError(
+    () => loadGlue('sst2', missingRoot, 'train'),
+    path.join('SST-2', 'train.tsv'),
+    /not found.*--data should point at the GLUE root/,
+  );
   assertGlueError(() => loadGlue('mnli', missingRoot, 'dev'), 'dev_matched.tsv', /not found/);
 
   assertGlueError(() => loadGlue('sst2', make('SST-2', 'train.tsv', ''), 'train'), 'train.tsv:1', /empty/);

@@ -21,21 +21,40 @@ import { tmpDir } from '../export/helpers.js';
 const root = tmpDir('growbert-prenorm-');
 const run = path.join(root, 'run');
 const schedule = path.join(root, 'grow.json');
-fs.writeFileSync(schedule, JSON.stringify({
-  name: 'prenorm-identity',
-  stages: [{ fraction: 0.5, model: { numHiddenLayers: 1, intermediateSize: 32 } }, { fraction: 0.5, ops: { depth: 'identity', ffn: 'share' } }],
-}));
+fs.writeFileSync(
+  schedule,
+  JSON.stringify({
+    name: 'prenorm-identity',
+    stages: [
+      { fraction: 0.5, model: { numHiddenLayers: 1, intermediateSize: 32 } },
+      { fraction: 0.5, ops: { depth: 'identity', ffn: 'share' } },
+    ],
+  }),
+);
 
 test('prenorm pre-training by a growth schedule: the growth is exact, the loss falls', async () => {
   const lines: string[] = [];
-  await pretrain(parseConfig({
-    preset: 'tiny',
-    model: { arch: 'prenorm', hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
-    data: { specs: ['stdlib:moby-dick'], cacheDir: path.join(root, 'cache'), seqLength: 32, vocabSize: 2000 },
-    train: { batchSize: 8, maxSteps: 40, lr: 3e-3, warmupSteps: 2, evalEvery: 20, evalBatches: 2, logEvery: 1, seed: 3 },
-    runtime: { progress: false },
-    schedule, out: run,
-  }), { say: (l) => lines.push(l) });
+  await pretrain(
+    parseConfig({
+      preset: 'tiny',
+      model: { arch: 'prenorm', hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
+      data: { specs: ['stdlib:moby-dick'], cacheDir: path.join(root, 'cache'), seqLength: 32, vocabSize: 2000 },
+      train: {
+        batchSize: 8,
+        maxSteps: 40,
+        lr: 3e-3,
+        warmupSteps: 2,
+        evalEvery: 20,
+        evalBatches: 2,
+        logEvery: 1,
+        seed: 3,
+      },
+      runtime: { progress: false },
+      schedule,
+      out: run,
+    }),
+    { say: (l) => lines.push(l) },
+  );
   const log = new MetricsLog(run).read();
   const grew = log.find((l) => l.event === 'grow');
   assert.ok(grew, lines.join('\n'));
@@ -43,7 +62,9 @@ test('prenorm pre-training by a growth schedule: the growth is exact, the loss f
   assert.ok(Number(grew.maxRelLogitDiff) <= 1e-6, `grown logits differ by ${grew.maxRelLogitDiff}`);
   const losses = log.filter((l) => l.loss !== undefined).map((l) => Number(l.loss));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
-  console.log(`prenorm schedule: train loss ${mean(losses.slice(0, 5)).toFixed(3)} -> ${mean(losses.slice(-5)).toFixed(3)}`);
+  console.log(
+    `prenorm schedule: train loss ${mean(losses.slice(0, 5)).toFixed(3)} -> ${mean(losses.slice(-5)).toFixed(3)}`,
+  );
   assert.ok(mean(losses.slice(-5)) < mean(losses.slice(0, 5)) - 0.3);
   const { model } = loadRunModel(run);
   assert.equal(model.config.arch, 'prenorm');
@@ -62,15 +83,23 @@ test('prenorm export writes its documented layout, and import reads it back to t
   const names = [...tensors.keys()];
   dispose(tensors);
   assert.deepEqual(names, [...names].sort());
-  for (const n of ['bert.LayerNorm.weight', 'bert.encoder.layer.1.attention.LayerNorm.bias', 'bert.encoder.layer.0.intermediate.LayerNorm.weight']) assert.ok(names.includes(n), n);
+  for (const n of [
+    'bert.LayerNorm.weight',
+    'bert.encoder.layer.1.attention.LayerNorm.bias',
+    'bert.encoder.layer.0.intermediate.LayerNorm.weight',
+  ])
+    assert.ok(names.includes(n), n);
   assert.ok(!names.some((n) => n.includes('output.LayerNorm')), 'no post-LN LayerNorms');
 
   const back = path.join(root, 'imported');
   importHfToRun(out, back);
-  const a = loadRunModel(run).model.eval(), b = loadRunModel(back).model.eval();
+  const a = loadRunModel(run).model.eval(),
+    b = loadRunModel(back).model.eval();
   assert.equal(b.config.arch, 'prenorm');
   const batch = makeBatch(1, 2, 16, 3, a.config.vocabSize);
-  tidy(() => noGrad(() => assert.ok(a.forward(batch).logits.equal(b.forward(batch).logits), 'imported logits equal the run\'s')));
+  tidy(() =>
+    noGrad(() => assert.ok(a.forward(batch).logits.equal(b.forward(batch).logits), "imported logits equal the run's")),
+  );
   dispose(batch);
   a.dispose();
   b.dispose();
@@ -84,14 +113,23 @@ test('prenorm fine-tuning: the classifier adopts the final LayerNorm and trains'
   clf.dispose();
   const glue = path.join(root, 'glue');
   fs.mkdirSync(path.join(glue, 'SST-2'), { recursive: true });
-  const sst = (n: number, off: number) => ['sentence\tlabel', ...Array.from({ length: n }, (_, i) =>
-    `the whale was ${(i + off) % 2 === 0 ? 'good and fine' : 'bad and dark'} today\t${(i + off) % 2 === 0 ? 1 : 0}`)].join('\n') + '\n';
+  const sst = (n: number, off: number) =>
+    [
+      'sentence\tlabel',
+      ...Array.from(
+        { length: n },
+        (_, i) =>
+          `the whale was ${(i + off) % 2 === 0 ? 'good and fine' : 'bad and dark'} today\t${(i + off) % 2 === 0 ? 1 : 0}`,
+      ),
+    ].join('\n') + '\n';
   fs.writeFileSync(path.join(glue, 'SST-2', 'train.tsv'), sst(64, 0));
   fs.writeFileSync(path.join(glue, 'SST-2', 'dev.tsv'), sst(8, 1));
   const r = finetuneGlue(enc, { task: 'sst2', dataDir: glue, epochs: 8, lr: 2e-3, batchSize: 8, seqLength: 16 });
   disposeEncoder(enc);
   const losses = r.seeds[0]!.epochs.map((e) => e.trainLoss);
-  console.log(`prenorm toy SST-2: train loss per epoch ${losses.map((l) => l.toFixed(4)).join(' ')}, dev accuracy ${r.mean.accuracy}`);
+  console.log(
+    `prenorm toy SST-2: train loss per epoch ${losses.map((l) => l.toFixed(4)).join(' ')}, dev accuracy ${r.mean.accuracy}`,
+  );
   assert.ok(losses.every(Number.isFinite));
   assert.ok(losses.at(-1)! < losses[0]! - 0.1, `loss fell: ${losses.join(', ')}`);
 });
@@ -107,7 +145,10 @@ test('growbert grow on a prenorm run: identity layers are exact, and a target of
   assert.deepEqual([grown.config.arch, grown.config.numHiddenLayers], ['prenorm', 4]);
   grown.dispose();
   const bert = path.join(root, 'bert.json');
-  fs.writeFileSync(bert, JSON.stringify({ arch: 'bert', hiddenSize: 32, numHiddenLayers: 4, numAttentionHeads: 2, intermediateSize: 64 }));
+  fs.writeFileSync(
+    bert,
+    JSON.stringify({ arch: 'bert', hiddenSize: 32, numHiddenLayers: 4, numAttentionHeads: 2, intermediateSize: 64 }),
+  );
   const bad = cli('grow', '--from', run, '--to-config', bert, '--out', path.join(root, 'never'));
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr.trim(), /^[^\n]*is arch 'bert' but the source is 'prenorm'; growth keeps the arch[^\n]*$/);

@@ -15,9 +15,11 @@ import { hfFixture } from '../helpers/hf-fixtures.js';
 
 // Compiled to dist/test/<dir>/: shared/ sits beside the repo, or inside it on machines that carry a copy.
 function shared(rel: string): string | null {
-  return [`../../../../shared/data/${rel}`, `../../../shared/data/${rel}`]
-    .map((r) => fileURLToPath(new URL(r, import.meta.url)))
-    .find((p) => fs.existsSync(p)) ?? null;
+  return (
+    [`../../../../shared/data/${rel}`, `../../../shared/data/${rel}`]
+      .map((r) => fileURLToPath(new URL(r, import.meta.url)))
+      .find((p) => fs.existsSync(p)) ?? null
+  );
 }
 
 /** test/fixtures/hf: committed, always present. */
@@ -35,26 +37,46 @@ export function smallTokenizer(): BertTokenizer {
 }
 
 export const TINY: Omit<BertConfigInput, 'vocabSize'> = {
-  hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 64, maxPositionEmbeddings: 64,
+  hiddenSize: 32,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  intermediateSize: 64,
+  maxPositionEmbeddings: 64,
 };
 
 /** Writes RUN/tokenizer/ and a step-0 checkpoint of a seeded model; returns the model (caller disposes). */
-export function makeRun(dir: string, config: BertConfigInput, tokenizer: BertTokenizer, seed = 1, randomizeNorms = true): BertForMaskedLM {
+export function makeRun(
+  dir: string,
+  config: BertConfigInput,
+  tokenizer: BertTokenizer,
+  seed = 1,
+  randomizeNorms = true,
+): BertForMaskedLM {
   tokenizer.save(runPaths(dir).tokenizerDir);
   const model = new BertForMaskedLM(config, { seed });
   // random (not 1 / 0) LayerNorm parameters and biases, so a round trip that dropped them would show
-  if (randomizeNorms) tidy(() => {
-    for (const [n, t] of model.namedParameters()) if (n.includes('LayerNorm') || n.endsWith('bias')) t.detach().uniform_(-0.5, 1.5);
-  });
+  if (randomizeNorms)
+    tidy(() => {
+      for (const [n, t] of model.namedParameters())
+        if (n.includes('LayerNorm') || n.endsWith('bias')) t.detach().uniform_(-0.5, 1.5);
+    });
   const sd = model.stateDict();
-  saveCheckpoint(dir, 0, { model: sd, optimizer: new Map(), trainer: { step: 0, tokens: 0, modelConfig: model.config } });
+  saveCheckpoint(dir, 0, {
+    model: sd,
+    optimizer: new Map(),
+    trainer: { step: 0, tokens: 0, modelConfig: model.config },
+  });
   dispose(sd);
   return model;
 }
 
 /** The fixture's expected inputs as a batch. */
 export function fixtureBatch(ex: Map<string, Tensor>) {
-  return { inputIds: ex.get('input_ids')!, tokenTypeIds: ex.get('token_type_ids')!, attentionMask: ex.get('attention_mask')! };
+  return {
+    inputIds: ex.get('input_ids')!,
+    tokenTypeIds: ex.get('token_type_ids')!,
+    attentionMask: ex.get('attention_mask')!,
+  };
 }
 
 export function maxAbsDiff(a: Tensor, b: Tensor): number {
@@ -66,13 +88,18 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
   const { main } = await import('../../src/cli/main.js');
   const out: string[] = [];
   const err: string[] = [];
-  const log = console.log, error = console.error;
+  const log = console.log,
+    error = console.error;
   // main() returns process.exitCode when a command set it; the test runner sets it to 1 after
   // any failed test, which must not turn this command's success into a failure
   const exitCode = process.exitCode;
   process.exitCode = undefined;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(' '));
+  };
   try {
     return { code: await main(args), out, err };
   } finally {

@@ -7,18 +7,30 @@ import { BertTokenizer } from '../../src/data/tokenizer.js';
 import { exportRunToHf } from '../../src/export/hf.js';
 import { importHfToRun, mapHfName } from '../../src/export/hf-import.js';
 import { BertForMaskedLM, factorizedToDense } from '../../src/model/index.js';
-import { dispose, loadSafetensors, noGrad, saveSafetensors, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
+import {
+  dispose,
+  loadSafetensors,
+  noGrad,
+  saveSafetensors,
+  tensor,
+  tidy,
+  type Tensor,
+} from '../../src/tensor/index.js';
 import { loadRunModel, loadRunTokenizer } from '../../src/train/run.js';
 import { FIXTURES, TINY, fixtureBatch, makeRun, maxAbsDiff, runCli, smallTokenizer, tmpDir } from './helpers.js';
 
-const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message) && !e.message.includes('\n');
+const is = (re: RegExp) => (e: unknown) =>
+  e instanceof GrowbertError && re.test(e.message) && !e.message.includes('\n');
 const fx = (...p: string[]) => path.join(FIXTURES, ...p);
 const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
 
 /** [1, S] int64 ids of a text pair. */
 function idsOf(tok: BertTokenizer, a: string, b: string): Tensor {
   const { ids } = tok.encodePair(a, b);
-  return tensor(BigInt64Array.from(ids, (x) => BigInt(x)), { shape: [1, ids.length] });
+  return tensor(
+    BigInt64Array.from(ids, (x) => BigInt(x)),
+    { shape: [1, ids.length] },
+  );
 }
 
 /** A temp folder holding `run/`: a tiny model saved as a growbert run with the small tokenizer. */
@@ -36,7 +48,7 @@ function tensorNames(file: string): string[] {
   return names;
 }
 
-test('import bert-tiny-mlm: loadRunModel reproduces Hugging Face\'s MLM logits', () => {
+test("import bert-tiny-mlm: loadRunModel reproduces Hugging Face's MLM logits", () => {
   const run = path.join(tmpDir(), 'run');
   const r = importHfToRun(fx('bert-tiny-mlm'), run, { tokenizer: fx('tokenizer', 'vocab.txt') });
   assert.match(r.notes.join('\n'), /63 tokens, the model 1000/);
@@ -54,21 +66,35 @@ test('import bert-tiny-mlm: loadRunModel reproduces Hugging Face\'s MLM logits',
   // and back out: model.safetensors is byte for byte the file transformers wrote
   const out = path.join(path.dirname(run), 'hf');
   exportRunToHf(run, out);
-  assert.ok(fs.readFileSync(path.join(out, 'model.safetensors')).equals(fs.readFileSync(fx('bert-tiny-mlm', 'model.safetensors'))), 'byte-identical model.safetensors');
-  assert.equal(fs.readFileSync(path.join(out, 'config.json'), 'utf8'), fs.readFileSync(fx('bert-tiny-mlm', 'config.json'), 'utf8'));
+  assert.ok(
+    fs
+      .readFileSync(path.join(out, 'model.safetensors'))
+      .equals(fs.readFileSync(fx('bert-tiny-mlm', 'model.safetensors'))),
+    'byte-identical model.safetensors',
+  );
+  assert.equal(
+    fs.readFileSync(path.join(out, 'config.json'), 'utf8'),
+    fs.readFileSync(fx('bert-tiny-mlm', 'config.json'), 'utf8'),
+  );
   dispose(ex);
   model.dispose();
 });
 
-test('the fixture tokenizer survives import and export with Hugging Face\'s expected ids', () => {
+test("the fixture tokenizer survives import and export with Hugging Face's expected ids", () => {
   // tokenizer.json is preferred over vocab.txt, as HF does, so the ids are exactly expected.json's
   // (the fixture's tokenizer.json quirk of a 5-token vocab: see test/data/tokenizer.test.ts)
-  const exp = readJson(fx('tokenizer', 'expected.json')) as { text: string; pair: string; input_ids: number[]; token_type_ids: number[] };
+  const exp = readJson(fx('tokenizer', 'expected.json')) as {
+    text: string;
+    pair: string;
+    input_ids: number[];
+    token_type_ids: number[];
+  };
   const root = tmpDir();
   const hfDir = path.join(root, 'hf');
   fs.mkdirSync(hfDir);
   for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(fx('bert-tiny-mlm', f), path.join(hfDir, f));
-  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(fx('tokenizer', f), path.join(hfDir, f));
+  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json'])
+    fs.copyFileSync(fx('tokenizer', f), path.join(hfDir, f));
   importHfToRun(hfDir, path.join(root, 'run'));
   const check = (tok: BertTokenizer, where: string) => {
     const { ids, typeIds } = tok.encodePair(exp.text, exp.pair);
@@ -88,14 +114,21 @@ test('export -> import is bit-identical with identical logits; files match the H
   assert.equal(r.tensors, model.namedParameters().size);
   importHfToRun(path.join(root, 'hf'), path.join(root, 'back'));
   const { model: back } = loadRunModel(path.join(root, 'back'));
-  const a = model.namedParameters(), b = back.namedParameters();
+  const a = model.namedParameters(),
+    b = back.namedParameters();
   assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
   for (const [n, t] of a) assert.ok(t.equal(b.get(n)!), `${n} differs after export + import`);
-  tidy(() => noGrad(() => {
-    const batch = { inputIds: idsOf(tok, 'The BERT is growing.', 'grow it') };
-    assert.ok(model.eval().forward(batch).logits.equal(back.eval().forward(batch).logits), 'identical logits');
-  }));
-  assert.deepEqual(fs.readdirSync(root).filter((f) => f.includes('.tmp')), [], 'no temp folders left');
+  tidy(() =>
+    noGrad(() => {
+      const batch = { inputIds: idsOf(tok, 'The BERT is growing.', 'grow it') };
+      assert.ok(model.eval().forward(batch).logits.equal(back.eval().forward(batch).logits), 'identical logits');
+    }),
+  );
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => f.includes('.tmp')),
+    [],
+    'no temp folders left',
+  );
   const cfg = readJson(path.join(root, 'hf', 'config.json'));
   assert.deepEqual(cfg.architectures, ['BertForMaskedLM']);
   assert.equal(cfg.model_type, 'bert');
@@ -106,7 +139,10 @@ test('export -> import is bit-identical with identical logits; files match the H
     const files = fs.readdirSync(path.join(root, 'hf')).sort();
     const tokFiles = fs.readdirSync(fx('tokenizer')).filter((f) => f !== 'expected.json' && f !== 'vocab.txt');
     assert.deepEqual(files, ['config.json', 'model.safetensors', 'vocab.txt', ...tokFiles].sort());
-    assert.deepEqual(tensorNames(path.join(root, 'hf', 'model.safetensors')).sort(), tensorNames(fx('bert-tiny-mlm', 'model.safetensors')).sort());
+    assert.deepEqual(
+      tensorNames(path.join(root, 'hf', 'model.safetensors')).sort(),
+      tensorNames(fx('bert-tiny-mlm', 'model.safetensors')).sort(),
+    );
     assert.deepEqual(Object.keys(cfg), Object.keys(readJson(fx('bert-tiny-mlm', 'config.json'))));
     const tc = readJson(path.join(root, 'hf', 'tokenizer_config.json'));
     assert.deepEqual(Object.keys(tc), Object.keys(readJson(fx('tokenizer', 'tokenizer_config.json'))));
@@ -124,7 +160,10 @@ test('model.safetensors header follows the safetensors spec', () => {
   const buf = fs.readFileSync(path.join(root, 'hf', 'model.safetensors'));
   const n = Number(buf.readBigUInt64LE(0));
   assert.equal((8 + n) % 8, 0, 'data section starts 8-aligned');
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const { __metadata__: meta, ...entries } = header as Record<string, unknown>;
   assert.deepEqual(meta, { format: 'pt' });
   let cursor = 0;
@@ -144,7 +183,12 @@ test('model.safetensors header follows the safetensors spec', () => {
 test('a pooled, factorized run exports as the plain BERT it grows into', () => {
   const root = tmpDir();
   const tok = smallTokenizer();
-  const model = makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize, poolingSize: 2, ffnRank: 8 }, tok, 9);
+  const model = makeRun(
+    path.join(root, 'run'),
+    { ...TINY, vocabSize: tok.vocabSize, poolingSize: 2, ffnRank: 8 },
+    tok,
+    9,
+  );
   const r = exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
   assert.match(r.notes.join('\n'), /pooling.*\n.*multiplied out/);
   const cfg = readJson(path.join(root, 'hf', 'config.json'));
@@ -158,10 +202,12 @@ test('a pooled, factorized run exports as the plain BERT it grows into', () => {
   const { model: back, config } = loadRunModel(path.join(root, 'back'));
   assert.equal(config.poolingSize, 1);
   assert.equal(config.ffnRank, 0);
-  const d = tidy(() => noGrad(() => {
-    const batch = { inputIds: idsOf(tok, 'growing a bert', 'from a small one') };
-    return maxAbsDiff(model.eval().encode(batch), back.eval().encode(batch));
-  }));
+  const d = tidy(() =>
+    noGrad(() => {
+      const batch = { inputIds: idsOf(tok, 'growing a bert', 'from a small one') };
+      return maxAbsDiff(model.eval().encode(batch), back.eval().encode(batch));
+    }),
+  );
   assert.ok(d < 1e-5, `encoder outputs differ by ${d}`);
   dispose([tensors, dense]);
   model.dispose();
@@ -180,9 +226,23 @@ test('BertModel names (no bert. prefix, TF gamma/beta) import, with the MLM head
   const hf = path.join(root, 'hf');
   fs.mkdirSync(hf);
   const sd = model.stateDict();
-  const bare = new Map([...sd].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.slice(5), t] as [string, Tensor]));
+  const bare = new Map(
+    [...sd].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.slice(5), t] as [string, Tensor]),
+  );
   saveSafetensors(path.join(hf, 'model.safetensors'), bare, { format: 'pt' });
-  fs.writeFileSync(path.join(hf, 'config.json'), JSON.stringify({ architectures: ['BertModel'], model_type: 'bert', vocab_size: tok.vocabSize, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 64 }));
+  fs.writeFileSync(
+    path.join(hf, 'config.json'),
+    JSON.stringify({
+      architectures: ['BertModel'],
+      model_type: 'bert',
+      vocab_size: tok.vocabSize,
+      hidden_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      intermediate_size: 64,
+      max_position_embeddings: 64,
+    }),
+  );
   tok.save(hf);
   const r = importHfToRun(hf, path.join(root, 'run'));
   assert.match(r.notes.join('\n'), /no MLM head .*BertModel.*initialized/);
@@ -200,9 +260,15 @@ test('bad input: one-line errors naming the problem', () => {
   makeRun(path.join(root, 'run'), { ...TINY, vocabSize: tok.vocabSize }, tok).dispose();
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'));
   // a non-empty --out needs --force; --out may never be the source
-  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'hf')), is(/already holds a Hugging Face model folder; pass --force/));
+  assert.throws(
+    () => exportRunToHf(path.join(root, 'run'), path.join(root, 'hf')),
+    is(/already holds a Hugging Face model folder; pass --force/),
+  );
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'), { force: true });
-  assert.throws(() => exportRunToHf(path.join(root, 'run'), path.join(root, 'run'), { force: true }), is(/is the input .*writing there would replace it/));
+  assert.throws(
+    () => exportRunToHf(path.join(root, 'run'), path.join(root, 'run'), { force: true }),
+    is(/is the input .*writing there would replace it/),
+  );
   assert.throws(() => exportRunToHf(path.join(root, 'nope'), path.join(root, 'x')), is(/does not exist/));
   // HF folders lacking config.json / model.safetensors / a tokenizer
   const partial = (files: string[]) => {
@@ -210,14 +276,29 @@ test('bad input: one-line errors naming the problem', () => {
     for (const f of files) fs.copyFileSync(path.join(root, 'hf', f), path.join(d, f));
     return d;
   };
-  assert.throws(() => importHfToRun(partial(['model.safetensors', 'vocab.txt']), path.join(root, 'a')), is(/has no config\.json/));
-  assert.throws(() => importHfToRun(partial(['config.json', 'vocab.txt']), path.join(root, 'a')), is(/has no model\.safetensors/));
-  assert.throws(() => importHfToRun(partial(['config.json', 'model.safetensors']), path.join(root, 'a')), is(/neither tokenizer\.json nor vocab\.txt; pass --tokenizer/));
+  assert.throws(
+    () => importHfToRun(partial(['model.safetensors', 'vocab.txt']), path.join(root, 'a')),
+    is(/has no config\.json/),
+  );
+  assert.throws(
+    () => importHfToRun(partial(['config.json', 'vocab.txt']), path.join(root, 'a')),
+    is(/has no model\.safetensors/),
+  );
+  assert.throws(
+    () => importHfToRun(partial(['config.json', 'model.safetensors']), path.join(root, 'a')),
+    is(/neither tokenizer\.json nor vocab\.txt; pass --tokenizer/),
+  );
   // a tokenizer with more tokens than the model's vocabulary
   const big = path.join(root, 'big-vocab.txt');
   fs.writeFileSync(big, [...tok.vocab(), ...Array.from({ length: 10 }, (_, i) => `extra${i}`)].join('\n') + '\n');
-  assert.throws(() => importHfToRun(path.join(root, 'hf'), path.join(root, 'a'), { tokenizer: big }),
-    is(new RegExp(`big-vocab\\.txt has ${tok.vocabSize + 10} tokens but the model .*model\\.safetensors has vocab_size ${tok.vocabSize}`)));
+  assert.throws(
+    () => importHfToRun(path.join(root, 'hf'), path.join(root, 'a'), { tokenizer: big }),
+    is(
+      new RegExp(
+        `big-vocab\\.txt has ${tok.vocabSize + 10} tokens but the model .*model\\.safetensors has vocab_size ${tok.vocabSize}`,
+      ),
+    ),
+  );
   assert.ok(!fs.existsSync(path.join(root, 'a')), 'nothing written on failure');
 });
 
@@ -252,5 +333,8 @@ test('half-precision weights load as float32; a cased vocab.txt alone is refused
   model.dispose();
   fs.rmSync(path.join(root, 'hf', 'tokenizer.json'));
   fs.writeFileSync(path.join(root, 'hf', 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
-  assert.throws(() => importHfToRun(path.join(root, 'hf'), path.join(root, 'cased')), is(/cased vocab\.txt and no tokenizer\.json/));
+  assert.throws(
+    () => importHfToRun(path.join(root, 'hf'), path.join(root, 'cased')),
+    is(/cased vocab\.txt and no tokenizer\.json/),
+  );
 });

@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { DEFAULT_NOISE, checkPreservation, growFfn, type FfnOp } from '../../src/grow/index.js';
 import { BertForMaskedLM } from '../../src/model/index.js';
 import { dispose, tidy, type Tensor } from '../../src/tensor/index.js';
-import { SMALL, assertUnchanged, diff, disposeResult, makeBatch, snapshot, st, trainAfter, trainedSource, assertTrained } from './helpers.js';
+import {
+  SMALL,
+  assertUnchanged,
+  diff,
+  disposeResult,
+  makeBatch,
+  snapshot,
+  st,
+  trainAfter,
+  trainedSource,
+  assertTrained,
+} from './helpers.js';
 
 const WIDE = { ...SMALL, intermediateSize: 128 };
 const W1 = 'bert.encoder.layer.1.intermediate.dense.weight';
@@ -20,7 +31,9 @@ for (const F2 of [256, 384]) {
     const r = growFfn(s.src, { intermediateSize: F2 }, 'share', { noise: 0 });
     assertUnchanged(s, snap);
     assert.equal(r.preserving, true);
-    const src = s.model.namedParameters(), g = r.model.namedParameters(), so = s.opt.state();
+    const src = s.model.namedParameters(),
+      g = r.model.namedParameters(),
+      so = s.opt.state();
     assert.deepEqual(g.get(W1)!.shape, [F2, 16]);
     assert.deepEqual(g.get(W2)!.shape, [16, F2]);
     assert.equal(r.model.numParameters() - s.model.numParameters(), 2 * (k - 1) * 128 * (2 * 16 + 1));
@@ -33,19 +46,48 @@ for (const F2 of [256, 384]) {
       assert.ok(st(r, `${W1}.exp_avg`).equal(so.get(`${W1}.exp_avg`)!.repeat(k, 1)));
       assert.ok(st(r, `${W1}.exp_avg_sq`).equal(so.get(`${W1}.exp_avg_sq`)!.repeat(k, 1)));
       assert.equal(diff(st(r, `${W2}.exp_avg`), so.get(`${W2}.exp_avg`)!.repeat(1, k).div(k)), 0);
-      assert.equal(diff(st(r, `${W2}.exp_avg_sq`), so.get(`${W2}.exp_avg_sq`)!.repeat(1, k).div(k * k)), 0);
+      assert.equal(
+        diff(
+          st(r, `${W2}.exp_avg_sq`),
+          so
+            .get(`${W2}.exp_avg_sq`)!
+            .repeat(1, k)
+            .div(k * k),
+        ),
+        0,
+      );
       assert.equal(st(r, `${W2}.step`).item(), 3);
     });
     const batch = makeBatch(6);
     const p = checkPreservation(s.model, r.model, batch);
-    console.log(`share 128->${F2}: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`);
+    console.log(
+      `share 128->${F2}: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`,
+    );
     assert.ok(p.maxRelLogitDiff <= 1e-5);
     // training continues and the duplicated units get gradients
-    const t = trainAfter(r, 3, 5, (ps) => tidy(() => {
-      // every duplicated unit (rows of W1, columns of W2 beyond the source's 128) gets a gradient
-      assert.ok(ps.get(W1)!.grad!.narrow(0, 128, F2 - 128).abs().sum(1).min().item() > 0);
-      assert.ok(ps.get(W2)!.grad!.narrow(1, 128, F2 - 128).abs().sum(0).min().item() > 0);
-    }));
+    const t = trainAfter(r, 3, 5, (ps) =>
+      tidy(() => {
+        // every duplicated unit (rows of W1, columns of W2 beyond the source's 128) gets a gradient
+        assert.ok(
+          ps
+            .get(W1)!
+            .grad!.narrow(0, 128, F2 - 128)
+            .abs()
+            .sum(1)
+            .min()
+            .item() > 0,
+        );
+        assert.ok(
+          ps
+            .get(W2)!
+            .grad!.narrow(1, 128, F2 - 128)
+            .abs()
+            .sum(0)
+            .min()
+            .item() > 0,
+        );
+      }),
+    );
     assertTrained(t);
     dispose(batch);
     disposeResult(r);
@@ -63,7 +105,10 @@ test('share: without noise the copies never diverge; the default zero-sum noise 
 
   // no noise option: the default (DEFAULT_NOISE), which must be on
   assert.ok(DEFAULT_NOISE > 0);
-  for (const [noisy, what] of [[growFfn(s.src, { intermediateSize: 256 }, 'share'), `default ${DEFAULT_NOISE}`], [growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 1, seed: 1 }), '1']] as const) {
+  for (const [noisy, what] of [
+    [growFfn(s.src, { intermediateSize: 256 }, 'share'), `default ${DEFAULT_NOISE}`],
+    [growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 1, seed: 1 }), '1'],
+  ] as const) {
     assert.equal(noisy.preserving, true);
     const p = checkPreservation(s.model, noisy.model, batch);
     console.log(`share 128->256 with noise ${what}: maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
@@ -90,7 +135,9 @@ test('split 128 -> 200 (Net2Net): first units kept, copies sum back, exact, mome
   const r = growFfn(s.src, { intermediateSize: 200 }, 'split', { seed: 3 });
   assertUnchanged(s, snap);
   assert.equal(r.preserving, true);
-  const src = s.model.namedParameters(), g = r.model.namedParameters(), so = s.opt.state();
+  const src = s.model.namedParameters(),
+    g = r.model.namedParameters(),
+    so = s.opt.state();
   assert.deepEqual(g.get(W1)!.shape, [200, 16]);
   assert.deepEqual(g.get(W2)!.shape, [16, 200]);
   tidy(() => {
@@ -101,7 +148,9 @@ test('split 128 -> 200 (Net2Net): first units kept, copies sum back, exact, mome
   });
   const batch = makeBatch(9);
   const p = checkPreservation(s.model, r.model, batch);
-  console.log(`split 128->200: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
+  console.log(
+    `split 128->200: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}`,
+  );
   assert.ok(p.maxRelLogitDiff <= 1e-5);
   const t = trainAfter(r, 3);
   assertTrained(t);
@@ -109,7 +158,12 @@ test('split 128 -> 200 (Net2Net): first units kept, copies sum back, exact, mome
   const again = growFfn(s.src, { intermediateSize: 200 }, 'split', { seed: 3 });
   const other = growFfn(s.src, { intermediateSize: 200 }, 'split', { seed: 4 });
   tidy(() => {
-    assert.ok(again.model.namedParameters().get(W1)!.equal(growFfn(s.src, { intermediateSize: 200 }, 'split', { seed: 3 }).model.namedParameters().get(W1)!));
+    assert.ok(
+      again.model
+        .namedParameters()
+        .get(W1)!
+        .equal(growFfn(s.src, { intermediateSize: 200 }, 'split', { seed: 3 }).model.namedParameters().get(W1)!),
+    );
     assert.ok(!other.model.namedParameters().get(W1)!.equal(again.model.namedParameters().get(W1)!));
   });
   dispose(batch);
@@ -131,11 +185,16 @@ test('factorized: multiplying out is exact, dense W start fresh; growing the ran
   assert.equal(st(dense, `${B1}.step`).item(), 3);
   const batch = makeBatch(10);
   const p = checkPreservation(s.model, dense.model, batch);
-  console.log(`factorized rank 4 -> dense: maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`);
+  console.log(
+    `factorized rank 4 -> dense: maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`,
+  );
   assert.ok(p.maxRelLogitDiff <= 1e-5);
 
   const rank = growFfn(s.src, { ffnRank: 10 }, 'factorized', { noise: 0.05 });
-  assert.deepEqual(rank.model.namedParameters().get('bert.encoder.layer.0.output.dense.lowrank_a.weight')!.shape, [10, 128]);
+  assert.deepEqual(
+    rank.model.namedParameters().get('bert.encoder.layer.0.output.dense.lowrank_a.weight')!.shape,
+    [10, 128],
+  );
   const q = checkPreservation(s.model, rank.model, batch);
   console.log(`factorized rank 4 -> 10 (noise 0.05): maxRel ${q.maxRelLogitDiff.toExponential(2)}`);
   assert.ok(q.maxRelLogitDiff <= 1e-5);
@@ -159,7 +218,8 @@ test('gradients after share: copied W1 rows get the source gradient / k, divided
     const ps = m.namedParameters();
     return [ps.get(W1)!.grad!, ps.get(W2)!.grad!];
   };
-  const [g1, g2] = grads(s.model), [h1, h2] = grads(r.model);
+  const [g1, g2] = grads(s.model),
+    [h1, h2] = grads(r.model);
   tidy(() => {
     const scale = g1.abs().max().item();
     assert.ok(diff(h1, g1.repeat(3, 1).div(3)) < 1e-5 * scale);
@@ -178,7 +238,10 @@ test('gradients after share: copied W1 rows get the source gradient / k, divided
 test('ffn: bad inputs are one-line GrowbertErrors naming the dimension', () => {
   const s = trainedSource(WIDE);
   const bad = (t: { intermediateSize?: number; ffnRank?: number }, op: FfnOp, re: RegExp) =>
-    assert.throws(() => growFfn(s.src, t, op), (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => growFfn(s.src, t, op),
+      (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n'),
+    );
   bad({ intermediateSize: 200 }, 'share', /ffn=share .*intermediateSize 128 -> 200 is not a multiple/);
   bad({ intermediateSize: 64 }, 'split', /intermediateSize target 64 is smaller than the source's 128/);
   bad({ ffnRank: 4 }, 'share', /ffnRank 0 -> 4 needs ffn=factorized/);

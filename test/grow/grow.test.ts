@@ -8,15 +8,35 @@ import { checkPreservation, grow, parseOps, type GrowTarget, type OptimizerPolic
 import { BertForMaskedLM } from '../../src/model/index.js';
 import { dispose, loadSafetensors, memory, saveSafetensors, tidy } from '../../src/tensor/index.js';
 import { createOptimizer } from '../../src/train/optim/index.js';
-import { SMALL, assertUnchanged, disposeResult, makeBatch, snapshot, st, trainAfter, trainedSource, assertTrained } from './helpers.js';
+import {
+  SMALL,
+  assertUnchanged,
+  disposeResult,
+  makeBatch,
+  snapshot,
+  st,
+  trainAfter,
+  trainedSource,
+  assertTrained,
+} from './helpers.js';
 
-const oneLine = (re: RegExp) => (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n');
+const oneLine = (re: RegExp) => (e: Error) =>
+  e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n');
 
 test('parseOps: key=value pairs, defaults, and one-line errors', () => {
   assert.deepEqual(parseOps('depth=stack,ffn=share'), { depth: 'stack', ffn: 'share' });
-  assert.deepEqual(parseOps(' depth=identity , hidden=fpi, noise=0.01, seed=3, lnTransfer=false '), { depth: 'identity', hidden: 'fpi', noise: 0.01, seed: 3, lnTransfer: false });
+  assert.deepEqual(parseOps(' depth=identity , hidden=fpi, noise=0.01, seed=3, lnTransfer=false '), {
+    depth: 'identity',
+    hidden: 'fpi',
+    noise: 0.01,
+    seed: 3,
+    lnTransfer: false,
+  });
   assert.deepEqual(parseOps(''), {});
-  assert.throws(() => parseOps('depth=copy'), oneLine(/unknown depth operator 'copy'; use one of stack, interleave, identity/));
+  assert.throws(
+    () => parseOps('depth=copy'),
+    oneLine(/unknown depth operator 'copy'; use one of stack, interleave, identity/),
+  );
   assert.throws(() => parseOps('ffn=lowrank'), oneLine(/unknown ffn operator 'lowrank'/));
   assert.throws(() => parseOps('width=2'), oneLine(/unknown key 'width'/));
   assert.throws(() => parseOps('depth'), oneLine(/'depth' is not key=value/));
@@ -37,10 +57,15 @@ for (const optimizer of ['adamw', 'lamb'] as const) {
     assert.equal(r.preserving, true);
     assert.equal(r.optimizerMeta!.type, optimizer);
     assert.equal(r.optimizerMeta!.step, 3);
-    assert.deepEqual(r.report.map((l) => l.split(':')[0]), ['hidden', 'ffn', 'depth', 'optimizer']);
+    assert.deepEqual(
+      r.report.map((l) => l.split(':')[0]),
+      ['hidden', 'ffn', 'depth', 'optimizer'],
+    );
     const batch = makeBatch(20);
     const p = checkPreservation(s.model, r.model, batch);
-    console.log(`compound exact (${optimizer}): maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`);
+    console.log(
+      `compound exact (${optimizer}): maxRel ${p.maxRelLogitDiff.toExponential(2)}, params ${p.paramsBefore} -> ${p.paramsAfter}`,
+    );
     assert.ok(p.maxRelLogitDiff <= 1e-5);
     // every parameter has complete state of the right shape
     for (const [n, t] of r.model.namedParameters()) {
@@ -56,14 +81,19 @@ for (const optimizer of ['adamw', 'lamb'] as const) {
   });
 }
 
-test('compound growth that changes the function (the paper\'s stack + pool 2 -> 1): measured', () => {
+test("compound growth that changes the function (the paper's stack + pool 2 -> 1): measured", () => {
   const s = trainedSource({ ...SMALL, poolingSize: 2 });
   const r = grow(s.src, { intermediateSize: 64, numHiddenLayers: 4, poolingSize: 1 }, {}, 'map');
   assert.equal(r.preserving, false);
-  assert.deepEqual(r.report.map((l) => l.split(':')[0]), ['ffn', 'depth', 'length', 'optimizer']);
+  assert.deepEqual(
+    r.report.map((l) => l.split(':')[0]),
+    ['ffn', 'depth', 'length', 'optimizer'],
+  );
   const batch = makeBatch(21);
   const p = checkPreservation(s.model, r.model, batch);
-  console.log(`compound stack+share+pool: maxRel ${p.maxRelLogitDiff.toExponential(2)}, loss ${p.lossBefore.toFixed(4)} -> ${p.lossAfter.toFixed(4)}`);
+  console.log(
+    `compound stack+share+pool: maxRel ${p.maxRelLogitDiff.toExponential(2)}, loss ${p.lossBefore.toFixed(4)} -> ${p.lossAfter.toFixed(4)}`,
+  );
   const t = trainAfter(r, 3);
   assert.ok(t.losses.every(Number.isFinite));
   t.opt.dispose();
@@ -142,7 +172,10 @@ test('no change: the model is copied, exactly', () => {
   assert.equal(r.preserving, true);
   assert.match(r.report[0], /no change/);
   for (const [n, p] of r.model.namedParameters()) assert.ok(p.equal(s.model.namedParameters().get(n)!));
-  assert.notEqual(r.model.namedParameters().get('cls.predictions.bias'), s.model.namedParameters().get('cls.predictions.bias'));
+  assert.notEqual(
+    r.model.namedParameters().get('cls.predictions.bias'),
+    s.model.namedParameters().get('cls.predictions.bias'),
+  );
   disposeResult(r);
   s.dispose();
 });
@@ -157,17 +190,27 @@ test('bad inputs: one-line GrowbertErrors naming the dimension or the entry', ()
   assert.throws(() => grow(s.src, {}, {}, 'keep' as OptimizerPolicy), oneLine(/unknown optimizer policy 'keep'/));
   const partial = new Map(s.opt.state());
   partial.delete('cls.predictions.bias.exp_avg_sq');
-  assert.throws(() => grow({ model: s.model, optimizer: { state: partial, meta: s.opt.meta() } }, EXACT), oneLine(/'cls.predictions.bias' lacks cls.predictions.bias.exp_avg_sq/));
+  assert.throws(
+    () => grow({ model: s.model, optimizer: { state: partial, meta: s.opt.meta() } }, EXACT),
+    oneLine(/'cls.predictions.bias' lacks cls.predictions.bias.exp_avg_sq/),
+  );
   const stray = new Map(s.opt.state());
   stray.set('cls.predictions.decoder.weight.exp_avg', stray.get('cls.predictions.bias.exp_avg')!);
-  assert.throws(() => grow({ model: s.model, optimizer: { state: stray, meta: s.opt.meta() } }, EXACT), oneLine(/'cls.predictions.decoder.weight.exp_avg' names no parameter/));
+  assert.throws(
+    () => grow({ model: s.model, optimizer: { state: stray, meta: s.opt.meta() } }, EXACT),
+    oneLine(/'cls.predictions.decoder.weight.exp_avg' names no parameter/),
+  );
   s.dispose();
 });
 
 test('growth frees every intermediate tensor (only the result stays alive)', () => {
   const s = trainedSource(SMALL);
   const before = memory().tensors;
-  const r = grow(s.src, { hiddenSize: 24, intermediateSize: 80, numHiddenLayers: 5 }, { ffn: 'split', depth: 'identity', noise: 0.01 });
+  const r = grow(
+    s.src,
+    { hiddenSize: 24, intermediateSize: 80, numHiddenLayers: 5 },
+    { ffn: 'split', depth: 'identity', noise: 0.01 },
+  );
   disposeResult(r);
   assert.equal(memory().tensors, before);
   s.dispose();

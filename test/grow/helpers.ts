@@ -7,13 +7,23 @@ import { AdamW, Lamb, createOptimizer, type Optimizer } from '../../src/train/op
 import type { GrowResult, GrowSource } from '../../src/grow/index.js';
 
 export const SMALL: BertConfigInput = {
-  vocabSize: 60, hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 24,
+  vocabSize: 60,
+  hiddenSize: 16,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  intermediateSize: 32,
+  maxPositionEmbeddings: 24,
 };
 
 /** B x S tokens with P masked positions per row (distinct), seeded. */
 export function makeBatch(seed: number, B = 3, S = 12, P = 3, vocab = 60): MaskedLMBatch {
   const g = new Generator(seed);
-  const positions = tidy(() => randn([B, S - 1], { generator: g }).argsort(1).narrow(1, 0, P).add(1));
+  const positions = tidy(() =>
+    randn([B, S - 1], { generator: g })
+      .argsort(1)
+      .narrow(1, 0, P)
+      .add(1),
+  );
   return {
     inputIds: randint(1, vocab, [B, S], { generator: g }),
     maskedPositions: positions,
@@ -33,16 +43,24 @@ export interface Source {
  * that growth tests see trained-looking LayerNorms), then `steps` optimizer steps on a batch so
  * every parameter has warm moments and a step count.
  */
-export function trainedSource(config: BertConfigInput, o: { seed?: number; steps?: number; optimizer?: 'adamw' | 'lamb' } = {}): Source {
+export function trainedSource(
+  config: BertConfigInput,
+  o: { seed?: number; steps?: number; optimizer?: 'adamw' | 'lamb' } = {},
+): Source {
   manualSeed(o.seed ?? 1); // dropout draws from the global generator
   const model = new BertForMaskedLM(config, { seed: o.seed ?? 1 });
   const g = new Generator((o.seed ?? 1) + 100);
-  noGrad(() => tidy(() => {
-    for (const [n, p] of model.namedParameters()) {
-      if (n.includes('LayerNorm') || n.endsWith('.bias')) p.add_(randn(p.shape, { generator: g }).mul(0.2));
-    }
-  }));
-  const opt = o.optimizer === 'lamb' ? new Lamb(model.namedParameters(), { lr: 1e-3 }) : new AdamW(model.namedParameters(), { lr: 1e-3 });
+  noGrad(() =>
+    tidy(() => {
+      for (const [n, p] of model.namedParameters()) {
+        if (n.includes('LayerNorm') || n.endsWith('.bias')) p.add_(randn(p.shape, { generator: g }).mul(0.2));
+      }
+    }),
+  );
+  const opt =
+    o.optimizer === 'lamb'
+      ? new Lamb(model.namedParameters(), { lr: 1e-3 })
+      : new AdamW(model.namedParameters(), { lr: 1e-3 });
   const batch = makeBatch(77, 3, 12, 3, model.config.vocabSize);
   for (let i = 0; i < (o.steps ?? 3); i++) {
     tidy(() => model.forward(batch).loss!.backward());
@@ -51,9 +69,13 @@ export function trainedSource(config: BertConfigInput, o: { seed?: number; steps
   }
   dispose(batch);
   return {
-    model, opt,
+    model,
+    opt,
     src: { model, optimizer: { state: opt.state(), meta: opt.meta() } },
-    dispose() { opt.dispose(); model.dispose(); },
+    dispose() {
+      opt.dispose();
+      model.dispose();
+    },
   };
 }
 
@@ -66,7 +88,8 @@ export function snapshot(s: Source): Map<string, Tensor> {
 }
 
 export function assertUnchanged(s: Source, snap: Map<string, Tensor>): void {
-  for (const [n, p] of s.model.namedParameters()) assert.ok(p.equal(snap.get(`param:${n}`)!), `source parameter ${n} changed`);
+  for (const [n, p] of s.model.namedParameters())
+    assert.ok(p.equal(snap.get(`param:${n}`)!), `source parameter ${n} changed`);
   for (const [n, t] of s.opt.state()) assert.ok(t.equal(snap.get(`opt:${n}`)!), `source optimizer entry ${n} changed`);
   dispose(snap);
 }
@@ -92,7 +115,12 @@ export function diff(a: Tensor, b: Tensor): number {
  * Loads the grown state into a fresh optimizer of the source's type and trains `steps` steps;
  * returns the losses and the gradient norm each parameter had at the last step.
  */
-export function trainAfter(r: GrowResult, steps = 3, seed = 5, onLastGrads?: (params: Map<string, Tensor>) => void): { losses: number[]; gradNorms: Map<string, number>; opt: Optimizer } {
+export function trainAfter(
+  r: GrowResult,
+  steps = 3,
+  seed = 5,
+  onLastGrads?: (params: Map<string, Tensor>) => void,
+): { losses: number[]; gradNorms: Map<string, number>; opt: Optimizer } {
   const opt = createOptimizer(r.optimizerMeta?.type ?? 'adamw', r.model.namedParameters(), { lr: 1e-3 });
   if (r.optimizerState) opt.loadState(r.optimizerState, r.optimizerMeta);
   const batch = makeBatch(seed, 3, 12, 3, r.model.config.vocabSize);
@@ -106,7 +134,9 @@ export function trainAfter(r: GrowResult, steps = 3, seed = 5, onLastGrads?: (pa
       loss!.backward();
     });
     if (i === steps - 1) {
-      tidy(() => { for (const [n, p] of r.model.namedParameters()) gradNorms.set(n, p.grad ? p.grad.norm().item() : 0); });
+      tidy(() => {
+        for (const [n, p] of r.model.namedParameters()) gradNorms.set(n, p.grad ? p.grad.norm().item() : 0);
+      });
       onLastGrads?.(r.model.namedParameters());
     }
     opt.step();

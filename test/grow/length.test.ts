@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPreservation, growLength } from '../../src/grow/index.js';
 import { dispose } from '../../src/tensor/index.js';
-import { SMALL, assertUnchanged, disposeResult, makeBatch, snapshot, st, trainAfter, trainedSource } from './helpers.js';
+import {
+  SMALL,
+  assertUnchanged,
+  disposeResult,
+  makeBatch,
+  snapshot,
+  st,
+  trainAfter,
+  trainedSource,
+} from './helpers.js';
 
 test('pool 2 -> 1: no parameter or moment changes, the function does (measured)', () => {
   const s = trainedSource({ ...SMALL, poolingSize: 2 });
@@ -12,14 +21,18 @@ test('pool 2 -> 1: no parameter or moment changes, the function does (measured)'
   assertUnchanged(s, snap);
   assert.equal(r.model.config.poolingSize, 1);
   assert.equal(r.preserving, false);
-  const src = s.model.namedParameters(), so = s.opt.state();
+  const src = s.model.namedParameters(),
+    so = s.opt.state();
   for (const [n, p] of r.model.namedParameters()) {
     assert.ok(p.equal(src.get(n)!), n);
-    for (const slot of ['exp_avg', 'exp_avg_sq', 'step']) assert.ok(st(r, `${n}.${slot}`).equal(so.get(`${n}.${slot}`)!), `${n}.${slot}`);
+    for (const slot of ['exp_avg', 'exp_avg_sq', 'step'])
+      assert.ok(st(r, `${n}.${slot}`).equal(so.get(`${n}.${slot}`)!), `${n}.${slot}`);
   }
   const batch = makeBatch(14);
   const p = checkPreservation(s.model, r.model, batch);
-  console.log(`pool 2->1: maxRel ${p.maxRelLogitDiff.toExponential(2)}, loss ${p.lossBefore.toFixed(4)} -> ${p.lossAfter.toFixed(4)}, params ${p.paramsBefore} -> ${p.paramsAfter}`);
+  console.log(
+    `pool 2->1: maxRel ${p.maxRelLogitDiff.toExponential(2)}, loss ${p.lossBefore.toFixed(4)} -> ${p.lossAfter.toFixed(4)}, params ${p.paramsBefore} -> ${p.paramsAfter}`,
+  );
   assert.equal(p.paramsBefore, p.paramsAfter);
   const t = trainAfter(r, 2);
   assert.ok(t.losses.every(Number.isFinite));
@@ -49,7 +62,13 @@ test('truncate: a no-op on weights (exact) when the position table covers the ne
 
 test('length: a length beyond maxPositionEmbeddings, or more pooling, is a GrowbertError', () => {
   const s = trainedSource(SMALL);
-  assert.throws(() => growLength(s.src, { seqLength: 25 }), { name: 'GrowbertError', message: /length 25 exceeds maxPositionEmbeddings 24/ });
-  assert.throws(() => growLength(s.src, { poolingSize: 2 }), { name: 'GrowbertError', message: /poolingSize target 2 is larger than the source's 1/ });
+  assert.throws(() => growLength(s.src, { seqLength: 25 }), {
+    name: 'GrowbertError',
+    message: /length 25 exceeds maxPositionEmbeddings 24/,
+  });
+  assert.throws(() => growLength(s.src, { poolingSize: 2 }), {
+    name: 'GrowbertError',
+    message: /poolingSize target 2 is larger than the source's 1/,
+  });
   s.dispose();
 });

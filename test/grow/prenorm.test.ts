@@ -5,7 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPreservation, depthMap, grow, growDepth, growFfn } from '../../src/grow/index.js';
 import { dispose } from '../../src/tensor/index.js';
-import { SMALL, assertTrained, assertUnchanged, disposeResult, makeBatch, snapshot, st, trainAfter, trainedSource } from './helpers.js';
+import {
+  SMALL,
+  assertTrained,
+  assertUnchanged,
+  disposeResult,
+  makeBatch,
+  snapshot,
+  st,
+  trainAfter,
+  trainedSource,
+} from './helpers.js';
 
 const PRE = { ...SMALL, arch: 'prenorm' as const };
 const L = (i: number) => `bert.encoder.layer.${i}.`;
@@ -20,14 +30,30 @@ for (const lnTransfer of [true, false]) {
     assert.match(r.report[0], /LayerNorms copied; exact/);
     const batch = makeBatch(4);
     const p = checkPreservation(s.model, r.model, batch);
-    console.log(`prenorm identity 2->5: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}`);
+    console.log(
+      `prenorm identity 2->5: maxAbs ${p.maxAbsLogitDiff.toExponential(2)}, maxRel ${p.maxRelLogitDiff.toExponential(2)}`,
+    );
     assert.ok(p.maxRelLogitDiff <= 1e-6, `relative logit error ${p.maxRelLogitDiff}`);
-    const src = s.model.namedParameters(), grown = r.model.namedParameters();
+    const src = s.model.namedParameters(),
+      grown = r.model.namedParameters();
     const map = depthMap('identity', 2, 5);
     for (let i = 1; i < 5; i++) {
       if (map[i] !== map[i - 1]) continue;
-      for (const rel of ['attention.output.dense.weight', 'attention.output.dense.bias', 'output.dense.weight', 'output.dense.bias']) {
-        assert.equal(grown.get(L(i) + rel)!.abs().max().item(), 0, `${L(i)}${rel}`);
+      for (const rel of [
+        'attention.output.dense.weight',
+        'attention.output.dense.bias',
+        'output.dense.weight',
+        'output.dense.bias',
+      ]) {
+        assert.equal(
+          grown
+            .get(L(i) + rel)!
+            .abs()
+            .max()
+            .item(),
+          0,
+          `${L(i)}${rel}`,
+        );
         assert.equal(st(r, `${L(i)}${rel}.step`).item(), 0);
       }
       for (const rel of ['attention.LayerNorm.weight', 'intermediate.LayerNorm.bias', 'attention.self.key.weight']) {
@@ -35,7 +61,10 @@ for (const lnTransfer of [true, false]) {
         assert.equal(st(r, `${L(i)}${rel}.step`).item(), 3);
       }
     }
-    assert.ok(grown.get('bert.LayerNorm.weight')!.equal(src.get('bert.LayerNorm.weight')!), 'the final LayerNorm is carried over');
+    assert.ok(
+      grown.get('bert.LayerNorm.weight')!.equal(src.get('bert.LayerNorm.weight')!),
+      'the final LayerNorm is carried over',
+    );
     assertTrained(trainAfter(r, 3));
     dispose(batch);
     disposeResult(r);
@@ -45,7 +74,11 @@ for (const lnTransfer of [true, false]) {
 
 test('prenorm: hidden 16 -> 32 (heads 2 -> 4), FFN 32 -> 64 (share) and depth 2 -> 4 (identity) in one growth, exact', () => {
   const s = trainedSource(PRE);
-  const r = grow(s.src, { hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 4 }, { depth: 'identity', ffn: 'share' });
+  const r = grow(
+    s.src,
+    { hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 4 },
+    { depth: 'identity', ffn: 'share' },
+  );
   assert.equal(r.preserving, true);
   assert.equal(r.model.config.arch, 'prenorm');
   assert.deepEqual(r.model.namedParameters().get('bert.LayerNorm.weight')!.shape, [32]);

@@ -23,7 +23,9 @@ function projected(f: Fn, xs: Tensor[], weights: Tensor[]): number {
   return tidy(() => {
     const ys = asList(f(...xs));
     let total = 0;
-    ys.forEach((y, k) => { total += y.mul(weights[k]).sum().item(); });
+    ys.forEach((y, k) => {
+      total += y.mul(weights[k]).sum().item();
+    });
     return total;
   });
 }
@@ -34,7 +36,9 @@ function projected(f: Fn, xs: Tensor[], weights: Tensor[]): number {
  * masks) belong in f's closure. Frees everything it creates.
  */
 export function gradcheck(f: Fn, inputs: Tensor[], o: GradcheckOptions = {}): void {
-  const eps = o.eps ?? 1e-6, atol = o.atol ?? 1e-6, rtol = o.rtol ?? 1e-5;
+  const eps = o.eps ?? 1e-6,
+    atol = o.atol ?? 1e-6,
+    rtol = o.rtol ?? 1e-5;
   for (const x of inputs) assert.equal(x.dtype, 'float64', 'gradcheck: inputs must be float64');
   tidy(() => {
     const leaves = inputs.map((x) => x.detach().clone().requiresGrad_());
@@ -51,7 +55,12 @@ export function gradcheck(f: Fn, inputs: Tensor[], o: GradcheckOptions = {}): vo
     noGrad(() => {
       inputs.forEach((x, i) => {
         const g = leaves[i].grad;
-        if (g) assert.deepEqual([g.shape, g.dtype], [x.shape, x.dtype], `gradcheck: grad of input ${i} has the wrong shape or dtype`);
+        if (g)
+          assert.deepEqual(
+            [g.shape, g.dtype],
+            [x.shape, x.dtype],
+            `gradcheck: grad of input ${i} has the wrong shape or dtype`,
+          );
         const analytic = g ? (g.data() as Float64Array) : new Float64Array(x.numel);
         const base = x.contiguous().data() as Float64Array;
         for (let j = 0; j < base.length; j++) {
@@ -63,8 +72,10 @@ export function gradcheck(f: Fn, inputs: Tensor[], o: GradcheckOptions = {}): vo
           };
           const numeric = (at(eps) - at(-eps)) / (2 * eps);
           const err = Math.abs(analytic[j] - numeric);
-          assert.ok(err <= atol + rtol * Math.abs(numeric),
-            `gradcheck: input ${i} element ${j}: analytic ${analytic[j]} vs numeric ${numeric} (error ${err.toExponential(2)})`);
+          assert.ok(
+            err <= atol + rtol * Math.abs(numeric),
+            `gradcheck: input ${i} element ${j}: analytic ${analytic[j]} vs numeric ${numeric} (error ${err.toExponential(2)})`,
+          );
         }
       });
     });
@@ -79,7 +90,11 @@ export function randn64(shape: number[], seed = 1): Tensor {
 }
 /** float64 uniform draws in [lo, hi) from a fixed seed. */
 export function uniform64(shape: number[], lo: number, hi: number, seed = 1): Tensor {
-  return tidy(() => rand(shape, { dtype: 'float64', generator: new Generator(seed) }).mul(hi - lo).add(lo));
+  return tidy(() =>
+    rand(shape, { dtype: 'float64', generator: new Generator(seed) })
+      .mul(hi - lo)
+      .add(lo),
+  );
 }
 export function f64(data: number[], shape?: number[]): Tensor {
   return tensor(Float64Array.from(data), { shape: shape ?? [data.length] });
@@ -90,12 +105,16 @@ export function i64(data: number[], shape?: number[]): Tensor {
 
 /** Element-wise |actual - expected| <= atol + rtol * |expected|, and the same shape if given. */
 export function assertClose(actual: Tensor | number[], expected: Tensor | number[], atol = 1e-6, rtol = 1e-6): void {
-  if (!Array.isArray(actual) && !Array.isArray(expected)) assert.deepEqual(actual.shape, expected.shape, 'shapes differ');
+  if (!Array.isArray(actual) && !Array.isArray(expected))
+    assert.deepEqual(actual.shape, expected.shape, 'shapes differ');
   const a = Array.isArray(actual) ? actual : actual.toArray();
   const e = Array.isArray(expected) ? expected : expected.toArray();
   assert.equal(a.length, e.length, `lengths differ: ${a.length} vs ${e.length}`);
   for (let i = 0; i < a.length; i++) {
-    const ok = (Number.isNaN(e[i]) && Number.isNaN(a[i])) || a[i] === e[i] || Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i]);
+    const ok =
+      (Number.isNaN(e[i]) && Number.isNaN(a[i])) ||
+      a[i] === e[i] ||
+      Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i]);
     assert.ok(ok, `element ${i}: ${a[i]} vs expected ${e[i]}`);
   }
 }

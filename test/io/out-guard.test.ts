@@ -33,23 +33,33 @@ test('--out may not be, contain or lie inside an input, also through a symlink',
     [path.join(tmp, 'link'), [input], /contains the input/],
     [path.join(viaLink, 'inner'), [input], /lies inside the input/],
   ] as const) {
-    assert.throws(() => guardOut({ ...base, out, inputs: [...inputs], force: true }), (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => guardOut({ ...base, out, inputs: [...inputs], force: true }),
+      (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && !e.message.includes('\n'),
+    );
   }
   assert.ok(fs.existsSync(path.join(input, 'own.txt')));
 });
 
-test('a non-empty folder that is not the command\'s own output is refused, even with force', () => {
+test("a non-empty folder that is not the command's own output is refused, even with force", () => {
   const out = path.join(tmp, 'users');
   fs.mkdirSync(out);
   fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
   for (const force of [false, true]) {
-    assert.throws(() => writeOutAtomically({ ...base, out, force }, (t) => fs.writeFileSync(path.join(t, 'own.txt'), 'new')), /does not hold an own output; growbert never replaces files it did not write/);
+    assert.throws(
+      () => writeOutAtomically({ ...base, out, force }, (t) => fs.writeFileSync(path.join(t, 'own.txt'), 'new')),
+      /does not hold an own output; growbert never replaces files it did not write/,
+    );
   }
   assert.deepEqual(fs.readdirSync(out), ['notes.txt']);
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp') || f.endsWith('.old')), [], 'no temp folder left');
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp') || f.endsWith('.old')),
+    [],
+    'no temp folder left',
+  );
 });
 
-test('force replaces only the command\'s own entries; unrelated files beside them stay', () => {
+test("force replaces only the command's own entries; unrelated files beside them stay", () => {
   const out = path.join(tmp, 'own');
   writeOutAtomically({ ...base, out }, (t) => {
     fs.writeFileSync(path.join(t, 'own.txt'), 'v1');
@@ -57,12 +67,12 @@ test('force replaces only the command\'s own entries; unrelated files beside the
     fs.writeFileSync(path.join(t, 'sub', 'old-only.txt'), 'v1');
     fs.writeFileSync(path.join(t, 'log.1'), 'old log');
   });
-  fs.writeFileSync(path.join(out, 'notes.txt'), 'the user\'s');
+  fs.writeFileSync(path.join(out, 'notes.txt'), "the user's");
   assert.throws(() => writeOutAtomically({ ...base, out }, () => {}), /already holds an own output; pass --force/);
   writeOutAtomically({ ...base, out, force: true }, (t) => fs.writeFileSync(path.join(t, 'own.txt'), 'v2'));
   assert.deepEqual(fs.readdirSync(out).sort(), ['notes.txt', 'own.txt']);
   assert.equal(fs.readFileSync(path.join(out, 'own.txt'), 'utf8'), 'v2');
-  assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'the user\'s');
+  assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), "the user's");
 });
 
 test('a file where the folder should be, and a failing fill, leave everything as it was', () => {
@@ -70,7 +80,13 @@ test('a file where the folder should be, and a failing fill, leave everything as
   fs.writeFileSync(file, 'x');
   assert.throws(() => guardOut({ ...base, out: file }), /exists and is not a folder/);
   const out = path.join(tmp, 'failing');
-  assert.throws(() => writeOutAtomically({ ...base, out }, () => { throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () =>
+      writeOutAtomically({ ...base, out }, () => {
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.ok(!fs.existsSync(out));
 });
 
@@ -85,6 +101,10 @@ test('looksLikeRun: a growbert config.json or a checkpoint, not any config.json 
 
 test('a failed write names the file asked for and the real cause, not a temp path', () => {
   // /sys is read-only (or refuses new entries) even for root, unlike a chmod-ed folder
-  assert.throws(() => atomicWriteFile('/sys/growbert-cannot/config.json', '{}'),
-    (e: Error) => e.name === 'GrowbertError' && /^cannot write \/sys\/growbert-cannot\/config\.json: .*\((EPERM|EROFS|EACCES)\)/.test(e.message));
+  assert.throws(
+    () => atomicWriteFile('/sys/growbert-cannot/config.json', '{}'),
+    (e: Error) =>
+      e.name === 'GrowbertError' &&
+      /^cannot write \/sys\/growbert-cannot\/config\.json: .*\((EPERM|EROFS|EACCES)\)/.test(e.message),
+  );
 });

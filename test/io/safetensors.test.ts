@@ -86,13 +86,19 @@ test('round trip of every dtype, empty tensors, scalars and metadata', () => {
   }));
   const metadata = { format: 'pt', note: 'ünïcode ✓' };
   writeSafetensors(file, lazy, metadata);
-  assert.deepEqual(calls, entries.map((e) => e.name));
+  assert.deepEqual(
+    calls,
+    entries.map((e) => e.name),
+  );
 
   const h = readSafetensorsHeader(file);
   assert.equal(h.dataStart % 8, 0, 'data section starts 8-aligned');
   assert.equal(h.fileSize, fs.statSync(file).size);
   assert.deepEqual(h.metadata, metadata);
-  assert.deepEqual(h.tensors.map((t) => t.name), entries.map((e) => e.name));
+  assert.deepEqual(
+    h.tensors.map((t) => t.name),
+    entries.map((e) => e.name),
+  );
   let expectedOffset = h.dataStart;
   for (const [i, t] of h.tensors.entries()) {
     assert.equal(t.dtype, entries[i]!.dtype);
@@ -110,14 +116,20 @@ test('round trip of every dtype, empty tensors, scalars and metadata', () => {
 
   const r = new SafetensorsReader(file);
   try {
-    assert.deepEqual(r.names(), entries.map((e) => e.name));
+    assert.deepEqual(
+      r.names(),
+      entries.map((e) => e.name),
+    );
     assert.deepEqual(r.read('bf16'), entries[3]!.bytes);
     assert.deepEqual(r.read('bool'), entries[9]!.bytes);
     assert.equal(r.read('empty').byteLength, 0);
     assert.deepEqual(r.info('scalar').shape, []);
     const f64 = r.read('f64');
     assert.equal(new Float64Array(f64.buffer).length, 3, 'readable as Float64Array');
-    assert.throws(() => r.info('nope'), (e: unknown) => e instanceof GrowbertError && e.message.includes(file));
+    assert.throws(
+      () => r.info('nope'),
+      (e: unknown) => e instanceof GrowbertError && e.message.includes(file),
+    );
   } finally {
     r.close();
   }
@@ -194,8 +206,14 @@ test('corrupt files give GrowbertErrors naming the file', () => {
   fs.writeFileSync(f('trunc'), good.subarray(0, good.byteLength - 5));
   assertBad(f('trunc'), /truncated/);
 
-  assert.throws(() => new SafetensorsReader(f('trunc')), (e: unknown) => e instanceof GrowbertError && e.message.includes(f('trunc')));
-  assert.throws(() => readSafetensorsHeader(f('missing')), (e: unknown) => e instanceof GrowbertError && /not found/.test(e.message));
+  assert.throws(
+    () => new SafetensorsReader(f('trunc')),
+    (e: unknown) => e instanceof GrowbertError && e.message.includes(f('trunc')),
+  );
+  assert.throws(
+    () => readSafetensorsHeader(f('missing')),
+    (e: unknown) => e instanceof GrowbertError && /not found/.test(e.message),
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -216,7 +234,13 @@ test('reads the bert-tiny HF fixture and rewrites it byte-identically', () => {
 
     writeSafetensors(
       out,
-      src.header.tensors.map((ti) => ({ name: ti.name, dtype: ti.dtype, shape: ti.shape, byteLength: ti.byteLength, bytes: () => src.read(ti.name) })),
+      src.header.tensors.map((ti) => ({
+        name: ti.name,
+        dtype: ti.dtype,
+        shape: ti.shape,
+        byteLength: ti.byteLength,
+        bytes: () => src.read(ti.name),
+      })),
       src.header.metadata,
     );
     const copy = new SafetensorsReader(out);

@@ -5,17 +5,43 @@ import assert from 'node:assert/strict';
 import { grow } from '../../src/grow/index.js';
 import { GrowbertError } from '../../src/io/errors.js';
 import {
-  ARCHS, BertForMaskedLM, GROWABLE_KEYS, GrowableShapeSchema, ModelOverridesSchema, bertConfig, fromHfConfig, getsWeightDecay, headSize, mapHfName,
-  paramLayout, toHfConfig, toHfName, type BertConfig, type BertConfigInput,
+  ARCHS,
+  BertForMaskedLM,
+  GROWABLE_KEYS,
+  GrowableShapeSchema,
+  ModelOverridesSchema,
+  bertConfig,
+  fromHfConfig,
+  getsWeightDecay,
+  headSize,
+  mapHfName,
+  paramLayout,
+  toHfConfig,
+  toHfName,
+  type BertConfig,
+  type BertConfigInput,
 } from '../../src/model/index.js';
 import { initTensor, zeros } from '../../src/nn/index.js';
 import { dispose, noGrad, tidy } from '../../src/tensor/index.js';
 import { makeBatch } from '../grow/helpers.js';
 
-const BASE: BertConfigInput = { vocabSize: 40, hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 24, maxPositionEmbeddings: 16 };
+const BASE: BertConfigInput = {
+  vocabSize: 40,
+  hiddenSize: 16,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  intermediateSize: 24,
+  maxPositionEmbeddings: 16,
+};
 
 function axisSize(c: BertConfig, axis: string): number {
-  return { hidden: c.hiddenSize, attn: c.numAttentionHeads * headSize(c), ffn: c.intermediateSize, rankI: c.ffnRank, rankO: c.ffnRank }[axis]!;
+  return {
+    hidden: c.hiddenSize,
+    attn: c.numAttentionHeads * headSize(c),
+    ffn: c.intermediateSize,
+    rankI: c.ffnRank,
+    rankO: c.ffnRank,
+  }[axis]!;
 }
 
 for (const arch of ARCHS) {
@@ -26,13 +52,16 @@ for (const arch of ARCHS) {
       for (const [name, t] of m.namedParameters()) {
         const l = paramLayout(m.config, name);
         assert.equal(l.dims.length, t.ndim, `${name}: layout has ${l.dims.length} dims, tensor ${t.ndim}`);
-        l.dims.forEach((d, i) => { if (d) assert.equal(t.shape[i], axisSize(m.config, d[0]), `${name} dim ${i} (${d[0]})`); });
+        l.dims.forEach((d, i) => {
+          if (d) assert.equal(t.shape[i], axisSize(m.config, d[0]), `${name} dim ${i} (${d[0]})`);
+        });
         if (l.layerNorm) assert.ok(name.endsWith('.weight') || name.endsWith('.bias'), name);
         // the optimizer's decay rule agrees with the layout: no decay on LayerNorms and biases
         assert.equal(getsWeightDecay(name), !l.layerNorm && !name.endsWith('.bias'), name);
         if (l.identity === 'zero') zeroed++;
       }
-      // identity growth zeroes each layer's attention output (weight, bias) and FFN output (bias and weight or B factor)
+      // identity growth zeroes each layer's attention output (weight, bias) and FFN output (bias and weight or B
+      // factor)
       assert.equal(zeroed, 4 * BASE.numHiddenLayers);
       m.dispose();
     });
@@ -40,15 +69,20 @@ for (const arch of ARCHS) {
 }
 
 test('a parameter the layout does not describe is an error, and growth refuses it before doing anything', () => {
-  assert.throws(() => paramLayout(bertConfig(BASE), 'bert.encoder.layer.0.attention.new_gate.weight'), (e: Error) =>
-    e instanceof GrowbertError && /not described for arch 'bert'.*src\/model\/family\.ts/.test(e.message));
+  assert.throws(
+    () => paramLayout(bertConfig(BASE), 'bert.encoder.layer.0.attention.new_gate.weight'),
+    (e: Error) => e instanceof GrowbertError && /not described for arch 'bert'.*src\/model\/family\.ts/.test(e.message),
+  );
   // post-LN BERT has no final LayerNorm; the pre-LN variant has
   assert.throws(() => paramLayout(bertConfig(BASE), 'bert.LayerNorm.weight'), /not described/);
   assert.equal(paramLayout(bertConfig({ ...BASE, arch: 'prenorm' }), 'bert.LayerNorm.weight').layer, -1);
   class WithExtra extends BertForMaskedLM {
     constructor() {
       super(BASE, { seed: 1 });
-      this.param('bert.encoder.layer.0.extra_scale', noGrad(() => initTensor([16], zeros, {})));
+      this.param(
+        'bert.encoder.layer.0.extra_scale',
+        noGrad(() => initTensor([16], zeros, {})),
+      );
     }
   }
   const m = new WithExtra();
@@ -98,7 +132,9 @@ test('prenorm: forward, encode (ends with the final LayerNorm), and an HF config
     }
   });
   const pooled = new BertForMaskedLM({ ...c, poolingSize: 2 }, { seed: 3 });
-  tidy(() => assert.ok(Number.isFinite(pooled.forward(batch).loss!.item()), 'length pooling runs on the pre-LN layers'));
+  tidy(() =>
+    assert.ok(Number.isFinite(pooled.forward(batch).loss!.item()), 'length pooling runs on the pre-LN layers'),
+  );
   pooled.dispose();
   const hf = toHfConfig(c);
   assert.equal(hf.model_type, 'growbert-prenorm');

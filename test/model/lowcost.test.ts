@@ -1,29 +1,76 @@
 // The low-cost-stage variants: length pooling and the factorized FFN; and bf16 compute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BertForMaskedLM, factorizedToDense, meanPool, pooledLength, toFullRankFFN, unmaskedStream, type BertConfigInput, type MaskedLMBatch } from '../../src/model/index.js';
+import {
+  BertForMaskedLM,
+  factorizedToDense,
+  meanPool,
+  pooledLength,
+  toFullRankFFN,
+  unmaskedStream,
+  type BertConfigInput,
+  type MaskedLMBatch,
+} from '../../src/model/index.js';
 import { dispose, noGrad, randint, tensor, tidy } from '../../src/tensor/index.js';
 import { MLM_FIXTURE, loadFixtureModel, maxAbsDiff } from './fixture.js';
 
 const TINY: BertConfigInput = {
-  vocabSize: 100, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 64, maxPositionEmbeddings: 32,
+  vocabSize: 100,
+  hiddenSize: 32,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  intermediateSize: 64,
+  maxPositionEmbeddings: 32,
 };
 
 /** Batch of 2 x 11, the second row padded after position 7; 3 masked slots, one of them padding. */
 function makeBatch(): MaskedLMBatch {
   return {
     inputIds: randint(1, 100, [2, 11]),
-    tokenTypeIds: tensor([[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0]], { dtype: 'int64' }),
-    attentionMask: tensor([[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]], { dtype: 'int64' }),
-    maskedPositions: tensor([[2, 5, 9], [1, 6, 0]], { dtype: 'int64' }),
-    maskedLabels: tensor([[11, 12, 13], [14, 15, -100]], { dtype: 'int64' }),
+    tokenTypeIds: tensor(
+      [
+        [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1],
+        [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0],
+      ],
+      { dtype: 'int64' },
+    ),
+    attentionMask: tensor(
+      [
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
+      ],
+      { dtype: 'int64' },
+    ),
+    maskedPositions: tensor(
+      [
+        [2, 5, 9],
+        [1, 6, 0],
+      ],
+      { dtype: 'int64' },
+    ),
+    maskedLabels: tensor(
+      [
+        [11, 12, 13],
+        [14, 15, -100],
+      ],
+      { dtype: 'int64' },
+    ),
   };
 }
 
 test('meanPool: [CLS] kept, windows of k averaged, short last window, mask = window max', () => {
   tidy(() => {
     // x[0, i] = [i, 10 i], S = 6, k = 2: windows {1,2} {3,4} {5}
-    const x = tensor([[[0, 0], [1, 10], [2, 20], [3, 30], [4, 40], [5, 50]]]);
+    const x = tensor([
+      [
+        [0, 0],
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+        [5, 50],
+      ],
+    ]);
     const mask = tensor([[1, 1, 1, 1, 0, 0]], { dtype: 'int64' });
     const p = meanPool(x, mask, 2);
     assert.deepEqual(p.x.shape, [1, 4, 2]);
@@ -39,7 +86,10 @@ test('meanPool: [CLS] kept, windows of k averaged, short last window, mask = win
 test('unmaskedStream: the non-target tokens in order; a row with a padded target drops its last token', () => {
   tidy(() => {
     // x[b, i] = [100 b + i]; row 0 targets 2, 5, 9; row 1 targets 1, 6 and one padded entry (at 0)
-    const x = tensor(Array.from({ length: 22 }, (_, i) => 100 * Math.floor(i / 11) + (i % 11)), { shape: [2, 11, 1] });
+    const x = tensor(
+      Array.from({ length: 22 }, (_, i) => 100 * Math.floor(i / 11) + (i % 11)),
+      { shape: [2, 11, 1] },
+    );
     const b = makeBatch();
     const keep = b.attentionMask!;
     const u = unmaskedStream(x, keep, b.maskedPositions!, b.maskedLabels!.ne(-100));
@@ -53,7 +103,8 @@ test('unmaskedStream: the non-target tokens in order; a row with a padded target
 test('length pooling: same parameters, [B, P, V] logits, pooled hidden lengths, finite loss, gradients everywhere', () => {
   const plain = new BertForMaskedLM(TINY, { seed: 5 });
   const pooled = new BertForMaskedLM({ ...TINY, poolingSize: 2 }, { seed: 5 });
-  const a = plain.namedParameters(), b = pooled.namedParameters();
+  const a = plain.namedParameters(),
+    b = pooled.namedParameters();
   assert.deepEqual([...a.keys()], [...b.keys()]);
   for (const [n, t] of a) assert.ok(t.equal(b.get(n)!), n);
   const batch = makeBatch();
@@ -62,7 +113,10 @@ test('length pooling: same parameters, [B, P, V] logits, pooled hidden lengths, 
     assert.deepEqual(out.logits.shape, [2, 3, 100]);
     // embeddings at full length, then the unmasked stream (11 - 3 = 8 tokens) pooled to
     // 1 + ceil(7 / 2) = 5 slots, + 3 masked slots
-    assert.deepEqual(out.hiddenStates!.map((h) => h.shape[1]), [11, 8, 8]);
+    assert.deepEqual(
+      out.hiddenStates!.map((h) => h.shape[1]),
+      [11, 8, 8],
+    );
     assert.ok(Number.isFinite(out.loss!.item()));
     out.loss!.backward();
     for (const [n, p] of pooled.namedParameters()) {
@@ -72,12 +126,14 @@ test('length pooling: same parameters, [B, P, V] logits, pooled hidden lengths, 
   });
   assert.throws(() => pooled.forward({ inputIds: batch.inputIds }), /needs maskedPositions/);
   // pooling off in the same model: the plain model's function
-  tidy(() => noGrad(() => {
-    plain.eval();
-    pooled.eval();
-    const withPool = pooled.forward(batch).logits;
-    assert.ok(maxAbsDiff(withPool, plain.forward(batch).logits) > 1e-4, 'pooling should change the function');
-  }));
+  tidy(() =>
+    noGrad(() => {
+      plain.eval();
+      pooled.eval();
+      const withPool = pooled.forward(batch).logits;
+      assert.ok(maxAbsDiff(withPool, plain.forward(batch).logits) > 1e-4, 'pooling should change the function');
+    }),
+  );
   dispose(batch);
   plain.dispose();
   pooled.dispose();
@@ -99,7 +155,9 @@ test('factorized FFN: lowrank names, shapes, gradients; multiplying out gives th
     out.loss!.backward();
     for (const [n, p] of names) assert.ok(p.grad && p.grad.abs().sum().item() > 0, n);
     // the product B·A has the dense layer's init scale
-    const w = names.get('bert.encoder.layer.0.intermediate.dense.lowrank_b.weight')!.matmul(names.get('bert.encoder.layer.0.intermediate.dense.lowrank_a.weight')!);
+    const w = names
+      .get('bert.encoder.layer.0.intermediate.dense.lowrank_b.weight')!
+      .matmul(names.get('bert.encoder.layer.0.intermediate.dense.lowrank_a.weight')!);
     assert.ok(Math.abs(w.std().item() - 0.02) < 0.005);
   });
   model.eval();
@@ -133,7 +191,9 @@ test('bf16 compute stays close to float32; gradients land in float32', () => {
       const b16 = m.forward(batch, { bf16: true });
       assert.equal(b16.logits.dtype, 'float32');
       const rel = f32.logits.sub(b16.logits).norm().item() / f32.logits.norm().item();
-      console.log(`bf16 vs fp32 (poolingSize ${m.config.poolingSize}): relative logit diff ${rel.toExponential(2)}, loss ${f32.loss!.item().toFixed(4)} vs ${b16.loss!.item().toFixed(4)}`);
+      console.log(
+        `bf16 vs fp32 (poolingSize ${m.config.poolingSize}): relative logit diff ${rel.toExponential(2)}, loss ${f32.loss!.item().toFixed(4)} vs ${b16.loss!.item().toFixed(4)}`,
+      );
       assert.ok(rel < 5e-2, `relative diff ${rel}`);
       b16.loss!.backward();
       for (const p of m.parameters()) {

@@ -6,10 +6,21 @@ import { dispose, manualSeed, noGrad, randint, tensor, tidy } from '../../src/te
 for (const variant of [{}, { poolingSize: 2 }, { ffnRank: 16 }]) {
   test(`loss falls on one repeated batch with plain SGD (${JSON.stringify(variant)})`, () => {
     manualSeed(0);
-    const model = new BertForMaskedLM(presetConfig('tiny', 200, { ...variant, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 }), { seed: 0 });
+    const model = new BertForMaskedLM(
+      presetConfig('tiny', 200, { ...variant, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 }),
+      { seed: 0 },
+    );
     const batch = {
       inputIds: randint(5, 200, [4, 16]),
-      maskedPositions: tensor([[1, 4, 9], [2, 3, 15], [5, 6, 7], [8, 12, 14]], { dtype: 'int64' }),
+      maskedPositions: tensor(
+        [
+          [1, 4, 9],
+          [2, 3, 15],
+          [5, 6, 7],
+          [8, 12, 14],
+        ],
+        { dtype: 'int64' },
+      ),
       maskedLabels: randint(5, 200, [4, 3]),
     };
     const losses: number[] = [];

@@ -17,7 +17,10 @@ class Block extends Module {
 
 test('dotted names, own parameters first, shared tensors listed once', () => {
   const m = tidy(() => new Block()); // built inside a scope: parameters must survive it
-  assert.deepEqual([...m.namedParameters().keys()], ['scale', 'attention.output.dense.weight', 'attention.output.dense.bias', 'LayerNorm.weight', 'LayerNorm.bias']);
+  assert.deepEqual(
+    [...m.namedParameters().keys()],
+    ['scale', 'attention.output.dense.weight', 'attention.output.dense.bias', 'LayerNorm.weight', 'LayerNorm.bias'],
+  );
   assert.ok(m.parameters().every((p) => !p.isDisposed && p.isLeaf && p.requiresGrad));
   assert.equal(m.numParameters(), 4 + 16 + 4 + 4 + 4);
   m.eval();
@@ -32,7 +35,10 @@ test('parameters are updated in place by an optimizer step; stateDict shares mem
   const lin = new Linear(3, 2, { generator: new Generator(1) });
   const before = lin.weight.toArray();
   tidy(() => {
-    lin.forward(randn([5, 3])).sum().backward();
+    lin
+      .forward(randn([5, 3]))
+      .sum()
+      .backward();
     noGrad(() => lin.weight.add_(lin.weight.grad!, -1));
   });
   assert.notDeepEqual(lin.weight.toArray(), before);
@@ -48,7 +54,21 @@ test('parameters are updated in place by an optimizer step; stateDict shares mem
 test('loadStateDict copies in place (same tensor objects) and converts dtype', () => {
   const a = new Linear(2, 2);
   const w = a.weight;
-  a.loadStateDict(new Map([['weight', tensor([[1, 2], [3, 4]], { dtype: 'float64' })], ['bias', tensor([5, 6])]]));
+  a.loadStateDict(
+    new Map([
+      [
+        'weight',
+        tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { dtype: 'float64' },
+        ),
+      ],
+      ['bias', tensor([5, 6])],
+    ]),
+  );
   assert.equal(a.weight, w);
   assert.equal(a.weight.dtype, 'float32');
   assert.deepEqual(a.weight.toArray(), [1, 2, 3, 4]);
@@ -74,13 +94,15 @@ test('Linear computes in its input dtype (bf16 matmul on float32 weights); Layer
 test('LowRankLinear equals a dense layer with W = B·A; Embedding looks up rows', () => {
   const lr = new LowRankLinear(6, 5, 2);
   const emb = new Embedding(4, 3);
-  tidy(() => noGrad(() => {
-    lr.bias!.fill_(0.5);
-    const x = randn([3, 6]);
-    const dense = x.matmul(lr.denseWeight().T).add(0.5);
-    assert.ok(lr.forward(x).sub(dense).abs().max().item() < 1e-6);
-    assert.deepEqual(emb.forward(tensor([2], { dtype: 'int64' })).toArray(), emb.weight.select(0, 2).toArray());
-  }));
+  tidy(() =>
+    noGrad(() => {
+      lr.bias!.fill_(0.5);
+      const x = randn([3, 6]);
+      const dense = x.matmul(lr.denseWeight().T).add(0.5);
+      assert.ok(lr.forward(x).sub(dense).abs().max().item() < 1e-6);
+      assert.deepEqual(emb.forward(tensor([2], { dtype: 'int64' })).toArray(), emb.weight.select(0, 2).toArray());
+    }),
+  );
   assert.deepEqual([...lr.namedParameters().keys()], ['bias', 'lowrank_a.weight', 'lowrank_b.weight']);
   lr.dispose();
   emb.dispose();
@@ -89,7 +111,12 @@ test('LowRankLinear equals a dense layer with W = B·A; Embedding looks up rows'
 test('modules built and used in tidy leak nothing once disposed', () => {
   const start = memory().tensors;
   const m = new Block();
-  tidy(() => m.norm.forward(m.proj.forward(randn([2, 4]))).sum().backward());
+  tidy(() =>
+    m.norm
+      .forward(m.proj.forward(randn([2, 4])))
+      .sum()
+      .backward(),
+  );
   for (const p of m.parameters()) p.grad = null;
   m.dispose();
   assert.equal(memory().tensors, start);

@@ -42,7 +42,10 @@ function assertWellFormed(xml: string): void {
     pos = re.lastIndex;
     const [, close, name, , selfClose, text] = m;
     if (text !== undefined) {
-      assert.ok(!/&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(text), `bad entity in text near ${JSON.stringify(text.slice(0, 40))}`);
+      assert.ok(
+        !/&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(text),
+        `bad entity in text near ${JSON.stringify(text.slice(0, 40))}`,
+      );
       continue;
     }
     if (close) assert.equal(stack.pop(), name, `closing </${name}> matches its opening tag`);
@@ -52,7 +55,8 @@ function assertWellFormed(xml: string): void {
   assert.deepEqual(stack, [], 'all tags closed');
 }
 
-const curve = (n: number, f: (x: number) => number) => Array.from({ length: n }, (_, i) => ({ x: (i + 1) * 10, y: f((i + 1) * 10) }));
+const curve = (n: number, f: (x: number) => number) =>
+  Array.from({ length: n }, (_, i) => ({ x: (i + 1) * 10, y: f((i + 1) * 10) }));
 
 const SPEC: LineChartSpec = {
   title: 'MLM loss <grown> & baseline',
@@ -61,7 +65,10 @@ const SPEC: LineChartSpec = {
   series: [
     { name: 'baseline', points: curve(60, (s) => 2 + 8 * Math.exp(-s / 150)) },
     // given out of x order, with points that cannot be drawn
-    { name: 'grown "x2"', points: [...curve(60, (s) => 1.9 + 8 * Math.exp(-s / 110)), { x: 5, y: NaN }, { x: Infinity, y: 3 }].reverse() },
+    {
+      name: 'grown "x2"',
+      points: [...curve(60, (s) => 1.9 + 8 * Math.exp(-s / 110)), { x: 5, y: NaN }, { x: Infinity, y: 3 }].reverse(),
+    },
     { name: 'empty run', points: [] },
   ],
   markers: [
@@ -79,12 +86,26 @@ test('renderLineChart: well-formed SVG naming every series and axis, PNG at PNG_
   assert.ok(svg.startsWith('<svg'), 'starts with <svg');
   assertWellFormed(svg);
   // the index of a <text> element that shows `t` (XML-escaped), or -1
-  const at = (t: string) => svg.indexOf(`>${t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text>`);
-  for (const text of ['baseline', 'grown "x2"', 'empty run (no data)', 'training step', 'masked-LM loss',
-    'MLM loss <grown> & baseline', 'grow depth x2', 'warmup ends', 'a point', 'baseline final 2.00']) {
+  const at = (t: string) =>
+    svg.indexOf(`>${t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text>`);
+  for (const text of [
+    'baseline',
+    'grown "x2"',
+    'empty run (no data)',
+    'training step',
+    'masked-LM loss',
+    'MLM loss <grown> & baseline',
+    'grow depth x2',
+    'warmup ends',
+    'a point',
+    'baseline final 2.00',
+  ]) {
     assert.ok(at(text) >= 0, `SVG shows ${text}`);
   }
-  assert.ok(at('baseline') < at('grown "x2"') && at('grown "x2"') < at('empty run (no data)'), 'legend in series order');
+  assert.ok(
+    at('baseline') < at('grown "x2"') && at('grown "x2"') < at('empty run (no data)'),
+    'legend in series order',
+  );
   assert.ok(svg.includes('font-family="DejaVu Sans'), 'text uses the bundled font');
   // each series' line is stroked in its own colour
   for (const c of seriesColours(2)) assert.ok(svg.includes(`stroke="${c}"`), `a line stroked ${c}`);
@@ -98,7 +119,8 @@ test('renderLineChart: well-formed SVG naming every series and axis, PNG at PNG_
 });
 
 test('rasterise: text is drawn with the bundled font, with system fonts off', async () => {
-  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">' +
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">' +
     '<text x="5" y="30" font-family="DejaVu Sans, Verdana, sans-serif" font-size="24">Hg 42</text></svg>';
   const { pixels, width, height } = await rasterise(svg);
   assert.equal(width, 120 * PNG_SCALE);
@@ -123,16 +145,38 @@ test('chartData: drops undrawable points, sorts by x, resolves markers', () => {
   const grown = d.lines.filter((r) => r.series === 'grown "x2"');
   assert.equal(grown.length, 60, 'NaN and Infinity points dropped');
   for (let i = 1; i < grown.length; i++) assert.ok(grown[i]!.x > grown[i - 1]!.x, 'joined in x order');
-  assert.deepEqual(d.legend.map((e) => e.value), ['baseline', 'grown "x2"', 'empty run (no data)']);
+  assert.deepEqual(
+    d.legend.map((e) => e.value),
+    ['baseline', 'grown "x2"', 'empty run (no data)'],
+  );
   assert.equal(new Set(d.legend.map((e) => e.colour)).size, 3, 'distinct colours');
   // a series marker without y sits on that series' line; a bare x is a rule; x/y is a point
   const onLine = d.markerPoints.find((m) => m.label === 'grow depth x2')!;
   assert.ok(Math.abs(onLine.y - (1.9 + 8 * Math.exp(-300 / 110))) < 1e-12);
   assert.equal(onLine.colour, d.colours.get('grown "x2"'));
-  assert.deepEqual(d.markerRules.map((r) => [r.x, r.side]), [[100, 'right']]);
+  assert.deepEqual(
+    d.markerRules.map((r) => [r.x, r.side]),
+    [[100, 'right']],
+  );
   assert.deepEqual(d.markerPoints.map((m) => m.label).sort(), ['a point', 'grow depth x2']);
 
-  const log = chartData({ ...SPEC, logX: true, logY: true, series: [{ name: 'a', points: [{ x: 0, y: 1 }, { x: 1, y: -1 }, { x: 2, y: 3 }] }], markers: [], hLines: [{ y: 0, label: 'gone' }] });
+  const log = chartData({
+    ...SPEC,
+    logX: true,
+    logY: true,
+    series: [
+      {
+        name: 'a',
+        points: [
+          { x: 0, y: 1 },
+          { x: 1, y: -1 },
+          { x: 2, y: 3 },
+        ],
+      },
+    ],
+    markers: [],
+    hLines: [{ y: 0, label: 'gone' }],
+  });
   assert.deepEqual(log.lines, [{ series: 'a', x: 2, y: 3 }], 'non-positive values dropped on log axes');
   assert.deepEqual(log.lonePoints, log.lines, 'a one-point series is drawn as a point');
   assert.deepEqual(log.hLines, []);
@@ -145,11 +189,24 @@ test('seriesColours: many series stay distinct', () => {
 
 test('bad specs are GrowbertErrors naming the fix', () => {
   const base = { title: 't', xLabel: 'x', yLabel: 'y' };
-  assert.throws(() => chartData({ ...base, series: [{ name: 'a', points: [] }, { name: 'a', points: [] }] }), (e: unknown) => e instanceof GrowbertError && /distinct name/.test(e.message));
+  assert.throws(
+    () =>
+      chartData({
+        ...base,
+        series: [
+          { name: 'a', points: [] },
+          { name: 'a', points: [] },
+        ],
+      }),
+    (e: unknown) => e instanceof GrowbertError && /distinct name/.test(e.message),
+  );
   assert.throws(() => chartData({ ...base, series: [], yDomain: [2, 1] }), GrowbertError);
   assert.throws(() => chartData({ ...base, series: [], logY: true, yDomain: [0, 1] }), GrowbertError);
   assert.throws(() => chartData({ ...base, series: [], width: 0 }), GrowbertError);
-  assert.throws(() => chartData({ ...base, series: [], markers: [{ x: 1, series: 'nope', label: 'm' }] }), GrowbertError);
+  assert.throws(
+    () => chartData({ ...base, series: [], markers: [{ x: 1, series: 'nope', label: 'm' }] }),
+    GrowbertError,
+  );
 });
 
 test('renderLineChart: empty and log-scale charts render', async () => {

@@ -5,10 +5,25 @@ import assert from 'node:assert/strict';
 import { forwardFlopsPerSequence, layerFlops, pooledLen, stepFlops, type StepShape } from '../../src/schedule/cost.js';
 
 // H hidden, F FFN, N layers, V vocabulary, S sequence, P masked predictions, B batch
-const H = 4, F = 8, N = 2, V = 10, S = 6, P = 2, B = 3;
+const H = 4,
+  F = 8,
+  N = 2,
+  V = 10,
+  S = 6,
+  P = 2,
+  B = 3;
 const shape = (o: { poolingSize?: number; ffnRank?: number } = {}): StepShape => ({
-  config: { hiddenSize: H, intermediateSize: F, numHiddenLayers: N, vocabSize: V, poolingSize: o.poolingSize ?? 1, ffnRank: o.ffnRank ?? 0 },
-  batchSize: B, seqLength: S, maxPredictions: P,
+  config: {
+    hiddenSize: H,
+    intermediateSize: F,
+    numHiddenLayers: N,
+    vocabSize: V,
+    poolingSize: o.poolingSize ?? 1,
+    ffnRank: o.ffnRank ?? 0,
+  },
+  batchSize: B,
+  seqLength: S,
+  maxPredictions: P,
 });
 
 /** One layer by hand: Lq query rows attend to Lk key/value rows. */
@@ -47,7 +62,8 @@ test('length pooling k=2: only the S-P unmasked tokens pool; layer 1 pooled+P qu
   // the unmasked stream has S - P = 4 tokens: [CLS] + ceil(3 / 2) = 3 pooled slots
   const U = S - P;
   assert.equal(pooledLen(U, 2), 3);
-  const Lp = 3 + P, Lkeys = U + P; // 5 queries; 6 keys: each masked token once
+  const Lp = 3 + P,
+    Lkeys = U + P; // 5 queries; 6 keys: each masked token once
   // layer 1: q 2*5*16=160, k and v 2*6*16=192 each, scores and mixing 2*5*6*4=240 each, out 160, FFN 4*5*32=640
   const layer1 = handLayer(Lp, Lkeys, denseFfn(Lp));
   assert.equal(layer1, 160 + 192 + 192 + 240 + 240 + 160 + 640);
@@ -85,9 +101,17 @@ test('factorized FFN of rank r: each FFN matrix is [L,H]x[H,r] then x[r,F] (and 
 
 test('cost grows with every dimension', () => {
   const base = stepFlops(shape());
-  const bigger = (over: Partial<StepShape['config']>, rest: Partial<StepShape> = {}) => stepFlops({ ...shape(), ...rest, config: { ...shape().config, ...over } });
-  for (const [what, f] of [['layers', bigger({ numHiddenLayers: 3 })], ['hidden', bigger({ hiddenSize: 8 })], ['ffn', bigger({ intermediateSize: 16 })],
-    ['vocab', bigger({ vocabSize: 20 })], ['seq', bigger({}, { seqLength: 12 })], ['predictions', bigger({}, { maxPredictions: 3 })], ['batch', bigger({}, { batchSize: 4 })]] as const) {
+  const bigger = (over: Partial<StepShape['config']>, rest: Partial<StepShape> = {}) =>
+    stepFlops({ ...shape(), ...rest, config: { ...shape().config, ...over } });
+  for (const [what, f] of [
+    ['layers', bigger({ numHiddenLayers: 3 })],
+    ['hidden', bigger({ hiddenSize: 8 })],
+    ['ffn', bigger({ intermediateSize: 16 })],
+    ['vocab', bigger({ vocabSize: 20 })],
+    ['seq', bigger({}, { seqLength: 12 })],
+    ['predictions', bigger({}, { maxPredictions: 3 })],
+    ['batch', bigger({}, { batchSize: 4 })],
+  ] as const) {
     assert.ok(f > base, `more ${what} costs more`);
   }
 });

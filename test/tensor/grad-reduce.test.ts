@@ -9,7 +9,14 @@ const check = (f: (...xs: Tensor[]) => Tensor | Tensor[], make: () => Tensor[]) 
 
 test('the checker rejects a wrong gradient', () => {
   // d/da (a * stop_grad(a)) is a by autograd but 2a numerically.
-  assert.throws(() => check((a) => a.mul(a.detach()), () => [randn64([3], 1)]), /gradcheck: input 0 element/);
+  assert.throws(
+    () =>
+      check(
+        (a) => a.mul(a.detach()),
+        () => [randn64([3], 1)],
+      ),
+    /gradcheck: input 0 element/,
+  );
 });
 
 test('sum over everything, dims, several dims, keepdim', () => {
@@ -71,9 +78,15 @@ test('logsumexp over dims, keepdim', () => {
   check((a) => a.logsumexp([0, 1]), x);
   check((a) => a.logsumexp(0, true), x);
   // large values: the stable form must not overflow
-  check((a) => a.logsumexp(0), () => [f64([700, 710, 690, 705])]);
+  check(
+    (a) => a.logsumexp(0),
+    () => [f64([700, 710, 690, 705])],
+  );
 });
 
 test('prod (nonzero values)', () => {
-  check((a) => a.prod(), () => [f64([1.5, -0.5, 2, 0.75])]);
+  check(
+    (a) => a.prod(),
+    () => [f64([1.5, -0.5, 2, 0.75])],
+  );
 });

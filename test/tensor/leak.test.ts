@@ -6,7 +6,19 @@ import assert from 'node:assert/strict';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import {
-  crossEntropy, foreach, Generator, keep, linear, memory, noGrad, randint, randn, tidy, zeros, zerosLike, type Tensor,
+  crossEntropy,
+  foreach,
+  Generator,
+  keep,
+  linear,
+  memory,
+  noGrad,
+  randint,
+  randn,
+  tidy,
+  zeros,
+  zerosLike,
+  type Tensor,
 } from '../../src/tensor/index.js';
 
 /** global.gc when node runs with --expose-gc; otherwise exposed through V8's flags. */
@@ -24,31 +36,39 @@ function getGc(): (() => void) | undefined {
 /** A tiny linear classifier trained with AdamW-like foreach updates; returns a step function. */
 function trainer(): { step: (k: number) => number; dispose: () => void } {
   const gen = new Generator(0);
-  const params = tidy(() => [randn([4, 16], { generator: gen }).mul(0.1), zeros([4])].map((p) => keep(p.requiresGrad_())));
+  const params = tidy(() =>
+    [randn([4, 16], { generator: gen }).mul(0.1), zeros([4])].map((p) => keep(p.requiresGrad_())),
+  );
   const m = params.map((p) => keep(zerosLike(p)));
   const v = params.map((p) => keep(zerosLike(p)));
   const [lr, b1, b2, wd, eps] = [1e-2, 0.9, 0.999, 0.01, 1e-8];
-  const step = (k: number): number => tidy(() => {
-    const x = randn([8, 16], { generator: gen });
-    const y = randint(0, 4, [8], { generator: gen });
-    const loss = crossEntropy(linear(x, params[0], params[1]).relu(), y);
-    loss.backward();
-    noGrad(() => {
-      const grads = params.map((p) => p.grad!);
-      foreach.mul_(params, 1 - lr * wd);
-      foreach.lerp_(m, grads, 1 - b1);
-      foreach.mul_(v, b2);
-      foreach.addcmul_(v, grads, grads, 1 - b2);
-      const denom = foreach.sqrt(v);
-      foreach.add_(denom, eps);
-      foreach.addcdiv_(params, m, denom, -lr);
-      // both ways of zeroing: in place, and dropping the gradient tensors
-      if (k % 2 === 0) foreach.zero_(grads);
-      else for (const p of params) p.grad = null;
+  const step = (k: number): number =>
+    tidy(() => {
+      const x = randn([8, 16], { generator: gen });
+      const y = randint(0, 4, [8], { generator: gen });
+      const loss = crossEntropy(linear(x, params[0], params[1]).relu(), y);
+      loss.backward();
+      noGrad(() => {
+        const grads = params.map((p) => p.grad!);
+        foreach.mul_(params, 1 - lr * wd);
+        foreach.lerp_(m, grads, 1 - b1);
+        foreach.mul_(v, b2);
+        foreach.addcmul_(v, grads, grads, 1 - b2);
+        const denom = foreach.sqrt(v);
+        foreach.add_(denom, eps);
+        foreach.addcdiv_(params, m, denom, -lr);
+        // both ways of zeroing: in place, and dropping the gradient tensors
+        if (k % 2 === 0) foreach.zero_(grads);
+        else for (const p of params) p.grad = null;
+      });
+      return loss.item();
     });
-    return loss.item();
-  });
-  return { step, dispose: () => { for (const p of [...params, ...m, ...v] as Tensor[]) p.dispose(); } };
+  return {
+    step,
+    dispose: () => {
+      for (const p of [...params, ...m, ...v] as Tensor[]) p.dispose();
+    },
+  };
 }
 
 /**
@@ -61,7 +81,8 @@ async function measure(yieldEvery?: number) {
   let first = 0;
   for (let k = 0; k < 500; k++) first += step(k) / 500;
   gc?.();
-  const m0 = memory(), rss0 = process.memoryUsage().rss;
+  const m0 = memory(),
+    rss0 = process.memoryUsage().rss;
   let last = 0;
   for (let k = 500; k < 10_000; k++) {
     const l = step(k);
@@ -69,9 +90,17 @@ async function measure(yieldEvery?: number) {
     if (yieldEvery && k % yieldEvery === 0) await new Promise((r) => setImmediate(r));
   }
   gc?.();
-  const m1 = memory(), rss1 = process.memoryUsage().rss;
+  const m1 = memory(),
+    rss1 = process.memoryUsage().rss;
   dispose();
-  return { tensors: m1.tensors - m0.tensors, bytes: m1.bytes - m0.bytes, rssMb: (rss1 - rss0) / 2 ** 20, first, last, gc: gc !== undefined };
+  return {
+    tensors: m1.tensors - m0.tensors,
+    bytes: m1.bytes - m0.bytes,
+    rssMb: (rss1 - rss0) / 2 ** 20,
+    first,
+    last,
+    gc: gc !== undefined,
+  };
 }
 
 test('10,000 training steps in one synchronous loop leak no tensors and little memory', async (t) => {

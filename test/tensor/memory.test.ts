@@ -25,7 +25,10 @@ test('tidy keeps tensors nested in arrays, plain objects and Maps', () => {
     return { a: ones([1]), list: [ones([2]), { deep: ones([3]) }], m: new Map([['x', ones([4])]]), n: 5 };
   });
   assert.equal(live(), before + 4);
-  assert.deepEqual([r.a.shape, (r.list[0] as Tensor).shape, (r.list[1] as { deep: Tensor }).deep.shape, r.m.get('x')!.shape, r.n], [[1], [2], [3], [4], 5]);
+  assert.deepEqual(
+    [r.a.shape, (r.list[0] as Tensor).shape, (r.list[1] as { deep: Tensor }).deep.shape, r.m.get('x')!.shape, r.n],
+    [[1], [2], [3], [4], 5],
+  );
   dispose(r);
   assert.equal(live(), before);
   assert.ok(r.a.isDisposed && r.m.get('x')!.isDisposed);
@@ -50,11 +53,15 @@ test('nested tidy: the inner result moves to the outer scope', () => {
 test('tidy rethrows and frees everything the scope created', () => {
   const before = live();
   let made: Tensor | undefined;
-  assert.throws(() => tidy(() => {
-    made = ones([3]).exp();
-    tidy(() => ones([2]).add(1)); // inner scope finished before the throw
-    throw new Error('inside');
-  }), /^Error: inside$/);
+  assert.throws(
+    () =>
+      tidy(() => {
+        made = ones([3]).exp();
+        tidy(() => ones([2]).add(1)); // inner scope finished before the throw
+        throw new Error('inside');
+      }),
+    /^Error: inside$/,
+  );
   assert.ok(made!.isDisposed);
   assert.equal(live(), before);
   assert.throws(() => tidy(() => Promise.resolve(ones([1])) as unknown as Tensor), /must be synchronous/);
@@ -64,10 +71,16 @@ test('tidy rethrows and frees everything the scope created', () => {
 test('keep() protects a tensor from every enclosing scope; tensors outside scopes live on', () => {
   const before = live();
   let kept: Tensor | undefined;
-  tidy(() => tidy(() => { kept = keep(ones([2]).add(1)); }));
+  tidy(() =>
+    tidy(() => {
+      kept = keep(ones([2]).add(1));
+    }),
+  );
   assert.ok(!kept!.isDisposed);
   const free = ones([2]); // created outside any scope: the caller owns it
-  tidy(() => { free.add(1); });
+  tidy(() => {
+    free.add(1);
+  });
   assert.ok(!free.isDisposed);
   assert.equal(live(), before + 2);
   dispose([kept, free]);
@@ -76,7 +89,10 @@ test('keep() protects a tensor from every enclosing scope; tensors outside scope
 
 test('tidy leaves tensors created before the scope alone, even when returned', () => {
   const x = ones([2]);
-  const r = tidy(() => { x.add(1); return x; });
+  const r = tidy(() => {
+    x.add(1);
+    return x;
+  });
   assert.equal(r, x);
   assert.ok(!x.isDisposed);
   x.dispose();

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dispose, loadSafetensors, saveSafetensors, tensor, tidy, type DType, type Tensor } from '../../src/tensor/index.js';
+import {
+  dispose,
+  loadSafetensors,
+  saveSafetensors,
+  tensor,
+  tidy,
+  type DType,
+  type Tensor,
+} from '../../src/tensor/index.js';
 import { hfFixture } from '../helpers/hf-fixtures.js';
 
 const FIXTURE = hfFixture('bert-tiny-mlm', 'model.safetensors');
@@ -21,9 +29,18 @@ function randomTensor(dtype: DType, shape: number[], seed: number): Tensor {
     raw[i] = dtype === 'bool' ? (s >>> 16) & 1 : (s >>> 16) & 0xff;
   }
   const buf = raw.buffer;
-  const view = dtype === 'float64' ? new Float64Array(buf) : dtype === 'float32' ? new Float32Array(buf)
-    : dtype === 'int64' ? new BigInt64Array(buf) : dtype === 'int32' ? new Int32Array(buf)
-    : dtype === 'bfloat16' || dtype === 'float16' ? new Uint16Array(buf) : raw;
+  const view =
+    dtype === 'float64'
+      ? new Float64Array(buf)
+      : dtype === 'float32'
+        ? new Float32Array(buf)
+        : dtype === 'int64'
+          ? new BigInt64Array(buf)
+          : dtype === 'int32'
+            ? new Int32Array(buf)
+            : dtype === 'bfloat16' || dtype === 'float16'
+              ? new Uint16Array(buf)
+              : raw;
   return tensor(view, { shape, dtype });
 }
 

@@ -8,7 +8,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fallBackToGood, isGood, latestCheckpoint, loadLatestGood, removeStaleTemps, saveCheckpoint } from '../../src/train/checkpoint.js';
+import {
+  fallBackToGood,
+  isGood,
+  latestCheckpoint,
+  loadLatestGood,
+  removeStaleTemps,
+  saveCheckpoint,
+} from '../../src/train/checkpoint.js';
 import { dispose, tensor } from '../../src/tensor/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-ckpt-'));
@@ -17,7 +24,11 @@ const VOCAB = 100; // ln(100) = 4.6: a loss above 1.5x that is a blow-up
 function save(run: string, step: number, valLoss?: number, keep = 10): string {
   const w = tensor(new Float32Array([step, 1, 2]));
   try {
-    const trainer = { step, modelConfig: { vocabSize: VOCAB }, ...(valLoss === undefined ? {} : { lastEval: { valLoss, step } }) };
+    const trainer = {
+      step,
+      modelConfig: { vocabSize: VOCAB },
+      ...(valLoss === undefined ? {} : { lastEval: { valLoss, step } }),
+    };
     return saveCheckpoint(run, step, { model: new Map([['w', w]]), optimizer: new Map(), trainer }, keep);
   } finally {
     dispose(w);
@@ -32,16 +43,28 @@ test('latest.json missing, corrupt, outside the run or naming an incomplete chec
   const cases: [string, () => void, RegExp][] = [
     ['missing', () => fs.rmSync(pointer(run)), /latest\.json is missing; using the newest complete checkpoint/],
     ['corrupt', () => fs.writeFileSync(pointer(run), '{"dir": "step-000'), /is unreadable; using/],
-    ['outside', () => fs.writeFileSync(pointer(run), JSON.stringify({ step: 1, dir: '../../b/checkpoints/step-00000001' })), /not a checkpoint folder of this run; using/],
-    ['incomplete', () => {
-      save(run, 3);
-      fs.rmSync(path.join(run, 'checkpoints', 'step-00000003', 'manifest.json'));
-    }, /names step-00000003, which is missing or incomplete; using/],
+    [
+      'outside',
+      () => fs.writeFileSync(pointer(run), JSON.stringify({ step: 1, dir: '../../b/checkpoints/step-00000001' })),
+      /not a checkpoint folder of this run; using/,
+    ],
+    [
+      'incomplete',
+      () => {
+        save(run, 3);
+        fs.rmSync(path.join(run, 'checkpoints', 'step-00000003', 'manifest.json'));
+      },
+      /names step-00000003, which is missing or incomplete; using/,
+    ],
   ];
   for (const [what, damage, said] of cases) {
     damage();
     const warnings: string[] = [];
-    assert.equal(latestCheckpoint(run, (l) => warnings.push(l)), two, what);
+    assert.equal(
+      latestCheckpoint(run, (l) => warnings.push(l)),
+      two,
+      what,
+    );
     assert.equal(warnings.length, 1, what);
     assert.match(warnings[0], said);
   }
@@ -57,7 +80,11 @@ test('temp folders of a killed save are removed; those of a live process are kep
   const live = path.join(root, `.step-00000003.${process.ppid}.tmp`);
   fs.mkdirSync(live);
   assert.equal(removeStaleTemps(run).length, 2);
-  assert.deepEqual(fs.readdirSync(root).sort(), ['.step-00000003.' + process.ppid + '.tmp', 'latest.json', 'step-00000001']);
+  assert.deepEqual(fs.readdirSync(root).sort(), [
+    '.step-00000003.' + process.ppid + '.tmp',
+    'latest.json',
+    'step-00000001',
+  ]);
 });
 
 test('resume skips a latest checkpoint that fails its hash check, with a warning', () => {
@@ -81,7 +108,10 @@ test('after a blow-up the newest good checkpoint is kept and becomes latest', ()
   save(run, 1, 3.0, 2);
   save(run, 2, 1e4, 2); // exploding but finite
   save(run, 3, 5e4, 2);
-  const dirs = fs.readdirSync(path.join(run, 'checkpoints')).filter((d) => d.startsWith('step-')).sort();
+  const dirs = fs
+    .readdirSync(path.join(run, 'checkpoints'))
+    .filter((d) => d.startsWith('step-'))
+    .sort();
   assert.deepEqual(dirs, ['step-00000001', 'step-00000002', 'step-00000003'], 'the good step 1 survives pruning to 2');
   assert.equal(isGood(path.join(run, 'checkpoints', 'step-00000003')), false);
   const good = fallBackToGood(run)!;

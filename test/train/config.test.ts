@@ -14,5 +14,8 @@ test('run-length defaults follow the planned steps; explicit values win', () => 
   assert.equal(resolveConfig(c, 7).train.evalEvery, 1); // never 0
   const set = resolveConfig(parseConfig({ train: { warmupSteps: 3, evalEvery: 40 } }), 1000).train;
   assert.deepEqual([set.warmupSteps, set.evalEvery, set.checkpointEvery], [3, 40, 40]);
-  assert.equal(resolveConfig(parseConfig({ train: { evalEvery: 40, checkpointEvery: 100 } })).train.checkpointEvery, 100);
+  assert.equal(
+    resolveConfig(parseConfig({ train: { evalEvery: 40, checkpointEvery: 100 } })).train.checkpointEvery,
+    100,
+  );
 });

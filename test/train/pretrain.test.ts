@@ -21,13 +21,27 @@ function config(out: string, over: { train?: object; model?: object; data?: obje
     preset: 'tiny',
     model: { hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, ...over.model },
     data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000, ...over.data },
-    train: { batchSize: 8, maxSteps: 12, lr: 3e-3, warmupSteps: 2, evalEvery: 6, evalBatches: 2, logEvery: 1, seed: 3, ...over.train },
+    train: {
+      batchSize: 8,
+      maxSteps: 12,
+      lr: 3e-3,
+      warmupSteps: 2,
+      evalEvery: 6,
+      evalBatches: 2,
+      logEvery: 1,
+      seed: 3,
+      ...over.train,
+    },
     runtime: { progress: false },
     out,
   };
 }
 
-const trainLosses = (run: string) => new MetricsLog(run).read().filter((l) => l.loss !== undefined).map((l) => [l.step, l.loss]);
+const trainLosses = (run: string) =>
+  new MetricsLog(run)
+    .read()
+    .filter((l) => l.loss !== undefined)
+    .map((l) => [l.step, l.loss]);
 
 test('loss falls on a real corpus', async () => {
   const out = path.join(tmp, 'falls');
@@ -38,21 +52,32 @@ test('loss falls on a real corpus', async () => {
   assert.ok(last < first - 0.5, `loss should fall by more than 0.5 nat: ${first.toFixed(3)} -> ${last.toFixed(3)}`);
   const evals = new MetricsLog(out).read().filter((l) => l.valLoss !== undefined);
   assert.equal(evals.length, 1);
-  for (const k of ['step', 'tokens', 'seconds', 'valLoss', 'valPerplexity', 'valAccuracy']) assert.ok(k in evals[0], `eval line has ${k}`);
+  for (const k of ['step', 'tokens', 'seconds', 'valLoss', 'valPerplexity', 'valAccuracy'])
+    assert.ok(k in evals[0], `eval line has ${k}`);
   const line = new MetricsLog(out).read()[0];
-  for (const k of ['step', 'tokens', 'seconds', 'lr', 'loss', 'gradNorm', 'tokensPerSecond']) assert.ok(k in line, `train line has ${k}`);
+  for (const k of ['step', 'tokens', 'seconds', 'lr', 'loss', 'gradNorm', 'tokensPerSecond'])
+    assert.ok(k in line, `train line has ${k}`);
 });
 
 test('resume from a checkpoint continues exactly', async () => {
   const straight = path.join(tmp, 'straight');
   await pretrain(parseConfig(config(straight)), { say: quiet });
   const split = path.join(tmp, 'split');
-  await pretrain(parseConfig(config(split, { train: { maxSteps: 12, checkpointEvery: 5, keepCheckpoints: 10 } })), { say: quiet });
+  await pretrain(parseConfig(config(split, { train: { maxSteps: 12, checkpointEvery: 5, keepCheckpoints: 10 } })), {
+    say: quiet,
+  });
   // Cut the run back to its step-5 checkpoint: drop the later checkpoints, as a crash after step 5 would.
   const ck = path.join(split, 'checkpoints');
-  for (const d of fs.readdirSync(ck)) if (d.startsWith('step-') && d !== 'step-00000005') fs.rmSync(path.join(ck, d), { recursive: true });
+  for (const d of fs.readdirSync(ck))
+    if (d.startsWith('step-') && d !== 'step-00000005') fs.rmSync(path.join(ck, d), { recursive: true });
   fs.writeFileSync(path.join(ck, 'latest.json'), JSON.stringify({ step: 5, dir: 'step-00000005' }));
-  await pretrain(parseConfig({ ...config(split, { train: { maxSteps: 12, checkpointEvery: 5, keepCheckpoints: 10 } }), resume: true }), { say: quiet });
+  await pretrain(
+    parseConfig({
+      ...config(split, { train: { maxSteps: 12, checkpointEvery: 5, keepCheckpoints: 10 } }),
+      resume: true,
+    }),
+    { say: quiet },
+  );
   assert.deepEqual(trainLosses(split), trainLosses(straight));
   const a = loadRunModel(straight).model.namedParameters();
   const b = loadRunModel(split).model.namedParameters();
@@ -62,7 +87,10 @@ test('resume from a checkpoint continues exactly', async () => {
 test('a fresh run refuses to overwrite a run; resume needs one', async () => {
   const out = path.join(tmp, 'straight');
   await assert.rejects(pretrain(parseConfig(config(out)), { say: quiet }), /already holds a run; pass --resume/);
-  await assert.rejects(pretrain(parseConfig({ ...config(path.join(tmp, 'none')), resume: true }), { say: quiet }), /nothing to resume/);
+  await assert.rejects(
+    pretrain(parseConfig({ ...config(path.join(tmp, 'none')), resume: true }), { say: quiet }),
+    /nothing to resume/,
+  );
 });
 
 test('a corrupted checkpoint is detected', () => {
@@ -73,7 +101,10 @@ test('a corrupted checkpoint is detected', () => {
   const bytes = fs.readFileSync(f);
   bytes[bytes.length - 3] ^= 0xff;
   fs.writeFileSync(f, bytes);
-  assert.throws(() => loadCheckpoint(copy), (e: Error) => e instanceof GrowbertError && /corrupted \(sha256 mismatch\)/.test(e.message));
+  assert.throws(
+    () => loadCheckpoint(copy),
+    (e: Error) => e instanceof GrowbertError && /corrupted \(sha256 mismatch\)/.test(e.message),
+  );
   fs.truncateSync(f, 100);
   assert.throws(() => loadCheckpoint(copy), /corrupted \(100 bytes/);
 });
@@ -81,8 +112,18 @@ test('a corrupted checkpoint is detected', () => {
 test('divergence stops with a clear error and keeps the last good checkpoint', async () => {
   const out = path.join(tmp, 'diverge');
   await assert.rejects(
-    pretrain(parseConfig(config(out, { train: { lr: 1e30, warmupSteps: 0, maxSteps: 30, checkpointEvery: 1, decay: 'constant', clipNorm: 1e30 } })), { say: quiet }),
-    (e: Error) => e instanceof GrowbertError && /training diverged at step \d+/.test(e.message) && /last good checkpoint/.test(e.message),
+    pretrain(
+      parseConfig(
+        config(out, {
+          train: { lr: 1e30, warmupSteps: 0, maxSteps: 30, checkpointEvery: 1, decay: 'constant', clipNorm: 1e30 },
+        }),
+      ),
+      { say: quiet },
+    ),
+    (e: Error) =>
+      e instanceof GrowbertError &&
+      /training diverged at step \d+/.test(e.message) &&
+      /last good checkpoint/.test(e.message),
   );
   const last = latestCheckpoint(out);
   assert.ok(last, 'a checkpoint from before the divergence is kept');

@@ -24,7 +24,19 @@ function config(out: string, over: { train?: object; schedule?: string; budget?:
     // the target: 2 layers, FFN 64
     model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
     data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: { batchSize: 8, maxSteps: 12, lr: LR, warmupSteps: 2, evalEvery: 6, checkpointEvery: 3, keepCheckpoints: 20, evalBatches: 2, logEvery: 1, seed: 3, ...over.train },
+    train: {
+      batchSize: 8,
+      maxSteps: 12,
+      lr: LR,
+      warmupSteps: 2,
+      evalEvery: 6,
+      checkpointEvery: 3,
+      keepCheckpoints: 20,
+      evalBatches: 2,
+      logEvery: 1,
+      seed: 3,
+      ...over.train,
+    },
     runtime: { progress: false },
     schedule: over.schedule,
     budget: over.budget,
@@ -50,16 +62,26 @@ const twoStage = scheduleFile('two-stage', {
 const lines = (run: string) => new MetricsLog(run).read();
 const trainLines = (run: string) => lines(run).filter((l) => l.loss !== undefined);
 /** What must match between runs: everything but wall-clock time. */
-const comparable = (l: MetricsLine) => Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'seconds' && k !== 'tokensPerSecond'));
+const comparable = (l: MetricsLine) =>
+  Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'seconds' && k !== 'tokensPerSecond'));
 
 const straight = path.join(tmp, 'straight');
 
 test('a 2-stage schedule grows at its boundary and checkpoints the grown model', async () => {
   const said: string[] = [];
   const r = await pretrain(parseConfig(config(straight, { schedule: twoStage })), { say: (l) => said.push(l) });
-  assert.deepEqual(r.stages.map((s) => [s.name, s.startStep, s.steps]), [['small', 0, 6], ['target', 6, 6]]);
+  assert.deepEqual(
+    r.stages.map((s) => [s.name, s.startStep, s.steps]),
+    [
+      ['small', 0, 6],
+      ['target', 6, 6],
+    ],
+  );
   assert.equal(r.progress.step, 12);
-  assert.deepEqual([r.modelConfig.numHiddenLayers, r.modelConfig.intermediateSize, r.modelConfig.poolingSize], [2, 64, 1]);
+  assert.deepEqual(
+    [r.modelConfig.numHiddenLayers, r.modelConfig.intermediateSize, r.modelConfig.poolingSize],
+    [2, 64, 1],
+  );
 
   const all = lines(straight);
   const grows = all.filter((l) => l.event === 'grow');
@@ -67,7 +89,8 @@ test('a 2-stage schedule grows at its boundary and checkpoints the grown model',
   assert.equal(grows[0].step, 6);
   assert.equal(grows[0].stage, 1);
   assert.equal(grows[0].preserving, false); // pooling 2 -> 1 changes the function
-  for (const k of ['maxAbsLogitDiff', 'maxRelLogitDiff', 'lossBefore', 'lossAfter', 'paramsBefore', 'paramsAfter']) assert.equal(typeof grows[0][k], 'number', k);
+  for (const k of ['maxAbsLogitDiff', 'maxRelLogitDiff', 'lossBefore', 'lossAfter', 'paramsBefore', 'paramsAfter'])
+    assert.equal(typeof grows[0][k], 'number', k);
   assert.ok(Number(grows[0].paramsAfter) > Number(grows[0].paramsBefore));
   // an evaluation right after growth, tagged with the new stage
   const after = all[all.indexOf(grows[0]) + 1];
@@ -76,8 +99,14 @@ test('a 2-stage schedule grows at its boundary and checkpoints the grown model',
   assert.ok(Number.isFinite(after.valLoss));
 
   const train = trainLines(straight);
-  assert.deepEqual(train.map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-  assert.deepEqual(train.map((l) => l.stage), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(
+    train.map((l) => l.step),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  );
+  assert.deepEqual(
+    train.map((l) => l.stage),
+    [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1],
+  );
   for (const l of train) assert.ok(Number.isFinite(l.loss), `finite loss at step ${l.step}`);
   // the stage-2 steps cost more than the stage-1 steps
   const flops = train.map((l) => Number(l.flops));
@@ -86,13 +115,19 @@ test('a 2-stage schedule grows at its boundary and checkpoints the grown model',
   // the step-6 checkpoint is written after growth: the stage-2 model, stage 1 (0-based)
   const ck = loadCheckpoint(path.join(straight, 'checkpoints', 'step-00000006'), { skipOptimizer: true });
   const mc = ck.trainer.modelConfig as Record<string, number>;
-  assert.deepEqual([mc.numHiddenLayers, mc.intermediateSize, mc.poolingSize, ck.trainer.stage, ck.trainer.schedule], [2, 64, 1, 1, 'two-stage']);
+  assert.deepEqual(
+    [mc.numHiddenLayers, mc.intermediateSize, mc.poolingSize, ck.trainer.stage, ck.trainer.schedule],
+    [2, 64, 1, 1, 'two-stage'],
+  );
   assert.ok(ck.model.has('bert.encoder.layer.1.attention.self.query.weight'));
   assert.deepEqual(ck.model.get('bert.encoder.layer.0.intermediate.dense.weight')!.shape, [64, 32]);
   const ck3 = loadCheckpoint(path.join(straight, 'checkpoints', 'step-00000003'), { skipOptimizer: true });
   assert.deepEqual([(ck3.trainer.modelConfig as Record<string, number>).numHiddenLayers, ck3.trainer.stage], [1, 0]);
   assert.ok(!ck3.model.has('bert.encoder.layer.1.attention.self.query.weight'));
-  assert.ok(said.some((l) => /step 6: grew into target/.test(l)), said.join('\n'));
+  assert.ok(
+    said.some((l) => /step 6: grew into target/.test(l)),
+    said.join('\n'),
+  );
   // the resolved plan is kept with the run
   const plan = JSON.parse(fs.readFileSync(path.join(straight, 'schedule.json'), 'utf8'));
   assert.deepEqual(plan.steps, [6, 6]);
@@ -104,20 +139,35 @@ function cutCopy(name: string, step: number): string {
   fs.cpSync(straight, dir, { recursive: true });
   const ck = path.join(dir, 'checkpoints');
   const keep = `step-${String(step).padStart(8, '0')}`;
-  for (const d of fs.readdirSync(ck)) if (d.startsWith('step-') && d !== keep) fs.rmSync(path.join(ck, d), { recursive: true });
+  for (const d of fs.readdirSync(ck))
+    if (d.startsWith('step-') && d !== keep) fs.rmSync(path.join(ck, d), { recursive: true });
   fs.writeFileSync(path.join(ck, 'latest.json'), JSON.stringify({ step, dir: keep }));
   return dir;
 }
 
-for (const [what, step] of [['mid-stage (step 3)', 3], ['right after growth (step 6)', 6]] as const) {
+for (const [what, step] of [
+  ['mid-stage (step 3)', 3],
+  ['right after growth (step 6)', 6],
+] as const) {
   test(`resume ${what} matches the uninterrupted run`, async () => {
     const dir = cutCopy(`resume-${step}`, step);
     const said: string[] = [];
     await pretrain(parseConfig({ ...config(dir, { schedule: twoStage }), resume: true }), { say: (l) => said.push(l) });
-    assert.ok(said.some((l) => l.startsWith(`resuming ${dir} at step ${step} (stage ${step === 3 ? 1 : 2} of 2)`)), said.join('\n'));
-    assert.equal(said.some((l) => /grew into/.test(l)), step === 3, 'grows again only when resumed before the boundary');
+    assert.ok(
+      said.some((l) => l.startsWith(`resuming ${dir} at step ${step} (stage ${step === 3 ? 1 : 2} of 2)`)),
+      said.join('\n'),
+    );
+    assert.equal(
+      said.some((l) => /grew into/.test(l)),
+      step === 3,
+      'grows again only when resumed before the boundary',
+    );
     assert.deepEqual(trainLines(dir).map(comparable), trainLines(straight).map(comparable));
-    assert.deepEqual(lines(dir).map(comparable), lines(straight).map(comparable), 'the whole log: growth event and evaluations too');
+    assert.deepEqual(
+      lines(dir).map(comparable),
+      lines(straight).map(comparable),
+      'the whole log: growth event and evaluations too',
+    );
     const a = loadRunModel(straight).model.namedParameters();
     const b = loadRunModel(dir).model.namedParameters();
     assert.deepEqual([...b.keys()], [...a.keys()]);
@@ -134,26 +184,46 @@ test('fraction stages divide a token budget', async () => {
       { fraction: 0.5, ops: { depth: 'stack' } }, // 8 x 32 = 256 tokens per step
     ],
   });
-  const r = await pretrain(parseConfig(config(out, { schedule: f, budget: '4096tok', train: { maxSteps: 1000, evalEvery: 100, checkpointEvery: 100 } })), { say: quiet });
-  assert.deepEqual(r.stages.map((s) => [s.startStep, s.steps, s.batchSize]), [[0, 16, 4], [16, 8, 8]]);
+  const r = await pretrain(
+    parseConfig(
+      config(out, { schedule: f, budget: '4096tok', train: { maxSteps: 1000, evalEvery: 100, checkpointEvery: 100 } }),
+    ),
+    { say: quiet },
+  );
+  assert.deepEqual(
+    r.stages.map((s) => [s.startStep, s.steps, s.batchSize]),
+    [
+      [0, 16, 4],
+      [16, 8, 8],
+    ],
+  );
   assert.equal(r.progress.step, 24, 'the budget, not maxSteps, sets the run length');
   assert.ok(r.progress.tokens <= 4096);
   const grows = lines(out).filter((l) => l.event === 'grow');
-  assert.deepEqual(grows.map((l) => l.step), [16]);
+  assert.deepEqual(
+    grows.map((l) => l.step),
+    [16],
+  );
   assert.equal(grows[0].preserving, false); // stacking copies a layer: not exact, and the log says so
   const plan = JSON.parse(fs.readFileSync(path.join(out, 'schedule.json'), 'utf8'));
   assert.deepEqual([plan.budget.unit, plan.budget.amount, plan.steps], ['tokens', 4096, [16, 8]]);
 });
 
 test('LR policy continue vs restart at the boundary', async () => {
-  const mk = (name: string, lr2: object) => scheduleFile(name, {
-    name,
-    stages: [{ steps: 6, model: { numHiddenLayers: 1 }, lr: { policy: 'continue' } }, { steps: 6, ops: { depth: 'stack' }, lr: lr2 }],
-  });
+  const mk = (name: string, lr2: object) =>
+    scheduleFile(name, {
+      name,
+      stages: [
+        { steps: 6, model: { numHiddenLayers: 1 }, lr: { policy: 'continue' } },
+        { steps: 6, ops: { depth: 'stack' }, lr: lr2 },
+      ],
+    });
   const cont = path.join(tmp, 'lr-continue');
   const rest = path.join(tmp, 'lr-restart');
   await pretrain(parseConfig(config(cont, { schedule: mk('continue', { policy: 'continue' }) })), { say: quiet });
-  await pretrain(parseConfig(config(rest, { schedule: mk('restart', { policy: 'restart', warmup: 0.5 }) })), { say: quiet });
+  await pretrain(parseConfig(config(rest, { schedule: mk('restart', { policy: 'restart', warmup: 0.5 }) })), {
+    say: quiet,
+  });
   const lrs = (run: string) => trainLines(run).map((l) => Number(l.lr));
   const near = (got: number[], want: number[], what: string) => {
     assert.equal(got.length, want.length, what);
@@ -161,7 +231,11 @@ test('LR policy continue vs restart at the boundary', async () => {
   };
   // the line for step n logs the lr of 0-based step n-1; global schedule: warmup 2, linear decay to 0 at 12
   const global = (i: number) => (i < 2 ? (LR * i) / 2 : LR * (1 - (i - 2) / 10));
-  near(lrs(cont), Array.from({ length: 12 }, (_, i) => global(i)), 'continue is one schedule');
+  near(
+    lrs(cont),
+    Array.from({ length: 12 }, (_, i) => global(i)),
+    'continue is one schedule',
+  );
   // restart: stage 2 warms up again over 3 steps (50% of 6) and decays to 0 at its end
   const stage2 = [0, LR / 3, (2 * LR) / 3, LR, (2 * LR) / 3, LR / 3];
   near(lrs(rest), [...Array.from({ length: 6 }, (_, i) => global(i)), ...stage2], 'restart warms up again');
@@ -170,7 +244,8 @@ test('LR policy continue vs restart at the boundary', async () => {
   assert.ok(c[6] < c[5] && c[6] > 0);
   assert.ok(r[6] === 0 && r[9] > c[9]);
   // the losses agree up to the boundary (same stage 1), and differ after it
-  const lossC = trainLines(cont).map((l) => l.loss), lossR = trainLines(rest).map((l) => l.loss);
+  const lossC = trainLines(cont).map((l) => l.loss),
+    lossR = trainLines(rest).map((l) => l.loss);
   assert.deepEqual(lossC.slice(0, 6), lossR.slice(0, 6));
   assert.notDeepEqual(lossC.slice(7), lossR.slice(7));
 });

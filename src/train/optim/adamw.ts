@@ -30,7 +30,15 @@ export class AdamW extends Optimizer {
     // CPU float32 (the usual case): the same update in one pass per parameter instead of eight.
     if (fusedApplies([...g.params, ...g.grads, ...m, ...v])) {
       const [bc1, bc2] = this.biasCorrections(g.step);
-      adamwFused_(g.params, g.grads, m, v, { lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: g.decay ? this.weightDecay : 0, bc1, bc2 });
+      adamwFused_(g.params, g.grads, m, v, {
+        lr,
+        beta1: b1,
+        beta2: b2,
+        eps: this.eps,
+        weightDecay: g.decay ? this.weightDecay : 0,
+        bc1,
+        bc2,
+      });
       return;
     }
     if (g.decay && this.weightDecay > 0) foreach.mul_(g.params, 1 - lr * this.weightDecay);

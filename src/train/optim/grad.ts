@@ -24,14 +24,18 @@ export function zeroGrad(params: ParamSource): void {
  * step (e.g. on fp16 overflow) instead of spreading NaN into every gradient.
  */
 export function clipGradNorm(params: ParamSource, maxNorm: number): number {
-  return tidy(() => noGrad(() => {
-    const grads = list(params).map((p) => p.grad).filter((g): g is Tensor => g !== null);
-    if (grads.length === 0) return 0;
-    const norms = foreach.norm(grads);
-    const total = (norms.length === 1 ? norms[0] : stack(norms).norm()).item();
-    if (Number.isFinite(total) && total > maxNorm) foreach.mul_(grads, maxNorm / (total + 1e-6));
-    return total;
-  }));
+  return tidy(() =>
+    noGrad(() => {
+      const grads = list(params)
+        .map((p) => p.grad)
+        .filter((g): g is Tensor => g !== null);
+      if (grads.length === 0) return 0;
+      const norms = foreach.norm(grads);
+      const total = (norms.length === 1 ? norms[0] : stack(norms).norm()).item();
+      if (Number.isFinite(total) && total > maxNorm) foreach.mul_(grads, maxNorm / (total + 1e-6));
+      return total;
+    }),
+  );
 }
 
 /** The global L2 norm of the gradients without changing them. */

@@ -1,5 +1,12 @@
 // Optimizers over named parameters, and gradient utilities.
-export { Optimizer, defaultDecayFilter, type OptimizerOptions, type OptimizerMeta, type LoadStateOptions, type ParamGroup } from './optimizer.js';
+export {
+  Optimizer,
+  defaultDecayFilter,
+  type OptimizerOptions,
+  type OptimizerMeta,
+  type LoadStateOptions,
+  type ParamGroup,
+} from './optimizer.js';
 export { AdamW, type AdamWOptions } from './adamw.js';
 export { Lamb, type LambOptions } from './lamb.js';
 export { clipGradNorm, gradNorm, zeroGrad, type ParamSource } from './grad.js';
@@ -18,7 +25,11 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
  * Builds an optimizer by its meta() type (one of OPTIMIZERS): used to rebuild one for a new
  * (e.g. grown) parameter map before loadState() with the mapped state.
  */
-export function createOptimizer(type: string, params: ReadonlyMap<string, Tensor>, o: AdamWOptions & LambOptions = {}): Optimizer {
+export function createOptimizer(
+  type: string,
+  params: ReadonlyMap<string, Tensor>,
+  o: AdamWOptions & LambOptions = {},
+): Optimizer {
   if (type === 'adamw') return new AdamW(params, o);
   if (type === 'lamb') return new Lamb(params, o);
   throw new GrowbertError(`unknown optimizer '${type}'; use ${OPTIMIZERS.map((n) => `'${n}'`).join(' or ')}`);

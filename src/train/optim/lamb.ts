@@ -28,7 +28,8 @@ export class Lamb extends Optimizer {
   constructor(params: ReadonlyMap<string, Tensor>, o: LambOptions = {}) {
     super(params, o, { eps: 1e-6 });
     this.maxTrustRatio = o.maxTrustRatio ?? 10;
-    if (!(this.maxTrustRatio > 0)) throw new GrowbertError(`Lamb: maxTrustRatio must be positive, got ${this.maxTrustRatio}`);
+    if (!(this.maxTrustRatio > 0))
+      throw new GrowbertError(`Lamb: maxTrustRatio must be positive, got ${this.maxTrustRatio}`);
     this.initSlots();
   }
 

@@ -92,12 +92,17 @@ export abstract class Optimizer {
     this.eps = o.eps ?? defaults.eps;
     this.biasCorrection = o.biasCorrection ?? true;
     const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new GrowbertError(`optimizer: betas must be in [0, 1), got [${b1}, ${b2}]`);
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+      throw new GrowbertError(`optimizer: betas must be in [0, 1), got [${b1}, ${b2}]`);
     if (!(this.eps > 0)) throw new GrowbertError(`optimizer: eps must be positive, got ${this.eps}`);
-    if (!(this.weightDecay >= 0)) throw new GrowbertError(`optimizer: weightDecay must be >= 0, got ${this.weightDecay}`);
+    if (!(this.weightDecay >= 0))
+      throw new GrowbertError(`optimizer: weightDecay must be >= 0, got ${this.weightDecay}`);
     const filter = o.decayFilter ?? defaultDecayFilter;
     for (const [name, p] of this.params) {
-      if (!p.isLeaf || !p.requiresGrad) throw new GrowbertError(`optimizer: parameter '${name}' is not a leaf tensor with requiresGrad; pass the model's parameters`);
+      if (!p.isLeaf || !p.requiresGrad)
+        throw new GrowbertError(
+          `optimizer: parameter '${name}' is not a leaf tensor with requiresGrad; pass the model's parameters`,
+        );
       this.decay.set(name, filter(name, p));
       this.steps.set(name, 0);
     }
@@ -106,15 +111,22 @@ export abstract class Optimizer {
   /** Allocates zero slots; subclasses call this at the end of their constructor. */
   protected initSlots(): void {
     for (const [name, p] of this.params) {
-      this.slots.set(name, this.slotNames.map(() => keep(noGrad(() => zerosLike(p)))));
+      this.slots.set(
+        name,
+        this.slotNames.map(() => keep(noGrad(() => zerosLike(p)))),
+      );
       this.stepTensors.set(name, keep(full([], 0, { dtype: 'int64' })));
     }
   }
 
   /** Whether the parameter gets weight decay (and Lamb's trust ratio). */
-  decays(name: string): boolean { return this.decay.get(name) ?? false; }
+  decays(name: string): boolean {
+    return this.decay.get(name) ?? false;
+  }
   /** How many updates the parameter has received. */
-  paramStep(name: string): number { return this.steps.get(name) ?? 0; }
+  paramStep(name: string): number {
+    return this.steps.get(name) ?? 0;
+  }
 
   /**
    * One update of every parameter that has a gradient (parameters whose grad is null are skipped
@@ -124,29 +136,31 @@ export abstract class Optimizer {
   step(lr?: number): void {
     if (this.disposed) throw new Error('optimizer: used after dispose()');
     if (lr !== undefined) this.lr = lr;
-    tidy(() => noGrad(() => {
-      const groups = new Map<string, ParamGroup>();
-      for (const [name, p] of this.params) {
-        const g = p.grad;
-        if (g === null) continue;
-        const decay = this.decay.get(name)!;
-        const t = this.steps.get(name)! + 1;
-        const key = `${decay}|${t}`;
-        let grp = groups.get(key);
-        if (!grp) {
-          grp = { names: [], params: [], grads: [], slots: this.slotNames.map(() => []), decay, step: t };
-          groups.set(key, grp);
+    tidy(() =>
+      noGrad(() => {
+        const groups = new Map<string, ParamGroup>();
+        for (const [name, p] of this.params) {
+          const g = p.grad;
+          if (g === null) continue;
+          const decay = this.decay.get(name)!;
+          const t = this.steps.get(name)! + 1;
+          const key = `${decay}|${t}`;
+          let grp = groups.get(key);
+          if (!grp) {
+            grp = { names: [], params: [], grads: [], slots: this.slotNames.map(() => []), decay, step: t };
+            groups.set(key, grp);
+          }
+          grp.names.push(name);
+          grp.params.push(p);
+          grp.grads.push(g);
+          this.slots.get(name)!.forEach((s, i) => grp!.slots[i].push(s));
         }
-        grp.names.push(name);
-        grp.params.push(p);
-        grp.grads.push(g);
-        this.slots.get(name)!.forEach((s, i) => grp!.slots[i].push(s));
-      }
-      for (const grp of groups.values()) {
-        this.update(grp, this.lr);
-        for (const n of grp.names) this.steps.set(n, grp.step);
-      }
-    }));
+        for (const grp of groups.values()) {
+          this.update(grp, this.lr);
+          for (const n of grp.names) this.steps.set(n, grp.step);
+        }
+      }),
+    );
     this.stepCount++;
   }
 
@@ -181,11 +195,19 @@ export abstract class Optimizer {
 
   meta(): OptimizerMeta {
     return {
-      type: this.type, step: this.stepCount, lr: this.lr, weightDecay: this.weightDecay,
-      betas: [...this.betas], eps: this.eps, biasCorrection: this.biasCorrection, ...this.extraMeta(),
+      type: this.type,
+      step: this.stepCount,
+      lr: this.lr,
+      weightDecay: this.weightDecay,
+      betas: [...this.betas],
+      eps: this.eps,
+      biasCorrection: this.biasCorrection,
+      ...this.extraMeta(),
     };
   }
-  protected extraMeta(): Record<string, unknown> { return {}; }
+  protected extraMeta(): Record<string, unknown> {
+    return {};
+  }
 
   /**
    * Copies state in (values are copied; the caller keeps ownership of `state`). Every entry must
@@ -194,7 +216,9 @@ export abstract class Optimizer {
    */
   loadState(state: ReadonlyMap<string, Tensor>, meta?: Partial<OptimizerMeta>, o: LoadStateOptions = {}): void {
     if (meta?.type !== undefined && meta.type !== this.type) {
-      throw new GrowbertError(`optimizer: state is for '${meta.type}' but this optimizer is '${this.type}'; build the optimizer the checkpoint was written with`);
+      throw new GrowbertError(
+        `optimizer: state is for '${meta.type}' but this optimizer is '${this.type}'; build the optimizer the checkpoint was written with`,
+      );
     }
     const known = new Set<string>();
     for (const [name, p] of this.params) {
@@ -207,22 +231,32 @@ export abstract class Optimizer {
       }
       if (present.length !== keys.length) {
         const missing = keys.filter((k) => !state.has(k));
-        throw new GrowbertError(`optimizer: state lacks ${missing.join(', ')}; pass the complete state (or allowMissing to start '${name}' fresh)`);
+        throw new GrowbertError(
+          `optimizer: state lacks ${missing.join(', ')}; pass the complete state (or allowMissing to start '${name}' fresh)`,
+        );
       }
       keys.forEach((k) => known.add(k));
-      noGrad(() => this.slots.get(name)!.forEach((s, i) => {
-        const src = state.get(keys[i])!;
-        if (src.shape.join() !== p.shape.join()) {
-          throw new GrowbertError(`optimizer: state '${keys[i]}' has shape [${src.shape}] but parameter '${name}' has [${p.shape}]; map the state to the new shapes first`);
-        }
-        s.copy_(src);
-      }));
+      noGrad(() =>
+        this.slots.get(name)!.forEach((s, i) => {
+          const src = state.get(keys[i])!;
+          if (src.shape.join() !== p.shape.join()) {
+            throw new GrowbertError(
+              `optimizer: state '${keys[i]}' has shape [${src.shape}] but parameter '${name}' has [${p.shape}]; map the state to the new shapes first`,
+            );
+          }
+          s.copy_(src);
+        }),
+      );
       const t = state.get(`${name}.step`)!.item();
-      if (!Number.isInteger(t) || t < 0) throw new GrowbertError(`optimizer: '${name}.step' is ${t}, expected a non-negative integer`);
+      if (!Number.isInteger(t) || t < 0)
+        throw new GrowbertError(`optimizer: '${name}.step' is ${t}, expected a non-negative integer`);
       this.steps.set(name, t);
     }
     for (const k of state.keys()) {
-      if (!known.has(k)) throw new GrowbertError(`optimizer: state entry '${k}' names no parameter of this optimizer; rename or drop it before loading`);
+      if (!known.has(k))
+        throw new GrowbertError(
+          `optimizer: state entry '${k}' names no parameter of this optimizer; rename or drop it before loading`,
+        );
     }
     if (meta?.step !== undefined) this.stepCount = meta.step;
     if (meta?.lr !== undefined) this.lr = meta.lr;
