@@ -13,34 +13,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig } from '../../src/train/config.js';
+import { tinyModelFlags } from '../helpers/tiny-cli.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-safety-')));
 const cacheDir = path.join(tmp, 'cache');
 const runs = path.join(tmp, 'runs');
 const small = path.join(runs, 'small');
-const TINY = [
-  '--data',
-  'stdlib:moby-dick',
-  '--cache-dir',
-  cacheDir,
-  '--vocab-size',
-  '2000',
-  '--hidden',
-  '32',
-  '--layers',
-  '1',
-  '--heads',
-  '2',
-  '--ffn',
-  '64',
-  '--seq-length',
-  '32',
-  '--batch-size',
-  '8',
-  '--eval-batches',
-  '1',
-  '--no-progress',
-];
+const TINY = [...tinyModelFlags(cacheDir), '--eval-batches', '1', '--no-progress'];
 
 function growbert(...args: string[]) {
   // a time limit: a command that hangs (as --threads 10000 did) must fail the test, not stall the suite

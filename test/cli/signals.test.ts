@@ -8,29 +8,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
+import { tinyModelFlags } from '../helpers/tiny-cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-signals-'));
 const args = (out: string) => [
   'bin/growbert.js',
   'pretrain',
-  '--data',
-  'stdlib:moby-dick',
-  '--cache-dir',
-  path.join(tmp, 'cache'),
-  '--vocab-size',
-  '2000',
-  '--hidden',
-  '32',
-  '--layers',
-  '1',
-  '--heads',
-  '2',
-  '--ffn',
-  '64',
-  '--seq-length',
-  '32',
-  '--batch-size',
-  '8',
+  ...tinyModelFlags(path.join(tmp, 'cache')),
   '--max-steps',
   '100000',
   '--eval-every',

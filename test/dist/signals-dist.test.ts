@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { distributedBackends } from '../../src/dist/process-group.js';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
+import { tinyModelFlags } from '../helpers/tiny-cli.js';
 
 const skip = distributedBackends() ? false : 'this addon was built without c10d (no Gloo headers)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-dist-signals-'));
@@ -24,24 +25,7 @@ test(
         'pretrain',
         '--nproc',
         '2',
-        '--data',
-        'stdlib:moby-dick',
-        '--cache-dir',
-        path.join(tmp, 'cache'),
-        '--vocab-size',
-        '2000',
-        '--hidden',
-        '32',
-        '--layers',
-        '1',
-        '--heads',
-        '2',
-        '--ffn',
-        '64',
-        '--seq-length',
-        '32',
-        '--batch-size',
-        '8',
+        ...tinyModelFlags(path.join(tmp, 'cache')),
         '--max-steps',
         '100000',
         '--eval-every',

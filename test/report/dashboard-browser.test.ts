@@ -14,6 +14,7 @@ import { Dashboard } from '../../src/report/dashboard/server.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { summaryOf } from '../../src/train/tensorboard.js';
 import { eventFiles, readEventFile, scalarsByTag } from '../helpers/tfevents-reader.js';
+import { tinyModelFlags } from '../helpers/tiny-cli.js';
 
 const { findBrowser } = (await import(pathToFileURL(path.resolve('scripts/browser.mjs')).href)) as {
   findBrowser: () => string | null;
@@ -106,24 +107,7 @@ test(
         [
           'bin/growbert.js',
           'pretrain',
-          '--data',
-          'stdlib:moby-dick',
-          '--cache-dir',
-          path.join(tmp, 'cache'),
-          '--vocab-size',
-          '2000',
-          '--hidden',
-          '32',
-          '--layers',
-          '2',
-          '--heads',
-          '2',
-          '--ffn',
-          '64',
-          '--seq-length',
-          '32',
-          '--batch-size',
-          '8',
+          ...tinyModelFlags(path.join(tmp, 'cache'), { layers: 2 }),
           '--threads',
           '1',
           '--schedule',
