@@ -94,6 +94,18 @@ export function allocBatch(rows: number, seqLen: number, nsp: boolean): Batch {
   return b;
 }
 
+/** Resets one row to all padding (no attention, special, word start) and returns its offset. */
+function clearRow(batch: Batch, row: number, pad: number): number {
+  const S = batch.seqLen;
+  const o = row * S;
+  batch.inputIds.fill(pad, o, o + S);
+  batch.tokenTypeIds.fill(0, o, o + S);
+  batch.attentionMask.fill(0, o, o + S);
+  batch.wordStart.fill(1, o, o + S);
+  batch.specialMask.fill(1, o, o + S);
+  return o;
+}
+
 /**
  * Share of padding positions in the rows one pass over `docs` (in stored order) packs into, from
  * its first `maxRows` rows: what `--packing` costs in wasted compute on this data.
@@ -229,14 +241,9 @@ export class SequencePacker {
    */
   private fillRowFull(batch: Batch, row: number): void {
     const S = batch.seqLen;
-    const o = row * S;
     const { pad, cls, sep, mask } = this.opts.specialIds;
-    const { inputIds, tokenTypeIds, attentionMask, wordStart, specialMask } = batch;
-    inputIds.fill(pad, o, o + S);
-    tokenTypeIds.fill(0, o, o + S);
-    attentionMask.fill(0, o, o + S);
-    wordStart.fill(1, o, o + S);
-    specialMask.fill(1, o, o + S);
+    const o = clearRow(batch, row, pad);
+    const { inputIds, attentionMask, wordStart, specialMask } = batch;
     inputIds[o] = cls;
     attentionMask[o] = 1;
     let i = o + 1;
@@ -315,14 +322,9 @@ export class SequencePacker {
 
   private writeRow(batch: Batch, row: number, a: Int32Array, b: Int32Array | undefined): void {
     const S = batch.seqLen;
-    const o = row * S;
     const { pad, cls, sep, mask } = this.opts.specialIds;
+    const o = clearRow(batch, row, pad);
     const { inputIds, tokenTypeIds, attentionMask, wordStart, specialMask } = batch;
-    inputIds.fill(pad, o, o + S);
-    tokenTypeIds.fill(0, o, o + S);
-    attentionMask.fill(0, o, o + S);
-    wordStart.fill(1, o, o + S);
-    specialMask.fill(1, o, o + S);
     let i = o;
     const put = (id: number, type: number, special: boolean, start: boolean): void => {
       inputIds[i] = id;

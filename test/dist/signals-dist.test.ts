@@ -2,13 +2,12 @@
 // rank 0 writes one checkpoint, no worker is blamed, and the launcher exits with the signal's code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { distributedBackends } from '../../src/dist/process-group.js';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
-import { tinyModelFlags } from '../helpers/tiny-cli.js';
+import { stopTinyRun } from '../helpers/tiny-cli.js';
 
 const skip = distributedBackends() ? false : 'this addon was built without c10d (no Gloo headers)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-dist-signals-'));
@@ -18,48 +17,13 @@ test(
   { skip },
   async () => {
     const out = path.join(tmp, 'run');
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/growbert.js',
-        'pretrain',
-        '--nproc',
-        '2',
-        ...tinyModelFlags(path.join(tmp, 'cache')),
-        '--max-steps',
-        '100000',
-        '--eval-every',
-        '100000',
-        '--checkpoint-every',
-        '100000',
-        '--eval-batches',
-        '1',
-        '--log-every',
-        '1',
-        '--no-progress',
-        '--dist-timeout',
-        '20',
-        '--out',
-        out,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c))); // listened to from the start
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
-    const metrics = path.join(out, 'metrics.jsonl');
-    for (
-      let i = 0;
-      i < 800 &&
-      child.exitCode === null &&
-      !(fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > 3);
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGTERM');
-    const code = await exited;
-    clearTimeout(timer);
+    const { code, stderr } = await stopTinyRun({
+      out,
+      cacheDir: path.join(tmp, 'cache'),
+      signal: 'SIGTERM',
+      before: ['--nproc', '2'],
+      after: ['--checkpoint-every', '100000', '--dist-timeout', '20'],
+    });
     assert.equal(code, 143, stderr);
     assert.match(stderr, /SIGTERM: passing it on to the 2 worker\(s\)/);
     assert.match(stderr, /interrupted at step (\d+) \(SIGTERM\); checkpoint saved to .*; continue with --resume/);
