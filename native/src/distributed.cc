@@ -250,6 +250,7 @@ void registerDistributed(Napi::Object exports) {
       so.timeout = g->timeout;
       g->store = c10::make_intrusive<c10d::TCPStore>(g->host, so);
     } else if (kind == "file") {
+      g->host = getStr(o, "host", "127.0.0.1");  // only picks Gloo's interface
       g->filePath = getStr(o, "path");
       if (g->filePath.empty()) throw std::runtime_error("a file store needs a path");
       g->store = c10::make_intrusive<c10d::FileStore>(g->filePath, g->size);
@@ -260,7 +261,7 @@ void registerDistributed(Napi::Object exports) {
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("default_pg", g->store);
     if (g->backendName == "gloo") {
       auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
-      opts->devices.push_back(glooDevice(kind == "tcp" ? g->host : std::string("127.0.0.1")));
+      opts->devices.push_back(glooDevice(g->host));
       g->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, g->rank, g->size, opts);
     } else if (g->backendName == "nccl") {
 #ifdef GROWBERT_NCCL

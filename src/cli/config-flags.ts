@@ -168,7 +168,13 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
     flag: 'master-port',
     path: 'dist.masterPort',
     kind: 'int',
-    help: 'rendezvous port (env MASTER_PORT; default a free port, 29500 with --nnodes > 1)',
+    help: "port of rank 0's rendezvous store across machines (env MASTER_PORT; default 29500)",
+  },
+  {
+    flag: 'rdzv-file',
+    path: 'dist.rdzvFile',
+    kind: 'string',
+    help: 'rendezvous through a new file on a filesystem every machine sees instead of a TCP store',
   },
   {
     flag: 'dist-backend',

@@ -9,6 +9,7 @@ import { GrowbertError } from '../io/errors.js';
 import { launchEnv, workerEnv } from '../dist/env.js';
 import { launch, threadsPerWorker, watchLauncher } from '../dist/launch.js';
 import { requireDistributed } from '../dist/process-group.js';
+import { checkRendezvousFile } from '../dist/rendezvous.js';
 import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
 import { runPaths } from '../train/run.js';
 import { pretrain } from '../train/pretrain.js';
@@ -36,6 +37,7 @@ async function launchWorkers(config: PretrainConfig): Promise<number> {
       `batch size ${batch} is not divisible by the ${world} data-parallel workers; use a multiple of ${world} for --batch-size`,
     );
   requireDistributed(d.backend === 'nccl' ? 'nccl' : 'gloo');
+  if (d.rdzvFile) checkRendezvousFile(d.rdzvFile);
   const file = path.join(os.tmpdir(), `growbert-launch-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(config));
   try {
@@ -46,6 +48,7 @@ async function launchWorkers(config: PretrainConfig): Promise<number> {
       nodeRank: d.nodeRank,
       masterAddr: d.masterAddr,
       masterPort: d.masterPort,
+      rdzvFile: d.rdzvFile && path.resolve(d.rdzvFile),
       args: [bin, 'pretrain', '--config', file],
       threadsPerWorker: config.runtime.threads ?? threadsPerWorker(d.nproc),
     });

@@ -10,6 +10,7 @@ import { native, type NativeReducer } from '../tensor/native.js';
 import { tensor, type Device, type Tensor } from '../tensor/index.js';
 import { DistributedError, ProcessGroup, clean, distributedBackends, type Backend } from './process-group.js';
 import type { WorkerEnv } from './env.js';
+import { checkRendezvousFile, tcpStoreWarning } from './rendezvous.js';
 
 export interface DataParallelOptions {
   env: WorkerEnv;
@@ -20,6 +21,10 @@ export interface DataParallelOptions {
   timeoutSeconds: number;
   masterAddr: string;
   masterPort: number;
+  /** a c10d file store instead of the TCP store at masterAddr:masterPort (rendezvous.ts) */
+  rdzvFile?: string;
+  /** where rank 0 warns that its TCP store listens on every interface */
+  say?: (line: string) => void;
   /** gradient bucket size in bytes (torch's default: 25 MB; the first bucket 1 MB) */
   bucketBytes?: number;
   heartbeatMs?: number;
@@ -46,7 +51,7 @@ export class DataParallel {
     this.worldSize = o.env.worldSize;
     this.localRank = o.env.localRank;
     this.localWorldSize = o.env.localWorldSize;
-    this.where = `${o.masterAddr}:${o.masterPort}`;
+    this.where = o.rdzvFile ? `file ${o.rdzvFile}` : `${o.masterAddr}:${o.masterPort}`;
     this.bucketBytes = o.bucketBytes ?? 25 << 20;
     this.heartbeatMs = o.heartbeatMs ?? 1000;
   }
@@ -55,12 +60,17 @@ export class DataParallel {
   static init(o: DataParallelOptions): DataParallel {
     const nccl = distributedBackends()?.nccl ?? false;
     const backend: Backend = o.backend === 'auto' ? (o.device.startsWith('cuda') && nccl ? 'nccl' : 'gloo') : o.backend;
+    // (our launcher checked its file before starting the workers, which then write to it at once)
+    if (o.rdzvFile) {
+      if (process.env.GROWBERT_LAUNCHED !== '1') checkRendezvousFile(o.rdzvFile);
+    } else if (o.env.rank === 0)
+      (o.say ?? ((l: string) => console.error(l)))(tcpStoreWarning(o.masterAddr, o.masterPort));
     const pg = ProcessGroup.init({
       backend,
       rank: o.env.rank,
       worldSize: o.env.worldSize,
       timeoutMs: Math.round(o.timeoutSeconds * 1000),
-      store: { host: o.masterAddr, port: o.masterPort },
+      store: o.rdzvFile ? { file: o.rdzvFile, host: o.masterAddr } : { host: o.masterAddr, port: o.masterPort },
       heartbeatMs: o.heartbeatMs,
     });
     return new DataParallel(pg, o);

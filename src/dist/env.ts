@@ -5,9 +5,11 @@
 //   LOCAL_RANK, LOCAL_WORLD_SIZE   its rank on this machine and the processes on this machine
 //   GROUP_RANK                     this machine's rank (torchrun's name for the node rank)
 //   MASTER_ADDR, MASTER_PORT       where rank 0 serves the rendezvous store
+//   GROWBERT_RDZV_FILE             instead, a c10d file store (our launcher on one machine, --rdzv-file)
 // Workers that share a machine need LOCAL_RANK and LOCAL_WORLD_SIZE (or Slurm's SLURM_LOCALID and
 // SLURM_NTASKS_PER_NODE): without them a worker takes itself to be alone on its machine.
 import { GrowbertError } from '../io/errors.js';
+import { RDZV_FILE_ENV } from './rendezvous.js';
 
 export interface WorkerEnv {
   rank: number;
@@ -17,6 +19,8 @@ export interface WorkerEnv {
   nodeRank: number;
   masterAddr?: string;
   masterPort?: number;
+  /** rendezvous through this file store instead of a TCP store */
+  rdzvFile?: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
@@ -56,6 +60,7 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
     nodeRank: int(env, 'GROUP_RANK', 0) ?? int(env, 'NODE_RANK', 0) ?? Math.floor(rank / localWorldSize),
     masterAddr: env.MASTER_ADDR || undefined,
     masterPort: int(env, 'MASTER_PORT', 1),
+    rdzvFile: env[RDZV_FILE_ENV] || undefined,
   };
 }
 

@@ -3,10 +3,12 @@
 // LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT); with --nnodes M it is started once per
 // machine with --node-rank. It watches its workers: when one fails, the others are stopped and
 // the launcher exits non-zero; SIGINT, SIGTERM and SIGHUP are passed on to every worker, which
-// checkpoint and stop (the launcher exits with the signal's code: 130, 143, 129).
+// checkpoint and stop (the launcher exits with the signal's code: 130, 143, 129). On one machine
+// the workers meet through a private file store, so no rendezvous port is opened (rendezvous.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
+import { RDZV_FILE_ENV, privateRendezvous } from './rendezvous.js';
 
 export interface LaunchOptions {
   /** workers on this machine */
@@ -14,8 +16,13 @@ export interface LaunchOptions {
   nnodes: number;
   nodeRank: number;
   masterAddr: string;
-  /** default: a free port when nnodes is 1, else 29500 (torch's) */
+  /** the TCP store's port when there is one (default 29500, torch's) */
   masterPort?: number;
+  /**
+   * a file store every machine sees, instead of the TCP store; with one machine and none given,
+   * a private one of this launch's own
+   */
+  rdzvFile?: string;
   /** what each worker runs: process.execPath with these arguments */
   args: string[];
   /** CPU threads per worker (sets OMP_NUM_THREADS and OPENBLAS_NUM_THREADS unless set) */
@@ -64,12 +71,28 @@ function prefixLines(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, 
 export async function launch(o: LaunchOptions): Promise<number> {
   const say = o.say ?? ((l: string) => console.error(`growbert: ${l}`));
   const worldSize = o.nproc * o.nnodes;
-  const port = o.masterPort ?? (o.nnodes === 1 ? await freePort() : 29500);
+  const own = !o.rdzvFile && o.nnodes === 1 ? privateRendezvous() : null;
+  try {
+    return await launchWith(o, say, worldSize, own?.file ?? o.rdzvFile);
+  } finally {
+    own?.dispose();
+  }
+}
+
+async function launchWith(
+  o: LaunchOptions,
+  say: (line: string) => void,
+  worldSize: number,
+  rdzvFile: string | undefined,
+): Promise<number> {
+  const port = o.masterPort ?? 29500;
   const threads = o.threadsPerWorker ?? threadsPerWorker(o.nproc);
   const base = { ...(o.env ?? process.env) };
+  delete base[RDZV_FILE_ENV]; // only this launch's own decision reaches the workers
   const first = o.nodeRank * o.nproc;
+  const where = rdzvFile ? `rendezvous file ${rdzvFile}` : `rendezvous at ${o.masterAddr}:${port}`;
   say(
-    `launching ${o.nproc} worker(s) on node ${o.nodeRank} of ${o.nnodes}: ranks ${first}..${first + o.nproc - 1} of ${worldSize}, rendezvous at ${o.masterAddr}:${port}, ${threads} CPU thread(s) each`,
+    `launching ${o.nproc} worker(s) on node ${o.nodeRank} of ${o.nnodes}: ranks ${first}..${first + o.nproc - 1} of ${worldSize}, ${where}, ${threads} CPU thread(s) each`,
   );
 
   const children: ChildProcess[] = [];
@@ -111,7 +134,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
         LOCAL_WORLD_SIZE: String(o.nproc),
         GROUP_RANK: String(o.nodeRank),
         MASTER_ADDR: o.masterAddr,
-        MASTER_PORT: String(port),
+        ...(rdzvFile ? { [RDZV_FILE_ENV]: rdzvFile } : { MASTER_PORT: String(port) }),
         GROWBERT_LAUNCHED: '1',
         OMP_NUM_THREADS: base.OMP_NUM_THREADS ?? String(threads),
         OPENBLAS_NUM_THREADS: base.OPENBLAS_NUM_THREADS ?? String(threads),

@@ -21,8 +21,11 @@ export interface ProcessGroupOptions {
   backend: Backend;
   rank: number;
   worldSize: number;
-  /** a TCP store at host:port (rank 0 serves it), or a file store at `file` (a shared filesystem) */
-  store: { host: string; port: number } | { file: string };
+  /**
+   * a TCP store at host:port (rank 0 serves it), or a file store at `file` (a filesystem every rank
+   * sees; `host`, default loopback, is then only the address that picks Gloo's network interface)
+   */
+  store: { host: string; port: number } | { file: string; host?: string };
   /** how long any collective (and forming the group) may take before it fails */
   timeoutMs: number;
   /** how often each rank writes its heartbeat into the store (default 1000 ms) */
@@ -91,7 +94,7 @@ export class ProcessGroup {
         timeoutMs: o.timeoutMs,
         heartbeatMs: o.heartbeatMs ?? 1000,
         ...('file' in o.store
-          ? { store: 'file', path: o.store.file }
+          ? { store: 'file', path: o.store.file, host: o.store.host ?? '127.0.0.1' }
           : { store: 'tcp', host: o.store.host, port: o.store.port }),
       });
       return new ProcessGroup(h, o);

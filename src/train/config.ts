@@ -114,8 +114,13 @@ export const PretrainConfigSchema = z
         nodeRank: nonNegInt.default(0),
         /** the address of node 0, where rank 0 serves the rendezvous store; env MASTER_ADDR */
         masterAddr: z.string().min(1).default('127.0.0.1'),
-        /** its port; env MASTER_PORT; default a free port on one machine, 29500 on several */
+        /** its port across machines (one machine uses a private file store); env MASTER_PORT; default 29500 */
         masterPort: z.number().int().min(1).max(65535).optional(),
+        /**
+         * rendezvous through a c10d file store at this path (a filesystem every machine sees) instead of
+         * rank 0's TCP store; with one machine the launcher uses a private file without it
+         */
+        rdzvFile: z.string().min(1).optional(),
         /** gloo (CPU), nccl (GPUs), or auto: nccl for CUDA devices when this libtorch has it */
         backend: z.enum(DIST_BACKENDS).default('auto'),
         /** seconds a collective may wait for the other ranks before the run fails naming the rank that stopped */

@@ -171,6 +171,8 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     timeoutSeconds: c.dist.timeout,
     masterAddr: env.masterAddr ?? c.dist.masterAddr,
     masterPort: env.masterPort ?? c.dist.masterPort ?? 29500,
+    rdzvFile: env.rdzvFile ?? c.dist.rdzvFile,
+    say: o.say,
   });
   try {
     // Other ranks are quiet: rank 0 reports for the run.
@@ -201,7 +203,10 @@ async function pretrainOn(
   if (leader) {
     fsStep('create the run folder', runDir, () => {
       fs.mkdirSync(runDir, { recursive: true });
-      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(input, null, 2) + '\n');
+      // A rendezvous file belongs to one launch (the store deletes it at the end; a crashed launch's
+      // would hand a resume stale addresses), so it is not kept, as an auto-chosen port is not.
+      const { rdzvFile: _launchOnly, ...dist } = input.dist;
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify({ ...input, dist }, null, 2) + '\n');
     });
   }
 

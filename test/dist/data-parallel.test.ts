@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { distributedBackends } from '../../src/dist/process-group.js';
@@ -140,6 +141,29 @@ const alive = (pid: number) => {
     return false;
   }
 };
+/** The TCP sockets `pid` listens on (Linux /proc): local address as /proc writes it (hex), and port. */
+function listeningSockets(pid: number): { addr: string; port: number }[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  const out: { addr: string; port: number }[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(table)) continue;
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length < 10 || c[3] !== '0A' || !inodes.has(c[9])) continue; // 0A: LISTEN
+      const [addr, port] = c[1].split(':');
+      out.push({ addr, port: parseInt(port, 16) });
+    }
+  }
+  return out;
+}
 const pids = (stderr: string) => [...stderr.matchAll(/rank (\d+) is pid (\d+)/g)].map((m) => Number(m[2]));
 
 test("workerEnv reads torchrun's variables", () => {
@@ -153,8 +177,18 @@ test("workerEnv reads torchrun's variables", () => {
       MASTER_ADDR: 'node0',
       MASTER_PORT: '1234',
     }),
-    { rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, nodeRank: 1, masterAddr: 'node0', masterPort: 1234 },
+    {
+      rank: 3,
+      worldSize: 4,
+      localRank: 1,
+      localWorldSize: 2,
+      nodeRank: 1,
+      masterAddr: 'node0',
+      masterPort: 1234,
+      rdzvFile: undefined,
+    },
   );
+  assert.equal(workerEnv({ RANK: '0', WORLD_SIZE: '2', GROWBERT_RDZV_FILE: '/x/store' })!.rdzvFile, '/x/store');
   // one worker per machine unless told otherwise; Slurm's variables stand in for torchrun's
   assert.deepEqual(workerEnv({ RANK: '1', WORLD_SIZE: '2' }), {
     rank: 1,
@@ -164,6 +198,7 @@ test("workerEnv reads torchrun's variables", () => {
     nodeRank: 1,
     masterAddr: undefined,
     masterPort: undefined,
+    rdzvFile: undefined,
   });
   assert.deepEqual(workerEnv({ RANK: '5', WORLD_SIZE: '8', SLURM_LOCALID: '1', SLURM_NTASKS_PER_NODE: '4(x2)' }), {
     rank: 5,
@@ -173,6 +208,7 @@ test("workerEnv reads torchrun's variables", () => {
     nodeRank: 1,
     masterAddr: undefined,
     masterPort: undefined,
+    rdzvFile: undefined,
   });
   assert.throws(() => workerEnv({ RANK: '2', WORLD_SIZE: '2' }), /RANK=2 must be less than WORLD_SIZE=2/);
   assert.throws(() => workerEnv({ RANK: '0' }), /RANK and WORLD_SIZE must be set together/);
@@ -237,6 +273,11 @@ test('2 workers give the same losses and weights as 1 worker, across a growth ev
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /data-parallel over 2 workers \(gloo\)/);
   assert.match(r.stderr, /grew into target/);
+  // one machine: a private rendezvous file (no TCP store, no warning about one), removed at the end
+  const rdzv = /rendezvous file (\S+),/.exec(r.stderr)?.[1];
+  assert.ok(rdzv, r.stderr);
+  assert.ok(!fs.existsSync(path.dirname(rdzv)), `${path.dirname(rdzv)} was removed`);
+  assert.doesNotMatch(r.stderr, /listens on every network interface/);
   assert.equal(r.stdout.trim().split('\n').length, 1, 'only rank 0 prints the run line');
   assertClose(trainLosses(two), trainLosses(one), 1e-5, 'training loss');
   assertClose(valLosses(two), valLosses(one), 1e-5, 'validation loss');
@@ -288,7 +329,24 @@ test(
   'a killed worker is reported by rank, the others are stopped, the last checkpoint survives',
   { skip },
   async () => {
-    const r = await faultyRun('killed', 20, ([, p1]) => process.kill(p1, 'SIGKILL'));
+    let sockets: { pid: number; addr: string; port: number }[] = [];
+    const r = await faultyRun('killed', 20, (ps) => {
+      sockets = ps.flatMap((pid) => listeningSockets(pid).map((s) => ({ pid, ...s })));
+      process.kill(ps[1], 'SIGKILL');
+    });
+    // No rendezvous store (nor anything else) listens on every interface. The scan itself is
+    // proved on a server of this process that does.
+    const server = net.createServer().listen(0, '0.0.0.0');
+    await new Promise((r) => server.once('listening', r));
+    const own = listeningSockets(process.pid);
+    const port = (server.address() as net.AddressInfo).port;
+    server.close();
+    assert.ok(
+      own.some((s) => /^0+$/.test(s.addr) && s.port === port),
+      `the scan finds a wildcard listener: ${JSON.stringify(own)}`,
+    );
+    const open = sockets.filter((s) => /^0+$/.test(s.addr));
+    assert.deepEqual(open, [], 'a worker listens on every interface');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /worker rank 1 \(pid \d+\) was killed by SIGKILL; stopping the other 1 worker/);
     for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
@@ -312,12 +370,84 @@ test('a frozen worker makes rank 0 fail within the timeout, naming it', { skip }
   loadCheckpoint(latestCheckpoint(r.out)!);
 });
 
-test('a frozen rank 0, which serves the store, is reported by rank 1', { skip }, async () => {
+test('a frozen rank 0 is reported by rank 1', { skip }, async () => {
   const r = await faultyRun('frozen-0', 3, ([p0]) => process.kill(p0, 'SIGSTOP'));
   assert.notEqual(r.code, 0);
+  // the file store outlives rank 0, so its stopped heartbeat is read, as any other rank's
   assert.match(
     r.stderr,
-    /\[rank 1\] growbert: .*failed on rank 1 of 2: rank 0, which serves the rendezvous store at 127\.0\.0\.1:\d+, does not answer: it died or is frozen/,
+    /\[rank 1\] growbert: .*failed on rank 1 of 2: rank 0 stopped \(no heartbeat for 3 s: the process died or is frozen\)/,
   );
   for (const p of r.pids) assert.ok(!alive(p), `worker pid ${p} is gone`);
 });
+
+test(
+  "--rdzv-file: a new file works and is gone afterwards; a file of the user's is refused untouched",
+  { skip },
+  async () => {
+    const dir = path.join(tmp, 'shared-fs');
+    fs.mkdirSync(dir);
+    const store = path.join(dir, 'rdzv');
+    const out = path.join(tmp, 'rdzv-run');
+    const r = await growbert(
+      ['pretrain', '--config', configFile('rdzv', config(out)), '--nproc', '2', '--rdzv-file', store],
+      { limitMs: 60000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`rendezvous file ${store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')},`));
+    assert.ok(!fs.existsSync(store), 'the store removed its file when the last rank left');
+    assert.ok(
+      !JSON.stringify(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).dist ?? {}).includes(tmp),
+    );
+
+    const mine = path.join(dir, 'notes.txt');
+    fs.writeFileSync(mine, 'my notes\n');
+    const bad = await growbert(
+      [
+        'pretrain',
+        '--config',
+        configFile('rdzv2', config(path.join(tmp, 'rdzv-run-2'))),
+        '--nproc',
+        '2',
+        '--rdzv-file',
+        mine,
+      ],
+      { limitMs: 30000 },
+    );
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stderr,
+      /--rdzv-file .*notes\.txt already exists and is not a rendezvous file; give the path of a new file/,
+    );
+    assert.equal(fs.readFileSync(mine, 'utf8'), 'my notes\n');
+  },
+);
+
+test(
+  'workers started by hand (torchrun style) meet at a TCP store; rank 0 warns it listens everywhere',
+  { skip },
+  async () => {
+    const port = await freePort();
+    const out = path.join(tmp, 'by-hand');
+    const cfg = configFile('by-hand', config(out));
+    const env = (rank: number) => ({
+      ...process.env,
+      RANK: String(rank),
+      WORLD_SIZE: '2',
+      MASTER_ADDR: '127.0.0.1',
+      MASTER_PORT: String(port),
+      OMP_NUM_THREADS: '1',
+    });
+    const [r0, r1] = await Promise.all(
+      [0, 1].map((rank) => growbert(['pretrain', '--config', cfg], { env: env(rank) })),
+    );
+    assert.equal(r0.code, 0, r0.stderr);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(
+      r0.stderr,
+      new RegExp(`rendezvous store at 127\\.0\\.0\\.1:${port} listens on every network interface`),
+    );
+    assert.doesNotMatch(r1.stderr, /listens on every network interface/);
+    assertClose(trainLosses(out), trainLosses(one), 1e-5, 'training loss');
+  },
+);
