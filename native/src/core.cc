@@ -355,6 +355,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   gb::registerInplace(exports);
   gb::registerProfile(exports);
   gb::registerFused(exports);
+  gb::registerFusedLoss(exports);
 #ifndef GROWBERT_NO_DIST
   gb::registerDistributed(exports);
 #endif

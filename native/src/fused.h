@@ -10,5 +10,6 @@ namespace gb {
 at::Tensor dropoutMask(const at::Tensor& x, double p);
 
 void registerFused(Napi::Object exports);
+void registerFusedLoss(Napi::Object exports);  // fused-loss.cc
 
 }  // namespace gb

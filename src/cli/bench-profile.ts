@@ -45,7 +45,11 @@ const RULES: [RegExp, OpKind][] = [
   ],
   [/^(layer_norm|native_layer_norm|NativeLayerNorm|gelu|Gelu|softmax|_softmax|Softmax)/, 'LayerNorm, GELU, softmax'],
   [/^(embedding|Embedding|gather|Gather|index_select|IndexSelect)/, 'embedding and its gradient'],
-  [/^(cross_entropy|log_softmax|_log_softmax|LogSoftmax|nll_loss|NllLoss)/, 'loss (log-softmax, NLL)'],
+  // growbert's fused CPU loss (native/src/fused-loss.cc): its forward, and its backward node
+  [
+    /^(cross_entropy|log_softmax|_log_softmax|LogSoftmax|nll_loss|NllLoss|growbert::cross_entropy|torch::autograd::CppNode<.*FusedCrossEntropy>)/,
+    'loss (log-softmax, NLL)',
+  ],
   [/^(torch::autograd::AccumulateGrad)/, 'gradient accumulation (autograd)'],
   [/^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused)/, 'optimizer and clipping'],
   [

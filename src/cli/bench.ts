@@ -21,6 +21,7 @@ import {
   zeros,
   type Device,
   type PrecisionSetting,
+  retainFreedMemory,
 } from '../tensor/index.js';
 import { createOptimizer } from '../train/optim/index.js';
 import { trainStep } from '../train/step.js';
@@ -102,6 +103,7 @@ function bench(o: BenchOpts): void {
   if (o.cpuTime && (device !== 'cpu' || getNumThreads() !== 1))
     throw new GrowbertError("--cpu-time counts one thread's CPU time: use it with --threads 1 on the CPU");
   const clock = o.cpuTime ? threadCpuMs : () => performance.now();
+  retainFreedMemory(); // as the trainers do while they train (held until this command exits)
   manualSeed(0);
   const config = bertConfig({
     vocabSize: V,

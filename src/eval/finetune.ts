@@ -21,6 +21,7 @@ import {
   tidy,
   type Device,
   type PrecisionSetting,
+  retainFreedMemory,
 } from '../tensor/index.js';
 import { AdamW, clipGradNorm } from '../train/optim/index.js';
 import { schedule } from '../schedule/lr.js';
@@ -233,6 +234,7 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
   const clf = buildClassifier(enc, { numLabels, seed, device: s.device });
   const params = clf.namedParameters();
   const opt = new AdamW(params, { lr: s.lr, weightDecay: s.weightDecay });
+  const releaseMemory = retainFreedMemory(); // each step reuses the last one's freed memory
   const n = d.train.ids.length;
   const perEpoch = Math.ceil(n / s.batchSize);
   const total = perEpoch * s.epochs;
@@ -287,6 +289,7 @@ function trainOneSeed(enc: PretrainedEncoder, d: TaskData, seed: number, o: Fine
   } finally {
     opt.dispose();
     clf.dispose();
+    releaseMemory();
   }
   const last = epochs[epochs.length - 1]!;
   return { seed, epochs, metrics: last.metrics, score: last.score, seconds: (Date.now() - start) / 1000 };

@@ -32,7 +32,7 @@ import {
   Generator,
   arange,
   cat,
-  crossEntropy,
+  fusedCrossEntropy,
   dropout,
   linear,
   ones,
@@ -194,10 +194,10 @@ class BertLMPredictionHead extends Module {
       new LayerNorm(config.hiddenSize, { ...o, eps: config.layerNormEps }),
     );
   }
-  /** h [B, L, H] -> float32 logits [B, L, V]; decoderWeight is the word embedding table. */
+  /** h [B, L, H] -> logits [B, L, V] in the compute dtype `dt`; decoderWeight is the word embedding table. */
   forward(h: Tensor, decoderWeight: Tensor, dt: DType): Tensor {
     const t = this.LayerNorm.forward(activation(this.dense.forward(cast(h, dt)), this.config.hiddenAct));
-    return cast(linear(cast(t, dt), cast(decoderWeight, dt), cast(this.bias, dt)), 'float32');
+    return linear(cast(t, dt), cast(decoderWeight, dt), cast(this.bias, dt));
   }
 }
 
@@ -284,7 +284,10 @@ export class BertForMaskedLM extends Module {
       seq = maskedPositions ? gatherPositions(x, maskedPositions) : x;
     }
 
-    const logits = this.head.forward(seq, this.embeddings.word_embeddings.weight, dt);
+    // The loss reads the compute-dtype logits (one fused CPU kernel, src/tensor/fused.ts); the float32
+    // copy callers get is forward-only, so bf16 training pays no cast in backward.
+    const raw = this.head.forward(seq, this.embeddings.word_embeddings.weight, dt);
+    const logits = cast(raw, 'float32');
     const out: MaskedLMOutput = { logits };
     if (maskedLabels) {
       const [B, L, V] = logits.shape;
@@ -293,7 +296,7 @@ export class BertForMaskedLM extends Module {
           `maskedLabels has shape [${maskedLabels.shape}] but the logits are [${B},${L},${V}]; labels go with maskedPositions ([B, P]) or with every position ([B, S])`,
         );
       }
-      out.loss = crossEntropy(logits.reshape(B * L, V), maskedLabels.reshape(B * L), { ignoreIndex: -100 });
+      out.loss = fusedCrossEntropy(raw.reshape(B * L, V), maskedLabels.reshape(B * L), -100);
     }
     if (hiddenStates) out.hiddenStates = hiddenStates;
     return out;

@@ -3,6 +3,7 @@
 // number per element there). `growbert bench --profile` showed both among a step's costs.
 import { native } from './native.js';
 import { Tensor } from './tensor.js';
+import { crossEntropy } from './functional.js';
 
 const hs = (ts: Tensor[]) => ts.map((t) => t.handle);
 
@@ -37,4 +38,16 @@ export function fastDropout(x: Tensor, p: number): Tensor {
   } finally {
     mask.dispose();
   }
+}
+
+/**
+ * Mean cross entropy of logits [N, V] against labels [N] (int64; `ignoreIndex` rows skipped), as
+ * crossEntropy computes it. On the CPU, for float32 and bfloat16 logits, one fused kernel
+ * (native/src/fused-loss.cc) computes the loss and its gradient in one pass per row; elsewhere
+ * libtorch's log_softmax and nll_loss. The loss is float32.
+ */
+export function fusedCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100): Tensor {
+  if (logits.device === 'cpu' && (logits.dtype === 'float32' || logits.dtype === 'bfloat16') && logits.ndim === 2)
+    return new Tensor(native.fusedCrossEntropy(logits.handle, labels.handle, ignoreIndex));
+  return crossEntropy(logits.dtype === 'bfloat16' ? logits.float() : logits, labels, { ignoreIndex });
 }

@@ -233,11 +233,14 @@ export const NATIVE_API = /* API-BEGIN */ {
   threadCpuMs: [[], 'number'],
   cudaCapability: [['device?'], 'ints|null'],
   blasThreads: [['threads: int?'], 'number'],
+  retainFreedMemory: [['on: bool?'], 'boolean'],
   // fused.cc
   // hyper: { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }
   adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'void'],
   fusedApplies: [['tensors'], 'boolean'],
   dropoutMask: [['tensor', 'p: number'], 'tensor'],
+  // fused-loss.cc
+  fusedCrossEntropy: [['logits: tensor', 'target: tensor', 'ignoreIndex: int?'], 'tensor'],
 } /* API-END */ as const;
 
 /** An opaque seeded random generator (a tagged external). */

@@ -69,3 +69,20 @@ export function torchVersion(): string {
 export function hasFusedAttention(): boolean {
   return native.hasNativeSdpa();
 }
+
+let retained = 0;
+/**
+ * Keeps freed tensor memory in malloc's heap for the next step to reuse instead of handing it back
+ * to the system and faulting it in again (native/src/perf.cc: 15% of a CPU step on mini). It is
+ * process-wide, so trainers hold it only while they train: the returned function releases this
+ * hold, and the last release restores glibc's defaults and trims the heap. A no-op off glibc.
+ */
+export function retainFreedMemory(): () => void {
+  if (retained++ === 0) native.retainFreedMemory(true);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--retained === 0) native.retainFreedMemory(false);
+  };
+}

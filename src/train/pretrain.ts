@@ -13,7 +13,7 @@ import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
-import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
+import { choosePrecision, dispose, manualSeed, noGrad, retainFreedMemory, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
 import { measureStepSeconds } from './calibrate.js';
@@ -309,6 +309,7 @@ async function pretrainOn(
   dp?.attach([...ctx.optimizer.params.values()]);
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
+  const releaseMemory = retainFreedMemory(); // each step reuses the last one's freed memory
   try {
     await withInterrupt(async (stop) => {
       ctx.stop = stop;
@@ -332,6 +333,7 @@ async function pretrainOn(
     ctx.bar.finish();
     ctx.metrics.close();
     dp?.detach();
+    releaseMemory();
   }
   const e = ctx.progress.lastEval;
   say(
