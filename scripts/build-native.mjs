@@ -10,6 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { findLibtorch } from './libtorch.mjs';
 
+// The hand-written CPU kernels (native/src/fused*.cc) vectorize only at O3, their sqrt only without
+// errno's branch, their compares only where a float compare may become a select (no code reads
+// the FP exception flags). `#pragma GCC optimize` does not carry these into <cmath>'s inline sqrt.
+const KERNEL_CFLAGS = ['-O3', '-fno-math-errno', '-fno-trapping-math'];
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = path.join(root, 'native/src');
 const outDir = path.join(root, 'build');
@@ -218,7 +223,7 @@ export async function buildNative({ force = false, quiet = false } = {}) {
   const h = createHash('sha256');
   for (const f of [...sources, ...headers]) h.update(f).update(fs.readFileSync(path.join(srcDir, f)));
   h.update(api.text);
-  h.update(JSON.stringify({ cflags, ldflags, node: process.versions.modules }));
+  h.update(JSON.stringify({ cflags, kernelFlags: KERNEL_CFLAGS, ldflags, node: process.versions.modules }));
   const stamp = h.digest('hex');
   const stampFile = path.join(outDir, 'stamp.json');
   if (
@@ -260,7 +265,8 @@ export async function buildNative({ force = false, quiet = false } = {}) {
   await Promise.all(
     Array.from({ length: jobs }, async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
-        await run(process.env.CXX || 'g++', [...cflags, '-c', path.join(srcDir, f), '-o', obj(f)]);
+        const extra = f.startsWith('fused') ? KERNEL_CFLAGS : [];
+        await run(process.env.CXX || 'g++', [...cflags, ...extra, '-c', path.join(srcDir, f), '-o', obj(f)]);
       }
     }),
   );

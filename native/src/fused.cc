@@ -11,6 +11,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <cmath>
 #include <mutex>
@@ -32,24 +33,32 @@ bool fusable(const at::Tensor& t) {
 
 // One parameter's update, as PyTorch's AdamW (decoupled decay first), element by element in the
 // order the multi-tensor ops use: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
-// p += -(lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps).
+// p += -(lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). Compiled for AVX-512, AVX2 and plain x86-64
+// (chosen at load time), with the kernel flags of scripts/build-native.mjs, where its sqrt and
+// division vectorize.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void adamwRange(
+    float* __restrict P, const float* __restrict G, float* __restrict M, float* __restrict V, int64_t lo, int64_t hi,
+    float decay, float b1, float b2, float sqrtBc2, float eps, float stepSize) {
+  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  for (int64_t i = lo; i < hi; i++) {
+    const float gi = G[i];
+    const float mi = M[i] * b1 + c1 * gi;
+    const float vi = V[i] * b2 + c2 * gi * gi;
+    M[i] = mi;
+    V[i] = vi;
+    const float denom = std::sqrt(vi) / sqrtBc2 + eps;
+    P[i] = P[i] * decay + stepSize * (mi / denom);
+  }
+}
+
 void adamwOne(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, float decay, float b1, float b2,
               float sqrtBc2, float eps, float stepSize) {
   float* P = p.data_ptr<float>();
   const float* G = g.data_ptr<float>();
   float* M = m.data_ptr<float>();
   float* V = v.data_ptr<float>();
-  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
   at::parallel_for(0, p.numel(), 1 << 14, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; i++) {
-      float gi = G[i];
-      float mi = M[i] * b1 + c1 * gi;
-      float vi = V[i] * b2 + c2 * gi * gi;
-      M[i] = mi;
-      V[i] = vi;
-      float denom = std::sqrt(vi) / sqrtBc2 + eps;
-      P[i] = P[i] * decay + stepSize * (mi / denom);
-    }
+    adamwRange(P, G, M, V, lo, hi, decay, b1, b2, sqrtBc2, eps, stepSize);
   });
 }
 
@@ -83,6 +92,7 @@ void registerFused(Napi::Object exports) {
   // adamwFused_(params, grads, expAvg, expAvgSq, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }):
   // in place; every tensor a contiguous CPU float32 one (check with fusedApplies first).
   GB_OP(exports, "adamwFused_", {
+    RECORD_FUNCTION("growbert::adamw_fused", std::vector<c10::IValue>());  // for `bench --profile`
     auto ps = a.list(0), gs = a.list(1), ms = a.list(2), vs = a.list(3);
     if (gs.size() != ps.size() || ms.size() != ps.size() || vs.size() != ps.size()) throw std::runtime_error("lists differ in length");
     Napi::Object h = a.info[4].As<Napi::Object>();
@@ -107,7 +117,10 @@ void registerFused(Napi::Object exports) {
     return Napi::Boolean::New(a.env(), true);
   });
   // dropoutMask(x, p) -> float32 mask shaped as x (see dropoutMask in fused.h).
-  GB_OP(exports, "dropoutMask", { return wrap(a.env(), dropoutMask(a.T(0), a.num(1))); });
+  GB_OP(exports, "dropoutMask", {
+    RECORD_FUNCTION("growbert::dropout_mask", std::vector<c10::IValue>());  // for `bench --profile`
+    return wrap(a.env(), dropoutMask(a.T(0), a.num(1)));
+  });
 }
 
 }  // namespace gb

@@ -15,6 +15,8 @@ test('opKind files forward ops and autograd nodes under the part of the model th
   assert.equal(opKind(bw('EmbeddingBackward0')), 'embedding and its gradient');
   assert.equal(opKind(bw('LogSoftmaxBackward0')), 'loss (log-softmax, NLL)');
   assert.equal(opKind('growbert::cross_entropy'), 'loss (log-softmax, NLL)');
+  assert.equal(opKind('growbert::adamw_fused'), 'optimizer and clipping');
+  assert.equal(opKind('growbert::dropout_mask'), 'element-wise, dropout, casts, copies');
   assert.equal(
     opKind(bw('torch::autograd::CppNode<gb::(anonymous namespace)::FusedCrossEntropy>')),
     'loss (log-softmax, NLL)',
