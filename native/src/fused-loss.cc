@@ -45,13 +45,12 @@ inline float expNonPositive(float x) {
   return y * scale;
 }
 
-// Row passes, compiled for AVX-512, AVX2 and plain x86-64, chosen at load time by the CPU.
-// Sixteen partial results, so the reductions vectorize without reassociating one float sum.
-#define GB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// Row passes (GB_KERNEL_CLONES: per-CPU variants). Sixteen partial results, so the reductions
+// vectorize without reassociating one float sum.
 
 // The row's maximum, or NaN when the row holds a NaN or an infinity (x * 0 is NaN for those only):
 // the selects below would skip a NaN, and the loss must be NaN then, as libtorch's is.
-GB_CLONES float rowMax(const float* __restrict x, int64_t n) {
+GB_KERNEL_CLONES float rowMax(const float* __restrict x, int64_t n) {
   float acc[16], bad[16] = {0};
   for (float& a : acc) a = -std::numeric_limits<float>::infinity();
   int64_t j = 0;
@@ -71,7 +70,7 @@ GB_CLONES float rowMax(const float* __restrict x, int64_t n) {
 }
 
 // e[j] = exp(x[j] - m); returns their sum.
-GB_CLONES float expShiftSum(const float* __restrict x, float* __restrict e, int64_t n, float m) {
+GB_KERNEL_CLONES float expShiftSum(const float* __restrict x, float* __restrict e, int64_t n, float m) {
   float acc[16] = {0};
   int64_t j = 0;
   for (; j + 16 <= n; j += 16)
@@ -89,11 +88,11 @@ GB_CLONES float expShiftSum(const float* __restrict x, float* __restrict e, int6
   return s;
 }
 
-GB_CLONES void scaleInPlace(float* __restrict e, int64_t n, float s) {
+GB_KERNEL_CLONES void scaleInPlace(float* __restrict e, int64_t n, float s) {
   for (int64_t j = 0; j < n; j++) e[j] *= s;
 }
 
-GB_CLONES void widen(const uint16_t* __restrict x, float* __restrict out, int64_t n) {
+GB_KERNEL_CLONES void widen(const uint16_t* __restrict x, float* __restrict out, int64_t n) {
   for (int64_t j = 0; j < n; j++) {
     const uint32_t bits = static_cast<uint32_t>(x[j]) << 16;
     std::memcpy(&out[j], &bits, sizeof(float));
@@ -101,7 +100,7 @@ GB_CLONES void widen(const uint16_t* __restrict x, float* __restrict out, int64_
 }
 
 // out = bf16(e * s), rounded to nearest even as c10::BFloat16 rounds (the values are finite).
-GB_CLONES void narrowScaled(const float* __restrict e, uint16_t* __restrict out, int64_t n, float s) {
+GB_KERNEL_CLONES void narrowScaled(const float* __restrict e, uint16_t* __restrict out, int64_t n, float s) {
   for (int64_t j = 0; j < n; j++) {
     const float v = e[j] * s;
     uint32_t bits;

@@ -36,7 +36,7 @@ bool fusable(const at::Tensor& t) {
 // p += -(lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). Compiled for AVX-512, AVX2 and plain x86-64
 // (chosen at load time), with the kernel flags of scripts/build-native.mjs, where its sqrt and
 // division vectorize.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void adamwRange(
+GB_KERNEL_CLONES void adamwRange(
     float* __restrict P, const float* __restrict G, float* __restrict M, float* __restrict V, int64_t lo, int64_t hi,
     float decay, float b1, float b2, float sqrtBc2, float eps, float stepSize) {
   const float c1 = 1.0f - b1, c2 = 1.0f - b2;

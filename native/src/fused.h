@@ -2,6 +2,14 @@
 #pragma once
 #include "common.h"
 
+// Hot loops are compiled for AVX-512, AVX2 and plain x86-64, the CPU picking at load time (GCC's
+// target_clones); elsewhere (other architectures, other compilers) once, for the build's target.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GB_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GB_KERNEL_CLONES
+#endif
+
 namespace gb {
 
 // Inverted dropout's mask for x (CPU; any float dtype): float32, shaped as x, 0 with probability p
