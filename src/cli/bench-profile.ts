@@ -27,7 +27,7 @@ export const OP_KINDS = [
   'attention (scores, mixing, mask)',
   'LayerNorm, GELU, softmax',
   'embedding and its gradient',
-  'loss (log-softmax, NLL)',
+  'loss (cross entropy over the vocabulary)',
   'element-wise, dropout, casts, copies',
   'gradient accumulation (autograd)',
   'optimizer and clipping',
@@ -48,7 +48,7 @@ const RULES: [RegExp, OpKind][] = [
   // growbert's fused CPU loss (native/src/fused-loss.cc): its forward, and its backward node
   [
     /^(cross_entropy|log_softmax|_log_softmax|LogSoftmax|nll_loss|NllLoss|growbert::cross_entropy|torch::autograd::CppNode<.*FusedCrossEntropy>)/,
-    'loss (log-softmax, NLL)',
+    'loss (cross entropy over the vocabulary)',
   ],
   [/^(torch::autograd::AccumulateGrad)/, 'gradient accumulation (autograd)'],
   [/^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused|growbert::adamw_fused)/, 'optimizer and clipping'],

@@ -13,13 +13,13 @@ test('opKind files forward ops and autograd nodes under the part of the model th
   assert.equal(opKind('aten::layer_norm'), 'LayerNorm, GELU, softmax');
   assert.equal(opKind(bw('GeluBackward0')), 'LayerNorm, GELU, softmax');
   assert.equal(opKind(bw('EmbeddingBackward0')), 'embedding and its gradient');
-  assert.equal(opKind(bw('LogSoftmaxBackward0')), 'loss (log-softmax, NLL)');
-  assert.equal(opKind('growbert::cross_entropy'), 'loss (log-softmax, NLL)');
+  assert.equal(opKind(bw('LogSoftmaxBackward0')), 'loss (cross entropy over the vocabulary)');
+  assert.equal(opKind('growbert::cross_entropy'), 'loss (cross entropy over the vocabulary)');
   assert.equal(opKind('growbert::adamw_fused'), 'optimizer and clipping');
   assert.equal(opKind('growbert::dropout_mask'), 'element-wise, dropout, casts, copies');
   assert.equal(
     opKind(bw('torch::autograd::CppNode<gb::(anonymous namespace)::FusedCrossEntropy>')),
-    'loss (log-softmax, NLL)',
+    'loss (cross entropy over the vocabulary)',
   );
   assert.equal(opKind('aten::_foreach_mul_'), 'optimizer and clipping');
   assert.equal(opKind('aten::dropout'), 'element-wise, dropout, casts, copies');
