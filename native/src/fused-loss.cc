@@ -118,7 +118,8 @@ Result crossEntropyRows(const at::Tensor& logitsIn, const at::Tensor& target, in
   if (!logitsIn.device().is_cpu() || logitsIn.dim() != 2)
     throw std::runtime_error("fusedCrossEntropy: needs CPU logits of shape [N, V]");
   const bool bf16 = logitsIn.scalar_type() == at::kBFloat16;
-  if (!bf16 && logitsIn.scalar_type() != at::kFloat) throw std::runtime_error("fusedCrossEntropy: logits must be float32 or bfloat16");
+  if (!bf16 && logitsIn.scalar_type() != at::kFloat)
+    throw std::runtime_error("fusedCrossEntropy: logits must be float32 or bfloat16");
   if (target.scalar_type() != at::kLong || target.dim() != 1 || target.size(0) != logitsIn.size(0))
     throw std::runtime_error("fusedCrossEntropy: target must be int64 of shape [N]");
   const at::Tensor logits = logitsIn.contiguous();
@@ -129,7 +130,8 @@ Result crossEntropyRows(const at::Tensor& logitsIn, const at::Tensor& target, in
   for (int64_t i = 0; i < N; i++) {
     if (y[i] == ignoreIndex) continue;
     if (y[i] < 0 || y[i] >= V)
-      throw std::runtime_error("fusedCrossEntropy: label " + std::to_string(y[i]) + " is outside [0, " + std::to_string(V) + ")");
+      throw std::runtime_error("fusedCrossEntropy: label " + std::to_string(y[i]) + " is outside [0, " +
+                               std::to_string(V) + ")");
     count++;
   }
   const float scale = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
