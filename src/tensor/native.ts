@@ -33,5 +33,13 @@ function findAddon(): string {
   throw new Error('growbert native addon not built (build/growbert.node missing): run `npm run setup`');
 }
 
+// libtorch's OpenMP threads spin for a while after each parallel region; OpenBLAS, which Debian's
+// libtorch uses for float32 matmuls, runs its own pool beside them, and the two spin against each
+// other. On 2 threads a mini fp32 step took 1174 ms spinning and 588 ms with OpenMP's threads
+// sleeping instead (1 thread: 825 ms); bf16, whose matmuls use OpenMP's pool, lost 3%. libgomp reads
+// this when the addon loads it, so it is set before; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined)
+  process.env.OMP_WAIT_POLICY = 'PASSIVE';
+
 const require = createRequire(import.meta.url);
 export const native: NativeAddon = require(findAddon());

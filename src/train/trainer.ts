@@ -328,9 +328,10 @@ export function setupRuntime(
   c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> },
   local?: { localRank: number; localWorldSize: number },
 ): Device {
-  // Default: libtorch's own choice (its physical cores), split between local workers. Forcing
-  // every logical core made a tiny-model step 2.1x slower on a 2-vCPU VM (hyper-threads and
-  // OpenBLAS's own threads compete), so more threads are opt-in with --threads.
+  // Default: libtorch's own choice (its physical cores, as PyTorch's), split between local workers.
+  // More threads are opt-in with --threads: on the 2-vCPU development VM (1 core, 2 hyper-threads)
+  // 2 threads once made a tiny step 2.1x slower, which was OpenMP's threads spinning against
+  // OpenBLAS's (src/tensor/native.ts now lets them sleep); since then 2 threads ran it 1.3x faster.
   setNumThreads(c.runtime.threads ?? Math.max(1, Math.floor(getNumThreads() / (local?.localWorldSize ?? 1))));
   let device = c.runtime.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) {
