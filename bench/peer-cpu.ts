@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchShapeFlags } from '../src/cli/bench-shape.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -72,20 +73,7 @@ const ours = (p: string, full: boolean, profile: boolean): Ours => {
     [
       path.join(root, 'bin/growbert.js'),
       'bench',
-      '--layers',
-      `${L}`,
-      '--hidden',
-      `${H}`,
-      '--heads',
-      `${A}`,
-      '--ffn',
-      `${F}`,
-      '--batch',
-      `${B}`,
-      '--seq',
-      `${S}`,
-      '--vocab',
-      `${V}`,
+      ...benchShapeFlags({ layers: L, hidden: H, heads: A, ffn: F, batch: B, seq: S, vocab: V }),
       '--steps',
       `${steps}`,
       '--precision',

@@ -132,7 +132,13 @@ step('cuda-tests', 60, () => {
 });
 
 // 3. Throughput against the peer in the same call.
+// dist/ exists once step 1 has built it (when it has not, every bench step fails with the reason)
+const shapeFlags = await import(path.join(root, 'dist/src/cli/bench-shape.js')).then(
+  (m) => m.benchShapeFlags,
+  () => null,
+);
 function bench(shape, extra, limitS) {
+  if (!shapeFlags) throw new Error('dist/ is missing: the build step failed');
   const [L, H, A, F, B, S] = shape;
   const r = sh(
     process.execPath,
@@ -141,18 +147,7 @@ function bench(shape, extra, limitS) {
       'bench',
       '--device',
       dev,
-      '--layers',
-      `${L}`,
-      '--hidden',
-      `${H}`,
-      '--heads',
-      `${A}`,
-      '--ffn',
-      `${F}`,
-      '--batch',
-      `${B}`,
-      '--seq',
-      `${S}`,
+      ...shapeFlags({ layers: L, hidden: H, heads: A, ffn: F, batch: B, seq: S }),
       '--json',
       ...extra,
     ],

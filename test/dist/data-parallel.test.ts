@@ -12,6 +12,7 @@ import { distributedBackends } from '../../src/dist/process-group.js';
 import { workerEnv } from '../../src/dist/env.js';
 import { freePort } from '../../src/dist/launch.js';
 import { pretrain } from '../../src/train/pretrain.js';
+import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -24,50 +25,33 @@ const quiet = () => {};
 
 // stage 1: 1 layer, FFN 16; stage 2: 2 layers, FFN 64, grown by stacking and sharing. Dropout off,
 // so 1 and 2 workers compute the same function.
-const schedule = path.join(tmp, 'two-stage.json');
-fs.writeFileSync(
-  schedule,
-  JSON.stringify({
-    name: 'two-stage',
-    stages: [
-      { name: 'small', steps: 4, model: { numHiddenLayers: 1, intermediateSize: 16 } },
-      { name: 'target', steps: 4, ops: { depth: 'stack', ffn: 'share' } },
-    ],
-  }),
-);
+const schedule = writeSchedule(tmp, 'two-stage', {
+  name: 'two-stage',
+  stages: [
+    { name: 'small', steps: 4, model: { numHiddenLayers: 1, intermediateSize: 16 } },
+    { name: 'target', steps: 4, ops: { depth: 'stack', ffn: 'share' } },
+  ],
+});
 
 function config(out: string, over: { train?: object; dist?: object; resume?: boolean } = {}): PretrainConfigInput {
-  return {
-    preset: 'tiny',
-    model: {
-      hiddenSize: 32,
-      numHiddenLayers: 2,
-      numAttentionHeads: 2,
-      intermediateSize: 64,
-      hiddenDropoutProb: 0,
-      attentionProbsDropoutProb: 0,
-    },
-    data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
+  return tinyRunConfig(out, cacheDir, {
+    model: { hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 },
+    // the schedule's stages set the length
     train: {
-      batchSize: 8,
-      lr: 3e-3,
-      warmupSteps: 2,
+      maxSteps: undefined,
       evalEvery: 4,
       checkpointEvery: 2,
       keepCheckpoints: 20,
       evalBatches: 3,
-      logEvery: 1,
-      seed: 3,
       ...over.train,
     },
     // fp32: the 1e-5 agreement below is float32's; bf16 (auto on a CPU with bf16) rounds each
     // worker's half-batch matmuls differently from one process's whole batch.
-    runtime: { progress: false, precision: 'fp32' },
+    runtime: { precision: 'fp32' },
     dist: { timeout: 20, ...over.dist },
     schedule,
-    out,
     resume: over.resume ?? false,
-  };
+  });
 }
 
 /** `growbert ...` in a child process; resolves with its exit code and output (or fails after limitMs). */

@@ -157,3 +157,29 @@ export function assertTrained(t: { losses: number[]; gradNorms: Map<string, numb
   for (const [n, gn] of t.gradNorms) assert.ok(gn > 0, `no gradient reached ${n}`);
   t.opt.dispose();
 }
+
+/** The output projections of an identity depth-growth copy: their parameters and moments zero, their step 0. */
+export const IDENTITY_ZEROED = [
+  'attention.output.dense.weight',
+  'attention.output.dense.bias',
+  'output.dense.weight',
+  'output.dense.bias',
+];
+
+/**
+ * Asserts that every new layer of an identity depth growth (a source layer's second copy onward,
+ * per `map`) has zero output projections, zero AdamW moments for them, and a fresh step count.
+ */
+export function assertIdentityCopiesZeroed(r: GrowResult, map: number[]): void {
+  const grown = r.model.namedParameters();
+  const layer = (i: number) => `bert.encoder.layer.${i}.`;
+  for (let i = 1; i < map.length; i++) {
+    if (map[i] !== map[i - 1]) continue; // a source layer's first copy
+    for (const rel of IDENTITY_ZEROED) {
+      const name = layer(i) + rel;
+      assert.equal(grown.get(name)!.abs().max().item(), 0, `${name} is not zero`);
+      for (const moment of ['exp_avg', 'exp_avg_sq']) assert.equal(st(r, `${name}.${moment}`).abs().max().item(), 0);
+      assert.equal(st(r, `${name}.step`).item(), 0);
+    }
+  }
+}

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
+import { tinyRunConfig } from '../helpers/tiny-run.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
 import { loadRunModel } from '../../src/train/run.js';
@@ -17,24 +18,11 @@ const cacheDir = path.join(tmp, 'cache');
 const quiet = () => {};
 
 function config(out: string, over: { train?: object; model?: object; data?: object } = {}): PretrainConfigInput {
-  return {
-    preset: 'tiny',
-    model: { hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, ...over.model },
-    data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000, ...over.data },
-    train: {
-      batchSize: 8,
-      maxSteps: 12,
-      lr: 3e-3,
-      warmupSteps: 2,
-      evalEvery: 6,
-      evalBatches: 2,
-      logEvery: 1,
-      seed: 3,
-      ...over.train,
-    },
-    runtime: { progress: false },
-    out,
-  };
+  return tinyRunConfig(out, cacheDir, {
+    model: { numHiddenLayers: 1, ...over.model },
+    data: over.data,
+    train: { evalEvery: 6, ...over.train },
+  });
 }
 
 const trainLosses = (run: string) =>

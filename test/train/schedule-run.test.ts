@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
+import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { MetricsLog, type MetricsLine } from '../../src/train/metrics-log.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { loadRunModel } from '../../src/train/run.js';
@@ -19,36 +20,15 @@ const quiet = () => {};
 const LR = 3e-3;
 
 function config(out: string, over: { train?: object; schedule?: string; budget?: string } = {}): PretrainConfigInput {
-  return {
-    preset: 'tiny',
-    // the target: 2 layers, FFN 64
-    model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
-    data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: {
-      batchSize: 8,
-      maxSteps: 12,
-      lr: LR,
-      warmupSteps: 2,
-      evalEvery: 6,
-      checkpointEvery: 3,
-      keepCheckpoints: 20,
-      evalBatches: 2,
-      logEvery: 1,
-      seed: 3,
-      ...over.train,
-    },
-    runtime: { progress: false },
+  // the target: 2 layers, FFN 64
+  return tinyRunConfig(out, cacheDir, {
+    train: { lr: LR, evalEvery: 6, checkpointEvery: 3, keepCheckpoints: 20, ...over.train },
     schedule: over.schedule,
     budget: over.budget,
-    out,
-  };
+  });
 }
 
-function scheduleFile(name: string, s: ScheduleInput): string {
-  const f = path.join(tmp, `${name}.json`);
-  fs.writeFileSync(f, JSON.stringify(s, null, 2));
-  return f;
-}
+const scheduleFile = (name: string, s: ScheduleInput) => writeSchedule(tmp, name, s);
 
 // stage 1: 1 layer, FFN 16, pooling 2; stage 2: the target, grown by stacking and sharing
 const twoStage = scheduleFile('two-stage', {

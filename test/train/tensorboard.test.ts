@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
+import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { MetricsLog, type MetricsLine } from '../../src/train/metrics-log.js';
 import { EVAL_TAGS, GROW_TAGS, TRAIN_TAGS, lineKind } from '../../src/train/tensorboard.js';
 import { eventFiles, readEventFile, scalarsByTag, type DecodedEvent } from '../helpers/tfevents-reader.js';
@@ -16,40 +17,19 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-tensorboard-'));
 const cacheDir = path.join(tmp, 'cache');
 const quiet = () => {};
 
-const schedule = path.join(tmp, 'two-stage.json');
-fs.writeFileSync(
-  schedule,
-  JSON.stringify({
-    name: 'two-stage',
-    stages: [
-      { name: 'small', steps: 6, model: { numHiddenLayers: 1, intermediateSize: 16, poolingSize: 2 } },
-      { name: 'target', steps: 6, ops: { depth: 'stack', ffn: 'share' } },
-    ],
-  }),
-);
+const schedule = writeSchedule(tmp, 'two-stage', {
+  name: 'two-stage',
+  stages: [
+    { name: 'small', steps: 6, model: { numHiddenLayers: 1, intermediateSize: 16, poolingSize: 2 } },
+    { name: 'target', steps: 6, ops: { depth: 'stack', ffn: 'share' } },
+  ],
+});
 
 function config(out: string, train: object = {}): PretrainConfigInput {
-  return {
-    preset: 'tiny',
-    model: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64 },
-    data: { specs: ['stdlib:moby-dick'], cacheDir, seqLength: 32, vocabSize: 2000 },
-    train: {
-      batchSize: 8,
-      maxSteps: 12,
-      lr: 3e-3,
-      warmupSteps: 2,
-      evalEvery: 4,
-      checkpointEvery: 3,
-      keepCheckpoints: 20,
-      evalBatches: 2,
-      logEvery: 2,
-      seed: 3,
-      ...train,
-    },
-    runtime: { progress: false },
+  return tinyRunConfig(out, cacheDir, {
+    train: { evalEvery: 4, checkpointEvery: 3, keepCheckpoints: 20, logEvery: 2, ...train },
     schedule,
-    out,
-  };
+  });
 }
 
 /** What TensorBoard would show for `lines`: tag -> [step, float32 value] (the writer's tag table). */
