@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { PreservationReport } from '../../src/grow/index.js';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
@@ -34,14 +35,7 @@ function assertOneLineError(r: ReturnType<typeof growbert>, pattern: RegExp) {
 /** The JSON report: grow --json prints it as the last stdout line. */
 function report(r: ReturnType<typeof growbert>) {
   const last = r.stdout.trim().split('\n').pop()!;
-  return JSON.parse(last) as {
-    maxAbsLogitDiff: number;
-    maxRelLogitDiff: number;
-    lossBefore: number;
-    lossAfter: number;
-    paramsBefore: number;
-    paramsAfter: number;
-  };
+  return JSON.parse(last) as PreservationReport;
 }
 /** sha256 of every file under a folder, by relative path. */
 function hashTree(dir: string): Record<string, string> {
