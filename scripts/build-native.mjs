@@ -17,7 +17,9 @@ const KERNEL_CFLAGS = ['-O3', '-fno-math-errno', '-fno-trapping-math'];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = path.join(root, 'native/src');
-const outDir = path.join(root, 'build');
+// GROWBERT_BUILD_DIR builds (and src/tensor/native.ts loads) another copy, so CI can build the addon against
+// several libtorch versions side by side without one overwriting another.
+const outDir = path.resolve(root, process.env.GROWBERT_BUILD_DIR || 'build');
 const target = path.join(outDir, 'growbert.node');
 
 function nodeIncludeDir() {
@@ -53,22 +55,27 @@ function run(cmd, args, { quietErrors = false } = {}) {
 // c10d (native/src/distributed.cc) needs libtorch's distributed headers and Gloo's (Debian:
 // libgloo-dev; PyTorch's own libtorch ships them); NCCL additionally when CUDA libtorch has it.
 // GROWBERT_NO_DIST=1 builds without it.
-function distSupport(lt) {
+// pip's torch wheels ship c10d's headers but not Gloo's, which Debian's libgloo-dev provides (set-up installs it).
+export function distSupport(lt) {
   if (process.env.GROWBERT_NO_DIST === '1') return { gloo: false, nccl: false, shim: false, why: 'GROWBERT_NO_DIST=1' };
-  const dirs = [...lt.include, path.join(lt.root, 'include'), '/usr/include', '/usr/local/include'];
-  const has = (rel) => dirs.some((d) => fs.existsSync(path.join(d, rel)));
-  const gloo = has('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp') && has('gloo/config.h');
-  const nccl = gloo && lt.cuda && has('torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp') && has('nccl.h');
+  // torch's own headers only from the libtorch found, never a system copy of another version
+  const hasTorch = (rel) => lt.include.some((d) => fs.existsSync(path.join(d, rel)));
+  const has = (rel) =>
+    [...lt.include, ...lt.cudaInclude, '/usr/include', '/usr/local/include'].some((d) =>
+      fs.existsSync(path.join(d, rel)),
+    );
+  const gloo = hasTorch('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp') && has('gloo/config.h');
+  const nccl = gloo && lt.cuda && hasTorch('torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp') && has('nccl.h');
   // Debian's libtorch-dev leaves out the distributed-autograd headers, which c10d's reducer.hpp
   // includes for two declarations only: a stand-in with exactly those is generated instead.
-  const shim = gloo && !has('torch/csrc/distributed/autograd/context/context.h');
+  const shim = gloo && !hasTorch('torch/csrc/distributed/autograd/context/context.h');
   return {
     gloo,
     nccl,
     shim,
     why: gloo
       ? ''
-      : has('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp')
+      : hasTorch('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp')
         ? 'no Gloo headers (gloo/config.h; Debian: apt-get install libgloo-dev)'
         : 'this libtorch has no c10d headers',
   };
@@ -194,7 +201,7 @@ export async function buildNative({ force = false, quiet = false } = {}) {
   if (!dist.gloo) defines.push('-DGROWBERT_NO_DIST=1');
   if (dist.nccl) defines.push('-DGROWBERT_NCCL=1', '-DUSE_C10D_NCCL=1');
   const cflags = [
-    '-std=c++17',
+    `-std=c++${lt.cxxStd}`,
     '-O2',
     '-fPIC',
     '-fvisibility=hidden',
@@ -204,6 +211,7 @@ export async function buildNative({ force = false, quiet = false } = {}) {
     `-I${nodeIncludeDir()}`,
     `-I${napiInclude}`,
     ...lt.include.map((d) => `-I${d}`),
+    ...lt.cudaInclude.map((d) => `-I${d}`),
   ];
   if (dist.shim) cflags.push(`-I${writeShim()}`);
   const api = writeApiInclude();
@@ -242,9 +250,10 @@ export async function buildNative({ force = false, quiet = false } = {}) {
   if (!dist.gloo && !quiet) console.error(`growbert: building without data-parallel training (c10d/Gloo): ${dist.why}`);
   const jobs = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, sources.length));
   const obj = (f) => path.join(outDir, 'obj', f.replace(/\.cc$/, '.o'));
-  let built = [...sources];
-  // distributed.cc goes first: if it does not compile against this libtorch (its c10d API moves
-  // between versions), the addon is built without it rather than not at all.
+  const built = [...sources];
+  // distributed.cc goes first: its c10d API moves between libtorch versions, and a build that silently left
+  // it out would take --nproc, NCCL and multi-node from a user who has the headers for them. So it fails
+  // the build, naming the way out (GROWBERT_NO_DIST=1), rather than falling back.
   if (built.includes('distributed.cc')) {
     try {
       await run(
@@ -253,11 +262,10 @@ export async function buildNative({ force = false, quiet = false } = {}) {
         { quietErrors: true },
       );
     } catch (e) {
-      console.error(
-        `growbert: native/src/distributed.cc does not compile against libtorch ${lt.version} (${e.message}); building without data-parallel training`,
+      throw new Error(
+        `native/src/distributed.cc (data-parallel training) does not compile against libtorch ${lt.version} ` +
+          `(${e.message}); set GROWBERT_NO_DIST=1 to build without data-parallel training`,
       );
-      built = built.filter((f) => f !== 'distributed.cc');
-      cflags.push('-DGROWBERT_NO_DIST=1');
     }
   }
   const queue = built.filter((f) => f !== 'distributed.cc');

@@ -1,32 +1,92 @@
-// Finds libtorch the way tch-rs does:
-//   LIBTORCH=/dir            a libtorch folder (include/, lib/)
-//   LIBTORCH_USE_PYTORCH=1   the libtorch inside python3's torch package (its ABI flag and CUDA)
-//   otherwise                the system one (Debian/Ubuntu libtorch-dev, 1.13)
-// Returns null when none is found. Plain JS with no dependencies: it runs before `npm ci`.
+// Finds libtorch the way tch-rs does, plus a project-local default:
+//   LIBTORCH=/dir            a libtorch folder (include/, lib/); LIBTORCH=system: Debian/Ubuntu's libtorch-dev
+//   LIBTORCH_USE_PYTORCH=1   the libtorch inside $PYTHON's (else python3's) torch package: a GPU user's CUDA torch
+//   otherwise                the torch wheel in the project's own .venv/ (scripts/setup.mjs makes it)
+// Everything the compiler needs comes from the libtorch found: its version, its C++ standard (2.14 needs
+// C++20), its ABI flag, and for a CUDA build the CUDA headers (CUDA_HOME, else the nvidia-* wheels beside
+// the torch package, else /usr/local/cuda). Returns null when none is found. Plain JS with no
+// dependencies: it runs before `npm ci`.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The project-local virtual environment set-up makes when no libtorch is named. */
+export const VENV_DIR = path.join(repoRoot, '.venv');
+
+// 1.13 and early 2.x define the numbers in torch/version.h; later 2.x moved them to
+// torch/headeronly/version.h, which torch/version.h includes.
 function readVersion(includeDirs) {
   for (const d of includeDirs) {
-    const f = path.join(d, 'torch', 'version.h');
-    if (fs.existsSync(f)) {
+    for (const rel of ['torch/version.h', 'torch/headeronly/version.h']) {
+      const f = path.join(d, rel);
+      if (!fs.existsSync(f)) continue;
       const s = fs.readFileSync(f, 'utf8');
-      const get = (k) => Number((s.match(new RegExp(`#define TORCH_VERSION_${k} (\\d+)`)) || [])[1]);
-      return `${get('MAJOR')}.${get('MINOR')}.${get('PATCH')}`;
+      const get = (k) => (s.match(new RegExp(`#define TORCH_VERSION_${k} (\\d+)`)) || [])[1];
+      if (get('MAJOR') !== undefined) return `${get('MAJOR')}.${get('MINOR')}.${get('PATCH')}`;
     }
   }
   return 'unknown';
 }
 
-function abiFromCmake(root) {
-  for (const f of [path.join(root, 'share/cmake/Torch/TorchConfig.cmake')]) {
-    if (fs.existsSync(f)) {
-      const m = fs.readFileSync(f, 'utf8').match(/_GLIBCXX_USE_CXX11_ABI=(\d)/);
-      if (m) return Number(m[1]);
-    }
+function torchConfig(root) {
+  for (const f of [
+    path.join(root, 'share/cmake/Torch/TorchConfig.cmake'),
+    path.join(root, `lib/${multiarch()}/cmake/Torch/TorchConfig.cmake`),
+  ]) {
+    if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8');
   }
-  return null;
+  return '';
+}
+
+function multiarch() {
+  return `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+}
+
+// The standard the torch target asks of its users (CMake's CXX_STANDARD); 17 where it says none.
+function cxxStandard(cmake) {
+  const m = cmake.match(/CXX_STANDARD (\d+)/);
+  return m ? Math.max(17, Number(m[1])) : 17;
+}
+
+const CUDA_HEADERS = ['cuda_runtime_api.h', 'crt/host_config.h', 'nv/target'];
+
+/** The CUDA headers a CUDA libtorch's own headers include (cuda_runtime_api.h, crt/, cusparse.h, cudnn, nccl). */
+export function cudaIncludes(torchRoot) {
+  const has = (dirs, rel) => dirs.some((d) => fs.existsSync(path.join(d, rel)));
+  const home = process.env.CUDA_HOME || process.env.CUDA_PATH;
+  if (home) {
+    const inc = path.join(home, 'include');
+    if (!CUDA_HEADERS.every((h) => has([inc], h)))
+      throw new Error(`CUDA_HOME=${home} has no include/cuda_runtime_api.h; point it at a CUDA toolkit or unset it`);
+    return [inc];
+  }
+  // pip's CUDA torch: site-packages/{torch,nvidia/<part>/include}. The runtime wheel has neither the crt/
+  // headers (nvidia-cuda-crt has them) nor nv/target (nvidia-cuda-cccl), which cuda_runtime.h and cuda_fp16.h
+  // include; an installed toolkit can stand in.
+  const nvidia = path.join(path.dirname(torchRoot), 'nvidia');
+  const wheels = fs.existsSync(nvidia)
+    ? fs
+        .readdirSync(nvidia)
+        .sort()
+        .map((d) => path.join(nvidia, d, 'include'))
+        .filter((d) => fs.existsSync(d))
+    : [];
+  const toolkit = ['/usr/local/cuda/include'].filter((d) => CUDA_HEADERS.every((h) => has([d], h)));
+  if (has(wheels, 'cuda_runtime_api.h')) {
+    if (CUDA_HEADERS.every((h) => has(wheels, h))) return wheels;
+    if (toolkit.length) return [...wheels, ...toolkit];
+    throw new Error(
+      `the nvidia-* wheels beside ${torchRoot} lack the CUDA compiler's headers (crt/, nv/target): ` +
+        "`pip install nvidia-cuda-crt nvidia-cuda-cccl` (your nvidia-cuda-runtime's version), or set CUDA_HOME to a CUDA toolkit",
+    );
+  }
+  if (toolkit.length) return toolkit;
+  throw new Error(
+    `this libtorch (${torchRoot}) is a CUDA build but no CUDA headers were found: install the nvidia-* wheels ` +
+      'its torch package depends on, or set CUDA_HOME to a CUDA toolkit',
+  );
 }
 
 function fromFolder(root, source) {
@@ -36,61 +96,86 @@ function fromFolder(root, source) {
     throw new Error(`${source}: ${root} has no include/ATen/ATen.h; point LIBTORCH at an unpacked libtorch folder`);
   }
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
+  const cmake = torchConfig(root);
   const envAbi = process.env.LIBTORCH_CXX11_ABI;
-  const abi = envAbi !== undefined ? Number(envAbi) : (abiFromCmake(root) ?? 1);
-  return { source, root, include, libDir, cuda, cxx11abi: abi, version: readVersion(include) };
+  const cmakeAbi = cmake.match(/_GLIBCXX_USE_CXX11_ABI=(\d)/);
+  const abi = envAbi !== undefined ? Number(envAbi) : cmakeAbi ? Number(cmakeAbi[1]) : 1;
+  return {
+    source,
+    root,
+    include,
+    cudaInclude: cuda ? cudaIncludes(root) : [],
+    libDir,
+    cuda,
+    cxx11abi: abi,
+    cxxStd: cxxStandard(cmake),
+    version: readVersion(include),
+  };
 }
 
-function fromPytorch() {
-  const py = process.env.PYTHON || 'python3';
+function fromPytorch(py, source) {
   let out;
   try {
     out = execFileSync(
       py,
-      [
-        '-c',
-        'import torch, os; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.version.cuda or "")',
-      ],
+      ['-c', 'import torch, os; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
-  } catch (e) {
+  } catch {
     throw new Error(
-      `LIBTORCH_USE_PYTORCH=1 but '${py} -c "import torch"' failed; install PyTorch for ${py} or unset LIBTORCH_USE_PYTORCH`,
+      `${source}: '${py} -c "import torch"' failed; install PyTorch for ${py}` +
+        (source === 'venv' ? ' (or delete .venv and run `npm run setup` again)' : ' or unset LIBTORCH_USE_PYTORCH'),
     );
   }
-  const [root, abi, cudaVer] = out.trim().split('\n');
-  const info = fromFolder(root, 'LIBTORCH_USE_PYTORCH');
+  const [root, abi] = out.trim().split('\n');
+  const info = fromFolder(root, source);
   info.cxx11abi = Number(abi);
-  info.cuda = Boolean(cudaVer) && fs.existsSync(path.join(info.libDir, 'libtorch_cuda.so'));
   return info;
 }
 
-function fromSystem() {
-  const multiarch = `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
-  for (const libDir of [`/usr/lib/${multiarch}`, '/usr/lib', '/usr/local/lib']) {
-    const inc = libDir.replace(/\/lib(\/.*)?$/, '/include');
-    if (fs.existsSync(path.join(libDir, 'libtorch.so')) && fs.existsSync(path.join(inc, 'ATen/ATen.h'))) {
-      const include = [inc, path.join(inc, 'torch/csrc/api/include')];
-      return {
-        source: 'system',
-        root: path.dirname(libDir),
-        include,
-        libDir,
-        cuda: fs.existsSync(path.join(libDir, 'libtorch_cuda.so')),
-        cxx11abi: 1,
-        version: readVersion(include),
-      };
-    }
+// The torch package inside .venv, found by its files so no Python starts on every `npm test`.
+function fromVenv() {
+  const lib = path.join(VENV_DIR, 'lib');
+  if (!fs.existsSync(lib)) return null;
+  for (const py of fs.readdirSync(lib).filter((d) => d.startsWith('python'))) {
+    const root = path.join(lib, py, 'site-packages', 'torch');
+    if (fs.existsSync(path.join(root, 'include/ATen/ATen.h'))) return fromFolder(root, 'venv');
   }
   return null;
 }
 
+function fromSystem(required) {
+  for (const libDir of [`/usr/lib/${multiarch()}`, '/usr/lib', '/usr/local/lib']) {
+    const inc = libDir.replace(/\/lib(\/.*)?$/, '/include');
+    if (fs.existsSync(path.join(libDir, 'libtorch.so')) && fs.existsSync(path.join(inc, 'ATen/ATen.h'))) {
+      const include = [inc, path.join(inc, 'torch/csrc/api/include')];
+      const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
+      return {
+        source: 'system',
+        root: path.dirname(libDir),
+        include,
+        cudaInclude: cuda ? cudaIncludes(path.dirname(libDir)) : [],
+        libDir,
+        cuda,
+        cxx11abi: 1,
+        cxxStd: 17,
+        version: readVersion(include),
+      };
+    }
+  }
+  if (required)
+    throw new Error('LIBTORCH=system but no system libtorch was found (Debian/Ubuntu: apt-get install libtorch-dev)');
+  return null;
+}
+
 /**
- * @returns {{source:string, root:string, include:string[], libDir:string, cuda:boolean, cxx11abi:number,
- *   version:string} | null}
+ * @returns {{source:string, root:string, include:string[], cudaInclude:string[], libDir:string, cuda:boolean,
+ *   cxx11abi:number, cxxStd:number, version:string} | null}
  */
 export function findLibtorch() {
+  if (process.env.LIBTORCH === 'system') return fromSystem(true);
   if (process.env.LIBTORCH) return fromFolder(process.env.LIBTORCH, 'LIBTORCH');
-  if (process.env.LIBTORCH_USE_PYTORCH === '1') return fromPytorch();
-  return fromSystem();
+  if (process.env.LIBTORCH_USE_PYTORCH === '1')
+    return fromPytorch(process.env.PYTHON || 'python3', 'LIBTORCH_USE_PYTORCH');
+  return fromVenv();
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // One-time (and idempotent) set-up, run by `npm test`, `npm run demo` and `npm run setup`:
-//   1. libtorch: found via LIBTORCH / LIBTORCH_USE_PYTORCH / the system; if none, installs
-//      Debian's libtorch-dev with apt when running as root on Debian/Ubuntu, else explains how;
-//      with it libgloo-dev, whose headers data-parallel training (c10d over Gloo) compiles against.
+//   1. libtorch: found via LIBTORCH (a folder, or `system` for Debian's libtorch-dev) / LIBTORCH_USE_PYTORCH /
+//      the project's .venv; if none, makes .venv with PyTorch's CPU wheel (scripts/libtorch.mjs); and
+//      libgloo-dev (apt, as root on Debian) where that libtorch lacks the Gloo headers data-parallel
+//      training (c10d over Gloo) compiles against.
 //   2. npm ci, when node_modules is missing or older than package-lock.json.
 //   3. the native addon (skipped when its sources and flags are unchanged).
 //   4. the TypeScript build (skipped when no source changed).
@@ -14,7 +15,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLibtorch } from './libtorch.mjs';
+import { findLibtorch, VENV_DIR } from './libtorch.mjs';
+import { distSupport } from './build-native.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -32,36 +34,64 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) die(`\`${cmd} ${args.join(' ')}\` exited with ${r.status}`);
 }
 
+// The default libtorch: PyTorch's CPU wheel in a project-local .venv (measured against Debian's 1.13 in
+// the README: faster, bf16 matmuls through oneDNN, and the same libtorch a GPU user's torch is). Pinned so
+// every machine builds against the version CI proved.
+const TORCH_SPEC = process.env.GROWBERT_TORCH_SPEC || 'torch==2.13.0';
+const TORCH_INDEX = process.env.GROWBERT_TORCH_INDEX || 'https://download.pytorch.org/whl/cpu';
+
+function isDebianRoot() {
+  return fs.existsSync('/etc/debian_version') && typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+function aptInstall(pkgs) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const args = ['install', '-y', '-q', '--no-install-recommends', ...pkgs];
+  const opts = { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root, env };
+  if (spawnSync('apt-get', args, opts).status === 0) return true;
+  spawnSync('apt-get', ['update', '-q'], opts);
+  return spawnSync('apt-get', args, opts).status === 0;
+}
+
+function makeVenv() {
+  const py = process.env.PYTHON || 'python3';
+  const venvPy = path.join(VENV_DIR, 'bin/python');
+  if (!fs.existsSync(venvPy)) {
+    say(`no libtorch found: making ${path.relative(root, VENV_DIR)}/ with ${TORCH_SPEC} (CPU), once`);
+    const mk = () => spawnSync(py, ['-m', 'venv', VENV_DIR], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let r = mk();
+    // Debian's python3 has no venv module until python3-venv is installed.
+    if (r.status !== 0 && isDebianRoot() && aptInstall(['python3-venv', 'python3-pip'])) r = mk();
+    if (r.status !== 0) {
+      fs.rmSync(VENV_DIR, { recursive: true, force: true });
+      die(
+        `\`${py} -m venv\` failed (${String(r.stderr).trim().split('\n').pop()}); install python3-venv, or set ` +
+          'LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run `npm run setup` again',
+      );
+    }
+  }
+  // --retries 1: where the index cannot be reached, pip falls through to a configured local store at once
+  // instead of retrying for minutes.
+  const args = ['-m', 'pip', 'install', '-q', '--retries', '1', '--index-url', TORCH_INDEX, TORCH_SPEC];
+  const r = spawnSync(venvPy, args, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root });
+  if (r.status !== 0)
+    die(
+      `pip could not install ${TORCH_SPEC} into .venv from ${TORCH_INDEX}; set GROWBERT_TORCH_INDEX to a reachable ` +
+        'index, or LIBTORCH=/path/to/libtorch, then run `npm run setup` again',
+    );
+}
+
 function ensureLibtorch() {
   let lt;
   try {
     lt = findLibtorch();
+    if (lt) return lt;
+    makeVenv();
+    lt = findLibtorch();
   } catch (e) {
     die(e.message);
   }
-  if (lt) return lt;
-  const debian = fs.existsSync('/etc/debian_version');
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!debian || !isRoot) {
-    die(
-      "no libtorch found. Install it (Debian/Ubuntu: `sudo apt-get install libtorch-dev`), or set LIBTORCH=/path/to/libtorch, or LIBTORCH_USE_PYTORCH=1 to use python3's torch package; then run `npm run setup` again",
-    );
-  }
-  say("no libtorch found: installing Debian's libtorch-dev with apt (a few minutes, once)");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run('apt-get', ['update', '-q'], { env });
-  // libopenblas0 is only a Recommends of libtorch, but without it matmuls run on the reference
-  // BLAS, about 30x slower.
-  run(
-    'apt-get',
-    ['install', '-y', '-q', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev'],
-    { env },
-  );
-  lt = findLibtorch();
-  if (!lt)
-    die(
-      'apt-get installed libtorch-dev but its headers/libraries were not found under /usr; set LIBTORCH=/path/to/libtorch',
-    );
+  if (!lt) die(`pip installed ${TORCH_SPEC} into .venv but its libtorch (include/, lib/) was not found there`);
   return lt;
 }
 
@@ -91,24 +121,14 @@ function checkBlas(lt) {
 // Debian's libtorch has c10d (PyTorch's distributed engine) compiled in, but its Gloo headers come
 // from libgloo-dev; without them the addon is built without data-parallel training.
 function checkGloo(lt) {
-  if (
-    lt.source !== 'system' ||
-    fs.existsSync(path.join(lt.root, 'include/gloo/config.h')) ||
-    fs.existsSync('/usr/include/gloo/config.h')
-  )
-    return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot && fs.existsSync('/etc/debian_version')) {
+  if (process.env.GROWBERT_NO_DIST === '1' || !distSupport(lt).why.startsWith('no Gloo headers')) return;
+  if (isDebianRoot()) {
     say('installing libgloo-dev (headers for data-parallel training over Gloo)');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const args = ['install', '-y', '-q', '--no-install-recommends', 'libgloo-dev'];
-    const opts = { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root, env };
-    if (spawnSync('apt-get', args, opts).status === 0) return;
-    spawnSync('apt-get', ['update', '-q'], opts);
-    if (spawnSync('apt-get', args, opts).status === 0) return;
+    if (aptInstall(['libgloo-dev'])) return;
   }
-  console.error(
-    'growbert setup: warning: no Gloo headers, so data-parallel training (--nproc) is off; install them (`sudo apt-get install libgloo-dev`) and run `npm run setup` again',
+  die(
+    'no Gloo headers (gloo/config.h), which data-parallel training (--nproc) compiles against: install them ' +
+      '(`sudo apt-get install libgloo-dev`), or set GROWBERT_NO_DIST=1 to build without data-parallel training',
   );
 }
 

@@ -312,6 +312,12 @@ void registerCore(Napi::Object exports) {
   GB_OP(exports, "setNumThreads", { at::set_num_threads(static_cast<int>(a.i64(0))); return a.env().Undefined(); });
   GB_OP(exports, "getNumThreads", { return Napi::Number::New(a.env(), at::get_num_threads()); });
   GB_OP(exports, "cudaIsAvailable", { return Napi::Boolean::New(a.env(), at::hasCUDA()); });
+  // Whether this addon was compiled against a CUDA libtorch, GPU or not: tells "no GPU visible" from "no CUDA".
+#ifdef GROWBERT_CUDA
+  GB_OP(exports, "cudaBuilt", { return Napi::Boolean::New(a.env(), true); });
+#else
+  GB_OP(exports, "cudaBuilt", { return Napi::Boolean::New(a.env(), false); });
+#endif
   GB_OP(exports, "cudaDeviceCount", {
     return Napi::Number::New(a.env(), at::hasCUDA() ? static_cast<double>(at::detail::getCUDAHooks().getNumGPUs()) : 0.0);
   });

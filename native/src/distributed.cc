@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 namespace gb {
 namespace {
@@ -111,6 +112,30 @@ struct WorkBox {
   c10::intrusive_ptr<c10d::Work> work;
   std::vector<at::Tensor> tensors;  // kept alive until the work is done
 };
+
+// The Reducer's constructor changed shape between releases (1.13: per-bucket size limits as the
+// third argument; 2.13/2.14: none there, then skip_all_reduce_unused_params, use_python_reducer and the
+// limits for rebuilding buckets at the end). Picking the form the headers declare, rather than a
+// version number, keeps every release in between building too. The empty rebuild list is what
+// torch's DistributedDataParallel passes by default.
+template <class R>
+std::unique_ptr<R> newReducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>> buckets,
+                              std::vector<size_t> sizes, c10::intrusive_ptr<c10d::ProcessGroup> pg,
+                              std::vector<bool> sparse, int64_t bucketCap, bool findUnused,
+                              std::unordered_map<size_t, std::string> names, int64_t firstBucket) {
+  constexpr bool kNoLimitsArg =
+      std::is_constructible_v<R, std::vector<at::Tensor>, std::vector<std::vector<size_t>>,
+                              c10::intrusive_ptr<c10d::ProcessGroup>, std::vector<bool>, int64_t, bool, bool,
+                              std::unordered_map<size_t, std::string>, int64_t, bool, bool, std::vector<int64_t>>;
+  if constexpr (kNoLimitsArg) {
+    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, /*gradient_as_bucket_view=*/false,
+                               names, firstBucket, /*skip_all_reduce_unused_params=*/false,
+                               /*use_python_reducer=*/false, std::vector<int64_t>{});
+  } else {
+    return std::make_unique<R>(params, buckets, sizes, pg, sparse, bucketCap, findUnused,
+                               /*gradient_as_bucket_view=*/false, names, firstBucket);
+  }
+}
 
 struct ReducerBox {
   std::unique_ptr<c10d::Reducer> reducer;
@@ -395,8 +420,8 @@ void registerDistributed(Napi::Object exports) {
     std::reverse(sizes.begin(), sizes.end());
     std::unordered_map<size_t, std::string> names;
     auto r = std::make_unique<ReducerBox>();
-    r->reducer = std::make_unique<c10d::Reducer>(params, buckets, sizes, g->pg, sparse, bucketCap, findUnused,
-                                                 /*gradient_as_bucket_view=*/false, names, firstBucket);
+    r->reducer = newReducer<c10d::Reducer>(params, buckets, sizes, g->pg, sparse, bucketCap, findUnused, names,
+                                           firstBucket);
     return newExternal(a.env(), r.release(), Handle::Reducer, [](Napi::Env, ReducerBox* p) { delete p; });
   });
   // Before the backward whose gradients are to be reduced (the last micro-batch's).

@@ -41,6 +41,7 @@ export const NATIVE_API = /* API-BEGIN */ {
   setNumThreads: [['int'], 'void'],
   getNumThreads: [[], 'number'],
   cudaIsAvailable: [[], 'boolean'],
+  cudaBuilt: [[], 'boolean'],
   cudaDeviceCount: [[], 'number'],
   synchronize: [['device?'], 'void'],
   liveTensors: [[], 'number'],

@@ -23,14 +23,17 @@ export type NativeAddon = NativeOps & {
   reductionCodes: Readonly<{ none: number; mean: number; sum: number }>;
 };
 
+// GROWBERT_BUILD_DIR (relative to the repository) selects another build, as scripts/build-native.mjs
+// writes it: CI tests the addon built against each supported libtorch this way.
 function findAddon(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
+  const dir = process.env.GROWBERT_BUILD_DIR || 'build';
   // dist/src/tensor -> repo root, or src/tensor when run from sources.
   for (const up of ['../../..', '../..']) {
-    const p = path.resolve(here, up, 'build', 'growbert.node');
+    const p = path.resolve(here, up, dir, 'growbert.node');
     if (fs.existsSync(p)) return p;
   }
-  throw new Error('growbert native addon not built (build/growbert.node missing): run `npm run setup`');
+  throw new Error(`growbert native addon not built (${dir}/growbert.node missing): run \`npm run setup\``);
 }
 
 // libtorch's OpenMP threads spin for a while after each parallel region; OpenBLAS, which Debian's

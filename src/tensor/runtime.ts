@@ -53,6 +53,10 @@ export const cuda = {
   isAvailable(): boolean {
     return native.cudaIsAvailable();
   },
+  /** Whether the addon was built against a CUDA libtorch (a GPU may still be missing). */
+  isBuilt(): boolean {
+    return native.cudaBuilt();
+  },
   deviceCount(): number {
     return native.cudaDeviceCount();
   },

@@ -15,6 +15,7 @@ import {
   setRngState,
   tensor,
   tidy,
+  torchVersion,
   type Device,
   type Tensor,
 } from '../tensor/index.js';
@@ -336,7 +337,11 @@ export function setupRuntime(
   let device = c.runtime.device as Device;
   if (device.startsWith('cuda') && !cuda.isAvailable()) {
     throw new GrowbertError(
-      `--device ${device} asked for, but this libtorch has no CUDA (or no GPU is visible); use --device cpu or build against CUDA libtorch (LIBTORCH_USE_PYTORCH=1)`,
+      cuda.isBuilt()
+        ? `--device ${device} asked for, but no GPU is visible to this CUDA build (libtorch ${torchVersion()}): ` +
+            'check the driver (nvidia-smi) and CUDA_VISIBLE_DEVICES, or use --device cpu'
+        : `--device ${device} asked for, but this libtorch (${torchVersion()}) has no CUDA: use --device cpu, or ` +
+            'build against your CUDA torch (LIBTORCH_USE_PYTORCH=1 PYTHON=<its python> npm run build:native)',
     );
   }
   if (local && device === 'cuda') {

@@ -101,7 +101,11 @@ test('share: without noise the copies never diverge; the default zero-sum noise 
   const copiesDiffer = (w: Tensor) => tidy(() => diff(w.narrow(0, 0, 128), w.narrow(0, 128, 128)));
   const plain = growFfn(s.src, { intermediateSize: 256 }, 'share', { noise: 0 });
   trainAfter(plain, 3).opt.dispose();
-  assert.equal(copiesDiffer(plain.model.namedParameters().get(W1)!), 0, 'noise-free copies diverged');
+  // Without noise the copies get the same gradients, so they differ by rounding only: equal rows of a
+  // matmul need not round equally where the BLAS blocks them differently (3.7e-9 seen on an AMD EPYC).
+  const plainDiff = copiesDiffer(plain.model.namedParameters().get(W1)!);
+  console.log(`share without noise: copies differ by ${plainDiff.toExponential(2)} after 3 steps`);
+  assert.ok(plainDiff <= 1e-6, `noise-free copies diverged by ${plainDiff}`);
 
   // no noise option: the default (DEFAULT_NOISE), which must be on
   assert.ok(DEFAULT_NOISE > 0);
@@ -121,7 +125,9 @@ test('share: without noise the copies never diverge; the default zero-sum noise 
     });
     assert.equal(copiesDiffer(noisy.model.namedParameters().get(W1)!), 0, 'W1 copies start equal');
     trainAfter(noisy, 3).opt.dispose();
-    assert.ok(copiesDiffer(noisy.model.namedParameters().get(W1)!) > 0, `copies with noise ${what} did not diverge`);
+    const noisyDiff = copiesDiffer(noisy.model.namedParameters().get(W1)!);
+    console.log(`share with noise ${what}: copies differ by ${noisyDiff.toExponential(2)} after 3 steps`);
+    assert.ok(noisyDiff > 100 * Math.max(plainDiff, 1e-8), `copies with noise ${what} did not diverge`);
     disposeResult(noisy);
   }
   dispose(batch);
