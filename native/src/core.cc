@@ -362,6 +362,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   gb::registerProfile(exports);
   gb::registerFused(exports);
   gb::registerFusedLoss(exports);
+  gb::registerFusedCast(exports);
 #ifndef GROWBERT_NO_DIST
   gb::registerDistributed(exports);
 #endif

@@ -19,5 +19,6 @@ at::Tensor dropoutMask(const at::Tensor& x, double p);
 
 void registerFused(Napi::Object exports);
 void registerFusedLoss(Napi::Object exports);  // fused-loss.cc
+void registerFusedCast(Napi::Object exports);  // fused-cast.cc
 
 }  // namespace gb

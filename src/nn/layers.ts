@@ -3,13 +3,13 @@
 // Precision: a Linear computes in the dtype of its input. Give it bfloat16 activations and it
 // casts its float32 (master) weights to bfloat16 for the matmul; the cast is differentiable, so
 // gradients land on the float32 parameters. LayerNorm always computes in (and returns) float32.
-import { embedding, layerNorm, linear, type DType, type Tensor } from '../tensor/index.js';
+import { embedding, fastCast, layerNorm, linear, type DType, type Tensor } from '../tensor/index.js';
 import { initTensor, normal, ones, zeros, type InitOptions } from './init.js';
 import { Module } from './module.js';
 
-/** x in dtype (no-op when it already is). */
+/** x in dtype (no-op when it already is); float32 <-> bfloat16 on the CPU by the fused pass. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : x.to(dtype);
+  return fastCast(x, dtype);
 }
 
 export interface LinearOptions extends InitOptions {

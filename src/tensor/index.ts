@@ -16,4 +16,4 @@ export {
   type PrecisionChoice,
   type PrecisionSetting,
 } from './precision.js';
-export { adamwFused_, fastDropout, fusedApplies, fusedCrossEntropy } from './fused.js';
+export { adamwFused_, fastCast, fastDropout, fusedApplies, fusedCrossEntropy } from './fused.js';

@@ -240,6 +240,7 @@ export const NATIVE_API = /* API-BEGIN */ {
   adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'void'],
   fusedApplies: [['tensors'], 'boolean'],
   dropoutMask: [['tensor', 'p: number'], 'tensor'],
+  fusedCast: [['tensor', 'dtype'], 'tensor'],
   // fused-loss.cc
   fusedCrossEntropy: [['logits: tensor', 'target: tensor', 'ignoreIndex: int?'], 'tensor'],
 } /* API-END */ as const;

@@ -67,7 +67,8 @@ test('dtype mismatches', () =>
       () => ones([3]).indexSelect(0, ones([2])),
       /^indexSelect: index_select\(\): Expected dtype int(32 or int)?64 for index$/,
     );
-    fails(() => ones([3]).gather(0, ones([2])), /^gather: gather\(\): Expected dtype int64 for index$/);
+    // 1.13 takes int64 indices only, 2.x int32 too
+    fails(() => ones([3]).gather(0, ones([2])), /^gather: gather\(\): Expected dtype (int64|int32\/int64) for index$/);
     fails(
       () => embedding(ones([3, 2]), ones([2])),
       /^embedding: Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got CPUFloatType instead/,
