@@ -96,6 +96,8 @@ function prepare(
   }
   jobs.push({ id: 'fill:prenorm', job: 'fill_mask', dir: at('hf-prenorm'), text: 'the whale [MASK] the sea.' });
   jobs.push({ id: 'clf:prenorm', job: 'base_hidden', dir: at('hf-prenorm'), ids });
+  // the class that gave wrong logits with only a warning when pre-LN exports used BERT's names
+  jobs.push({ id: 'bert-class:prenorm', job: 'logits', cls: 'BertForMaskedLM', dir: at('hf-prenorm'), ids });
   const vocab = hfFixture('tokenizer', 'vocab.txt');
   const saves: [string, string, string][] = [
     ['sharded', 'sharded', 'bert'],

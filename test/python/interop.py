@@ -29,7 +29,7 @@ def _info_lists(info):
 
 
 def logits(job):
-    """An exported folder through the Auto classes (and, for BERT, BertForMaskedLM itself)."""
+    """An exported folder through AutoModelForMaskedLM, or the class `cls` names."""
     import transformers
 
     cls = getattr(transformers, job.get("cls", "AutoModelForMaskedLM"))
@@ -41,8 +41,6 @@ def logits(job):
     res = {"class": type(model).__name__, "logits": out.logits.float().flatten().tolist()}
     res["shape"] = list(out.logits.shape)
     res.update({k: [str(x) for x in v] for k, v in _info_lists(info).items()})
-    if job.get("resave"):
-        model.save_pretrained(job["resave"])
     return res
 
 
