@@ -29,7 +29,7 @@ export interface FileReadStats {
 export interface DocStreamOptions extends ByteStreamOptions {
   /** Plain text: each non-empty line is a document (default: blank lines separate them). */
   docPerLine?: boolean;
-  /** JSONL and Parquet: the field holding the text (default `text`). */
+  /** JSONL and Parquet: the field holding the text (default `text`; `a.b` walks into nested objects, field-path.ts). */
   textField?: string;
   /** Called after each decoded chunk and once at the end of each file; may throw to reject it. */
   inspect?: (stats: FileReadStats) => void;
