@@ -58,7 +58,7 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
     flag: 'text-field',
     path: 'data.textField',
     kind: 'string',
-    help: 'JSONL / Parquet field holding the text (default text)',
+    help: 'JSONL / Parquet field holding the text (default text; a.b: field b of object / struct a)',
   },
   {
     flag: 'tokenizer-sample',

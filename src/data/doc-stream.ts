@@ -11,6 +11,7 @@ import { GrowbertError } from '../io/errors.js';
 import { fileBytes, type ByteStreamOptions } from './byte-stream.js';
 import { textVerdict } from './text-check.js';
 import type { Document } from './corpus.js';
+import { fieldValue } from './field-path.js';
 
 /** What the decoder saw in one file so far (cumulative). */
 export interface FileReadStats {
@@ -28,7 +29,7 @@ export interface FileReadStats {
 export interface DocStreamOptions extends ByteStreamOptions {
   /** Plain text: each non-empty line is a document (default: blank lines separate them). */
   docPerLine?: boolean;
-  /** JSONL and Parquet: the field holding the text (default `text`). */
+  /** JSONL and Parquet: the field holding the text (default `text`; `a.b` walks into nested objects, field-path.ts). */
   textField?: string;
   /** Called after each decoded chunk and once at the end of each file; may throw to reject it. */
   inspect?: (stats: FileReadStats) => void;
@@ -162,10 +163,10 @@ export async function* jsonlDocuments(file: string, opts: DocStreamOptions = {})
         `${file}:${n}: not valid JSON (${(e as Error).message}); each line must be an object like {"${field}": "..."}`,
       );
     }
-    const text = (row as Record<string, unknown> | null)?.[field];
+    const text = fieldValue(row, field); // `a.b`: field b of the object in field a
     if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof text !== 'string') {
       throw new GrowbertError(
-        `${file}:${n}: expected a JSON object with a string "${field}" field; fix or remove the line, or name the field with --text-field`,
+        `${file}:${n}: expected a JSON object with a string "${field}" field; fix or remove the line, or name the field with --text-field (a.b for a nested field)`,
       );
     }
     yield { source: `${file}:${n}`, text };

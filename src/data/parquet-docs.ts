@@ -11,6 +11,7 @@ import { compressors } from 'hyparquet-compressors';
 import { GrowbertError } from '../io/errors.js';
 import type { Document } from './corpus.js';
 import type { DocStreamOptions } from './doc-stream.js';
+import { fieldValue, topColumn } from './field-path.js';
 
 const utf8 = new TextDecoder();
 
@@ -35,9 +36,11 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     throw corrupt(file, (e as Error).message);
   }
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
-  if (!columns.includes(field)) {
+  // a dotted field reads its top-level (struct) column and walks into it
+  const column = topColumn(columns, field);
+  if (column === undefined) {
     throw new GrowbertError(
-      `'${file}' has no column "${field}" (it has ${columns.join(', ')}); name the text column with --text-field`,
+      `'${file}' has no column "${field}" (it has ${columns.join(', ')}); name the text column with --text-field (a.b for a struct field)`,
     );
   }
   let rowStart = 0;
@@ -46,7 +49,7 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     const rowEnd = rowStart + Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
-      rows = await parquetReadObjects({ file: buffer, metadata, columns: [field], rowStart, rowEnd, compressors });
+      rows = await parquetReadObjects({ file: buffer, metadata, columns: [column], rowStart, rowEnd, compressors });
     } catch (e) {
       throw corrupt(file, (e as Error).message);
     }
@@ -54,12 +57,12 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     read += Number(group.total_compressed_size ?? 0);
     opts.onRawBytes?.(Math.min(read, buffer.byteLength));
     for (let i = 0; i < rows.length; i++) {
-      let text = rows[i]![field];
+      let text = fieldValue(rows[i], field);
       if (text instanceof Uint8Array) text = utf8.decode(text); // a binary column without the UTF8 annotation
       if (text === null || text === undefined) continue; // a missing value: no document
       if (typeof text !== 'string') {
         throw new GrowbertError(
-          `${file}: row ${rowStart + i + 1}: column "${field}" holds ${typeof text}, not text; name the text column with --text-field`,
+          `${file}: row ${rowStart + i + 1}: "${field}" holds ${typeof text}, not text; name the text column with --text-field (a.b for a struct field)`,
         );
       }
       yield { source: `${file}:row ${rowStart + i + 1}`, text };

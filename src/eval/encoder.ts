@@ -75,7 +75,7 @@ export function loadHfEncoder(dir: string, tokenizerFile?: string): PretrainedEn
   try {
     let file: string;
     ({ tokenizer, file } = hfTokenizer(dir, tokenizerFile));
-    checkTokenizerFits(tokenizer.vocabSize, file, hf.config.vocabSize, path.join(dir, 'model.safetensors'));
+    checkTokenizerFits(tokenizer.vocabSize, file, hf.config.vocabSize, hf.weightsFile);
   } catch (e) {
     dispose([hf.weights, hf.pooler, hf.classifier]);
     throw e;

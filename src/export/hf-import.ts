@@ -3,7 +3,9 @@
 //
 // Accepted checkpoints: BertForMaskedLM / BertForPreTraining (`bert.*` + `cls.predictions.*`),
 // BertModel (no `bert.` prefix), BertForSequenceClassification (`bert.*` + `bert.pooler.*` +
-// `classifier.*`), and old TF-converted names (LayerNorm `gamma`/`beta`). The pooler and
+// `classifier.*`), old TF-converted names (LayerNorm `gamma`/`beta`), and the pre-LN
+// RobertaPreLayerNorm classes, in one model.safetensors or sharded (the index). An untied MLM
+// decoder that differs from the embeddings is refused: growbert's head is tied. The pooler and
 // classifier are returned separately (fine-tuning can use them); an absent MLM head is
 // initialized and reported.
 import * as fs from 'node:fs';
@@ -13,13 +15,17 @@ import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import {
   BertForMaskedLM,
+  HF_MODEL_TYPES,
+  POSITION_EMBEDDINGS,
   PRESETS,
   TIED_DECODER_WEIGHT,
   WORD_EMBEDDINGS,
   fromHfConfig,
   isMlmHeadParam,
   mapHfName,
+  positionOffset,
   type BertConfig,
+  type HfLayout,
   type PresetName,
 } from '../model/index.js';
 import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
@@ -31,6 +37,8 @@ import { RUN_ENTRIES, looksLikeRun } from '../io/out-guard.js';
 
 export interface HfModel {
   dir: string;
+  /** model.safetensors, or the shard index: what error messages name */
+  weightsFile: string;
   config: BertConfig;
   architectures: string[];
   /** tensors under BertForMaskedLM's names: bert.embeddings.*, bert.encoder.*, cls.predictions.* (float32, CPU) */
@@ -58,6 +66,35 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
+/** The folder's safetensors weights: model.safetensors, or the shards model.safetensors.index.json lists. */
+export function hfWeightFiles(dir: string): string[] {
+  const single = path.join(dir, 'model.safetensors');
+  if (fs.existsSync(single)) return [single];
+  const index = path.join(dir, 'model.safetensors.index.json');
+  if (fs.existsSync(index)) {
+    const map = readJson(index).weight_map;
+    const shards = map && typeof map === 'object' ? [...new Set(Object.values(map as object).map(String))] : [];
+    if (!shards.length) throw new GrowbertError(`${index} has no weight_map; re-save the model with save_pretrained`);
+    const files = shards.map((f) => path.join(dir, f));
+    const lost = files.find((f) => path.dirname(path.resolve(f)) !== path.resolve(dir) || !fs.existsSync(f));
+    if (lost)
+      throw new GrowbertError(
+        `${index} lists ${path.basename(lost)}, which is not in ${dir}; copy every shard the index names`,
+      );
+    return files;
+  }
+  const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
+  throw new GrowbertError(
+    `${dir} has no model.safetensors or model.safetensors.index.json${bin ? ' (only pytorch_model.bin)' : ''}; load it in transformers and save_pretrained it again (transformers 5 writes safetensors)`,
+  );
+}
+
+function loadWeights(files: string[]): Map<string, Tensor> {
+  const all = new Map<string, Tensor>();
+  for (const f of files) for (const [n, t] of loadSafetensors(f).tensors) all.set(n, t);
+  return all;
+}
+
 /** Loads an HF BERT folder's config and weights (float32, CPU). The caller disposes the maps. */
 export function readHfModel(dir: string): HfModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
@@ -65,17 +102,12 @@ export function readHfModel(dir: string): HfModel {
       `${dir} is not a folder; pass a Hugging Face model folder (config.json + model.safetensors)`,
     );
   const cfgFile = path.join(dir, 'config.json');
-  const stFile = path.join(dir, 'model.safetensors');
   if (!fs.existsSync(cfgFile))
     throw new GrowbertError(
       `${dir} has no config.json; pass a Hugging Face model folder as written by save_pretrained`,
     );
-  if (!fs.existsSync(stFile)) {
-    const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
-    throw new GrowbertError(
-      `${dir} has no model.safetensors${bin ? ' (only pytorch_model.bin)' : ''}; re-save it with save_pretrained(safe_serialization=True)`,
-    );
-  }
+  const files = hfWeightFiles(dir);
+  const stFile = files.length === 1 ? files[0]! : path.join(dir, 'model.safetensors.index.json');
   const hf = readJson(cfgFile);
   let config: BertConfig;
   try {
@@ -85,9 +117,11 @@ export function readHfModel(dir: string): HfModel {
   }
   const architectures = Array.isArray(hf.architectures) ? hf.architectures.map(String) : [];
   const notes: string[] = [];
-  const { tensors } = loadSafetensors(stFile);
+  const layout: HfLayout = hf.model_type === HF_MODEL_TYPES.prenorm ? 'roberta-prelayernorm' : 'bert';
+  const tensors = loadWeights(files);
   const out: HfModel = {
     dir,
+    weightsFile: stFile,
     config,
     architectures,
     weights: new Map(),
@@ -99,7 +133,7 @@ export function readHfModel(dir: string): HfModel {
   let decoderWeight: Tensor | undefined;
   let converted = false;
   for (const [raw, t0] of tensors) {
-    const { to, name } = mapHfName(raw);
+    const { to, name } = mapHfName(raw, layout);
     if (to === 'skip' || to === 'other') {
       if (to === 'other') other.push(raw);
       if (name === TIED_DECODER_WEIGHT) decoderWeight = t0;
@@ -113,32 +147,52 @@ export function readHfModel(dir: string): HfModel {
       t0.dispose();
     }
     const map = to === 'mlm' ? out.weights : to === 'pooler' ? out.pooler : out.classifier;
-    if (map.has(name))
-      t.dispose(); // e.g. the decoder.bias alias of cls.predictions.bias
-    else map.set(name, t);
+    // The decoder's bias is what transformers computes with: normally an alias of
+    // cls.predictions.bias, but its own tensor in an untied model, so it wins.
+    const decoderBias = raw.endsWith('decoder.bias');
+    if (map.has(name) && !decoderBias) t.dispose();
+    else {
+      map.get(name)?.dispose();
+      map.set(name, t);
+    }
   }
   if (converted) notes.push('half-precision weights converted to float32');
   if (other.length)
     notes.push(
       `ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`,
     );
-  if (decoderWeight) {
-    const word = out.weights.get(WORD_EMBEDDINGS);
-    const same =
-      word !== undefined &&
-      decoderWeight.shape.join() === word.shape.join() &&
-      tidy(() => decoderWeight!.float().equal(word));
-    if (!same)
-      notes.push('the checkpoint has an untied decoder weight; growbert ties it to the word embeddings and drops it');
-    decoderWeight.dispose();
-  }
-  if (!out.weights.has(WORD_EMBEDDINGS)) {
+  const word = out.weights.get(WORD_EMBEDDINGS);
+  const untied = decoderWeight !== undefined && !(word !== undefined && sameValues(decoderWeight, word));
+  decoderWeight?.dispose();
+  const fail = (msg: string) => {
     dispose([out.weights, out.pooler, out.classifier]);
-    throw new GrowbertError(
+    return new GrowbertError(msg);
+  };
+  if (untied)
+    throw fail(
+      `${stFile} has an untied MLM decoder weight (tie_word_embeddings false) that differs from the word embeddings; growbert's MLM head is tied, so it cannot hold this model's predictions: save only its encoder (model.base_model.save_pretrained(DIR)) and import that (the MLM head is then initialized)`,
+    );
+  if (!word)
+    throw fail(
       `${stFile} has no BERT embeddings (bert.embeddings.word_embeddings.weight or embeddings.word_embeddings.weight); is it a BERT checkpoint?`,
     );
-  }
+  if (layout !== 'bert') unshiftPositions(out.weights, positionOffset(config.padTokenId), config);
   return out;
+}
+
+function sameValues(a: Tensor, b: Tensor): boolean {
+  return a.shape.join() === b.shape.join() && tidy(() => a.float().equal(b));
+}
+
+/** RobertaPreLayerNorm's position table without the rows its position ids skip (hf-names.ts). */
+function unshiftPositions(weights: Map<string, Tensor>, offset: number, c: BertConfig): void {
+  const t = weights.get(POSITION_EMBEDDINGS);
+  if (!t) return; // reported as a missing encoder tensor by hfMaskedLM
+  weights.set(
+    POSITION_EMBEDDINGS,
+    tidy(() => t.narrow(0, offset, c.maxPositionEmbeddings).contiguous()),
+  );
+  t.dispose();
 }
 
 /**
@@ -149,7 +203,7 @@ export function hfMaskedLM(
   hf: HfModel,
   o: { device?: Device; seed?: number } = {},
 ): { model: BertForMaskedLM; notes: string[] } {
-  const file = path.join(hf.dir, 'model.safetensors');
+  const file = hf.weightsFile;
   const model = new BertForMaskedLM(hf.config, { device: o.device, seed: o.seed ?? 0 });
   try {
     const { missing, unexpected } = model.loadStateDict(hf.weights, { strict: false });
@@ -248,7 +302,7 @@ export function importHfToRun(
   const hf = readHfModel(dir);
   try {
     const { tokenizer, file: tokFile } = hfTokenizer(dir, opts.tokenizer);
-    checkTokenizerFits(tokenizer.vocabSize, tokFile, hf.config.vocabSize, path.join(dir, 'model.safetensors'));
+    checkTokenizerFits(tokenizer.vocabSize, tokFile, hf.config.vocabSize, hf.weightsFile);
     const notes = [...hf.notes];
     if (tokenizer.vocabSize < hf.config.vocabSize)
       notes.push(

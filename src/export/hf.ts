@@ -6,13 +6,23 @@
 // save writes no special_tokens_map.json, so neither do we.
 //
 // Low-cost stages export as the BERT they grow into: length pooling has no parameters (the same
-// weights run unpooled), and a factorized FFN is multiplied out, W = B·A.
+// weights run unpooled), and a factorized FFN is multiplied out, W = B·A. The pre-LN arch exports
+// as transformers' RobertaPreLayerNormForMaskedLM (names and position offset: src/model/hf-names.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BertTokenizer } from '../data/tokenizer.js';
 import { atomicWriteFile } from '../io/atomic.js';
-import { HF_MODEL_TYPES, factorizedToDense, toHfName, type BertConfig } from '../model/index.js';
-import { saveSafetensors, type Tensor } from '../tensor/index.js';
+import { GrowbertError } from '../io/errors.js';
+import {
+  HF_MODEL_TYPES,
+  POSITION_EMBEDDINGS,
+  factorizedToDense,
+  positionOffset,
+  toHfName,
+  type BertConfig,
+  type HfLayout,
+} from '../model/index.js';
+import { cat, saveSafetensors, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import {
   HF_MODEL_FILES,
@@ -64,6 +74,24 @@ export function plainBertState(
   return { tensors: new Map(names.map((n) => [n, dense.get(n)!])), created };
 }
 
+/**
+ * The tensor layout an arch exports in. Pre-LN is RobertaPreLayerNorm, whose MLM head always
+ * applies erf gelu: a model with another activation would load there and compute something else.
+ */
+export function exportLayout(c: BertConfig): HfLayout {
+  if (c.arch === 'bert') return 'bert';
+  if (c.hiddenAct !== 'gelu')
+    throw new GrowbertError(
+      `cannot export a pre-LN model with hidden_act '${c.hiddenAct}': transformers' RobertaPreLayerNorm MLM head computes erf gelu, so its logits would differ; export models trained with hiddenAct 'gelu'`,
+    );
+  return 'roberta-prelayernorm';
+}
+
+/** growbert's position table [L, H] as RobertaPreLayerNorm's [offset + L, H] (the skipped rows are zero). */
+export function shiftPositions(table: Tensor, offset: number): Tensor {
+  return tidy(() => cat([zeros([offset, table.shape[1]!], { dtype: table.dtype }), table], 0));
+}
+
 /** Writes the HF folder for `runOrCkpt` into `out` (atomically; refuses a non-empty `out` unless force). */
 export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: boolean } = {}): ExportResult {
   const { model, config, tokenizer, checkpoint } = loadRunModel(runOrCkpt);
@@ -84,16 +112,22 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
       notes.push(
         `factorized FFN (rank ${config.ffnRank}) multiplied out into dense ${config.intermediateSize}x${config.hiddenSize} matrices`,
       );
-    if (config.arch !== 'bert')
+    const layout = exportLayout(config);
+    if (layout !== 'bert')
       notes.push(
-        `arch ${config.arch}: written in growbert's documented layout (model_type ${HF_MODEL_TYPES[config.arch]}, docs/export.md); growbert import and fine-tune read it, transformers' BertForMaskedLM does not`,
+        `arch ${config.arch}: written as transformers' ${HF_MODEL_TYPES[config.arch]} (RobertaPreLayerNormForMaskedLM; position table shifted by pad_token_id + 1 rows), docs/export.md`,
       );
     const plain: BertConfig = { ...config, poolingSize: 1, ffnRank: 0 };
     const sd = model.stateDict();
     const { tensors: own, created } = plainBertState(sd, config);
+    if (layout !== 'bert') {
+      const shifted = shiftPositions(own.get(POSITION_EMBEDDINGS)!, positionOffset(config.padTokenId));
+      own.set(POSITION_EMBEDDINGS, shifted);
+      created.push(shifted);
+    }
     // the model family's export names (src/model/hf-names.ts), in the sorted order HF writes
     const tensors = new Map(
-      [...own].map(([n, t]) => [toHfName(n), t] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      [...own].map(([n, t]) => [toHfName(n, layout), t] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     );
     let parameters = 0;
     for (const t of tensors.values()) parameters += t.numel;

@@ -4,6 +4,7 @@
 // config's `model` overrides and a schedule stage's `model` are derived from it below.
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
+import { positionOffset } from './hf-names.js';
 
 const posInt = z.number().int().positive();
 const prob = z.number().min(0).max(1);
@@ -167,16 +168,17 @@ export function presetConfig(
 // ---- Hugging Face config.json -------------------------------------------------------------------
 
 /**
- * config.json's model_type per arch. Post-LN BERT is Hugging Face's 'bert'; the pre-LN variant
- * has no Hugging Face class that computes it from these names, so it is growbert's own type
- * (its layout: docs/export.md).
+ * config.json's model_type per arch. Post-LN BERT is Hugging Face's 'bert'; the pre-LN variant is
+ * transformers' RobertaPreLayerNorm (same modules; its position table is shifted, hf-names.ts).
  */
-export const HF_MODEL_TYPES = { bert: 'bert', prenorm: 'growbert-prenorm' } as const satisfies Record<Arch, string>;
+export const HF_MODEL_TYPES = { bert: 'bert', prenorm: 'roberta-prelayernorm' } as const satisfies Record<Arch, string>;
 export type HfModelType = (typeof HF_MODEL_TYPES)[Arch];
+/** What growbert's exports before 0.x called the pre-LN layout (BERT names, no offset); still read. */
+export const LEGACY_PRENORM_MODEL_TYPE = 'growbert-prenorm';
 /** The architectures entry of an exported masked-LM config.json, per arch. */
 export const HF_MLM_ARCHITECTURES: Record<Arch, string> = {
   bert: 'BertForMaskedLM',
-  prenorm: 'GrowbertPreLNForMaskedLM',
+  prenorm: 'RobertaPreLayerNormForMaskedLM',
 };
 
 /** The fields of a Hugging Face BERT config.json that growbert reads and writes. */
@@ -194,7 +196,7 @@ export interface HfBertConfig {
   initializer_range: number;
   hidden_act: string;
   pad_token_id: number;
-  model_type: HfModelType;
+  model_type: HfModelType | typeof LEGACY_PRENORM_MODEL_TYPE;
   architectures: string[];
   tie_word_embeddings?: boolean;
   /** growbert extras, written only when not the default (a pooled or factorized model) */
@@ -213,7 +215,8 @@ export function toHfConfig(c: BertConfig, architectures = [HF_MLM_ARCHITECTURES[
     num_hidden_layers: c.numHiddenLayers,
     num_attention_heads: c.numAttentionHeads,
     intermediate_size: c.intermediateSize,
-    max_position_embeddings: c.maxPositionEmbeddings,
+    // RobertaPreLayerNorm's table holds the pad_token_id + 1 rows its position ids skip
+    max_position_embeddings: c.maxPositionEmbeddings + (c.arch === 'prenorm' ? positionOffset(c.padTokenId) : 0),
     type_vocab_size: c.typeVocabSize,
     hidden_dropout_prob: c.hiddenDropoutProb,
     attention_probs_dropout_prob: c.attentionProbsDropoutProb,
@@ -231,10 +234,12 @@ export function toHfConfig(c: BertConfig, architectures = [HF_MLM_ARCHITECTURES[
 /** Reads a Hugging Face BERT config.json object (unknown fields are ignored). */
 export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
   const types = Object.entries(HF_MODEL_TYPES) as [Arch, string][];
-  const arch = hf.model_type === undefined ? 'bert' : types.find(([, t]) => t === hf.model_type)?.[0];
+  const legacy = hf.model_type === LEGACY_PRENORM_MODEL_TYPE;
+  const arch =
+    hf.model_type === undefined ? 'bert' : legacy ? 'prenorm' : types.find(([, t]) => t === hf.model_type)?.[0];
   if (!arch) {
     throw new GrowbertError(
-      `config.json has model_type '${String(hf.model_type)}', not 'bert'; growbert reads BERT configs (and its own ${HF_MODEL_TYPES.prenorm}) only`,
+      `config.json has model_type '${String(hf.model_type)}'; growbert reads 'bert' and '${HF_MODEL_TYPES.prenorm}' (pre-LN) configs only`,
     );
   }
   const act = hf.hidden_act ?? 'gelu';
@@ -245,6 +250,9 @@ export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
   }
   const pick = <T>(key: string): T | undefined =>
     hf[key] === undefined || hf[key] === null ? undefined : (hf[key] as T);
+  if (arch === 'prenorm' && !legacy) checkRobertaPreLN(hf);
+  const positions = pick<number>('max_position_embeddings');
+  const shift = arch === 'prenorm' && !legacy ? positionOffset(pick<number>('pad_token_id') ?? 0) : 0;
   return bertConfig({
     arch,
     vocabSize: pick<number>('vocab_size')!,
@@ -252,7 +260,7 @@ export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
     numHiddenLayers: pick<number>('num_hidden_layers')!,
     numAttentionHeads: pick<number>('num_attention_heads')!,
     intermediateSize: pick<number>('intermediate_size')!,
-    maxPositionEmbeddings: pick('max_position_embeddings'),
+    maxPositionEmbeddings: positions === undefined ? undefined : positions - shift,
     typeVocabSize: pick('type_vocab_size'),
     hiddenDropoutProb: pick('hidden_dropout_prob'),
     attentionProbsDropoutProb: pick('attention_probs_dropout_prob'),
@@ -263,4 +271,20 @@ export function fromHfConfig(hf: Record<string, unknown>): BertConfig {
     poolingSize: pick('growbert_pooling_size'),
     ffnRank: pick('growbert_ffn_rank'),
   });
+}
+
+/**
+ * What of a RobertaPreLayerNorm config growbert's pre-LN model cannot compute: its MLM head's
+ * activation is always erf gelu (growbert's follows hidden_act), and only absolute positions.
+ */
+function checkRobertaPreLN(hf: Record<string, unknown>): void {
+  if ((hf.hidden_act ?? 'gelu') !== 'gelu')
+    throw new GrowbertError(
+      `config.json: a ${HF_MODEL_TYPES.prenorm} model with hidden_act '${String(hf.hidden_act)}' has an erf-gelu MLM head growbert cannot match; growbert reads it with hidden_act 'gelu' only`,
+    );
+  const pe = hf.position_embedding_type ?? 'absolute';
+  if (pe !== 'absolute')
+    throw new GrowbertError(
+      `config.json has position_embedding_type '${String(pe)}'; growbert computes 'absolute' positions only`,
+    );
 }

@@ -2,7 +2,9 @@
 // BertForMaskedLM state dict, so export writes them as they are; import maps the names other
 // BERT checkpoints use (BertModel without the `bert.` prefix, the tied decoder and its bias alias,
 // TF-converted gamma/beta, pooler and classifier) onto them. The pre-LN variant uses the same
-// names plus its own LayerNorms (family.ts), and travels in the same layout.
+// names plus its own LayerNorms (family.ts) inside growbert, and travels in transformers' own pre-LN
+// BERT layout, RobertaPreLayerNorm (roberta_prelayernorm.* / lm_head.*, position table shifted by
+// pad_token_id + 1 rows: RoBERTa counts positions from there), so stock transformers loads it.
 // Like family.ts, this is the only place outside bert.ts/prenorm.ts that spells such names.
 
 /** Where an imported tensor goes. */
@@ -29,8 +31,57 @@ export function isMlmHeadParam(name: string): boolean {
   return name.startsWith(MLM_HEAD_PREFIX);
 }
 
+/** The two tensor layouts: BERT's (post-LN; growbert's names) and RobertaPreLayerNorm's (pre-LN). */
+export type HfLayout = 'bert' | 'roberta-prelayernorm';
+/** The position table, which the RobertaPreLayerNorm layout stores shifted by positionOffset rows. */
+export const POSITION_EMBEDDINGS = 'bert.embeddings.position_embeddings.weight';
+const ROBERTA_PREFIX = 'roberta_prelayernorm.';
+/** growbert's MLM head names -> RobertaPreLayerNormLMHead's (its activation is always erf gelu). */
+const ROBERTA_HEAD: [string, string][] = [
+  ['cls.predictions.transform.dense.', 'lm_head.dense.'],
+  ['cls.predictions.transform.LayerNorm.', 'lm_head.layer_norm.'],
+  [MLM_BIAS, 'lm_head.bias'],
+];
+/** BERT's pooler + classifier are RobertaPreLayerNormClassificationHead's dense + out_proj (same function). */
+const ROBERTA_TASK: [string, string][] = [
+  [`${POOLER_MODULE}.`, 'classifier.dense.'],
+  [`${CLASSIFIER_MODULE}.`, 'classifier.out_proj.'],
+];
+
+/**
+ * RoBERTa's position ids start after the padding index (create_position_ids_from_input_ids), so
+ * growbert's position p is row p + pad_token_id + 1 of the RobertaPreLayerNorm table.
+ */
+export function positionOffset(padTokenId: number): number {
+  return padTokenId + 1;
+}
+
+const swapPrefix = (name: string, pairs: [string, string][], from: 0 | 1): string | undefined => {
+  for (const pair of pairs) {
+    if (name === pair[from] || (pair[from].endsWith('.') && name.startsWith(pair[from])))
+      return pair[1 - from] + name.slice(pair[from].length);
+  }
+  return undefined;
+};
+
+/** Where a RobertaPreLayerNorm tensor name goes, under growbert's name. */
+function mapRobertaName(raw: string): { to: HfTarget; name: string } {
+  const n = raw.startsWith(ROBERTA_PREFIX) ? raw.slice(ROBERTA_PREFIX.length) : raw;
+  if (n === 'embeddings.position_ids' || n === 'embeddings.token_type_ids') return { to: 'skip', name: n };
+  if (['embeddings.', 'encoder.', 'LayerNorm.'].some((p) => n.startsWith(p))) return { to: 'mlm', name: `bert.${n}` };
+  if (n.startsWith('pooler.')) return { to: 'pooler', name: `bert.${n}` };
+  if (n === 'lm_head.decoder.weight') return { to: 'skip', name: TIED_DECODER_WEIGHT };
+  if (n === 'lm_head.decoder.bias') return { to: 'mlm', name: MLM_BIAS };
+  const head = swapPrefix(n, ROBERTA_HEAD, 1);
+  if (head) return { to: 'mlm', name: head };
+  const task = swapPrefix(n, ROBERTA_TASK, 1);
+  if (task) return { to: task.startsWith(POOLER_MODULE) ? 'pooler' : 'classifier', name: task };
+  return { to: 'other', name: raw };
+}
+
 /** Where a Hugging Face tensor name goes, under growbert's (= BertForMaskedLM's) name. */
-export function mapHfName(raw: string): { to: HfTarget; name: string } {
+export function mapHfName(raw: string, layout: HfLayout = 'bert'): { to: HfTarget; name: string } {
+  if (layout === 'roberta-prelayernorm') return mapRobertaName(raw);
   // checkpoints converted from Google's TF code name LayerNorm parameters gamma / beta
   let n = raw.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
   if (n.startsWith('bert.')) n = n.slice('bert.'.length);
@@ -46,7 +97,15 @@ export function mapHfName(raw: string): { to: HfTarget; name: string } {
   return { to: 'other', name: raw };
 }
 
-/** The name export writes for a parameter: growbert's names are already Hugging Face's. */
-export function toHfName(name: string): string {
-  return name;
+/**
+ * The name export writes for a parameter: in BERT's layout growbert's names are already Hugging
+ * Face's; in RobertaPreLayerNorm's, `bert.` becomes `roberta_prelayernorm.` and the head `lm_head.`.
+ */
+export function toHfName(name: string, layout: HfLayout = 'bert'): string {
+  if (layout === 'bert') return name;
+  if (name.startsWith('bert.') && !name.startsWith(`${POOLER_MODULE}.`))
+    return ROBERTA_PREFIX + name.slice('bert.'.length);
+  const mapped = swapPrefix(name, [...ROBERTA_HEAD, ...ROBERTA_TASK], 0);
+  if (!mapped) throw new Error(`toHfName: no RobertaPreLayerNorm name for '${name}'`);
+  return mapped;
 }

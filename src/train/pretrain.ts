@@ -298,6 +298,7 @@ async function pretrainOn(
       new TensorBoardSink(runDir, {
         step: ctx.progress.step,
         texts: runTexts({ ...c, train: { ...c.train, warmupSteps } }, stages),
+        growthSteps: stages.slice(1).map((s) => s.startStep),
       }),
     );
   const shape = (m: BertConfig, st: ResolvedStage) =>

@@ -5,6 +5,9 @@
 //   train/loss, train/lr, train/grad_norm, train/tokens_per_second, train/flops (cumulative),
 //   train/tokens, train/stage            from the training lines (every --log-every steps)
 //   val/loss, val/perplexity, val/accuracy from the evaluation lines
+//   val/loss_before_growth, ...           the evaluation at a growth step made before growing: the
+//                                         one after it has the same step, and TensorBoard keeps one
+//                                         value per tag and step, so each gets its own tag
 //   growth/event (text), growth/max_abs_logit_diff, growth/max_rel_logit_diff, growth/loss_before,
 //   growth/loss_after                     from each growth event, with the new stage's shape
 //   config, schedule (text)               at the step the file starts (0, or the resumed step)
@@ -44,14 +47,21 @@ export function lineKind(l: MetricsLine): LineKind {
   return 'other';
 }
 
-/** The scalars and texts that one metrics line becomes. */
-export function summaryOf(l: MetricsLine): SummaryValue[] {
+/** The tag suffix of an evaluation made at a growth step before growing (see the header). */
+export const BEFORE_GROWTH = '_before_growth';
+
+/**
+ * The scalars and texts that one metrics line becomes; `beforeGrowth` marks an evaluation line
+ * written at a growth step before the growth event.
+ */
+export function summaryOf(l: MetricsLine, o: { beforeGrowth?: boolean } = {}): SummaryValue[] {
   const kind = lineKind(l);
   const tags = kind === 'grow' ? GROW_TAGS : kind === 'eval' ? EVAL_TAGS : kind === 'train' ? TRAIN_TAGS : {};
+  const suffix = kind === 'eval' && o.beforeGrowth ? BEFORE_GROWTH : '';
   const out: SummaryValue[] = [];
   for (const [field, tag] of Object.entries(tags)) {
     const v = l[field];
-    if (typeof v === 'number' && Number.isFinite(v)) out.push({ tag, scalar: v });
+    if (typeof v === 'number' && Number.isFinite(v)) out.push({ tag: tag + suffix, scalar: v });
   }
   if (kind === 'grow') out.unshift({ tag: 'growth/event', text: growthText(l) });
   return out;
@@ -101,12 +111,18 @@ export function runTexts(config: unknown, stages: ResolvedStage[]): Record<strin
 
 export class TensorBoardSink implements MetricsSink {
   readonly writer: EventFileWriter;
+  private readonly growthSteps: ReadonlySet<number>;
+  private grewAt = -1;
 
   /**
    * Opens a new event file in `runDir` starting at `step` (0 for a fresh run), with `texts`
-   * (e.g. the resolved config) written at that step.
+   * (e.g. the resolved config) written at that step. `growthSteps`: the steps the schedule grows at.
    */
-  constructor(runDir: string, o: { step: number; texts?: Record<string, string>; clock?: () => number }) {
+  constructor(
+    runDir: string,
+    o: { step: number; texts?: Record<string, string>; clock?: () => number; growthSteps?: readonly number[] },
+  ) {
+    this.growthSteps = new Set(o.growthSteps ?? []);
     this.writer = new EventFileWriter(runDir, o.clock);
     if (o.step > 0) this.writer.sessionStart(o.step);
     this.writer.summary(
@@ -120,7 +136,9 @@ export class TensorBoardSink implements MetricsSink {
   }
 
   write(line: MetricsLine): void {
-    this.writer.summary(line.step, summaryOf(line));
+    const beforeGrowth = this.growthSteps.has(line.step) && this.grewAt !== line.step;
+    if (line.event === 'grow') this.grewAt = line.step;
+    this.writer.summary(line.step, summaryOf(line, { beforeGrowth }));
   }
 
   close(): void {

@@ -233,3 +233,25 @@ test('unknown formats are refused with the supported list; names map to formats'
   assert.equal(formatOf('x.parquet.gz'), undefined);
   assert.equal(formatOf('x.bz2'), undefined);
 });
+
+test('a dotted --text-field reads a field of a nested JSON object or a Parquet struct', async () => {
+  const dir = tmpDir();
+  const docs = ['first document', 'zweites Dokument', 'third one'];
+  const jsonl = path.join(dir, 'nested.jsonl');
+  const lines = docs.map((t, i) => JSON.stringify({ id: i, meta: { text: t, lang: 'en' } }));
+  fs.writeFileSync(jsonl, [...lines, JSON.stringify({ 'meta.text': 'a flat key with a dot' })].join('\n') + '\n');
+  assert.deepEqual(texts(await readCorpus([jsonl], { textField: 'meta.text' })), [...docs, 'a flat key with a dot']);
+  fs.writeFileSync(jsonl, JSON.stringify({ meta: { body: 'x' } }) + '\n');
+  await rejectsOneLine(readCorpus([jsonl], { textField: 'meta.text' }), /"meta\.text"/, /a\.b for a nested field/);
+
+  const file = path.join(dir, 'nested.parquet');
+  const schema = new parquet.ParquetSchema({
+    id: { type: 'INT64' },
+    meta: { fields: { text: { type: 'UTF8' }, lang: { type: 'UTF8' } } },
+  });
+  const w = await parquet.ParquetWriter.openFile(schema, file, { rowGroupSize: 2 });
+  for (const [i, t] of docs.entries()) await w.appendRow({ id: i, meta: { text: t, lang: 'en' } });
+  await w.close();
+  assert.deepEqual(texts(await readCorpus([file], { textField: 'meta.text' })), docs);
+  await rejectsOneLine(readCorpus([file], { textField: 'other.text' }), /no column "other\.text"/, /id, meta/);
+});

@@ -72,24 +72,36 @@ test('prenorm pre-training by a growth schedule: the growth is exact, the loss f
   model.dispose();
 });
 
-test('prenorm export writes its documented layout, and import reads it back to the same function', () => {
+test("prenorm export writes transformers' RobertaPreLayerNorm layout, and import reads it back to the same function", () => {
   const out = path.join(root, 'hf');
   const r = exportRunToHf(run, out);
-  assert.match(r.notes.join('\n'), /arch prenorm: written in growbert's documented layout/);
+  assert.match(r.notes.join('\n'), /arch prenorm: written as transformers' roberta-prelayernorm/);
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
-  assert.equal(cfg.model_type, 'growbert-prenorm');
-  assert.deepEqual(cfg.architectures, ['GrowbertPreLNForMaskedLM']);
+  assert.equal(cfg.model_type, 'roberta-prelayernorm');
+  assert.deepEqual(cfg.architectures, ['RobertaPreLayerNormForMaskedLM']);
   const { tensors } = loadSafetensors(path.join(out, 'model.safetensors'));
   const names = [...tensors.keys()];
+  const pos = tensors.get('roberta_prelayernorm.embeddings.position_embeddings.weight')!;
+  assert.equal(pos.shape[0], cfg.max_position_embeddings);
+  assert.equal(cfg.max_position_embeddings, r.config.maxPositionEmbeddings + 1, 'shifted by pad_token_id + 1 rows');
+  const ours = loadRunModel(run).model;
+  const own = ours.namedParameters().get('bert.embeddings.position_embeddings.weight')!;
+  assert.ok(
+    tidy(() => pos.narrow(0, 1, own.shape[0]!).equal(own)),
+    'row p + 1 is our position p',
+  );
+  ours.dispose();
   dispose(tensors);
   assert.deepEqual(names, [...names].sort());
   for (const n of [
-    'bert.LayerNorm.weight',
-    'bert.encoder.layer.1.attention.LayerNorm.bias',
-    'bert.encoder.layer.0.intermediate.LayerNorm.weight',
+    'roberta_prelayernorm.LayerNorm.weight',
+    'roberta_prelayernorm.encoder.layer.1.attention.LayerNorm.bias',
+    'roberta_prelayernorm.encoder.layer.0.intermediate.LayerNorm.weight',
+    'lm_head.layer_norm.weight',
+    'lm_head.bias',
   ])
     assert.ok(names.includes(n), n);
-  assert.ok(!names.some((n) => n.includes('output.LayerNorm')), 'no post-LN LayerNorms');
+  assert.ok(!names.some((n) => n.includes('output.LayerNorm') || n.startsWith('bert.')), 'no BERT names');
 
   const back = path.join(root, 'imported');
   importHfToRun(out, back);

@@ -185,3 +185,13 @@ export const eventFiles = (dir: string): string[] =>
     .readdirSync(dir)
     .filter((f) => f.startsWith('events.out.tfevents.'))
     .sort();
+
+/**
+ * For each metrics.jsonl line: is it an evaluation made at a growth step before growing (a grow
+ * line at the same step follows it)? Those go under their own tags (`val/loss_before_growth`).
+ */
+export function beforeGrowthFlags(lines: readonly { step: number; event?: unknown; valLoss?: unknown }[]): boolean[] {
+  return lines.map(
+    (l, i) => typeof l.valLoss === 'number' && lines.slice(i + 1).some((m) => m.event === 'grow' && m.step === l.step),
+  );
+}

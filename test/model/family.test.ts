@@ -137,12 +137,30 @@ test('prenorm: forward, encode (ends with the final LayerNorm), and an HF config
   );
   pooled.dispose();
   const hf = toHfConfig(c);
-  assert.equal(hf.model_type, 'growbert-prenorm');
-  assert.deepEqual(hf.architectures, ['GrowbertPreLNForMaskedLM']);
+  assert.equal(hf.model_type, 'roberta-prelayernorm');
+  assert.deepEqual(hf.architectures, ['RobertaPreLayerNormForMaskedLM']);
+  assert.equal(hf.max_position_embeddings, c.maxPositionEmbeddings + c.padTokenId + 1, 'RoBERTa position offset');
   assert.deepEqual(fromHfConfig(hf), c);
+  // growbert's earlier pre-LN exports (BERT names, no offset) still read
+  assert.deepEqual(
+    fromHfConfig({ ...hf, model_type: 'growbert-prenorm', max_position_embeddings: c.maxPositionEmbeddings }),
+    c,
+  );
   assert.equal(toHfConfig(bertConfig(BASE)).model_type, 'bert');
   assert.equal(fromHfConfig(toHfConfig(bertConfig(BASE))).arch, 'bert');
-  for (const name of m.namedParameters().keys()) assert.deepEqual(mapHfName(toHfName(name)), { to: 'mlm', name });
+  for (const name of m.namedParameters().keys()) {
+    assert.deepEqual(mapHfName(toHfName(name)), { to: 'mlm', name });
+    const roberta = toHfName(name, 'roberta-prelayernorm');
+    assert.match(roberta, /^(roberta_prelayernorm|lm_head)\./);
+    assert.deepEqual(mapHfName(roberta, 'roberta-prelayernorm'), { to: 'mlm', name });
+  }
+  for (const [ours, theirs, to] of [
+    ['bert.pooler.dense.weight', 'classifier.dense.weight', 'pooler'],
+    ['classifier.bias', 'classifier.out_proj.bias', 'classifier'],
+  ] as const) {
+    assert.equal(toHfName(ours, 'roberta-prelayernorm'), theirs);
+    assert.deepEqual(mapHfName(theirs, 'roberta-prelayernorm'), { to, name: ours });
+  }
   dispose(batch);
   m.dispose();
   post.dispose();

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Dashboard } from '../../src/report/dashboard/server.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { summaryOf } from '../../src/train/tensorboard.js';
-import { eventFiles, readEventFile, scalarsByTag } from '../helpers/tfevents-reader.js';
+import { beforeGrowthFlags, eventFiles, readEventFile, scalarsByTag } from '../helpers/tfevents-reader.js';
 import { tinyModelFlags } from '../helpers/tiny-cli.js';
 
 const { findBrowser } = (await import(pathToFileURL(path.resolve('scripts/browser.mjs')).href)) as {
@@ -182,8 +182,10 @@ test(
     assert.equal(files.length, 1);
     const ev = readEventFile(path.join(out, files[0]));
     const want = new Map<string, [number, number][]>();
-    for (const l of new MetricsLog(out).read())
-      for (const v of summaryOf(l))
+    const lines = new MetricsLog(out).read();
+    const before = beforeGrowthFlags(lines);
+    for (const [i, l] of lines.entries())
+      for (const v of summaryOf(l, { beforeGrowth: before[i] }))
         if ('scalar' in v) {
           if (!want.has(v.tag)) want.set(v.tag, []);
           want.get(v.tag)!.push([l.step, Math.fround(v.scalar)]);

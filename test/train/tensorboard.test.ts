@@ -11,7 +11,13 @@ import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js
 import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { MetricsLog, type MetricsLine } from '../../src/train/metrics-log.js';
 import { EVAL_TAGS, GROW_TAGS, TRAIN_TAGS, lineKind } from '../../src/train/tensorboard.js';
-import { eventFiles, readEventFile, scalarsByTag, type DecodedEvent } from '../helpers/tfevents-reader.js';
+import {
+  beforeGrowthFlags,
+  eventFiles,
+  readEventFile,
+  scalarsByTag,
+  type DecodedEvent,
+} from '../helpers/tfevents-reader.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-tensorboard-'));
 const cacheDir = path.join(tmp, 'cache');
@@ -35,11 +41,13 @@ function config(out: string, train: object = {}): PretrainConfigInput {
 /** What TensorBoard would show for `lines`: tag -> [step, float32 value] (the writer's tag table). */
 function expectedScalars(lines: MetricsLine[]): Map<string, [number, number][]> {
   const m = new Map<string, [number, number][]>();
-  for (const l of lines) {
+  const before = beforeGrowthFlags(lines);
+  for (const [i, l] of lines.entries()) {
     const k = lineKind(l);
     const tags = k === 'grow' ? GROW_TAGS : k === 'eval' ? EVAL_TAGS : k === 'train' ? TRAIN_TAGS : {};
-    for (const [field, tag] of Object.entries(tags)) {
+    for (const [field, t] of Object.entries(tags)) {
       if (typeof l[field] !== 'number') continue;
+      const tag = before[i] ? `${t}_before_growth` : t;
       if (!m.has(tag)) m.set(tag, []);
       m.get(tag)!.push([l.step, Math.fround(l[field] as number)]);
     }
@@ -77,6 +85,13 @@ test('a growth run writes one event file whose scalars equal metrics.jsonl', asy
   }
   assert.deepEqual(scalarsByTag(ev), want);
   assert.equal(want.get('train/loss')!.length, 6, 'a training line every 2 of 12 steps');
+  // at the growth step (6) the evaluations before and after growing each have their own tag
+  assert.deepEqual(
+    want.get('val/loss_before_growth')!.map(([step]) => step),
+    [6],
+  );
+  const valSteps = want.get('val/loss')!.map(([step]) => step);
+  assert.ok(valSteps.includes(6) && new Set(valSteps).size === valSteps.length, `one val/loss per step: ${valSteps}`);
   assert.ok(
     want.get('train/flops')!.every(([, f], i, a) => f > 0 && (i === 0 || f > a[i - 1][1])),
     'cumulative FLOPs grow',
