@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'runs/', '.cache/', 'test/fixtures/', '.venv/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'runs/', '.cache/', 'test/fixtures/', '.venv/', '.ci/cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
