@@ -29,9 +29,12 @@ fs.mkdirSync(out, { recursive: true });
 const started = Date.now();
 const DEADLINE_S = 9 * 60 - 20;
 const left = () => DEADLINE_S - (Date.now() - started) / 1000;
+// The Python with torch (and transformers, where installed): $PYTHON (the device machine's, which
+// LIBTORCH_USE_PYTORCH uses too), else $GROWBERT_PYTHON, else the project's .venv, else python3.
 const python =
   process.env.PYTHON ||
-  (fs.existsSync('/usr/bin/python3') && !process.env.LIBTORCH_USE_PYTORCH ? '/usr/bin/python3' : 'python3');
+  process.env.GROWBERT_PYTHON ||
+  (fs.existsSync(path.join(root, '.venv/bin/python')) ? path.join(root, '.venv/bin/python') : 'python3');
 const growbert = path.join(root, 'bin/growbert.js');
 const summary = { cuda: false, steps: {} };
 
