@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
-import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
+import { guardOut, writeOutAtomically } from '../io/out-guard.js';
 import {
   DEPTH_OPS,
   FFN_OPS,
@@ -31,6 +31,7 @@ import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/chec
 import { readConfigFile } from '../train/config.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
+import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
 import { requiredNumber } from './args.js';
 
 interface GrowOpts {
@@ -124,7 +125,7 @@ function growCommand(o: GrowOpts): void {
     force: o.force,
     kind: 'a growbert run',
     owns: looksLikeRun,
-    owned: RUN_ENTRIES,
+    owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
   const ck = loadCheckpoint(ckptDir);
@@ -151,6 +152,7 @@ function growCommand(o: GrowOpts): void {
   // Write the new run in a temp folder, then move it into place: a failure leaves nothing behind.
   try {
     writeOutAtomically(guard, (tmp) => {
+      claimRun(tmp, true); // every entry of the new run is growbert's
       const gc = r.model.config;
       if (fs.existsSync(runPaths(srcRun).tokenizerDir))
         fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });

@@ -26,8 +26,8 @@ import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../ten
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
 import { runPaths } from '../train/run.js';
+import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
 import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
-import { RUN_ENTRIES, looksLikeRun } from '../io/out-guard.js';
 
 export interface HfModel {
   dir: string;
@@ -272,9 +272,10 @@ export function importHfToRun(
           protect: [dir, opts.tokenizer],
           kind: 'a growbert run',
           owns: looksLikeRun,
-          owned: RUN_ENTRIES,
+          owned: ownedRunEntries(out), // only what growbert claimed in an earlier run there
         },
         (tmp) => {
+          claimRun(tmp, true); // every entry of the new run is growbert's
           const paths = runPaths(tmp);
           tokenizer.save(paths.tokenizerDir);
           const cfg = importedRunConfig(

@@ -25,6 +25,7 @@ import { MetricsLog } from './metrics-log.js';
 import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
+import { openRunDir, releaseRunLock } from './run-dir.js';
 import {
   Interrupted,
   NullMetricsLog,
@@ -163,7 +164,8 @@ function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
 export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
   const c = resolveConfig(input);
   const env = workerEnv();
-  if (!env || env.worldSize === 1) return pretrainOn(input, c, o);
+  // the run folder's lock (taken in pretrainOn) goes as soon as the run ends, not only on exit
+  if (!env || env.worldSize === 1) return pretrainOn(input, c, o).finally(() => releaseRunLock(c.out));
   const dp = DataParallel.init({
     env,
     backend: c.dist.backend,
@@ -181,6 +183,7 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     return r;
   } finally {
     dp.destroy();
+    releaseRunLock(c.out);
   }
 }
 
@@ -201,8 +204,8 @@ async function pretrainOn(
   // a bad model shape or size fails here, before any data work
   checkFits(c, modelConfigFor(c, c.data.vocabSize), device);
   if (leader) {
+    openRunDir(runDir); // created, marked as growbert's, locked
     fsStep('create the run folder', runDir, () => {
-      fs.mkdirSync(runDir, { recursive: true });
       // A rendezvous file belongs to one launch (the store deletes it at the end; a crashed launch's
       // would hand a resume stale addresses), so it is not kept, as an auto-chosen port is not.
       const { rdzvFile: _launchOnly, ...dist } = input.dist;
