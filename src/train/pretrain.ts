@@ -25,7 +25,7 @@ import { MetricsLog } from './metrics-log.js';
 import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
-import { openRunDir, releaseRunLock } from './run-dir.js';
+import { absoluteDataPaths, openRunDir, releaseRunLock, resumeTokenizer } from './run-dir.js';
 import {
   Interrupted,
   NullMetricsLog,
@@ -197,6 +197,10 @@ async function pretrainOn(
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
+  // A resume uses the run's own tokenizer: the token caches (and so the data id) do not depend
+  // on the cache folder or the working directory.
+  if (c.resume)
+    c = { ...c, data: { ...c.data, tokenizer: resumeTokenizer(runDir, c.data.tokenizer, leader ? say : () => {}) } };
   const device = setupRuntime(c, dp);
   // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
   const chosen = choosePrecision(c.runtime.precision, device);
@@ -209,7 +213,9 @@ async function pretrainOn(
       // A rendezvous file belongs to one launch (the store deletes it at the end; a crashed launch's
       // would hand a resume stale addresses), so it is not kept, as an auto-chosen port is not.
       const { rdzvFile: _launchOnly, ...dist } = input.dist;
-      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify({ ...input, dist }, null, 2) + '\n');
+      // data paths absolute: the run resumes the same from any folder
+      const saved = { ...input, data: absoluteDataPaths(input.data), dist };
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(saved, null, 2) + '\n');
     });
   }
 

@@ -278,3 +278,33 @@ export function openRunDir(runDir: string): void {
   if (!readRunMarker(runDir) && !isLegacyRun(runDir)) fsStep('mark', runDir, () => claimRun(runDir));
   if (!held.has(realPath(runDir))) lockRun(runDir);
 }
+
+// ---- a run resumes the same from anywhere ----
+
+/** Paths (not stdlib:, hf: and the like) as absolute ones: the saved config resumes from any folder. */
+export function absoluteDataPaths<D extends { specs: string[]; cacheDir?: string; tokenizer?: string }>(data: D): D {
+  const abs = (p: string) => (/^[a-z][a-z0-9+.-]*:/i.test(p) && !fs.existsSync(p) ? p : path.resolve(p));
+  return {
+    ...data,
+    specs: data.specs.map(abs),
+    ...(data.cacheDir !== undefined && { cacheDir: abs(data.cacheDir) }),
+    ...(data.tokenizer !== undefined && { tokenizer: abs(data.tokenizer) }),
+  };
+}
+
+/**
+ * The tokenizer a run continues with: its own (RUN/tokenizer), whatever the cache or --tokenizer
+ * now say, so a resume does not depend on the cache folder or on retraining. Undefined when the
+ * run has none yet (it stopped before saving one).
+ */
+export function resumeTokenizer(
+  runDir: string,
+  given: string | undefined,
+  say: (l: string) => void,
+): string | undefined {
+  const own = path.resolve(runPaths(runDir).tokenizerDir, 'tokenizer.json');
+  if (!fs.existsSync(own)) return given;
+  if (given && realPath(given) !== realPath(own) && realPath(given) !== path.dirname(realPath(own)))
+    say(`note: --tokenizer ${given} not used: a run resumes with its own tokenizer, ${own}`);
+  return own;
+}
