@@ -258,7 +258,7 @@ export class BertTokenizer {
 
   /**
    * Learn an uncased WordPiece vocabulary from texts (see `learnWordPieceVocab`; ~3 s for the
-   * default corpus). Not bit-reproducible across calls: save the result and reuse it.
+   * default corpus). Deterministic: the same texts give the same vocabulary, bit for bit.
    */
   static train(texts: readonly (string | Document)[], opts: TrainOptions = {}): BertTokenizer {
     return BertTokenizer.fromVocab(learnWordPieceVocab(texts, opts));
