@@ -64,6 +64,10 @@ export async function prepareCorpus(
   checkCacheOutsideInputs(d.cacheDir, d.specs);
   const corpus = { docPerLine: d.docPerLine, textField: d.textField };
   const source = corpusSource(d.specs, corpus);
+  if (source.repeated.length)
+    say?.(
+      `data: note: ${source.repeated.length} input(s) named more than once are read once (${source.repeated.slice(0, 3).join(', ')}${source.repeated.length > 3 ? ', ...' : ''})`,
+    );
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
     if (!fs.existsSync(d.tokenizer))

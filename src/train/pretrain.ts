@@ -71,7 +71,7 @@ function planStages(
   device: Device,
   say: (l: string) => void,
   dp?: DataParallel,
-): { schedule: Schedule; stages: ResolvedStage[] } {
+): { schedule: Schedule; stages: ResolvedStage[]; savePlan: () => void } {
   const budget = c.budget
     ? parseBudget(c.budget)
     : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
@@ -102,7 +102,8 @@ function planStages(
   // Data parallel: rank 0 plans (and calibrates, and writes schedule.json); the others take its plan.
   if (dp && !dp.isLeader) {
     const plan = dp.broadcastObject<{ schedule: Schedule; steps: number[] }>(undefined);
-    return { schedule: plan.schedule, stages: resolveSchedule(withSteps(plan.schedule, plan.steps), run) };
+    const stages = resolveSchedule(withSteps(plan.schedule, plan.steps), run);
+    return { schedule: plan.schedule, stages, savePlan: () => {} };
   }
   const planFile = path.join(runDir, 'schedule.json');
   const saved: SavedPlan | null =
@@ -114,12 +115,14 @@ function planStages(
     saved.budget.unit === 'seconds' &&
     saved.budget.amount === budget.amount;
   const stages = resolveSchedule(reuse ? withSteps(schedule, saved!.steps) : schedule, run);
-  atomicWriteFile(
-    planFile,
-    JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
-  );
+  // Written by the caller once the resume is known to go ahead: a refused one leaves the plan as it was.
+  const savePlan = () =>
+    atomicWriteFile(
+      planFile,
+      JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
+    );
   dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
-  return { schedule, stages };
+  return { schedule, stages, savePlan };
 }
 
 /** Stream and masker for a stage, continuing from the previous stage's data position and masking RNG. */
@@ -230,12 +233,16 @@ async function pretrainOn(
   if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json')))
     corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
-  const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
+  const { schedule, stages, savePlan } = planStages(c, target, runDir, device, say, dp);
   if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
   // The defaults that scale with the run (warmup, evaluation and checkpoint cadence) follow its
   // planned steps, which a budget, not maxSteps, may set.
   const { warmupSteps, evalEvery, checkpointEvery } = resolveConfig(input, totalSteps).train;
+  if (warmupSteps > totalSteps)
+    say(
+      `warning: --warmup-steps ${warmupSteps} is more than the run's ${totalSteps} steps: the learning rate never reaches --lr ${c.train.lr}; give a warmup below ${totalSteps}`,
+    );
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(
@@ -254,6 +261,7 @@ async function pretrainOn(
   if (latest) {
     const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
+    checkConfigMatches(ck.trainer.modelConfig as BertConfig, stages[stageIndex]?.config, runDir);
     model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
     model.loadStateDict(ck.model);
     dispose(ck.model);
@@ -294,13 +302,15 @@ async function pretrainOn(
   if (restored) {
     restoreContext(ctx, restored.trainer, restored.optimizer);
     dispose(restored.optimizer);
-    ctx.metrics.truncateAfter(ctx.progress.step);
+    // refused before anything in the run folder changes (metrics, plan)
     if (ctx.progress.step >= totalSteps)
       throw new GrowbertError(
         `${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`,
       );
+    ctx.metrics.truncateAfter(ctx.progress.step);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
+  savePlan();
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
   if (leader && c.train.tensorboard)
     ctx.metrics.attach(
@@ -349,6 +359,22 @@ async function pretrainOn(
     `done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
   );
   return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages };
+}
+
+/**
+ * A resume builds the model from the checkpoint; a config.json edited since (say model.hiddenSize)
+ * would silently plan, log and count FLOPs for another shape. Refused, naming the field.
+ */
+function checkConfigMatches(saved: BertConfig, planned: BertConfig | undefined, runDir: string): void {
+  if (!planned) return;
+  const fields = ['hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'vocabSize'] as const;
+  for (const f of fields) {
+    if (saved[f] === planned[f]) continue;
+    const name = f === 'vocabSize' ? 'the vocabulary size (data.vocabSize or --tokenizer)' : `model.${f}`;
+    throw new GrowbertError(
+      `${runDir}/config.json (or a flag) gives ${name} ${planned[f]}, but the checkpoint has ${saved[f]}; a run keeps its shape: undo the change, or start a new run (or grow this one) for the new shape`,
+    );
+  }
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
