@@ -3,6 +3,7 @@
 // source is only read; nothing is written unless growth succeeds.
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
 import { guardOut, writeOutAtomically } from '../io/out-guard.js';
@@ -128,7 +129,7 @@ function growCommand(o: GrowOpts): void {
     owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
-  const ck = loadCheckpoint(ckptDir);
+  const ck = loadLiveCheckpoint(ckptDir);
   const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
   const target = readTarget(o, srcConfig);
   const model = new BertForMaskedLM(srcConfig);
@@ -198,4 +199,20 @@ function growCommand(o: GrowOpts): void {
   );
   console.log(`wrote ${o.out}; continue training with: growbert pretrain --out ${o.out} --resume --max-steps N`);
   if (o.json) console.log(JSON.stringify(report));
+}
+
+/**
+ * Loads the checkpoint to grow from. A run still training prunes its older checkpoints
+ * (--keep-checkpoints): one that vanishes mid-read is reported as that, not as a bare ENOENT.
+ */
+function loadLiveCheckpoint(ckptDir: string): ReturnType<typeof loadCheckpoint> {
+  try {
+    return loadCheckpoint(ckptDir);
+  } catch (e) {
+    const gone = (e as NodeJS.ErrnoException).code === 'ENOENT' || /ENOENT|no such file/.test(String(e));
+    if (!gone || fs.existsSync(path.join(ckptDir, 'manifest.json'))) throw e;
+    throw new GrowbertError(
+      `checkpoint ${ckptDir} was removed while it was read (a run still training prunes its older checkpoints); give --from the run folder again to take its newest checkpoint, or copy the checkpoint first`,
+    );
+  }
 }

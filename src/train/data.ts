@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile } from '../io/atomic.js';
-import { isWithin, realPath } from '../io/out-guard.js';
+import { fsStep, isWithin, realPath } from '../io/out-guard.js';
 import {
   BertTokenizer,
   EncoderPool,
@@ -62,6 +62,11 @@ export async function prepareCorpus(
   say?: (line: string) => void,
 ): Promise<PreparedCorpus> {
   checkCacheOutsideInputs(d.cacheDir, d.specs);
+  // a cache folder that cannot be written fails now, naming the cause, not after training a tokenizer
+  fsStep('use the cache folder', d.cacheDir, () => {
+    fs.mkdirSync(d.cacheDir, { recursive: true });
+    fs.accessSync(d.cacheDir, fs.constants.W_OK);
+  });
   const corpus = { docPerLine: d.docPerLine, textField: d.textField };
   const source = corpusSource(d.specs, corpus);
   if (source.repeated.length)
