@@ -25,7 +25,7 @@ import { MetricsLog } from './metrics-log.js';
 import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
-import { absoluteDataPaths, openRunDir, releaseRunLock, resumeTokenizer } from './run-dir.js';
+import { absoluteDataPaths, checkConfigMatches, openRunDir, releaseRunLock, resumeTokenizer } from './run-dir.js';
 import {
   Interrupted,
   NullMetricsLog,
@@ -359,22 +359,6 @@ async function pretrainOn(
     `done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
   );
   return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages };
-}
-
-/**
- * A resume builds the model from the checkpoint; a config.json edited since (say model.hiddenSize)
- * would silently plan, log and count FLOPs for another shape. Refused, naming the field.
- */
-function checkConfigMatches(saved: BertConfig, planned: BertConfig | undefined, runDir: string): void {
-  if (!planned) return;
-  const fields = ['hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'vocabSize'] as const;
-  for (const f of fields) {
-    if (saved[f] === planned[f]) continue;
-    const name = f === 'vocabSize' ? 'the vocabulary size (data.vocabSize or --tokenizer)' : `model.${f}`;
-    throw new GrowbertError(
-      `${runDir}/config.json (or a flag) gives ${name} ${planned[f]}, but the checkpoint has ${saved[f]}; a run keeps its shape: undo the change, or start a new run (or grow this one) for the new shape`,
-    );
-  }
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */

@@ -22,6 +22,7 @@ import { fsStep, guardOut, ownedName, realPath } from '../io/out-guard.js';
 import { latestCheckpoint, removeStaleTemps } from './checkpoint.js';
 import { MetricsLog } from './metrics-log.js';
 import { runPaths } from './run.js';
+import type { BertConfig } from '../model/index.js';
 
 /** The entries growbert writes in a run folder (see src/train/run.ts); a '*' ends a prefix. */
 export const RUN_ENTRIES = [
@@ -307,4 +308,20 @@ export function resumeTokenizer(
   if (given && realPath(given) !== realPath(own) && realPath(given) !== path.dirname(realPath(own)))
     say(`note: --tokenizer ${given} not used: a run resumes with its own tokenizer, ${own}`);
   return own;
+}
+
+/**
+ * A resume builds the model from the checkpoint; a config.json edited since (say model.hiddenSize)
+ * would silently plan, log and count FLOPs for another shape. Refused, naming the field.
+ */
+export function checkConfigMatches(saved: BertConfig, planned: BertConfig | undefined, runDir: string): void {
+  if (!planned) return;
+  const fields = ['hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'vocabSize'] as const;
+  for (const f of fields) {
+    if (saved[f] === planned[f]) continue;
+    const name = f === 'vocabSize' ? 'the vocabulary size (data.vocabSize or --tokenizer)' : `model.${f}`;
+    throw new GrowbertError(
+      `${runDir}/config.json (or a flag) gives ${name} ${planned[f]}, but the checkpoint has ${saved[f]}; a run keeps its shape: undo the change, or start a new run (or grow this one) for the new shape`,
+    );
+  }
 }
