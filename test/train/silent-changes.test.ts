@@ -84,3 +84,11 @@ test('empty values of flags are refused, not read as 0 or ignored', () => {
   assert.match(c.stderr, /--schedules "": the value is empty/);
   assert.ok(!fs.existsSync(path.join(tmp, 'never')) && !fs.existsSync(path.join(tmp, 'never-cmp')));
 });
+
+test('a missing schedule file with a folder in its name is reported as a missing file, not an unknown preset', async () => {
+  const { loadSchedule } = await import('../../src/schedule/schedule.js');
+  assert.throws(
+    () => loadSchedule('plans/my-growth', {} as never, 128),
+    /schedule file plans\/my-growth does not exist; give a preset/,
+  );
+});
