@@ -86,6 +86,16 @@ export function readHfModel(dir: string): HfModel {
   const architectures = Array.isArray(hf.architectures) ? hf.architectures.map(String) : [];
   const notes: string[] = [];
   const { tensors } = loadSafetensors(stFile);
+  // A config that does not belong to the weights (hidden_size 2^20, say) is named here, before
+  // building the model would fail in an allocation of libtorch's.
+  const emb = [...tensors].find(([n]) => n.endsWith('embeddings.word_embeddings.weight'))?.[1];
+  const width = emb?.shape[1];
+  if (width !== undefined && width !== config.hiddenSize) {
+    for (const t of tensors.values()) t.dispose();
+    throw new GrowbertError(
+      `${cfgFile} gives hidden_size ${config.hiddenSize}, but the word embeddings in ${stFile} are ${width} wide; the config does not belong to these weights: use the config.json saved with them`,
+    );
+  }
   const out: HfModel = {
     dir,
     config,

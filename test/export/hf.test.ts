@@ -269,6 +269,15 @@ test('bad input: one-line errors naming the problem', () => {
     is(/already holds a Hugging Face model growbert exported; pass --force/),
   );
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'), { force: true });
+  // a config that does not belong to the weights is named before any allocation
+  const huge = path.join(root, 'huge-config');
+  fs.cpSync(path.join(root, 'hf'), huge, { recursive: true });
+  const hc = JSON.parse(fs.readFileSync(path.join(huge, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(huge, 'config.json'), JSON.stringify({ ...hc, hidden_size: 2 ** 20 }));
+  assert.throws(
+    () => importHfToRun(huge, path.join(root, 'never')),
+    is(/gives hidden_size 1048576, but the word embeddings in .*model\.safetensors are \d+ wide/),
+  );
   // a Hugging Face model growbert did not export (same file names, no marker) is never replaced
   const mine = path.join(root, 'my-finetune');
   fs.mkdirSync(mine);
