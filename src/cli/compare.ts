@@ -99,6 +99,17 @@ export function registerCompare(program: Command): void {
             epochs: positive(o.glueEpochs, 'glue-epochs'),
           }
         : undefined;
+      for (const [flag, v] of [
+        ['schedules', o.schedules],
+        ['budget', o.budget],
+        ['seed', o.seed],
+      ] as const)
+        if (
+          String(v)
+            .split(',')
+            .every((x) => x.trim() === '')
+        )
+          throw new GrowbertError(`--${flag} "": the value is empty; give one (see --help) or leave the flag out`);
       const first = Number(o.seed);
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
       const results = await compare({

@@ -207,6 +207,9 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
 
 function parseValue(s: FlagSpec, v: string): unknown {
+  // An empty value is a mistake (an unset shell variable, say), never 0 or "no value": Number('') is 0.
+  if (v.trim() === '')
+    throw new GrowbertError(`--${s.flag} "": the value is empty; give one (see --help) or leave the flag out`);
   if (s.kind === 'string') return v;
   const n = Number(v);
   if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {

@@ -3,9 +3,10 @@
 // source is only read; nothing is written unless growth succeeds.
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
-import { RUN_ENTRIES, guardOut, looksLikeRun, writeOutAtomically } from '../io/out-guard.js';
+import { guardOut, writeOutAtomically } from '../io/out-guard.js';
 import {
   DEPTH_OPS,
   FFN_OPS,
@@ -31,6 +32,7 @@ import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/chec
 import { readConfigFile } from '../train/config.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
 import { runOfCheckpoint, runPaths } from '../train/run.js';
+import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
 import { requiredNumber } from './args.js';
 
 interface GrowOpts {
@@ -124,10 +126,10 @@ function growCommand(o: GrowOpts): void {
     force: o.force,
     kind: 'a growbert run',
     owns: looksLikeRun,
-    owned: RUN_ENTRIES,
+    owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
-  const ck = loadCheckpoint(ckptDir);
+  const ck = loadLiveCheckpoint(ckptDir);
   const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
   const target = readTarget(o, srcConfig);
   const model = new BertForMaskedLM(srcConfig);
@@ -151,6 +153,7 @@ function growCommand(o: GrowOpts): void {
   // Write the new run in a temp folder, then move it into place: a failure leaves nothing behind.
   try {
     writeOutAtomically(guard, (tmp) => {
+      claimRun(tmp, true); // every entry of the new run is growbert's
       const gc = r.model.config;
       if (fs.existsSync(runPaths(srcRun).tokenizerDir))
         fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
@@ -196,4 +199,20 @@ function growCommand(o: GrowOpts): void {
   );
   console.log(`wrote ${o.out}; continue training with: growbert pretrain --out ${o.out} --resume --max-steps N`);
   if (o.json) console.log(JSON.stringify(report));
+}
+
+/**
+ * Loads the checkpoint to grow from. A run still training prunes its older checkpoints
+ * (--keep-checkpoints): one that vanishes mid-read is reported as that, not as a bare ENOENT.
+ */
+function loadLiveCheckpoint(ckptDir: string): ReturnType<typeof loadCheckpoint> {
+  try {
+    return loadCheckpoint(ckptDir);
+  } catch (e) {
+    const gone = (e as NodeJS.ErrnoException).code === 'ENOENT' || /ENOENT|no such file/.test(String(e));
+    if (!gone || fs.existsSync(path.join(ckptDir, 'manifest.json'))) throw e;
+    throw new GrowbertError(
+      `checkpoint ${ckptDir} was removed while it was read (a run still training prunes its older checkpoints); give --from the run folder again to take its newest checkpoint, or copy the checkpoint first`,
+    );
+  }
 }

@@ -73,6 +73,10 @@ export function registerPretrain(program: Command): void {
       const out = String(opts.out ?? base.out ?? 'runs/latest');
       const saved = runPaths(out).config;
       if (fs.existsSync(saved)) base = readConfigFile(saved) as Record<string, unknown>;
+      else if (!opts.config && fs.existsSync(runPaths(out).checkpoints))
+        throw new GrowbertError(
+          `${saved} is missing: a resume needs the config the run started with; restore it, or pass --config with that config`,
+        );
     }
     const worker = workerEnv();
     // A worker of our own launcher reads MASTER_* from its environment: the port the launcher

@@ -113,8 +113,10 @@ export async function* streamCorpus(specs: readonly string[], opts: CorpusOption
   // opts.onRawBytes sees the running total over the whole corpus (files report their own counts).
   let base = 0;
   const report = opts.onRawBytes;
+  const once = readOnce();
   for (const spec of specs) {
-    if (spec.startsWith('stdlib:')) {
+    const files = once.files(spec);
+    if (files === null) {
       for (const doc of builtin(spec).load()) {
         base += doc.text.length;
         if (NON_SPACE.test(doc.text)) yield doc;
@@ -122,7 +124,6 @@ export async function* streamCorpus(specs: readonly string[], opts: CorpusOption
       }
       continue;
     }
-    const files = resolveSpecFiles(spec);
     for (const file of files) {
       const fileOpts = report ? { ...opts, onRawBytes: (n: number) => report(base + n) } : opts;
       for await (const doc of fileDocuments(file, fileOpts)) if (NON_SPACE.test(doc.text)) yield doc;
@@ -148,6 +149,43 @@ function builtin(spec: string): (typeof BUILTINS)[string] {
   const b = BUILTINS[spec.slice('stdlib:'.length)];
   if (!b) throw new GrowbertError(`unknown built-in corpus '${spec}'; known: ${BUILTIN_CORPORA.join(', ')}`);
   return b;
+}
+
+/**
+ * Every spec's files, each real file once: a file named twice (`--data f f`, a file and a glob or
+ * folder that also holds it, a link to it) is read only where it first appears, and `repeated`
+ * names the repeats, so the corpus is never silently doubled. `files` is null for a built-in.
+ */
+export function specFiles(specs: readonly string[]): {
+  perSpec: { spec: string; files: string[] | null }[];
+  repeated: string[];
+} {
+  const once = readOnce();
+  return { perSpec: specs.map((spec) => ({ spec, files: once.files(spec) })), repeated: once.repeated };
+}
+
+/** The stateful core of specFiles, resolving one spec at a time (streamCorpus stays lazy). */
+function readOnce(): { files: (spec: string) => string[] | null; repeated: string[] } {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  const first = (key: string, name: string): boolean => {
+    if (!seen.has(key)) return !!seen.add(key);
+    repeated.push(name);
+    return false;
+  };
+  const files = (spec: string): string[] | null => {
+    if (spec.startsWith('stdlib:')) return first(spec, spec) ? null : [];
+    return resolveSpecFiles(spec).filter((f) => {
+      let real: string;
+      try {
+        real = fs.realpathSync(f);
+      } catch {
+        real = path.resolve(f);
+      }
+      return first(real, f);
+    });
+  };
+  return { files, repeated };
 }
 
 /** The files a path-like spec resolves to, in the order they are read (sorted). */
@@ -194,6 +232,8 @@ export interface CorpusSource {
   /** Bytes of input files (compressed sizes for compressed files); built-ins count their text. */
   totalBytes: number;
   files: { file: string; bytes: number }[];
+  /** Inputs named more than once, read only once (see specFiles). */
+  repeated: string[];
 }
 
 /**
@@ -206,9 +246,10 @@ export function corpusSource(specs: readonly string[], opts: CorpusOptions = {})
   const h = crypto.createHash('sha256');
   h.update(JSON.stringify({ docPerLine: opts.docPerLine ?? false, textField: opts.textField ?? 'text' }));
   const files: CorpusSource['files'] = [];
-  for (const spec of specs) {
+  const { perSpec, repeated } = specFiles(specs);
+  for (const { spec, files: specList } of perSpec) {
     h.update(`\u0000spec\u0000${spec}`);
-    if (spec.startsWith('stdlib:')) {
+    if (specList === null) {
       const b = builtin(spec);
       const pj = require(`${b.pkg}/package.json`) as { version: string };
       h.update(`\u0000${b.pkg}@${pj.version}`);
@@ -216,13 +257,13 @@ export function corpusSource(specs: readonly string[], opts: CorpusOptions = {})
       files.push({ file: spec, bytes: b.load().reduce((n, d) => n + d.text.length, 0) });
       continue;
     }
-    for (const file of resolveSpecFiles(spec)) {
+    for (const file of specList) {
       const st = fs.statSync(file);
       h.update(`\u0000${path.resolve(file)}\u0000${st.size}\u0000${st.mtimeMs}`);
       files.push({ file, bytes: st.size });
     }
   }
-  return { id: h.digest('hex'), totalBytes: files.reduce((n, f) => n + f.bytes, 0), files };
+  return { id: h.digest('hex'), totalBytes: files.reduce((n, f) => n + f.bytes, 0), files, repeated };
 }
 
 /** All files under `dir`, recursively, sorted by path (so reads do not depend on the filesystem). */

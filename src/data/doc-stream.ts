@@ -9,7 +9,7 @@
  */
 import { GrowbertError } from '../io/errors.js';
 import { fileBytes, type ByteStreamOptions } from './byte-stream.js';
-import { textVerdict } from './text-check.js';
+import { looksUtf16, textVerdict } from './text-check.js';
 import type { Document } from './corpus.js';
 import { fieldValue } from './field-path.js';
 
@@ -48,6 +48,7 @@ const FFFD_BYTES = Buffer.from([0xef, 0xbf, 0xbd]);
 export async function* fileText(file: string, opts: DocStreamOptions = {}): AsyncGenerator<string> {
   const dec = new TextDecoder('utf-8'); // strips a leading BOM, as editors expect
   const st: FileReadStats = { file, bytes: 0, replacementChars: 0, nulBytes: 0, done: false };
+  let utf16 = false; // judged on the first chunk, for the message if the file is refused
   let decodedFffd = 0;
   let chars = 0;
   let literalFffd = 0;
@@ -61,6 +62,7 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
   };
   for await (const chunk of fileBytes(file, opts)) {
     const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (st.bytes === 0) utf16 = looksUtf16(b);
     st.bytes += b.length;
     for (let i = b.indexOf(0); i >= 0; i = b.indexOf(0, i + 1)) st.nulBytes++;
     if (tail.length > 0) {
@@ -76,7 +78,8 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
     chars += s.length;
     opts.inspect?.(st);
     // A NUL means binary: refuse at once rather than after reading a whole large file.
-    if (st.nulBytes > 0) textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars }, opts.warn);
+    if (st.nulBytes > 0)
+      textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars, utf16 }, opts.warn);
     if (s.length > 0) yield normalizeEols(s, false);
   }
   const end = dec.decode();
@@ -85,7 +88,7 @@ export async function* fileText(file: string, opts: DocStreamOptions = {}): Asyn
   st.done = true;
   chars += end.length;
   opts.inspect?.(st);
-  textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars }, opts.warn);
+  textVerdict(file, { chars, nul: st.nulBytes, replaced: st.replacementChars, utf16 }, opts.warn);
   const last = normalizeEols(end, true);
   if (last.length > 0) yield last;
 }

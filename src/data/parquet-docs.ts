@@ -45,6 +45,7 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
   }
   let rowStart = 0;
   let read = 0;
+  const missing: number[] = []; // rows whose text is null: skipped, and said so at the end
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
     let rows: Record<string, unknown>[];
@@ -59,7 +60,10 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     for (let i = 0; i < rows.length; i++) {
       let text = fieldValue(rows[i], field);
       if (text instanceof Uint8Array) text = utf8.decode(text); // a binary column without the UTF8 annotation
-      if (text === null || text === undefined) continue; // a missing value: no document
+      if (text === null || text === undefined) {
+        missing.push(rowStart + i + 1); // a missing value: no document
+        continue;
+      }
       if (typeof text !== 'string') {
         throw new GrowbertError(
           `${file}: row ${rowStart + i + 1}: "${field}" holds ${typeof text}, not text; name the text column with --text-field (a.b for a struct field)`,
@@ -69,5 +73,9 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     }
     rowStart = rowEnd;
   }
+  if (missing.length)
+    (opts.warn ?? ((l: string) => console.error(`growbert: warning: ${l}`)))(
+      `${file}: ${missing.length} row(s) with no text (null in column "${field}") skipped, e.g. row ${missing.slice(0, 3).join(', row ')}`,
+    );
   opts.onRawBytes?.(fs.statSync(file).size);
 }

@@ -101,17 +101,24 @@ export class SequenceSource {
         `cannot resume the data stream: the checkpoint's ${what} is ${JSON.stringify(saved)} but now it is ${JSON.stringify(now)}; resume with the same data and seed`,
       );
     };
-    if (state.numDocs !== this.docs.numDocs) mismatch('document count', state.numDocs, this.docs.numDocs);
+    if (state.numDocs !== this.docs.numDocs)
+      throw new GrowbertError(
+        `cannot resume: the corpus now has ${this.docs.numDocs} documents, the run was trained on ${state.numDocs} (another --data, or a changed or missing config.json); resume with the run's own --data`,
+      );
     // Ids of caches built before streaming builds (a bare hash, no ':train') cannot be recomputed
     // now; for those checkpoints the document count above is the check.
-    const comparable = (id: string): boolean => id.includes(':') === (this.opts.dataId ?? '').includes(':');
+    // Content ids (content:...) compare only with content ids, path-keyed ones only with their kind.
+    const kind = (id: string) => (id.startsWith('content:') ? 'content' : id.includes(':') ? 'keyed' : 'bare');
+    const comparable = (id: string): boolean => kind(id) === kind(this.opts.dataId ?? '');
     if (
       (this.opts.dataId ?? null) !== null &&
       state.dataId !== null &&
       comparable(state.dataId) &&
       state.dataId !== this.opts.dataId
     ) {
-      mismatch('data id', state.dataId, this.opts.dataId);
+      throw new GrowbertError(
+        `cannot resume: the corpus is not the one this run was trained on (its token cache id was ${state.dataId}, now ${this.opts.dataId}: the documents or their tokens differ); resume with the run's own --data`,
+      );
     }
     if (String(state.seed) !== String(this.opts.seed)) mismatch('seed', state.seed, this.opts.seed);
     if (state.shuffle !== this.shuffle) mismatch('shuffle setting', state.shuffle, this.shuffle);

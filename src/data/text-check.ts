@@ -11,6 +11,26 @@ export interface TextCounts {
   nul: number;
   /** U+FFFD: what the UTF-8 decoder put in place of each invalid byte sequence */
   replaced: number;
+  /** the start of the file looks like UTF-16 (a BOM, or NULs in every other byte) */
+  utf16?: boolean;
+}
+
+/**
+ * True when a file's first bytes look like UTF-16: a byte-order mark, or (text that is mostly
+ * ASCII) NUL bytes in nearly all even or all odd positions.
+ */
+export function looksUtf16(head: Uint8Array): boolean {
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)))
+    return true;
+  const n = Math.min(head.length, 4096) & ~1;
+  if (n < 16) return false;
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) even++;
+    if (head[i + 1] === 0) odd++;
+  }
+  return Math.max(even, odd) > 0.8 * (n / 2) && Math.min(even, odd) < 0.05 * (n / 2);
 }
 
 /** Counts of one chunk: a Buffer is decoded as UTF-8 first (invalid sequences become U+FFFD). */
@@ -36,6 +56,11 @@ export function textVerdict(
   c: TextCounts,
   warn: (line: string) => void = (l) => console.error(`growbert: warning: ${l}`),
 ): void {
+  if (c.utf16 && (c.nul > 0 || c.replaced > 0)) {
+    throw new GrowbertError(
+      `${file} looks like UTF-16 text, not UTF-8; convert it (e.g. iconv -f UTF-16 -t UTF-8 ${file} > ${file}.utf8) and give that to --data`,
+    );
+  }
   if (c.nul > 0) {
     throw new GrowbertError(
       `${file} looks binary (${c.nul} NUL bytes), not text; point --data at text, .jsonl or a folder of text files`,

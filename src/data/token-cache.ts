@@ -33,6 +33,8 @@ export interface CacheTokenizer {
 export interface ShardInfo {
   /** File stem: `shard-00000` -> `shard-00000.bin` and `shard-00000.docs.bin`. */
   name: string;
+  /** sha256 of its tokens and document offsets (caches built before it have none). */
+  sha256?: string;
   docs: number;
   tokens: number;
 }
@@ -48,6 +50,12 @@ export interface TokenCacheManifest {
   skippedDocs: number;
   shardTokens: number;
   shards: ShardInfo[];
+  /**
+   * What the cache holds, by content: the tokenizer and every shard's sha256. Equal wherever and
+   * from whichever paths the same documents were tokenized, unlike `hash`, which also keys on the
+   * files' paths and times; a resume compares this one (absent in caches built before it).
+   */
+  content?: string;
   createdAt: string;
 }
 
@@ -180,7 +188,10 @@ export class ShardWriter {
     });
     const offsets = Int32Array.from([...this.starts, this.shardTok]);
     atomicWriteFile(path.join(this.dir, `${name}.docs.bin`), new Uint8Array(offsets.buffer));
-    this.shards.push({ name, docs: this.starts.length, tokens: this.shardTok });
+    const h = crypto.createHash('sha256');
+    for (const c of chunks) h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    h.update(new Uint8Array(offsets.buffer));
+    this.shards.push({ name, docs: this.starts.length, tokens: this.shardTok, sha256: h.digest('hex') });
     this.chunks = [];
     this.starts = [];
     this.shardTok = 0;
@@ -205,6 +216,12 @@ export class ShardWriter {
       skippedDocs: this.skipped,
       shardTokens: this.shardTokens,
       shards: this.shards,
+      ...(this.shards.every((sh) => sh.sha256) && {
+        content: crypto
+          .createHash('sha256')
+          .update(`${tokenizerFingerprint}\u0000${this.shards.map((sh) => sh.sha256).join(',')}`)
+          .digest('hex'),
+      }),
       createdAt: new Date().toISOString(),
     };
     atomicWriteFile(path.join(this.dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');

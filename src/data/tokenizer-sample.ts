@@ -45,8 +45,13 @@ export async function sampleTrainingDocuments(
         complete = false;
         break; // leaving the loop closes the file
       }
-      docs.push(d);
-      taken += d.text.length;
+      // A document longer than what is left of the budget (a whole book on one line) is cut at a
+      // space: the sample stays within its budget, in memory and in training time.
+      const room = Math.max(1, Math.floor(budget - taken));
+      const space = d.text.lastIndexOf(' ', room);
+      const text = d.text.length <= room ? d.text : d.text.slice(0, space > room / 2 ? space : room);
+      docs.push(text === d.text ? d : { ...d, text });
+      taken += text.length;
     }
     chars += taken;
   }

@@ -1,26 +1,17 @@
 /**
- * Learning a WordPiece vocabulary with the `tokenizers` binding.
- *
- * What the binding offers (0.23): `Tokenizer.train(files)` with the model's default trainer and
- * no options: vocab size 30000, no special tokens, and progress output written by Rust straight
- * to stdout. So training runs in a child process (keeping our stdout clean for results), the
- * specials are prepended here, and a smaller vocab size is a prefix of the learned list. That
- * prefix is what training with the smaller size would give: the list holds the alphabet (single
- * characters, plain and '##'), then pieces in merge order, and stopping merges early is exactly a
- * smaller BPE-style vocabulary. `alphabetEnd` checks the ordering claim on every training.
- *
- * Not reproducible: the trainer breaks ties between equally frequent merges by hash-map order,
- * so two trainings on the same text differ in a few percent of their pieces. Train once, save
- * it, and reuse the saved files (`ensureTokenizer` does that).
+ * Learning a WordPiece vocabulary: src/data/wordpiece-train.ts, the BPE-style algorithm of the
+ * `tokenizers` binding's WordPieceTrainer (its defaults: 30000 tokens, no special tokens) made
+ * deterministic: the same texts give the same vocabulary, bit for bit (the binding's trainer
+ * broke ties in hash-map order, so two trainings on one text differed in a few percent of their
+ * pieces). The specials are prepended here, and a smaller vocab size is a prefix of the learned
+ * list. That prefix is what training with the smaller size would give: the list holds the
+ * alphabet (single characters, plain and '##'), then pieces in merge order, and stopping merges
+ * early is exactly a smaller vocabulary. `alphabetEnd` checks the ordering claim on every training.
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import type { Document } from './corpus.js';
 import { SPECIAL_TOKENS } from './wordpiece.js';
+import { trainWordPiece } from './wordpiece-train.js';
 
 export interface TrainOptions {
   /**
@@ -30,28 +21,9 @@ export interface TrainOptions {
   vocabSize?: number;
 }
 
-const WORKER = fileURLToPath(new URL('./tokenizer-train-worker.js', import.meta.url));
-
 /** Learn the id-ordered token list: specials, alphabet, merged pieces (truncated to vocabSize). */
 export function learnWordPieceVocab(texts: readonly (string | Document)[], opts: TrainOptions = {}): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-tok-'));
-  let learned: string[];
-  try {
-    const corpus = path.join(dir, 'corpus.txt');
-    const out = path.join(dir, 'vocab.json');
-    fs.writeFileSync(corpus, texts.map((t) => (typeof t === 'string' ? t : t.text)).join('\n'));
-    const r = spawnSync(process.execPath, [WORKER, corpus, out], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-    });
-    if (r.error || r.status !== 0) {
-      const why = r.error?.message ?? (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0];
-      throw new Error(`tokenizer training failed: ${why}`);
-    }
-    learned = JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const learned = trainWordPiece(texts.map((t) => (typeof t === 'string' ? t : t.text)));
   if (learned.length === 0) throw new GrowbertError('tokenizer training saw no text; give a corpus with words in it');
   const specials: readonly string[] = SPECIAL_TOKENS;
   const all = [...SPECIAL_TOKENS, ...learned.filter((t) => !specials.includes(t))];

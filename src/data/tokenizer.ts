@@ -196,7 +196,9 @@ export class BertTokenizer {
     // Same reading as Rust's WordPiece::read_file: one token per line, trailing whitespace dropped.
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    return BertTokenizer.fromVocab(lines.map((l) => l.trimEnd()));
+    const tokens = lines.map((l) => l.trimEnd());
+    checkNoDuplicates(tokens, file);
+    return BertTokenizer.fromVocab(tokens);
   }
 
   /** Parse a Hugging Face tokenizer.json string; `where` names it in errors. */
@@ -258,7 +260,7 @@ export class BertTokenizer {
 
   /**
    * Learn an uncased WordPiece vocabulary from texts (see `learnWordPieceVocab`; ~3 s for the
-   * default corpus). Not bit-reproducible across calls: save the result and reuse it.
+   * default corpus). Deterministic: the same texts give the same vocabulary, bit for bit.
    */
   static train(texts: readonly (string | Document)[], opts: TrainOptions = {}): BertTokenizer {
     return BertTokenizer.fromVocab(learnWordPieceVocab(texts, opts));
@@ -483,4 +485,22 @@ function canonicalJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v ?? null);
+}
+
+/**
+ * A token listed twice gets the first line's id; the later line's id can never occur, and the
+ * model would carry an embedding row no token reaches. Refused, naming the lines (1-based).
+ */
+function checkNoDuplicates(tokens: readonly string[], file: string): void {
+  const first = new Map<string, number>();
+  const dups: string[] = [];
+  tokens.forEach((t, i) => {
+    const at = first.get(t);
+    if (at === undefined) first.set(t, i);
+    else dups.push(`${JSON.stringify(t)} on lines ${at + 1} and ${i + 1}`);
+  });
+  if (dups.length)
+    throw new GrowbertError(
+      `${file} lists ${dups.length} token(s) twice (${dups.slice(0, 3).join('; ')}${dups.length > 3 ? '; ...' : ''}); a repeated line gets an id no text can produce: remove the repeats`,
+    );
 }

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { guardOut, looksLikeRun } from '../io/out-guard.js';
+import { guardOut } from '../io/out-guard.js';
 import { GLUE_TASKS, type GlueTask } from './glue-data.js';
+import { looksLikeRun } from '../train/run-dir.js';
 import { disposeEncoder, loadHfEncoder, loadRunEncoder, type PretrainedEncoder } from './encoder.js';
 import { finetuneGlue, type FinetuneOptions, type TaskResult } from './finetune.js';
 

@@ -109,16 +109,45 @@ export function writeFolderAtomically(
     kind: string;
     owns: (dir: string) => boolean;
     owned: readonly string[];
+    foreign?: (dir: string) => string | null;
   },
   fill: (tmp: string) => void,
 ): string {
-  return writeOutAtomically(
-    { out, inputs: opts.protect, force: opts.force, kind: opts.kind, owns: opts.owns, owned: opts.owned },
-    fill,
-  );
+  const { protect, ...rest } = opts;
+  return writeOutAtomically({ out, inputs: protect, ...rest }, fill);
 }
 
-/** An HF model folder that export wrote: config.json and model.safetensors. */
+/**
+ * The marker export writes into its folder: only a folder that has it is an earlier export, and
+ * `--force` replaces only the files it lists. A Hugging Face model of the user's (a fine-tuned
+ * model, say) has every file an export has, but never this one, so it is never replaced.
+ */
+export const EXPORT_MARKER = '.growbert-export';
+
+/** Writes the export marker into `dir`, listing `files` (the ones export wrote). */
+export function writeExportMarker(dir: string, files: readonly string[]): void {
+  const marker = { kind: 'growbert-export', version: 1, created: new Date().toISOString(), files: [...files] };
+  fs.writeFileSync(path.join(dir, EXPORT_MARKER), JSON.stringify(marker, null, 2) + '\n');
+}
+
+/** The files an earlier export in `dir` wrote (with the marker), or null when growbert did not export it. */
+export function exportedFiles(dir: string): string[] | null {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, EXPORT_MARKER), 'utf8')) as { kind?: unknown; files?: unknown };
+    if (m.kind !== 'growbert-export' || !Array.isArray(m.files)) return null;
+    const known: readonly string[] = [...HF_MODEL_FILES, ...HF_TOKENIZER_FILES];
+    return [...m.files.filter((f): f is string => known.includes(f as string)), EXPORT_MARKER];
+  } catch {
+    return null;
+  }
+}
+
+/** An HF model folder that growbert exported (it has the export marker). */
 export function isHfModelFolder(dir: string): boolean {
+  return exportedFiles(dir) !== null;
+}
+
+/** A Hugging Face model folder of any origin: config.json and model.safetensors. */
+export function hasHfModelFiles(dir: string): boolean {
   return HF_MODEL_FILES.every((f) => fs.existsSync(path.join(dir, f)));
 }

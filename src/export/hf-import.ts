@@ -32,8 +32,8 @@ import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../ten
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
 import { runPaths } from '../train/run.js';
+import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
 import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
-import { RUN_ENTRIES, looksLikeRun } from '../io/out-guard.js';
 
 export interface HfModel {
   dir: string;
@@ -119,6 +119,16 @@ export function readHfModel(dir: string): HfModel {
   const notes: string[] = [];
   const layout: HfLayout = hf.model_type === HF_MODEL_TYPES.prenorm ? 'roberta-prelayernorm' : 'bert';
   const tensors = loadWeights(files);
+  // A config that does not belong to the weights (hidden_size 2^20, say) is named here, before
+  // building the model would fail in an allocation of libtorch's.
+  const emb = [...tensors].find(([n]) => n.endsWith('embeddings.word_embeddings.weight'))?.[1];
+  const width = emb?.shape[1];
+  if (width !== undefined && width !== config.hiddenSize) {
+    for (const t of tensors.values()) t.dispose();
+    throw new GrowbertError(
+      `${cfgFile} gives hidden_size ${config.hiddenSize}, but the word embeddings in ${stFile} are ${width} wide; the config does not belong to these weights: use the config.json saved with them`,
+    );
+  }
   const out: HfModel = {
     dir,
     weightsFile: stFile,
@@ -326,9 +336,10 @@ export function importHfToRun(
           protect: [dir, opts.tokenizer],
           kind: 'a growbert run',
           owns: looksLikeRun,
-          owned: RUN_ENTRIES,
+          owned: ownedRunEntries(out), // only what growbert claimed in an earlier run there
         },
         (tmp) => {
+          claimRun(tmp, true); // every entry of the new run is growbert's
           const paths = runPaths(tmp);
           tokenizer.save(paths.tokenizerDir);
           const cfg = importedRunConfig(

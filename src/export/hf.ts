@@ -25,12 +25,13 @@ import {
 import { cat, saveSafetensors, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
 import {
-  HF_MODEL_FILES,
-  HF_TOKENIZER_FILES,
   checkTokenizerFits,
   hfModelConfig,
   hfTokenizerConfig,
   isHfModelFolder,
+  exportedFiles,
+  hasHfModelFiles,
+  writeExportMarker,
   sortedJson,
   writeFolderAtomically,
 } from './hf-files.js';
@@ -137,14 +138,19 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
         {
           force: opts.force,
           protect: [run, checkpoint],
-          kind: 'a Hugging Face model folder',
+          kind: 'a Hugging Face model growbert exported',
           owns: isHfModelFolder,
-          owned: [...HF_MODEL_FILES, ...HF_TOKENIZER_FILES],
+          owned: exportedFiles(out) ?? [],
+          foreign: (dir) =>
+            hasHfModelFiles(dir)
+              ? `--out ${out} holds a Hugging Face model growbert did not export; it is never replaced, not even with --force: choose another --out`
+              : null,
         },
         (tmp) => {
           saveSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
           atomicWriteFile(path.join(tmp, 'config.json'), sortedJson(hfModelConfig(plain)));
           writeHfTokenizer(tokenizer, tmp, plain.maxPositionEmbeddings);
+          writeExportMarker(tmp, fs.readdirSync(tmp));
         },
       );
       return { out: target, checkpoint, config: plain, tensors: tensors.size, parameters, notes };

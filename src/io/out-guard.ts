@@ -8,6 +8,8 @@
 //   without --force: growbert never deletes files it did not write;
 // - --force replaces only the entries the command itself writes; unrelated files beside them stay.
 // File-system failures are reported with their real cause and the path (not a bare ENOENT).
+// What makes a folder a growbert run, and which of its entries are growbert's, is decided by the
+// run folder's owner, src/train/run-dir.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from './errors.js';
@@ -91,6 +93,10 @@ export interface OutGuard {
   reuse?: boolean;
   /** how to say --force in the message (null: the command has no --force) */
   forceHint?: string | null;
+  /** for a folder not owned: a more precise refusal (e.g. it holds a model of the user's), or null */
+  foreign?: (dir: string) => string | null;
+  /** entries that do not make a folder non-empty (a run's lock file) */
+  ignore?: readonly string[];
 }
 
 /** The state of an output folder after the guard: its real path, and whether it holds an own earlier output. */
@@ -123,8 +129,11 @@ export function guardOut(g: OutGuard): GuardedOut {
   if (!st) return { real, existing: false };
   if (!st.isDirectory())
     throw new GrowbertError(`--${flag} ${g.out} exists and is not a folder; choose another --${flag}`);
-  if (fsStep('read the folder', g.out, () => fs.readdirSync(real)).length === 0) return { real, existing: false };
+  const names = fsStep('read the folder', g.out, () => fs.readdirSync(real));
+  if (names.every((n) => g.ignore?.includes(n))) return { real, existing: false };
   if (!g.owns(real)) {
+    const said = g.foreign?.(real);
+    if (said) throw new GrowbertError(said);
     throw new GrowbertError(
       `--${flag} ${g.out} is not empty and does not hold ${g.kind}; growbert never replaces files it did not write: choose an empty or new --${flag}`,
     );
@@ -194,35 +203,4 @@ export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, f
 /** True when `name` is one of `owned`: an exact name, or a prefix ending in '*'. */
 export function ownedName(name: string, owned: readonly string[]): boolean {
   return owned.some((o) => (o.endsWith('*') ? name.startsWith(o.slice(0, -1)) : name === o));
-}
-
-/** The entries of a growbert run folder (see src/train/run.ts); named here because io sits below train. */
-export const RUN_ENTRIES = [
-  'config.json',
-  'tokenizer',
-  'metrics.jsonl',
-  'checkpoints',
-  'schedule.json',
-  'events.out.tfevents.*',
-] as const;
-
-/**
- * True when `dir` is a growbert run: its checkpoints/ holds a checkpoint or latest.json, or its
- * config.json is a growbert run config (an object with `preset` and `out`, which every command
- * that creates a run writes first). A folder that merely has a config.json and a tokenizer/ of
- * the user's is not one, and is never replaced.
- */
-export function looksLikeRun(dir: string): boolean {
-  const ck = path.join(dir, 'checkpoints');
-  try {
-    if (fs.readdirSync(ck).some((n) => n === 'latest.json' || /^step-\d{8}$/.test(n))) return true;
-  } catch {
-    /* no checkpoints folder */
-  }
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as unknown;
-    return typeof c === 'object' && c !== null && !Array.isArray(c) && 'preset' in c && 'out' in c;
-  } catch {
-    return false;
-  }
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { guardOut, looksLikeRun } from '../io/out-guard.js';
+import { guardOut } from '../io/out-guard.js';
 import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
 import { SCHEDULE_PRESETS, loadSchedule } from '../schedule/schedule.js';
 import { choosePrecision } from '../tensor/index.js';
@@ -16,6 +16,7 @@ import { modelConfigFor, setupRuntime } from '../train/trainer.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { pretrain } from '../train/pretrain.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
+import { RUN_LOCK, RUN_MARKER, lockRun, looksLikeRun, releaseRunLock, removeRunOutputs } from '../train/run-dir.js';
 import {
   aggregateSeeds,
   analyse,
@@ -161,13 +162,13 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
         const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
         if (!done) {
           // A run that was cut off is started over: comparisons need uninterrupted timings. Only
-          // a run folder is deleted: anything else put there is the user's.
+          // what growbert wrote there is deleted: anything else put there is the user's.
           if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0 && !looksLikeRun(runDir)) {
             throw new GrowbertError(
               `${runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`,
             );
           }
-          fs.rmSync(runDir, { recursive: true, force: true });
+          if (fs.existsSync(runDir)) startRunOver(runDir);
           o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed} -> ${runDir}`);
           const config = parseConfig(
             {
@@ -385,4 +386,20 @@ export function seededLines(r: SeededBudgetResult): string[] {
     (s) =>
       `  ${s.name.padEnd(14)} final ${s.finalValLoss.mean.toFixed(4)} ±${halfRange(s.finalValLoss).toFixed(4)}${s.name === 'full' ? '' : `  vs full ${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise)`}  speedup time ${pmStat(s.speedupTime, (v) => pct(v))} (${s.reached}/${r.seeds.length} seeds reach full)`,
   );
+}
+
+/** Deletes a cut-off run compare made (locked first: never a live one), keeping anything of the user's. */
+function startRunOver(runDir: string): void {
+  lockRun(runDir);
+  try {
+    removeRunOutputs(runDir, ['compare-done.json']);
+    const left = fs.readdirSync(runDir).filter((n) => n !== RUN_MARKER && n !== RUN_LOCK);
+    if (left.length)
+      throw new GrowbertError(
+        `${runDir} holds files growbert did not write (${left.slice(0, 3).join(', ')}); move them away so compare can start the cut-off run there over`,
+      );
+  } finally {
+    releaseRunLock(runDir);
+  }
+  fs.rmSync(runDir, { recursive: true, force: true });
 }

@@ -225,7 +225,8 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
 
 /** A preset name or a JSON file. */
 export function loadSchedule(nameOrFile: string, target: BertConfig, seqLength: number): Schedule {
-  if (nameOrFile.endsWith('.json') || fs.existsSync(nameOrFile)) {
+  // a name with a folder in it is a file the user meant, not a misspelt preset
+  if (nameOrFile.endsWith('.json') || /[\\/]/.test(nameOrFile) || fs.existsSync(nameOrFile)) {
     if (!fs.existsSync(nameOrFile))
       throw new GrowbertError(
         `schedule file ${nameOrFile} does not exist; give a preset (${SCHEDULE_PRESETS.join(', ')}) or a JSON file`,

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
 import { atomicWriteFile } from '../io/atomic.js';
+import { fsStep, isWithin, realPath } from '../io/out-guard.js';
 import {
   BertTokenizer,
   EncoderPool,
@@ -60,8 +61,18 @@ export async function prepareCorpus(
   progress?: boolean,
   say?: (line: string) => void,
 ): Promise<PreparedCorpus> {
+  checkCacheOutsideInputs(d.cacheDir, d.specs);
+  // a cache folder that cannot be written fails now, naming the cause, not after training a tokenizer
+  fsStep('use the cache folder', d.cacheDir, () => {
+    fs.mkdirSync(d.cacheDir, { recursive: true });
+    fs.accessSync(d.cacheDir, fs.constants.W_OK);
+  });
   const corpus = { docPerLine: d.docPerLine, textField: d.textField };
   const source = corpusSource(d.specs, corpus);
+  if (source.repeated.length)
+    say?.(
+      `data: note: ${source.repeated.length} input(s) named more than once are read once (${source.repeated.slice(0, 3).join(', ')}${source.repeated.length > 3 ? ', ...' : ''})`,
+    );
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
     if (!fs.existsSync(d.tokenizer))
@@ -92,6 +103,25 @@ export async function prepareCorpus(
   const { train, validation, summary } = caches;
   const report = `${summary.report}; vocabulary ${tokenizer.vocabSize}; ${train.numTokens} training tokens, ${validation.numTokens} validation tokens`;
   return { tokenizer, train, validation, report };
+}
+
+/**
+ * A cache inside an input folder would be read back as data on the next run (the corpus grows by
+ * its own cache each time), so it is refused, as an --out inside an input is. Globs are checked
+ * by the folder before their first wildcard.
+ */
+export function checkCacheOutsideInputs(cacheDir: string, specs: readonly string[]): void {
+  const cache = realPath(cacheDir);
+  for (const spec of specs) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(spec) && !fs.existsSync(spec)) continue; // stdlib:, hf: and the like
+    const wild = spec.search(/[*?[{]/);
+    const base = wild < 0 ? spec : path.dirname(spec.slice(0, wild) + 'x');
+    if (!fs.existsSync(base) || !fs.statSync(base).isDirectory()) continue;
+    if (isWithin(cache, realPath(base)))
+      throw new GrowbertError(
+        `--cache-dir ${cacheDir} lies inside the input ${spec}: the cache would be read back as data; give a --cache-dir outside it (e.g. --cache-dir ${path.join(path.dirname(realPath(base)), '.growbert-cache')})`,
+      );
+  }
 }
 
 /** The tokenizer trained on this corpus's sample, from the cache when there is one. */
@@ -166,7 +196,8 @@ export function makeStream(c: PreparedCorpus, o: StreamOptions): SequenceSource 
     continuation: c.tokenizer.continuationTable(),
     nsp: o.nsp,
     packing: o.packing,
-    dataId: c.train.manifest.hash,
+    // by content when the cache records it: the same documents resume from any path or cache folder
+    dataId: c.train.manifest.content ? `content:${c.train.manifest.content}` : c.train.manifest.hash,
   });
 }
 

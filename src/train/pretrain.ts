@@ -25,6 +25,7 @@ import { MetricsLog } from './metrics-log.js';
 import { TensorBoardSink, runTexts } from './tensorboard.js';
 import { createOptimizer, type Optimizer } from './optim/index.js';
 import { runPaths } from './run.js';
+import { absoluteDataPaths, checkConfigMatches, openRunDir, releaseRunLock, resumeTokenizer } from './run-dir.js';
 import {
   Interrupted,
   NullMetricsLog,
@@ -70,7 +71,7 @@ function planStages(
   device: Device,
   say: (l: string) => void,
   dp?: DataParallel,
-): { schedule: Schedule; stages: ResolvedStage[] } {
+): { schedule: Schedule; stages: ResolvedStage[]; savePlan: () => void } {
   const budget = c.budget
     ? parseBudget(c.budget)
     : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
@@ -101,7 +102,8 @@ function planStages(
   // Data parallel: rank 0 plans (and calibrates, and writes schedule.json); the others take its plan.
   if (dp && !dp.isLeader) {
     const plan = dp.broadcastObject<{ schedule: Schedule; steps: number[] }>(undefined);
-    return { schedule: plan.schedule, stages: resolveSchedule(withSteps(plan.schedule, plan.steps), run) };
+    const stages = resolveSchedule(withSteps(plan.schedule, plan.steps), run);
+    return { schedule: plan.schedule, stages, savePlan: () => {} };
   }
   const planFile = path.join(runDir, 'schedule.json');
   const saved: SavedPlan | null =
@@ -113,12 +115,14 @@ function planStages(
     saved.budget.unit === 'seconds' &&
     saved.budget.amount === budget.amount;
   const stages = resolveSchedule(reuse ? withSteps(schedule, saved!.steps) : schedule, run);
-  atomicWriteFile(
-    planFile,
-    JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
-  );
+  // Written by the caller once the resume is known to go ahead: a refused one leaves the plan as it was.
+  const savePlan = () =>
+    atomicWriteFile(
+      planFile,
+      JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
+    );
   dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
-  return { schedule, stages };
+  return { schedule, stages, savePlan };
 }
 
 /** Stream and masker for a stage, continuing from the previous stage's data position and masking RNG. */
@@ -163,7 +167,8 @@ function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
 export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {
   const c = resolveConfig(input);
   const env = workerEnv();
-  if (!env || env.worldSize === 1) return pretrainOn(input, c, o);
+  // the run folder's lock (taken in pretrainOn) goes as soon as the run ends, not only on exit
+  if (!env || env.worldSize === 1) return pretrainOn(input, c, o).finally(() => releaseRunLock(c.out));
   const dp = DataParallel.init({
     env,
     backend: c.dist.backend,
@@ -181,6 +186,7 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
     return r;
   } finally {
     dp.destroy();
+    releaseRunLock(c.out);
   }
 }
 
@@ -194,6 +200,10 @@ async function pretrainOn(
   const leader = !dp || dp.isLeader;
   const runDir = c.out;
   const latest = checkRunDir(runDir, c.resume, { inputs: [...c.data.specs, c.data.tokenizer], say, leader });
+  // A resume uses the run's own tokenizer: the token caches (and so the data id) do not depend
+  // on the cache folder or the working directory.
+  if (c.resume)
+    c = { ...c, data: { ...c.data, tokenizer: resumeTokenizer(runDir, c.data.tokenizer, leader ? say : () => {}) } };
   const device = setupRuntime(c, dp);
   // --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
   const chosen = choosePrecision(c.runtime.precision, device);
@@ -201,12 +211,14 @@ async function pretrainOn(
   // a bad model shape or size fails here, before any data work
   checkFits(c, modelConfigFor(c, c.data.vocabSize), device);
   if (leader) {
+    openRunDir(runDir); // created, marked as growbert's, locked
     fsStep('create the run folder', runDir, () => {
-      fs.mkdirSync(runDir, { recursive: true });
       // A rendezvous file belongs to one launch (the store deletes it at the end; a crashed launch's
       // would hand a resume stale addresses), so it is not kept, as an auto-chosen port is not.
       const { rdzvFile: _launchOnly, ...dist } = input.dist;
-      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify({ ...input, dist }, null, 2) + '\n');
+      // data paths absolute: the run resumes the same from any folder
+      const saved = { ...input, data: absoluteDataPaths(input.data), dist };
+      if (!c.resume) atomicWriteFile(runPaths(runDir).config, JSON.stringify(saved, null, 2) + '\n');
     });
   }
 
@@ -221,12 +233,16 @@ async function pretrainOn(
   if (leader && !fs.existsSync(path.join(runPaths(runDir).tokenizerDir, 'tokenizer.json')))
     corpus.tokenizer.save(runPaths(runDir).tokenizerDir);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
-  const { schedule, stages } = planStages(c, target, runDir, device, say, dp);
+  const { schedule, stages, savePlan } = planStages(c, target, runDir, device, say, dp);
   if (dp) for (const st of stages) dp.rows(st.batchSize); // every stage's batch must split evenly
   const totalSteps = stages.reduce((a, s) => a + s.steps, 0);
   // The defaults that scale with the run (warmup, evaluation and checkpoint cadence) follow its
   // planned steps, which a budget, not maxSteps, may set.
   const { warmupSteps, evalEvery, checkpointEvery } = resolveConfig(input, totalSteps).train;
+  if (warmupSteps > totalSteps)
+    say(
+      `warning: --warmup-steps ${warmupSteps} is more than the run's ${totalSteps} steps: the learning rate never reaches --lr ${c.train.lr}; give a warmup below ${totalSteps}`,
+    );
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(
@@ -245,6 +261,7 @@ async function pretrainOn(
   if (latest) {
     const ck = loadLatestGood(runDir, (l) => say(`warning: ${l}`))!.data; // falls back past a damaged latest checkpoint
     stageIndex = (ck.trainer.stage as number | undefined) ?? 0;
+    checkConfigMatches(ck.trainer.modelConfig as BertConfig, stages[stageIndex]?.config, runDir);
     model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
     model.loadStateDict(ck.model);
     dispose(ck.model);
@@ -285,13 +302,15 @@ async function pretrainOn(
   if (restored) {
     restoreContext(ctx, restored.trainer, restored.optimizer);
     dispose(restored.optimizer);
-    ctx.metrics.truncateAfter(ctx.progress.step);
+    // refused before anything in the run folder changes (metrics, plan)
     if (ctx.progress.step >= totalSteps)
       throw new GrowbertError(
         `${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`,
       );
+    ctx.metrics.truncateAfter(ctx.progress.step);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
+  savePlan();
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.
   if (leader && c.train.tensorboard)
     ctx.metrics.attach(

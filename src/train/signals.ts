@@ -43,7 +43,13 @@ export class StopRequest {
     return dataParallel ? this.agreed : this.requested;
   }
   signal(sig: StopSignal): void {
-    if (this.requested === 'SIGINT' && sig === 'SIGINT') process.exit(SIGNAL_EXIT_CODE.SIGINT); // a second Ctrl-C stops at once
+    if (this.requested === 'SIGINT' && sig === 'SIGINT') {
+      // a second Ctrl-C stops at once, and says what that means
+      process.stderr.write(
+        '\ngrowbert: stopped at once (second Ctrl-C), without saving a checkpoint; continue from the last one with --resume\n',
+      );
+      process.exit(SIGNAL_EXIT_CODE.SIGINT);
+    }
     this.requested ??= sig;
   }
 }

@@ -170,7 +170,8 @@ test('a run folder without a checkpoint is started over, or resumed from step 0,
   ] as const) {
     const dir = path.join(tmp, `dead-${name}`);
     fs.mkdirSync(dir);
-    // what a run killed before its first checkpoint leaves: its config and a few metrics lines
+    // what a run killed before its first checkpoint leaves: its marker, config and a few metrics lines
+    fs.copyFileSync(path.join(small, '.growbert-run'), path.join(dir, '.growbert-run'));
     fs.copyFileSync(path.join(small, 'config.json'), path.join(dir, 'config.json'));
     fs.copyFileSync(path.join(small, 'metrics.jsonl'), path.join(dir, 'metrics.jsonl'));
     const r = growbert('pretrain', ...TINY, '--max-steps', '1', '--checkpoint-every', '1', '--out', dir, ...extra);

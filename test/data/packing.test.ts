@@ -156,11 +156,14 @@ test('state() survives JSON and restore() continues with identical batches', () 
   checkBatch(longer.nextBatch());
   // Mismatched data or seed is refused.
   const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message);
-  assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS.slice(1)), opts).restore(saved), is(/document count/));
+  assert.throws(
+    () => new SequenceSource(new InMemoryDocs(DOCS.slice(1)), opts).restore(saved),
+    is(/the corpus now has \d+ documents, the run was trained on \d+/),
+  );
   assert.throws(() => new SequenceSource(new InMemoryDocs(DOCS), { ...opts, seed: 6 }).restore(saved), is(/seed/));
   assert.throws(
     () => new SequenceSource(new InMemoryDocs(DOCS), { ...opts, dataId: 'data-2' }).restore(saved),
-    is(/data id/),
+    is(/the corpus is not the one this run was trained on/),
   );
   assert.throws(
     () => new SequenceSource(new InMemoryDocs(DOCS), opts).restore({ ...saved, version: 2 } as never),

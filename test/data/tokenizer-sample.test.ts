@@ -46,3 +46,13 @@ test('a corpus within the budget is sampled whole: the training split', async ()
     split.train.map((d) => d.text),
   );
 });
+
+test('a document longer than the budget (a book on one line) is cut to it, at a space', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-longline-'));
+  const file = path.join(dir, 'one-line.txt');
+  fs.writeFileSync(file, 'lorem ipsum dolor sit amet '.repeat(40_000) + '\n');
+  const s = await sampleTrainingDocuments(corpusSource([file]), { validationFraction: 0, maxChars: 100_000 });
+  assert.equal(s.docs.length, 1);
+  assert.ok(s.chars <= 100_000 && s.chars > 99_000, `${s.chars}`);
+  assert.match(s.docs[0]!.text.slice(-12), / (lorem|ipsum|dolor|sit|amet)$/, 'cut between words');
+});

@@ -136,7 +136,11 @@ test('export -> import is bit-identical with identical logits; files match the H
   assert.equal(cfg.tie_word_embeddings, true);
   if (FIXTURES) {
     // the same file set, tensor names, config keys and tokenizer_config keys as transformers writes
-    const files = fs.readdirSync(path.join(root, 'hf')).sort();
+    // the export marker (.growbert-export) is growbert's own, beside HF's files
+    const files = fs
+      .readdirSync(path.join(root, 'hf'))
+      .filter((f) => f !== '.growbert-export')
+      .sort();
     const tokFiles = fs.readdirSync(fx('tokenizer')).filter((f) => f !== 'expected.json' && f !== 'vocab.txt');
     assert.deepEqual(files, ['config.json', 'model.safetensors', 'vocab.txt', ...tokFiles].sort());
     assert.deepEqual(
@@ -262,9 +266,36 @@ test('bad input: one-line errors naming the problem', () => {
   // a non-empty --out needs --force; --out may never be the source
   assert.throws(
     () => exportRunToHf(path.join(root, 'run'), path.join(root, 'hf')),
-    is(/already holds a Hugging Face model folder; pass --force/),
+    is(/already holds a Hugging Face model growbert exported; pass --force/),
   );
   exportRunToHf(path.join(root, 'run'), path.join(root, 'hf'), { force: true });
+  // a config that does not belong to the weights is named before any allocation
+  const huge = path.join(root, 'huge-config');
+  fs.cpSync(path.join(root, 'hf'), huge, { recursive: true });
+  const hc = JSON.parse(fs.readFileSync(path.join(huge, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(huge, 'config.json'), JSON.stringify({ ...hc, hidden_size: 2 ** 20 }));
+  assert.throws(
+    () => importHfToRun(huge, path.join(root, 'never')),
+    is(/gives hidden_size 1048576, but the word embeddings in .*model\.safetensors are \d+ wide/),
+  );
+  // a Hugging Face model growbert did not export (same file names, no marker) is never replaced
+  const mine = path.join(root, 'my-finetune');
+  fs.mkdirSync(mine);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json'])
+    fs.copyFileSync(path.join(root, 'hf', f), path.join(mine, f));
+  fs.writeFileSync(path.join(mine, 'special_tokens_map.json'), '{}');
+  const before = fs.readdirSync(mine).map((f) => fs.readFileSync(path.join(mine, f)).toString('base64'));
+  for (const force of [false, true])
+    assert.throws(
+      () => exportRunToHf(path.join(root, 'run'), mine, { force }),
+      (e: Error) =>
+        /growbert did not export; it is never replaced, not even with --force/.test(e.message) &&
+        !/pass --force/.test(e.message),
+    );
+  assert.deepEqual(
+    fs.readdirSync(mine).map((f) => fs.readFileSync(path.join(mine, f)).toString('base64')),
+    before,
+  );
   assert.throws(
     () => exportRunToHf(path.join(root, 'run'), path.join(root, 'run'), { force: true }),
     is(/is the input .*writing there would replace it/),

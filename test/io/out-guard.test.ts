@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../../src/io/atomic.js';
-import { guardOut, isWithin, looksLikeRun, realPath, writeOutAtomically } from '../../src/io/out-guard.js';
+import { guardOut, isWithin, realPath, writeOutAtomically } from '../../src/io/out-guard.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-guard-')));
 const mine = (dir: string) => fs.existsSync(path.join(dir, 'own.txt'));
@@ -88,15 +88,6 @@ test('a file where the folder should be, and a failing fill, leave everything as
     /boom/,
   );
   assert.ok(!fs.existsSync(out));
-});
-
-test('looksLikeRun: a growbert config.json or a checkpoint, not any config.json and tokenizer/', () => {
-  const d = path.join(tmp, 'hf-like');
-  fs.mkdirSync(path.join(d, 'tokenizer'), { recursive: true });
-  fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ hidden_size: 8 }));
-  assert.equal(looksLikeRun(d), false);
-  fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ preset: 'tiny', out: d }));
-  assert.equal(looksLikeRun(d), true);
 });
 
 test('a failed write names the file asked for and the real cause, not a temp path', () => {

@@ -1,8 +1,10 @@
 // What the dashboard reads from a runs folder, read-only: which run and compare folders it holds,
 // and each run's metrics (incrementally, by byte offset, so a live run costs only its new lines),
 // config and plan. Everything tolerates folders that are half-written or removed meanwhile.
+// Every file is read through safe-path.ts (regular files inside the runs folder only).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { openInside, readAt, readTextInside } from './safe-path.js';
 
 export interface RunEntry {
   /** path relative to the runs folder, '/'-separated ('.' for the folder itself) */
@@ -17,7 +19,7 @@ const MAX_DEPTH = 4;
 
 function statOrNull(p: string): fs.Stats | null {
   try {
-    return fs.statSync(p);
+    return fs.lstatSync(p); // a link is not followed: its target may lie outside the runs folder
   } catch {
     return null;
   }
@@ -66,27 +68,22 @@ export interface MetricsChunk {
 }
 
 /** Complete lines of RUN/metrics.jsonl from `offset` on (a torn last line waits for the next read). */
-export function readMetrics(runDir: string, from: { file?: string; offset?: number }): MetricsChunk {
+export function readMetrics(root: string, runDir: string, from: { file?: string; offset?: number }): MetricsChunk {
   const file = path.join(runDir, 'metrics.jsonl');
-  let fd: number;
+  let opened: { fd: number; size: number };
   try {
-    fd = fs.openSync(file, 'r');
+    opened = openInside(root, file); // a FIFO, a folder or a link out of the runs folder is not read
   } catch {
     return { file: '', offset: 0, reset: from.offset !== 0 && from.offset !== undefined, lines: [] };
   }
+  const { fd, size } = opened;
   try {
     const s = fs.fstatSync(fd);
     const id = `${s.dev}:${s.ino}`;
-    const reset = id !== from.file || (from.offset ?? 0) > s.size;
+    const reset = id !== from.file || (from.offset ?? 0) > size;
     const start = reset ? 0 : (from.offset ?? 0);
-    const buf = Buffer.alloc(Math.min(s.size - start, 64 * 1024 * 1024));
-    let n = 0;
-    while (n < buf.length) {
-      const r = fs.readSync(fd, buf, n, buf.length - n, start + n);
-      if (r === 0) break;
-      n += r;
-    }
-    const end = buf.lastIndexOf(0x0a, n - 1);
+    const buf = readAt(fd, start, Math.min(size - start, 64 * 1024 * 1024));
+    const end = buf.lastIndexOf(0x0a, buf.length - 1);
     const text = end < 0 ? '' : buf.subarray(0, end + 1).toString('utf8');
     const lines: Record<string, unknown>[] = [];
     for (const l of text.split('\n')) {
@@ -103,23 +100,20 @@ export function readMetrics(runDir: string, from: { file?: string; offset?: numb
   }
 }
 
-/** A JSON file of the run, or null when it is missing or half-written. */
-export function readJson(file: string): unknown {
+/** A JSON file of the run, or null when it is missing, half-written, not a regular file or outside the runs folder. */
+export function readJson(root: string, file: string): unknown {
+  const text = readTextInside(root, file);
+  if (text === null) return null;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch {
     return null;
   }
 }
 
 /** A compare folder's report: results.json, report.md and its plot images. */
-export function readCompare(dir: string): { results: unknown; report: string | null; images: string[] } {
-  let report: string | null = null;
-  try {
-    report = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
-  } catch {
-    /* not written yet */
-  }
+export function readCompare(root: string, dir: string): { results: unknown; report: string | null; images: string[] } {
+  const report = readTextInside(root, path.join(dir, 'report.md')); // null: not written yet
   let images: string[] = [];
   try {
     images = fs
@@ -129,5 +123,5 @@ export function readCompare(dir: string): { results: unknown; report: string | n
   } catch {
     /* removed */
   }
-  return { results: readJson(path.join(dir, 'results.json')), report, images };
+  return { results: readJson(root, path.join(dir, 'results.json')), report, images };
 }

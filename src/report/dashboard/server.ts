@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FONT_FILES } from '../text-metrics.js';
-import { PathRefused, decodePath, resolveUnder } from './safe-path.js';
+import { NotAFile, PathRefused, decodePath, openInside, resolveUnder } from './safe-path.js';
 import { listRuns, readCompare, readJson, readMetrics } from './runs.js';
 
 const require = createRequire(import.meta.url);
@@ -126,24 +126,28 @@ export class Dashboard {
           file: params.get('file') ?? undefined,
           offset: Number.isFinite(offset) && offset >= 0 ? offset : 0,
         };
-        const chunk = readMetrics(dir, from);
+        const chunk = readMetrics(this.root, dir, from);
         const first = chunk.reset || !(offset > 0);
         return this.sendJson(res, req, {
           ...chunk,
           // The config and the plan only with the first chunk (they change only on a resume, which resets).
           ...(first
-            ? { config: readJson(path.join(dir, 'config.json')), schedule: readJson(path.join(dir, 'schedule.json')) }
+            ? {
+                config: readJson(this.root, path.join(dir, 'config.json')),
+                schedule: readJson(this.root, path.join(dir, 'schedule.json')),
+              }
             : {}),
         });
       }
-      if (pathname === '/api/compare') return this.sendJson(res, req, readCompare(this.dirParam(params)));
+      if (pathname === '/api/compare') return this.sendJson(res, req, readCompare(this.root, this.dirParam(params)));
       if (pathname.startsWith('/files/')) {
         const file = resolveUnder(this.root, decodePath(pathname.slice('/files/'.length)));
-        return this.sendFile(res, req, file);
+        return this.sendFile(res, req, file, this.root);
       }
       throw new HttpError(404, 'not found');
     } catch (e) {
-      const status = e instanceof HttpError ? e.status : e instanceof PathRefused ? 403 : 500;
+      const status =
+        e instanceof HttpError ? e.status : e instanceof PathRefused ? 403 : e instanceof NotAFile ? 404 : 500;
       if (!res.headersSent) res.writeHead(status, { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(status === 500 ? 'internal error\n' : `${(e as Error).message}\n`);
     }
@@ -164,16 +168,28 @@ export class Dashboard {
     res.end(req.method === 'HEAD' ? undefined : data);
   }
 
-  private sendFile(res: http.ServerResponse, req: http.IncomingMessage, file: string): void {
-    let data: Buffer;
+  /**
+   * Streams a regular file (any size: a file over 2 GiB is not read into memory); under the runs
+   * folder (`root`) only a file whose real path stays inside it. A folder, FIFO or device is
+   * answered with what it is, never read.
+   */
+  private sendFile(res: http.ServerResponse, req: http.IncomingMessage, file: string, root?: string): void {
+    let opened: { fd: number; size: number };
     try {
-      if (!fs.statSync(file).isFile()) throw new HttpError(404, 'not a file');
-      data = fs.readFileSync(file);
+      opened = openInside(root ?? null, file);
     } catch (e) {
-      throw e instanceof HttpError ? e : new HttpError(404, 'not found');
+      if (e instanceof PathRefused || e instanceof NotAFile) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new HttpError(404, code === 'ENOENT' ? `${path.basename(file)} does not exist` : 'not found');
     }
     const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-    res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Length': data.length });
-    res.end(req.method === 'HEAD' ? undefined : data);
+    res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Length': opened.size });
+    if (req.method === 'HEAD' || opened.size === 0) {
+      fs.closeSync(opened.fd);
+      return void res.end();
+    }
+    const stream = fs.createReadStream('', { fd: opened.fd, start: 0, end: opened.size - 1, autoClose: true });
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
   }
 }
