@@ -6,9 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.ci/cache/venv-cuda
+mkdir -p .ci/cache
 out=build/cuda
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q --retries 1 --no-deps -r .ci/cuda-wheels.txt
+# pip's retry warnings (an unreachable index before a local one) go to a log, shown only if pip fails
+"$venv/bin/python" -m pip install -q --retries 1 --no-deps -r .ci/cuda-wheels.txt >.ci/cache/pip-cuda.log 2>&1 ||
+  { tail -n 30 .ci/cache/pip-cuda.log; exit 1; }
 export LIBTORCH_USE_PYTORCH=1 PYTHON="$venv/bin/python" GROWBERT_BUILD_DIR=$out
 node scripts/build-native.mjs
 bash .ci/require-dist.sh "$out" gloo+nccl
