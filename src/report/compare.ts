@@ -107,9 +107,7 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
     const perSeed: BudgetResult[] = [];
     for (const seed of seeds) {
       const mine = runs.filter((r) => r.budget === budget && r.seed === seed);
-      const curves = mine.map((r) =>
-        curveFromMetrics(path.basename(r.schedule, '.json'), new MetricsLog(r.runDir).read()),
-      );
+      const curves = mine.map((r) => curveFromMetrics(path.basename(r.schedule, '.json'), onClock(r.runDir, clock)));
       // the plots show the first seed's curves
       if (seed === seeds[0]) curvesByBudget.push(curves);
       perSeed.push(analyse(budget, curves));
@@ -140,6 +138,12 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
   }
   await writeReport(o, results, curvesByBudget, glue, seeded, uses);
   return results.map((r, i) => ({ ...r, seeded: seeded[i] }));
+}
+
+/** A run's metrics with `seconds` on the budget's clock: CPU time when the runs shared the machine. */
+function onClock(runDir: string, clock: Clock) {
+  const lines = new MetricsLog(runDir).read();
+  return clock === 'cpu' ? lines.map((l) => ({ ...l, seconds: Number(l.cpuSeconds ?? l.seconds) })) : lines;
 }
 
 const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
@@ -225,7 +229,7 @@ async function writeReport(
     '',
     `Command: \`${o.command}\``,
     '',
-    `Every schedule ran from the same seed and data, ${(o.parallel ?? 1) > 1 ? `${o.parallel} runs side by side, each a process of its own` : 'one after another on this machine'}; time budgets were charged on the ${compareClock(o) === 'cpu' ? "**CPU clock** (each run's own process CPU time)" : '**wall clock**'}. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (\`growbert plan\`). Speedup = baseline cost / schedule cost to reach the baseline's final loss - 1, as the paper reports it.`,
+    `Every schedule ran from the same seed and data, ${(o.parallel ?? 1) > 1 ? `${o.parallel} runs side by side, each a process of its own` : 'one after another on this machine'}; time budgets were charged on the ${compareClock(o) === 'cpu' ? "**CPU clock** (each run's own process CPU time)" : '**wall clock**'}. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training time on that clock (evaluation and checkpoints excluded); FLOPs come from the cost model (\`growbert plan\`). Speedup = baseline cost / schedule cost to reach the baseline's final loss - 1, as the paper reports it.`,
     '',
   ];
   for (const [i, r] of results.entries()) {

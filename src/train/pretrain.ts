@@ -334,6 +334,7 @@ function growInto(
     step: p.step,
     tokens: p.tokens,
     seconds: Number(p.seconds.toFixed(4)),
+    cpuSeconds: Number((p.cpuSeconds ?? 0).toFixed(4)),
     flops: p.flops,
     event: 'grow',
     stage: next.index,

@@ -175,6 +175,7 @@ export function runEval(ctx: TrainContext): EvalResult {
     step: p.step,
     tokens: p.tokens,
     seconds: round(p.seconds),
+    cpuSeconds: round(p.cpuSeconds ?? 0),
     flops: p.flops,
     lr: ctx.lastLr ?? ctx.lr.lrAt(Math.max(0, p.step - 1)),
     ...ctx.tags,
