@@ -233,6 +233,11 @@ async function pretrainOn(
       throw new GrowbertError(
         `${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`,
       );
+    const end = paces[paces.length - 1].endSeconds;
+    if (end !== undefined && clockSeconds(ctx.progress, c.clock) >= end)
+      throw new GrowbertError(
+        `${runDir} has already trained ${clockSeconds(ctx.progress, c.clock).toFixed(1)} s of its ${end} s budget (${c.clock} clock); give a larger --budget to train further`,
+      );
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
   }
   // The TensorBoard event file (rank 0): a new one for each start or resume, closed on any exit below.

@@ -149,6 +149,17 @@ test('a resumed time-budget run continues its elapsed time and ends at the same 
   assertEndsAtBudget(resumed, 3, 'seconds');
   assert.equal(stageLines(resumed).length, 2);
   assert.ok(r.progress.seconds >= 3);
+  // a finished time budget is not trained again
+  await assert.rejects(
+    pretrain(
+      parseConfig({
+        ...tinyRunConfig(resumed, cacheDir, { schedule: halves, budget: '3s', train: { checkpointEvery: 5 } }),
+        resume: true,
+      }),
+      { say: quiet },
+    ),
+    /has already trained [\d.]+ s of its 3 s budget \(wall clock\); give a larger --budget/,
+  );
 });
 
 test('--clock cpu charges the process CPU time', async () => {
