@@ -5,6 +5,7 @@ import { compare, seededLines } from '../report/compare.js';
 import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
+import { CLOCKS, type Clock } from '../train/budget-clock.js';
 
 interface CompareOpts {
   target: string;
@@ -28,6 +29,8 @@ interface CompareOpts {
   glueData?: string;
   glueMaxTrain?: string;
   glueEpochs: string;
+  parallel: string;
+  clock?: string;
 }
 
 export function registerCompare(program: Command): void {
@@ -42,7 +45,15 @@ export function registerCompare(program: Command): void {
       'schedules to compare with full (comma-separated presets or JSON files)',
       'stack,length,width,compound',
     )
-    .requiredOption('--budget <list>', 'budgets, comma-separated: steps (600), tokens (2Mtok) or time (5m,15m)')
+    .requiredOption(
+      '--budget <list>',
+      'budgets, comma-separated: steps (600), tokens (2Mtok), time (5m,15m) or FLOPs (1e13flops,3e13flops)',
+    )
+    .option('--parallel <n>', 'runs side by side, each a process of its own with one thread (unless --threads)', '1')
+    .option(
+      '--clock <c>',
+      `the clock time budgets charge: ${oneOf(CLOCKS)} (default: cpu with --parallel above 1, its own CPU time per run; else wall)`,
+    )
     .requiredOption('--out <dir>', 'folder for the runs and the report')
     .option('--data <spec...>', 'corpus (default stdlib:sotu stdlib:moby-dick)')
     .option('--seed <n>', 'first seed (every schedule runs with the same seeds)', '0')
@@ -110,11 +121,15 @@ export function registerCompare(program: Command): void {
             .every((x) => x.trim() === '')
         )
           throw new GrowbertError(`--${flag} "": the value is empty; give one (see --help) or leave the flag out`);
+      if (o.clock !== undefined && !(CLOCKS as readonly string[]).includes(o.clock))
+        throw new GrowbertError(`--clock ${o.clock}: use ${oneOf(CLOCKS)}`);
       const first = Number(o.seed);
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
       const results = await compare({
         glue,
         seeds,
+        parallel: positive(o.parallel, 'parallel'),
+        clock: o.clock as Clock | undefined,
         target: o.target,
         schedules: o.schedules
           .split(',')

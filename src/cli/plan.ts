@@ -33,13 +33,16 @@ export function registerPlan(program: Command): void {
     )
     .requiredOption('--schedule <name|file>', 'schedule preset or JSON file')
     .option('--target <size>', `target size: ${PRESET_NAMES.join(', ')}`, 'tiny')
-    .option('--budget <b>', "budget: steps (600), tokens (2Mtok) or time (5m); default the preset's steps")
+    .option(
+      '--budget <b>',
+      "budget: steps (600), tokens (2Mtok), time (5m) or FLOPs (5e13flops: no calibration); default the preset's steps",
+    )
     .option('--batch-size <n>', "sequences per step (default: the preset's)")
     .option('--seq-length <n>', "sequence length (default: the preset's)")
     .option('--vocab-size <n>', "vocabulary size (default: the preset's)")
     .option('--device <d>', 'device for the calibration', 'cpu')
     .option('--threads <n>', 'CPU threads for the calibration')
-    .option('--no-calibrate', 'skip the timing calibration (FLOPs only)')
+    .option('--no-calibrate', 'skip the timing calibration (FLOPs only; answers in about a second)')
     .option('--json', 'print the plan as one JSON line last')
     .action((o: PlanOpts) => plan(o));
 }
@@ -63,10 +66,15 @@ function plan(o: PlanOpts): void {
   const target = presetConfig(o.target as PresetName, vocab, {
     maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, seqLength),
   });
-  const device = setupRuntime({ runtime: { device: o.device, threads: positive(o.threads, 'threads') } });
   const budget = o.budget
     ? parseBudget(o.budget)
     : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
+  if (budget.unit === 'seconds' && !o.calibrate)
+    throw new GrowbertError(
+      `a time budget (${budget.label}) needs the timing calibration to estimate steps; drop --no-calibrate, or give the budget in FLOPs (e.g. 5e13flops)`,
+    );
+  const calibrate = budget.unit === 'seconds' || (o.calibrate && budget.unit !== 'flops');
+  const device = setupRuntime({ runtime: { device: o.device, threads: positive(o.threads, 'threads') } });
   // Calibrate on a small batch and scale by batch size: per-token time is close to constant, and
   // a large target's full batch would take minutes on a CPU.
   const cache = new Map<string, number>();
@@ -87,7 +95,9 @@ function plan(o: PlanOpts): void {
     maskProb: 0.15,
     gradAccumulation: 1,
     budget,
-    secondsPerStep: o.calibrate || budget.unit === 'seconds' ? timeOf : undefined,
+    // FLOPs need no timing: a FLOP budget or --no-calibrate answers from the cost model alone (a
+    // calibration builds and trains each stage's model: minutes and gigabytes for base)
+    secondsPerStep: calibrate ? timeOf : undefined,
   };
   const stages = resolveSchedule(loadSchedule(o.schedule, target, seqLength), run);
   const full = resolveSchedule(loadSchedule('full', target, seqLength), run);

@@ -1,22 +1,18 @@
 // `growbert compare`: runs each schedule (plus the full baseline and the small-only control) from
-// the same seed and data, one after another on this machine, for each budget; then writes
-// results.json, report.md and the plots. Each run is an ordinary run folder under OUT.
+// the same seed and data, for each budget (one after another, or --parallel N side by side:
+// src/report/compare-runs.ts); then writes results.json, report.md and the plots. Each run is an
+// ordinary run folder under OUT.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import { guardOut } from '../io/out-guard.js';
-import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
-import { SCHEDULE_PRESETS, loadSchedule } from '../schedule/schedule.js';
-import { choosePrecision } from '../tensor/index.js';
-import { measureStepSeconds } from '../train/calibrate.js';
-import { parseConfig, resolveConfig, type PretrainConfigInput } from '../train/config.js';
-import { prepareCorpus } from '../train/data.js';
-import { modelConfigFor, setupRuntime } from '../train/trainer.js';
+import { parseBudget } from '../schedule/plan.js';
+import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
+import type { Clock } from '../train/budget-clock.js';
+import type { PretrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
-import { pretrain } from '../train/pretrain.js';
-import { latestCheckpoint } from '../train/checkpoint.js';
-import { RUN_LOCK, RUN_MARKER, lockRun, looksLikeRun, releaseRunLock, removeRunOutputs } from '../train/run-dir.js';
+import { budgetUse, compareClock, planRuns, runAll, type BudgetUse } from './compare-runs.js';
 import {
   aggregateSeeds,
   analyse,
@@ -43,74 +39,16 @@ export interface CompareOptions {
   progress?: boolean;
   /** fine-tune each schedule's final model of the largest budget on these GLUE tasks */
   glue?: { tasks: GlueTask[]; dataDir: string; maxTrain?: number; epochs?: number };
+  /** runs side by side, each a process of its own (one thread each unless base.runtime.threads says) */
+  parallel?: number;
+  /** the clock time budgets charge (default: cpu with parallel > 1, else wall) */
+  clock?: Clock;
   /** seeds to run every schedule with (default: the base config's one seed); the first seed's
    * runs keep the one-seed folder names, so an earlier compare is reused */
   seeds?: number[];
 }
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
-
-/**
- * Every run's stage step counts, fixed before any run starts. For time budgets each distinct
- * stage shape is timed once, all back to back, so every schedule's budget comes from the same
- * calibration (timing each run at its own start let machine noise hand one schedule more steps
- * than another). Each plan is written as a schedule file with explicit steps per stage.
- */
-async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<string, string>> {
-  const c = resolveConfig(parseConfig({ ...o.base, preset: o.target as never }, 'compare config'));
-  const corpus = await prepareCorpus({ ...c.data }, o.progress);
-  const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
-  const device = setupRuntime(c);
-  const cache = new Map<string, number>();
-  const secondsPerStep = (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
-    const key = JSON.stringify([s.config, s.batchSize, s.seqLength]);
-    if (!cache.has(key)) {
-      cache.set(
-        key,
-        measureStepSeconds(s, {
-          device,
-          bf16: choosePrecision(c.runtime.precision, device).precision === 'bf16',
-          gradAccumulation: c.train.gradAccumulation,
-        }),
-      );
-      o.say(
-        `calibration: ${s.config.numHiddenLayers} layers, FFN ${s.config.intermediateSize}, pooling ${s.config.poolingSize}, ${s.batchSize}x${s.seqLength}: ${(cache.get(key)! * 1000).toFixed(1)} ms per step`,
-      );
-    }
-    return cache.get(key)!;
-  };
-  const plans = new Map<string, string>();
-  const dir = path.join(o.out, 'schedules');
-  fs.mkdirSync(dir, { recursive: true });
-  for (const budget of o.budgets) {
-    for (const s of schedules) {
-      const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
-      plans.set(`${budget}\u0000${s}`, file);
-      if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its step counts
-      const sched = loadSchedule(s, target, c.data.seqLength);
-      const stages = resolveSchedule(sched, {
-        target,
-        seqLength: c.data.seqLength,
-        batchSize: c.train.batchSize,
-        maskProb: c.data.maskProb,
-        gradAccumulation: c.train.gradAccumulation,
-        budget: parseBudget(budget),
-        secondsPerStep,
-      });
-      const fixed = {
-        ...sched,
-        stages: sched.stages.map((st, i) => ({
-          ...st,
-          steps: stages[i].steps,
-          tokens: undefined,
-          fraction: undefined,
-        })),
-      };
-      atomicWriteFile(file, JSON.stringify(fixed, null, 2) + '\n');
-    }
-  }
-  return plans;
-}
 
 /** The schedules actually run: the requested ones plus the baseline and the control, baseline first. */
 export function comparedSchedules(requested: string[]): string[] {
@@ -149,50 +87,33 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
   });
   fs.mkdirSync(o.out, { recursive: true });
   const plans = await planRuns(o, schedules);
+  const runs = o.budgets.flatMap((budget) =>
+    seeds.flatMap((seed) =>
+      schedules.map((schedule) => ({
+        budget,
+        schedule,
+        seed,
+        runDir: runFolder(o.out, budget, schedule, seed, seeds[0]),
+      })),
+    ),
+  );
+  await runAll(o, runs, plans);
+  const clock = compareClock(o);
   const results: BudgetResult[] = [];
   const seeded: SeededBudgetResult[] = [];
   const curvesByBudget: Curve[][] = [];
+  const uses: BudgetUse[][] = [];
   for (const budget of o.budgets) {
     const perSeed: BudgetResult[] = [];
     for (const seed of seeds) {
-      const curves: Curve[] = [];
-      for (const s of schedules) {
-        const runDir = runFolder(o.out, budget, s, seed, seeds[0]);
-        const doneFile = path.join(runDir, 'compare-done.json');
-        const done = fs.existsSync(doneFile) && latestCheckpoint(runDir);
-        if (!done) {
-          // A run that was cut off is started over: comparisons need uninterrupted timings. Only
-          // what growbert wrote there is deleted: anything else put there is the user's.
-          if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0 && !looksLikeRun(runDir)) {
-            throw new GrowbertError(
-              `${runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`,
-            );
-          }
-          if (fs.existsSync(runDir)) startRunOver(runDir);
-          o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed} -> ${runDir}`);
-          const config = parseConfig(
-            {
-              ...o.base,
-              train: { ...o.base.train, seed },
-              preset: o.target as never,
-              schedule: plans.get(`${budget}\u0000${s}`)!,
-              out: runDir,
-              resume: false,
-            },
-            'compare config',
-          );
-          await pretrain(config, { say: o.say, progress: o.progress });
-          atomicWriteFile(doneFile, JSON.stringify({ schedule: s, budget, seed }) + '\n');
-        } else {
-          o.say(`compare: budget ${budget}, schedule ${s}, seed ${seed}: already done in ${runDir}, reusing it`);
-        }
-        curves.push(curveFromMetrics(path.basename(s, '.json'), new MetricsLog(runDir).read()));
-      }
+      const mine = runs.filter((r) => r.budget === budget && r.seed === seed);
+      const curves = mine.map((r) => curveFromMetrics(path.basename(r.schedule, '.json'), onClock(r.runDir, clock)));
       // the plots show the first seed's curves
       if (seed === seeds[0]) curvesByBudget.push(curves);
       perSeed.push(analyse(budget, curves));
     }
-    results.push(perSeed[0]);
+    uses.push(runs.filter((r) => r.budget === budget).map((r) => budgetUse(r, clock)));
+    results.push({ ...perSeed[0] });
     seeded.push(aggregateSeeds(seeds, perSeed));
   }
   // Downstream quality: "comparable performance" is judged by fine-tuning, on the largest budget.
@@ -215,8 +136,14 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
       );
     }
   }
-  await writeReport(o, results, curvesByBudget, glue, seeded);
+  await writeReport(o, results, curvesByBudget, glue, seeded, uses);
   return results.map((r, i) => ({ ...r, seeded: seeded[i] }));
+}
+
+/** A run's metrics with `seconds` on the budget's clock: CPU time when the runs shared the machine. */
+function onClock(runDir: string, clock: Clock) {
+  const lines = new MetricsLog(runDir).read();
+  return clock === 'cpu' ? lines.map((l) => ({ ...l, seconds: Number(l.cpuSeconds ?? l.seconds) })) : lines;
 }
 
 const pct = (x: number | null) => (x === null ? 'not reached' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
@@ -229,6 +156,7 @@ async function writeReport(
   curves: Curve[][],
   glue: Map<string, GlueSuiteResult>,
   seeded: SeededBudgetResult[],
+  uses: BudgetUse[][],
 ): Promise<void> {
   const plots: string[] = [];
   for (let i = 0; i < results.length; i++) {
@@ -270,7 +198,10 @@ async function writeReport(
   const json = {
     target: o.target,
     command: o.command,
-    budgets: results,
+    // the clock time budgets charged, and each run's measured use of its budget (per stage too)
+    clock: compareClock(o),
+    parallel: o.parallel ?? 1,
+    budgets: results.map((r, i) => ({ ...r, runs: uses[i] })),
     // every budget over all seeds: mean, min and max of each figure (the budgets above are the first seed's)
     seeds: seeded[0].seeds,
     seeded,
@@ -298,7 +229,7 @@ async function writeReport(
     '',
     `Command: \`${o.command}\``,
     '',
-    "Every schedule ran from the same seed and data, one after another on this machine. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training wall-clock (evaluation and checkpoints excluded); FLOPs come from the cost model (`growbert plan`). Speedup = baseline cost / schedule cost to reach the baseline's final loss - 1, as the paper reports it.",
+    `Every schedule ran from the same seed and data, ${(o.parallel ?? 1) > 1 ? `${o.parallel} runs side by side, each a process of its own` : 'one after another on this machine'}; time budgets were charged on the ${compareClock(o) === 'cpu' ? "**CPU clock** (each run's own process CPU time)" : '**wall clock**'}. Validation loss is the masked-LM loss on the same fixed validation batches. Time is training time on that clock (evaluation and checkpoints excluded); FLOPs come from the cost model (\`growbert plan\`). Speedup = baseline cost / schedule cost to reach the baseline's final loss - 1, as the paper reports it.`,
     '',
   ];
   for (const [i, r] of results.entries()) {
@@ -327,6 +258,7 @@ async function writeReport(
     }
     md.push(
       '',
+      ...budgetUseTable(uses[i]),
       `![loss against time](loss-${dirName(r.budget)}-seconds.png)`,
       `![loss against FLOPs](loss-${dirName(r.budget)}-flops.png)`,
       '',
@@ -350,6 +282,33 @@ async function writeReport(
   }
   md.push(`Plots (SVG and PNG): ${plots.map((p) => `\`${p}.svg\``).join(', ')}.`, '');
   atomicWriteFile(path.join(o.out, 'report.md'), md.join('\n'));
+}
+
+/** What each run got of its budget; a run below 98% of its share is flagged. */
+function budgetUseTable(uses: BudgetUse[]): string[] {
+  if (uses.length === 0) return [];
+  const u0 = uses[0];
+  const what = u0.unit === 'seconds' ? `training seconds (${u0.clock} clock)` : u0.unit;
+  const f = (x: number) =>
+    u0.unit === 'flops' ? x.toExponential(3) : u0.unit === 'seconds' ? x.toFixed(1) : String(x);
+  const stages = (u: BudgetUse) =>
+    u.stages
+      .map(
+        (s) =>
+          `${s.name}: ${s.steps}/${s.plannedSteps} steps, ${s.seconds.toFixed(1)}${s.plannedSeconds !== undefined ? `/${s.plannedSeconds.toFixed(1)}` : ''} s`,
+      )
+      .join('; ');
+  return [
+    `Budget use (${what}; per stage actual/planned steps and seconds):`,
+    '',
+    '| schedule | seed | measured | share | of share | wall s | CPU s | stages |',
+    '|---|---|---|---|---|---|---|---|',
+    ...uses.map(
+      (u) =>
+        `| ${u.schedule} | ${u.seed} | ${f(u.measured)} | ${f(u.share)} | ${((100 * u.measured) / u.share).toFixed(1)}%${u.short ? ' **short (< 98%)**' : ''} | ${u.seconds.toFixed(1)} | ${u.cpuSeconds.toFixed(1)} | ${stages(u)} |`,
+    ),
+    '',
+  ];
 }
 
 const pmStat = (x: Stat | null, f: (v: number) => string) =>
@@ -386,20 +345,4 @@ export function seededLines(r: SeededBudgetResult): string[] {
     (s) =>
       `  ${s.name.padEnd(14)} final ${s.finalValLoss.mean.toFixed(4)} ±${halfRange(s.finalValLoss).toFixed(4)}${s.name === 'full' ? '' : `  vs full ${s.vsFull.delta >= 0 ? '+' : ''}${s.vsFull.delta.toFixed(4)} (${s.vsFull.beyondNoise ? 'beyond' : 'within'} seed noise)`}  speedup time ${pmStat(s.speedupTime, (v) => pct(v))} (${s.reached}/${r.seeds.length} seeds reach full)`,
   );
-}
-
-/** Deletes a cut-off run compare made (locked first: never a live one), keeping anything of the user's. */
-function startRunOver(runDir: string): void {
-  lockRun(runDir);
-  try {
-    removeRunOutputs(runDir, ['compare-done.json']);
-    const left = fs.readdirSync(runDir).filter((n) => n !== RUN_MARKER && n !== RUN_LOCK);
-    if (left.length)
-      throw new GrowbertError(
-        `${runDir} holds files growbert did not write (${left.slice(0, 3).join(', ')}); move them away so compare can start the cut-off run there over`,
-      );
-  } finally {
-    releaseRunLock(runDir);
-  }
-  fs.rmSync(runDir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import { lrAt, type LrDecay, type Schedule as LrSchedule } from './lr.js';
 import { stepFlops } from './cost.js';
 import type { Schedule, Stage } from './schedule.js';
 
-export type BudgetUnit = 'steps' | 'tokens' | 'seconds';
+export type BudgetUnit = 'steps' | 'tokens' | 'seconds' | 'flops';
 /** `given`: the user stated it (--budget); the default budget (the preset's or --max-steps' steps) is not. */
 export interface Budget {
   unit: BudgetUnit;
@@ -16,9 +16,20 @@ export interface Budget {
   given?: boolean;
 }
 
-/** '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds). */
+const FLOP_SCALE: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+
+/**
+ * '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds),
+ * '5e13flops' / '50Tflops' (training FLOPs by the cost model, src/schedule/cost.ts).
+ */
 export function parseBudget(text: string): Budget {
   const t = text.trim();
+  const flops = t.match(/^(\d+(?:\.\d+)?(?:e\+?\d+)?)\s*([kMGTP]?)\s*flops?$/i);
+  if (flops) {
+    const n = Number(flops[1]) * FLOP_SCALE[flops[2].length ? flops[2].toUpperCase().replace('K', 'k') : ''];
+    if (!(n >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 FLOP`);
+    return { unit: 'flops', amount: n, label: t, given: true };
+  }
   const time = t.match(/^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)$/);
   if (time) {
     const sec = time[2] === 'h' ? 3600 : time[2].startsWith('m') ? 60 : 1;
@@ -27,7 +38,9 @@ export function parseBudget(text: string): Budget {
   }
   const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
   if (!m)
-    throw new GrowbertError(`budget '${text}' not understood; write steps (600), tokens (2Mtok) or time (90s, 5m, 1h)`);
+    throw new GrowbertError(
+      `budget '${text}' not understood; write steps (600), tokens (2Mtok), time (90s, 5m, 1h) or FLOPs (5e13flops)`,
+    );
   const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
   if (!(Math.round(n) >= 1))
     throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
@@ -45,6 +58,8 @@ export interface ResolvedStage {
   steps: number;
   startStep: number;
   flopsPerStep: number;
+  /** a time budget's fraction stage: its share of the budget in seconds (the clock ends it; steps are an estimate) */
+  seconds?: number;
 }
 
 export interface RunShape {
@@ -60,10 +75,18 @@ export interface RunShape {
   secondsPerStep?: (s: Omit<ResolvedStage, 'steps' | 'startStep'>) => number;
 }
 
-/** Each stage's shape and step count. */
+/**
+ * Each stage's shape and step count. A FLOP budget places each fraction stage's end where the
+ * run's cumulative FLOPs reach the fractions so far (rounded to whole steps there, so the run
+ * ends within half a step of its budget, whatever the stages). A time budget's fraction stages
+ * get `seconds` (their share, the clock ends them: src/train/budget-clock.ts) and planned steps
+ * from the calibration, an estimate for progress bars and `plan`.
+ */
 export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[] {
   const out: ResolvedStage[] = [];
-  let start = 0;
+  let start = 0,
+    flopsSoFar = 0,
+    fractionSoFar = 0;
   sched.stages.forEach((stage, index) => {
     const config = bertConfig({ ...run.target, ...stage.model });
     const seqLength = stage.seqLength ?? run.seqLength;
@@ -86,21 +109,27 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
     };
     const tokensPerStep = batchSize * seqLength * run.gradAccumulation;
     let steps: number;
+    let seconds: number | undefined;
     if (stage.steps !== undefined) steps = stage.steps;
     else if (stage.tokens !== undefined) steps = Math.ceil(stage.tokens / tokensPerStep);
     else {
       const share = stage.fraction! * run.budget.amount;
+      fractionSoFar += stage.fraction!;
       if (run.budget.unit === 'steps') steps = Math.round(share);
       else if (run.budget.unit === 'tokens') steps = Math.round(share / tokensPerStep);
+      else if (run.budget.unit === 'flops')
+        steps = Math.round((fractionSoFar * run.budget.amount - flopsSoFar) / base.flopsPerStep);
       else {
         if (!run.secondsPerStep)
           throw new GrowbertError('a time budget needs a step-time calibration; give the budget in steps or tokens');
+        seconds = share;
         steps = Math.floor(share / run.secondsPerStep(base));
       }
     }
     steps = Math.max(1, steps);
-    out.push({ ...base, steps, startStep: start });
+    out.push({ ...base, steps, startStep: start, ...(seconds !== undefined ? { seconds } : {}) });
     start += steps;
+    if (stage.fraction !== undefined) flopsSoFar += steps * base.flopsPerStep; // the fraction stages' running total
   });
   checkFixedStagesFit(sched, out, run);
   const last = out[out.length - 1].config;
@@ -127,12 +156,13 @@ function checkFixedStagesFit(sched: Schedule, stages: ResolvedStage[], run: RunS
     !sched.stages.some((s) => s.steps !== undefined || s.tokens !== undefined)
   )
     return;
-  const total = stages.reduce(
-    (a, s) => a + (run.budget.unit === 'steps' ? s.steps : s.steps * s.batchSize * s.seqLength * run.gradAccumulation),
-    0,
-  );
-  if (total > run.budget.amount) {
-    const unit = run.budget.unit === 'steps' ? 'steps' : 'tokens';
+  const unit = run.budget.unit;
+  const per = (s: ResolvedStage) =>
+    unit === 'steps' ? 1 : unit === 'flops' ? s.flopsPerStep : s.batchSize * s.seqLength * run.gradAccumulation;
+  const total = stages.reduce((a, s) => a + s.steps * per(s), 0);
+  // a FLOP budget may end half a step past its amount (whole steps)
+  const slack = unit === 'flops' ? 0.5 * stages[stages.length - 1].flopsPerStep : 0;
+  if (total > run.budget.amount + slack) {
     throw new GrowbertError(
       `schedule ${sched.name}: its stages take ${total} ${unit} but the budget is ${run.budget.amount} ${unit} (${run.budget.label}); lower the stages' steps or tokens, or raise --budget`,
     );

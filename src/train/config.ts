@@ -6,6 +6,7 @@ import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
 import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 import { LR_DECAYS } from '../schedule/lr.js';
 import { OPTIMIZERS } from './optim/index.js';
+import { CLOCKS } from './budget-clock.js';
 import { PRECISION_SETTINGS } from '../tensor/index.js';
 
 /** Enum values of the config, each listed once: the schema, the CLI's help and docs/config.md derive from these. */
@@ -134,10 +135,12 @@ export const PretrainConfigSchema = z
      */
     schedule: z.string().default('full'),
     /**
-     * budget that schedule fractions divide: steps (600), tokens (2Mtok) or time (90s, 5m); default train.maxSteps
-     * steps
+     * budget that schedule fractions divide: steps (600), tokens (2Mtok), time (90s, 5m) or FLOPs by the cost model
+     * (5e13flops); default train.maxSteps steps. A time budget is enforced by the clock (training time only).
      */
     budget: z.string().optional(),
+    /** the clock a time budget charges: wall (the default), or cpu: this process's CPU time, all its threads */
+    clock: z.enum(CLOCKS).default('wall'),
     /** the run folder */
     out: z.string().default('runs/latest'),
     /** continue the run in `out` from its latest checkpoint */

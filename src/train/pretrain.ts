@@ -11,12 +11,13 @@ import { ProgressBar, formatDuration } from '../io/progress.js';
 import { Masker, SequenceSource } from '../data/index.js';
 import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
-import { loadSchedule, type Schedule } from '../schedule/schedule.js';
-import { parseBudget, resolveSchedule, stageLr, type Budget, type ResolvedStage } from '../schedule/plan.js';
+import { stageLr, type ResolvedStage } from '../schedule/plan.js';
 import { choosePrecision, dispose, manualSeed, noGrad, retainFreedMemory, type Device } from '../tensor/index.js';
 import { DataParallel } from '../dist/data-parallel.js';
 import { workerEnv } from '../dist/env.js';
-import { measureStepSeconds } from './calibrate.js';
+import { planStages } from './plan-stages.js';
+import { clockSeconds, type StagePace } from './budget-clock.js';
+import { stageEnd, stagePaces, type StageRecord, type StageStart } from './stage-record.js';
 import { checkFits } from './fit-check.js';
 import { loadLatestGood } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
@@ -51,78 +52,8 @@ export interface PretrainResult {
   progress: Progress;
   modelConfig: BertConfig;
   stages: ResolvedStage[];
-}
-
-/**
- * The resolved stages, saved with the run. On resume the schedule is the saved one; the budget
- * is the one given now (a larger --max-steps or --budget extends the run), and the step counts of
- * a time budget, which came from a calibration, are reused rather than measured again.
- */
-interface SavedPlan {
-  schedule: Schedule;
-  budget: Budget;
-  steps: number[];
-}
-
-function planStages(
-  c: ResolvedConfig,
-  target: BertConfig,
-  runDir: string,
-  device: Device,
-  say: (l: string) => void,
-  dp?: DataParallel,
-): { schedule: Schedule; stages: ResolvedStage[]; savePlan: () => void } {
-  const budget = c.budget
-    ? parseBudget(c.budget)
-    : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
-  const withSteps = (schedule: Schedule, steps: number[]): Schedule => ({
-    ...schedule,
-    stages: schedule.stages.map((s, i) => ({ ...s, steps: steps[i], tokens: undefined, fraction: undefined })),
-  });
-  const workers = dp?.worldSize ?? 1;
-  const run = {
-    target,
-    seqLength: c.data.seqLength,
-    batchSize: c.train.batchSize,
-    maskProb: c.data.maskProb,
-    gradAccumulation: c.train.gradAccumulation,
-    budget,
-    secondsPerStep: (s: Pick<ResolvedStage, 'config' | 'batchSize' | 'seqLength' | 'maxPredictions' | 'name'>) => {
-      // Data parallel: one worker's share of the batch (communication not counted).
-      const t = measureStepSeconds(
-        { ...s, batchSize: Math.max(1, Math.floor(s.batchSize / workers)) },
-        { device, bf16: c.runtime.precision === 'bf16', gradAccumulation: c.train.gradAccumulation },
-      );
-      say(
-        `calibration: ${s.name} takes ${(t * 1000).toFixed(1)} ms per step${workers > 1 ? ` (its share of the batch on one of ${workers} workers)` : ''}`,
-      );
-      return t;
-    },
-  };
-  // Data parallel: rank 0 plans (and calibrates, and writes schedule.json); the others take its plan.
-  if (dp && !dp.isLeader) {
-    const plan = dp.broadcastObject<{ schedule: Schedule; steps: number[] }>(undefined);
-    const stages = resolveSchedule(withSteps(plan.schedule, plan.steps), run);
-    return { schedule: plan.schedule, stages, savePlan: () => {} };
-  }
-  const planFile = path.join(runDir, 'schedule.json');
-  const saved: SavedPlan | null =
-    c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
-  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
-  const reuse =
-    saved !== null &&
-    budget.unit === 'seconds' &&
-    saved.budget.unit === 'seconds' &&
-    saved.budget.amount === budget.amount;
-  const stages = resolveSchedule(reuse ? withSteps(schedule, saved!.steps) : schedule, run);
-  // Written by the caller once the resume is known to go ahead: a refused one leaves the plan as it was.
-  const savePlan = () =>
-    atomicWriteFile(
-      planFile,
-      JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
-    );
-  dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
-  return { schedule, stages, savePlan };
+  /** per stage run in this process: planned and actual steps and training seconds */
+  stageRecords: StageRecord[];
 }
 
 /** Stream and masker for a stage, continuing from the previous stage's data position and masking RNG. */
@@ -243,6 +174,7 @@ async function pretrainOn(
     say(
       `warning: --warmup-steps ${warmupSteps} is more than the run's ${totalSteps} steps: the learning rate never reaches --lr ${c.train.lr}; give a warmup below ${totalSteps}`,
     );
+  const paces = stagePaces(stages);
   const lr = stageLr(stages, { peak: c.train.lr, warmupSteps, decay: c.train.decay, power: c.train.power });
   // Validation always at the target's sequence length: losses compare across stages and schedules.
   const valSet = validationSet(
@@ -275,6 +207,8 @@ async function pretrainOn(
   if (dp) noGrad(() => dp.broadcast(model.parameters()));
   const optimizer = newOptimizer(c, model);
   const data = stageData(corpus, c, stages[stageIndex]);
+  // where the current stage began (a time-driven stage before it may end off its planned step)
+  let stageStart: StageStart = { step: stages[stageIndex].startStep, seconds: 0, cpuSeconds: 0 };
 
   const ctx: TrainContext<BertForMaskedLM> = {
     runDir,
@@ -293,19 +227,30 @@ async function pretrainOn(
     logEvery: c.train.logEvery,
     metrics: leader ? new MetricsLog(runDir) : new NullMetricsLog(runDir),
     progress: { step: 0, tokens: 0, seconds: 0, flops: 0 },
-    extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex }),
+    extra: () => ({ config: input, schedule: schedule.name, stage: stageIndex, stageStart }),
     flopsPerStep: stages[stageIndex].flopsPerStep,
     tags: { stage: stageIndex },
     say,
     dp,
+    clock: c.clock,
   };
   if (restored) {
     restoreContext(ctx, restored.trainer, restored.optimizer);
     dispose(restored.optimizer);
+    stageStart = (restored.trainer.stageStart as StageStart | undefined) ?? {
+      ...stageStart,
+      seconds: ctx.progress.seconds,
+      cpuSeconds: ctx.progress.cpuSeconds ?? 0,
+    };
     // refused before anything in the run folder changes (metrics, plan)
-    if (ctx.progress.step >= totalSteps)
+    if (paces.every((x) => x.endSeconds === undefined) && ctx.progress.step >= totalSteps)
       throw new GrowbertError(
         `${runDir} is already at step ${ctx.progress.step} of ${totalSteps}; give a larger --max-steps (or --budget) to train further`,
+      );
+    const end = paces[paces.length - 1].endSeconds;
+    if (end !== undefined && clockSeconds(ctx.progress, c.clock) >= end)
+      throw new GrowbertError(
+        `${runDir} has already trained ${clockSeconds(ctx.progress, c.clock).toFixed(1)} s of its ${end} s budget (${c.clock} clock); give a larger --budget to train further`,
       );
     ctx.metrics.truncateAfter(ctx.progress.step);
     say(`resuming ${runDir} at step ${ctx.progress.step} (stage ${stageIndex + 1} of ${stages.length})`);
@@ -330,15 +275,22 @@ async function pretrainOn(
   ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
   ctx.bar.update(ctx.progress.step);
   const releaseMemory = retainFreedMemory(); // each step reuses the last one's freed memory
+  const stageRecords: StageRecord[] = [];
   try {
     await withInterrupt(async (stop) => {
       ctx.stop = stop;
       for (;;) {
-        const st = stages[stageIndex];
-        await runSteps(ctx, st.startStep + st.steps);
+        const pace: StagePace = { ...paces[stageIndex], startStep: stageStart.step };
+        await runSteps(ctx, pace);
+        stageRecords.push(stageEnd(ctx, stages[stageIndex], stageStart, c.clock));
         if (stageIndex + 1 >= stages.length) break;
         growInto(ctx, c, stages[stageIndex + 1], say);
         stageIndex++;
+        stageStart = {
+          step: ctx.progress.step,
+          seconds: ctx.progress.seconds,
+          cpuSeconds: ctx.progress.cpuSeconds ?? 0,
+        };
         Object.assign(ctx, stageData(corpus, c, stages[stageIndex], ctx), {
           flopsPerStep: stages[stageIndex].flopsPerStep,
           tags: { stage: stageIndex },
@@ -357,9 +309,9 @@ async function pretrainOn(
   }
   const e = ctx.progress.lastEval;
   say(
-    `done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
+    `done: ${ctx.progress.step} steps in ${formatDuration(ctx.progress.seconds)}${c.clock === 'cpu' ? ` (CPU time ${formatDuration(clockSeconds(ctx.progress, 'cpu'))})` : ''}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
   );
-  return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages };
+  return { runDir, progress: ctx.progress, modelConfig: ctx.model.config, stages, stageRecords };
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging the preservation report. */
@@ -404,6 +356,7 @@ function growInto(
     step: p.step,
     tokens: p.tokens,
     seconds: Number(p.seconds.toFixed(4)),
+    cpuSeconds: Number((p.cpuSeconds ?? 0).toFixed(4)),
     flops: p.flops,
     event: 'grow',
     stage: next.index,

@@ -29,6 +29,7 @@ import type { Schedule } from '../schedule/lr.js';
 import { runPaths } from './run.js';
 import { prepareRunDir, type RunDirOptions } from './run-dir.js';
 import { Interrupted, StopRequest, agreedStop, signalNote, stopFlags, withStopSignals } from './signals.js';
+import { clockSeconds, lrPosition, readClocks, stageDone, type Clock, type StagePace } from './budget-clock.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
 
 /** Counters carried across steps, stages and resumes (saved in trainer.json). */
@@ -37,6 +38,8 @@ export interface Progress {
   tokens: number;
   /** wall-clock seconds spent training (evaluation and checkpoint writing excluded) */
   seconds: number;
+  /** this process's CPU seconds (all threads) over the same steps: what `--clock cpu` charges */
+  cpuSeconds?: number;
   /** estimated training FLOPs so far (0 when no cost model is attached) */
   flops: number;
   lastEval?: EvalResult & { step: number };
@@ -75,6 +78,15 @@ export interface TrainContext<M extends MaskedLM = MaskedLM> {
   dp?: DataParallel;
   /** the run's stop request (from withInterrupt); absent: the loop never stops early */
   stop?: StopRequest;
+  /** the clock a time budget charges (default wall) */
+  clock?: Clock;
+  /**
+   * Data parallel: the budget clock every rank goes by (rank 0's, carried with each step's sums,
+   * so one step behind); every stop and LR decision of a time-driven stage reads it.
+   */
+  sharedSeconds?: number;
+  /** the LR of the last step taken (a time-driven stage's LR follows the clock, not the step) */
+  lastLr?: number;
 }
 
 /** The metrics log of a rank other than 0: it writes nothing. */
@@ -138,6 +150,7 @@ export function restoreContext(
     step: p.step ?? 0,
     tokens: p.tokens ?? 0,
     seconds: p.seconds ?? 0,
+    cpuSeconds: p.cpuSeconds ?? 0,
     flops: p.flops ?? 0,
     lastEval: p.lastEval,
   };
@@ -163,8 +176,9 @@ export function runEval(ctx: TrainContext): EvalResult {
     step: p.step,
     tokens: p.tokens,
     seconds: round(p.seconds),
+    cpuSeconds: round(p.cpuSeconds ?? 0),
     flops: p.flops,
-    lr: ctx.lr.lrAt(Math.max(0, p.step - 1)),
+    lr: ctx.lastLr ?? ctx.lr.lrAt(Math.max(0, p.step - 1)),
     ...ctx.tags,
     ...r,
   });
@@ -227,30 +241,39 @@ function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: num
   return { micro, tokens, totalTargets: ctx.dp ? totalTargets : undefined };
 }
 
-/** Trains until progress.step reaches `untilStep` (evaluating, logging and checkpointing on the way). */
-export async function runSteps(ctx: TrainContext, untilStep: number): Promise<void> {
+/**
+ * Trains until progress.step reaches `until` (a step), or until the stage `until` is over (by
+ * steps, or by the budget clock for a time-driven stage: src/train/budget-clock.ts), evaluating,
+ * logging and checkpointing on the way.
+ */
+export async function runSteps(ctx: TrainContext, until: number | StagePace): Promise<void> {
   const p = ctx.progress;
   const { dp, stop } = ctx;
+  const pace: StagePace = typeof until === 'number' ? { startStep: 0, plannedStart: 0, plannedSteps: until } : until;
+  const clock = ctx.clock ?? 'wall';
+  // the reading every decision goes by: this process's clock, or rank 0's under data parallelism
+  const budgetNow = () => (dp ? (ctx.sharedSeconds ?? clockSeconds(p, clock)) : clockSeconds(p, clock));
   let windowLoss = 0,
     windowNorm = 0,
     windowSteps = 0,
     windowTokens = 0,
     windowSeconds = 0;
-  while (p.step < untilStep) {
-    const t0 = performance.now();
-    const lr = ctx.lr.lrAt(p.step);
+  while (!stageDone(pace, p.step, budgetNow())) {
+    const t0 = readClocks();
+    const lr = ctx.lr.lrAt(lrPosition(pace, p.step, budgetNow()));
     const { micro, tokens, totalTargets } = nextMicroBatches(ctx);
     let r: StepResult;
     try {
       dp?.beforeStep(p.step + 1);
-      // Data parallel: the stop flag travels with the loss, so every rank stops after the same step.
+      // Data parallel: the stop flag travels with the loss, so every rank stops after the same
+      // step; so does rank 0's budget clock, so every rank ends a time-driven stage alike.
       r = trainStep(ctx.model, ctx.optimizer, micro, {
         lr,
         clipNorm: ctx.clipNorm,
         bf16: ctx.bf16,
         sync: dp,
         totalTargets,
-        extra: dp ? stopFlags(stop) : undefined,
+        extra: dp ? [...stopFlags(stop), dp.isLeader ? clockSeconds(p, clock) : 0] : undefined,
       });
     } catch (e) {
       throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
@@ -258,6 +281,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
       dispose(micro);
     }
     if (dp && stop) stop.agreed = agreedStop(r.extra);
+    if (dp && r.extra) ctx.sharedSeconds = r.extra[r.extra.length - 1];
     if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
       // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
@@ -266,22 +290,27 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
         `training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`,
       );
     }
-    const dt = (performance.now() - t0) / 1000;
+    ctx.lastLr = lr;
+    const t1 = readClocks();
+    const dt = t1.wall - t0.wall;
     p.step++;
     p.tokens += tokens;
     p.seconds += dt;
+    p.cpuSeconds = (p.cpuSeconds ?? 0) + (t1.cpu - t0.cpu);
+    const last = stageDone(pace, p.step, budgetNow());
     p.flops += ctx.flopsPerStep ?? 0;
     windowLoss += r.loss;
     windowNorm += r.gradNorm;
     windowSteps++;
     windowTokens += tokens;
     windowSeconds += dt;
-    if (p.step % ctx.logEvery === 0 || p.step === untilStep) {
+    if (p.step % ctx.logEvery === 0 || last) {
       const tps = windowTokens / Math.max(windowSeconds, 1e-9);
       ctx.metrics.append({
         step: p.step,
         tokens: p.tokens,
         seconds: round(p.seconds),
+        cpuSeconds: round(p.cpuSeconds),
         flops: p.flops,
         lr,
         ...ctx.tags,
@@ -296,7 +325,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
       );
       windowLoss = windowNorm = windowSteps = windowTokens = windowSeconds = 0;
     }
-    const evalNow = p.step % ctx.evalEvery === 0 || p.step === untilStep;
+    const evalNow = p.step % ctx.evalEvery === 0 || last;
     if (evalNow) {
       const e = runEval(ctx);
       if (!ctx.bar?.enabled)
@@ -304,7 +333,7 @@ export async function runSteps(ctx: TrainContext, untilStep: number): Promise<vo
           `step ${p.step}: val loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, accuracy ${(100 * e.valAccuracy).toFixed(1)}%`,
         );
     }
-    if (p.step % ctx.checkpointEvery === 0 || p.step === untilStep) saveContext(ctx);
+    if (p.step % ctx.checkpointEvery === 0 || last) saveContext(ctx);
     // Let signal handlers run (the step itself is synchronous).
     await new Promise((res) => setImmediate(res));
     const sig = stop?.due(dp !== undefined);

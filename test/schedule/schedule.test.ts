@@ -224,7 +224,7 @@ test('bad budgets are one-line errors', () => {
       () => parseBudget(b),
       oneLine(
         new RegExp(`budget '${b}'`),
-        /steps \(600\), tokens \(2Mtok\) or time \(90s, 5m, 1h\)|must be (positive|at least 1)/,
+        /steps \(600\), tokens \(2Mtok\), time \(90s, 5m, 1h\) or FLOPs \(5e13flops\)|must be (positive|at least 1)/,
       ),
       `budget '${b}'`,
     );
