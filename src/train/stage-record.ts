@@ -4,7 +4,7 @@
 // a run and compare's results can show how far a time-driven schedule moved off its calibration.
 import type { ResolvedStage } from '../schedule/plan.js';
 import { clockSeconds, type Clock, type StagePace } from './budget-clock.js';
-import type { TrainContext } from './trainer.js';
+import { progressFields, type TrainContext } from './trainer.js';
 
 /** Where a stage began: its first step and both clocks' training seconds then (saved in trainer.json). */
 export interface StageStart {
@@ -57,11 +57,7 @@ export function stageEnd(ctx: TrainContext, st: ResolvedStage, start: StageStart
     clock,
   };
   ctx.metrics.append({
-    step: p.step,
-    tokens: p.tokens,
-    seconds: round(p.seconds),
-    cpuSeconds: round(p.cpuSeconds ?? 0),
-    flops: p.flops,
+    ...progressFields(p),
     event: 'stage',
     stage: st.index,
     stageName: st.name,

@@ -173,11 +173,7 @@ export function runEval(ctx: TrainContext): EvalResult {
   const p = ctx.progress;
   p.lastEval = { ...r, step: p.step };
   ctx.metrics.append({
-    step: p.step,
-    tokens: p.tokens,
-    seconds: round(p.seconds),
-    cpuSeconds: round(p.cpuSeconds ?? 0),
-    flops: p.flops,
+    ...progressFields(p),
     lr: ctx.lastLr ?? ctx.lr.lrAt(Math.max(0, p.step - 1)),
     ...ctx.tags,
     ...r,
@@ -215,6 +211,23 @@ function shardBatch(full: ModelBatch, rows: { start: number; count: number }, de
 }
 
 const round = (x: number, d = 4) => Number(x.toFixed(d));
+
+/** Where a run stands, as every metrics line but the per-step ones records it. */
+export function progressFields(p: Progress): {
+  step: number;
+  tokens: number;
+  seconds: number;
+  cpuSeconds: number;
+  flops: number;
+} {
+  return {
+    step: p.step,
+    tokens: p.tokens,
+    seconds: round(p.seconds),
+    cpuSeconds: round(p.cpuSeconds ?? 0),
+    flops: p.flops,
+  };
+}
 
 /**
  * The micro-batches of the next optimizer step, on ctx.device, with their tokens. Data parallel:
