@@ -53,7 +53,7 @@ const RULES: [RegExp, OpKind][] = [
   [/^(torch::autograd::AccumulateGrad)/, 'gradient accumulation (autograd)'],
   [/^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused|growbert::adamw_fused)/, 'optimizer and clipping'],
   [
-    /^(growbert::dropout_mask|dropout|native_dropout|NativeDropout|add|Add|mul|Mul|sub|Sub|div|Div|to$|_to_copy|ToCopy|copy_|clone|Clone|contiguous|view|View|_unsafe_view|UnsafeView|reshape|Reshape|_reshape_alias|transpose|Transpose|t$|T$|permute|Permute|expand|Expand|ne$|eq$|sum|Sum|zeros|ones|arange|cat|Cat|narrow|slice|Slice|select|unsqueeze|Unsqueeze|squeeze|empty|fill_|zero_|item|_local_scalar_dense|mean|where)/,
+    /^(growbert::dropout_mask|growbert::cast|torch::autograd::CppNode<.*FusedCast>|dropout|native_dropout|NativeDropout|add|Add|mul|Mul|sub|Sub|div|Div|to$|_to_copy|ToCopy|copy_|clone|Clone|contiguous|view|View|_unsafe_view|UnsafeView|reshape|Reshape|_reshape_alias|transpose|Transpose|t$|T$|permute|Permute|expand|Expand|ne$|eq$|sum|Sum|zeros|ones|arange|cat|Cat|narrow|slice|Slice|select|unsqueeze|Unsqueeze|squeeze|empty|fill_|zero_|item|_local_scalar_dense|mean|where)/,
     'element-wise, dropout, casts, copies',
   ],
 ];
