@@ -30,5 +30,5 @@ if [ $rc -eq 0 ] || [ "$(printf '%s\n' "$msg" | wc -l)" -ne 1 ] || ! grep -q 'no
   exit 1
 fi
 # The CPU subset: the ops, modules, model, growth, the CUDA tests (which skip) and data parallel over Gloo.
-node --test --test-concurrency=1 dist/test/tensor/ dist/test/nn/ dist/test/model/ dist/test/cuda/ dist/test/dist/ \
+node --test --test-concurrency=1 dist/test/tensor/ dist/test/nn/ dist/test/model/ dist/test/cuda/ dist/test/parallel/ \
   dist/test/grow/

@@ -12,4 +12,4 @@ fi
 export LIBTORCH=system GROWBERT_BUILD_DIR=build/libtorch-1.13
 node scripts/build-native.mjs
 bash .ci/require-dist.sh "$GROWBERT_BUILD_DIR" gloo
-node --test --test-concurrency=1 dist/test/tensor/ dist/test/nn/ dist/test/model/ dist/test/dist/ dist/test/grow/
+node --test --test-concurrency=1 dist/test/tensor/ dist/test/nn/ dist/test/model/ dist/test/parallel/ dist/test/grow/

@@ -9,7 +9,7 @@ import type { BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, type Budget, type ResolvedStage } from '../schedule/plan.js';
 import type { Device } from '../tensor/index.js';
-import type { DataParallel } from '../dist/data-parallel.js';
+import type { DataParallel } from '../parallel/data-parallel.js';
 import { measureStepSeconds } from './calibrate.js';
 import type { ResolvedConfig } from './config.js';
 

@@ -13,8 +13,8 @@ import { checkPreservation, grow } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, growableShape, type BertConfig } from '../model/index.js';
 import { stageLr, type ResolvedStage } from '../schedule/plan.js';
 import { choosePrecision, dispose, manualSeed, noGrad, retainFreedMemory, type Device } from '../tensor/index.js';
-import { DataParallel } from '../dist/data-parallel.js';
-import { workerEnv } from '../dist/env.js';
+import { DataParallel } from '../parallel/data-parallel.js';
+import { workerEnv } from '../parallel/env.js';
 import { planStages } from './plan-stages.js';
 import { clockSeconds, type StagePace } from './budget-clock.js';
 import { stageEnd, stagePaces, type StageRecord, type StageStart } from './stage-record.js';
@@ -92,7 +92,7 @@ function newOptimizer(c: ResolvedConfig, model: BertForMaskedLM): Optimizer {
 
 /**
  * Pre-trains as configured. A process started as a torchrun-style worker (RANK and WORLD_SIZE in
- * its environment, see src/dist/env.ts) with a world size above 1 is one rank of a data-parallel
+ * its environment, see src/parallel/env.ts) with a world size above 1 is one rank of a data-parallel
  * run (docs/distributed.md); otherwise this is the single-process run.
  */
 export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): Promise<PretrainResult> {

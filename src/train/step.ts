@@ -14,7 +14,7 @@ export interface StepResult {
 }
 
 /**
- * The gradient-sync hook: what a step needs from data parallelism (src/dist/data-parallel.ts's
+ * The gradient-sync hook: what a step needs from data parallelism (src/parallel/data-parallel.ts's
  * DataParallel provides it). Every rank runs its rows of the same global batch; gradients are
  * averaged over the ranks during the last backward; the loss is summed over them.
  */

@@ -19,7 +19,7 @@ import {
   type Device,
   type Tensor,
 } from '../tensor/index.js';
-import type { DataParallel } from '../dist/data-parallel.js';
+import type { DataParallel } from '../parallel/data-parallel.js';
 import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
@@ -72,7 +72,7 @@ export interface TrainContext<M extends MaskedLM = MaskedLM> {
   /** fields added to every metrics line (e.g. the stage) */
   tags?: Record<string, number | string>;
   /**
-   * Data parallelism (src/dist): this process is one rank of several, each training on its rows
+   * Data parallelism (src/parallel): this process is one rank of several, each training on its rows
    * of the same global batches; only rank 0 writes checkpoints and metrics. Absent: one process.
    */
   dp?: DataParallel;

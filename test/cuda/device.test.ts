@@ -23,7 +23,7 @@ import {
 import { createOptimizer } from '../../src/train/optim/index.js';
 import { trainStep } from '../../src/train/step.js';
 import type { ModelBatch } from '../../src/train/data.js';
-import { ProcessGroup, distributedBackends } from '../../src/dist/process-group.js';
+import { ProcessGroup, distributedBackends } from '../../src/parallel/process-group.js';
 
 const NO_CUDA = cuda.isAvailable()
   ? false

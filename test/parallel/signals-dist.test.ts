@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { distributedBackends } from '../../src/dist/process-group.js';
+import { distributedBackends } from '../../src/parallel/process-group.js';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
 import { stopTinyRun } from '../helpers/tiny-cli.js';
 

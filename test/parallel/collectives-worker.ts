@@ -1,9 +1,9 @@
-// One rank of the collectives test (test/dist/data-parallel.test.ts spawns two of these with
+// One rank of the collectives test (test/parallel/data-parallel.test.ts spawns two of these with
 // RANK/WORLD_SIZE/MASTER_PORT set). Prints one JSON line of results. Does nothing when run
 // without GROWBERT_TEST_WORKER (the test runner may load every file under test/).
-import { DataParallel } from '../../src/dist/data-parallel.js';
-import { workerEnv } from '../../src/dist/env.js';
-import { ProcessGroup } from '../../src/dist/process-group.js';
+import { DataParallel } from '../../src/parallel/data-parallel.js';
+import { workerEnv } from '../../src/parallel/env.js';
+import { ProcessGroup } from '../../src/parallel/process-group.js';
 import * as T from '../../src/tensor/index.js';
 
 async function main(): Promise<void> {

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { distributedBackends } from '../../src/dist/process-group.js';
-import { workerEnv } from '../../src/dist/env.js';
-import { freePort } from '../../src/dist/launch.js';
+import { distributedBackends } from '../../src/parallel/process-group.js';
+import { workerEnv } from '../../src/parallel/env.js';
+import { freePort } from '../../src/parallel/launch.js';
 import { pretrain } from '../../src/train/pretrain.js';
 import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
@@ -203,7 +203,7 @@ test(
   { skip },
   async () => {
     const port = await freePort();
-    const worker = path.resolve('dist/test/dist/collectives-worker.js');
+    const worker = path.resolve('dist/test/parallel/collectives-worker.js');
     const run = (rank: number) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const child = spawn(process.execPath, [worker], {
