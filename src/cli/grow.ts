@@ -126,7 +126,7 @@ function growCommand(o: GrowOpts): void {
     force: o.force,
     kind: 'a growbert run',
     owns: looksLikeRun,
-    owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
+    owned: ownedRunEntries, // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
   const ck = loadLiveCheckpoint(ckptDir);

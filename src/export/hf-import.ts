@@ -336,7 +336,7 @@ export function importHfToRun(
           protect: [dir, opts.tokenizer],
           kind: 'a growbert run',
           owns: looksLikeRun,
-          owned: ownedRunEntries(out), // only what growbert claimed in an earlier run there
+          owned: ownedRunEntries, // only what growbert claimed in an earlier run there
         },
         (tmp) => {
           claimRun(tmp, true); // every entry of the new run is growbert's
