@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
+import { readInputText } from '../io/input-file.js';
 import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 import { LR_DECAYS } from '../schedule/lr.js';
 import { OPTIMIZERS } from './optim/index.js';
@@ -190,10 +191,9 @@ export function parseConfig(input: unknown, what = 'config'): PretrainConfig {
 }
 
 export function readConfigFile(file: string): unknown {
-  if (!fs.existsSync(file))
-    throw new GrowbertError(`config file ${file} does not exist; check the path given to --config`);
+  const text = readInputText(file, 'config file', 'check the path given to --config'); // missing, a link loop, a FIFO: one line, never a wait
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new GrowbertError(`config file ${file} is not valid JSON (${(e as Error).message}); fix it`);
   }

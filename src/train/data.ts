@@ -75,9 +75,7 @@ export async function prepareCorpus(
     );
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
-    if (!fs.existsSync(d.tokenizer))
-      throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
-    tokenizer = BertTokenizer.fromFile(d.tokenizer);
+    tokenizer = BertTokenizer.fromFile(d.tokenizer); // a missing file, a FIFO or a link loop: one line
   } else {
     // Trained once at full size; smaller vocabularies are prefixes of it (see src/data/tokenizer-train.ts).
     const full = await corpusTokenizer(d, source, corpus, say);

@@ -57,7 +57,8 @@ function files(dir: string): Record<string, string> {
 }
 
 const sorted = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort());
-const siblings = (out: string) => fs.readdirSync(path.dirname(out)).filter((n) => n.startsWith(`.${path.basename(out)}.`));
+const siblings = (out: string) =>
+  fs.readdirSync(path.dirname(out)).filter((n) => n.startsWith(`.${path.basename(out)}.`));
 
 function runChild(out: string, fault: number): { killed: boolean } {
   const r = spawnSync(process.execPath, [child, out], {
@@ -122,7 +123,11 @@ test('a kill during recovery is recovered the same way', () => {
       // the recovery runs in a child too (the next command), killed at its m-th step
       const r = spawnSync(
         process.execPath,
-        ['--input-type=module', '-e', `(await import(${JSON.stringify(guardJs)})).guardOut({ out: ${JSON.stringify(out)}, kind: 'x', owns: () => true, reuse: true })`],
+        [
+          '--input-type=module',
+          '-e',
+          `(await import(${JSON.stringify(guardJs)})).guardOut({ out: ${JSON.stringify(out)}, kind: 'x', owns: () => true, reuse: true })`,
+        ],
         { env: { ...process.env, GROWBERT_FAULT_SWAP: String(m) }, encoding: 'utf8' },
       );
       assert.ok(r.signal === 'SIGKILL' || r.status === 0, r.stderr);
@@ -160,11 +165,24 @@ test('a swap whose process still runs is refused; a torn journal is dropped', as
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
   await new Promise((r) => sleeper.once('spawn', r));
   try {
-    const j = { version: 1, pid: sleeper.pid, start: processStart(sleeper.pid!), out, tmp: 'x', old: 'y', moveOut: [], moveIn: [], phase: 'forward' };
+    const j = {
+      version: 1,
+      pid: sleeper.pid,
+      start: processStart(sleeper.pid!),
+      out,
+      tmp: 'x',
+      old: 'y',
+      moveOut: [],
+      moveIn: [],
+      phase: 'forward',
+    };
     fs.writeFileSync(journalPath(out), JSON.stringify(j));
     assert.throws(() => recoverSwap(out), /growbert process \d+ is replacing .* right now/);
     // the same pid with another start time is a reused pid, not the writer
-    fs.writeFileSync(journalPath(out), JSON.stringify({ ...j, start: '1', tmp: path.join(tmp, 'nx'), old: path.join(tmp, 'ny') }));
+    fs.writeFileSync(
+      journalPath(out),
+      JSON.stringify({ ...j, start: '1', tmp: path.join(tmp, 'nx'), old: path.join(tmp, 'ny') }),
+    );
     recoverSwap(out);
     assert.equal(assertWhole(out), 'old');
   } finally {
