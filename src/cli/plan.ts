@@ -66,9 +66,11 @@ function plan(o: PlanOpts): void {
   const target = presetConfig(o.target as PresetName, vocab, {
     maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, seqLength),
   });
-  const budget = o.budget
-    ? parseBudget(o.budget)
-    : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
+  // an empty --budget is refused like any other bad budget, not taken for the default
+  const budget =
+    o.budget !== undefined
+      ? parseBudget(o.budget)
+      : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
   if (budget.unit === 'seconds' && !o.calibrate)
     throw new GrowbertError(
       `a time budget (${budget.label}) needs the timing calibration to estimate steps; drop --no-calibrate, or give the budget in FLOPs (e.g. 5e13flops)`,
