@@ -1,6 +1,5 @@
 // The pre-training config: one zod schema, with a field for every CLI flag (and a flag for every
 // field; see src/cli/pretrain.ts). A run stores its resolved config as RUN/config.json.
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
 import { readInputText } from '../io/input-file.js';
