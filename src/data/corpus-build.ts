@@ -89,6 +89,24 @@ interface Force {
   validation: boolean;
 }
 
+/**
+ * Refuses a corpus of fewer than two documents before any tokenizer is trained or text encoded:
+ * the split needs one document on each side. Reads only until the second document (a corpus of
+ * one 50 MB line is read once, in about a second, instead of being refused after tokenizing).
+ */
+export async function checkTwoDocuments(specs: readonly string[], corpus?: CorpusOptions): Promise<void> {
+  let docs = 0;
+  for await (const _ of streamCorpus(specs, { ...corpus, onRawBytes: undefined, warn: () => {} }))
+    if (++docs >= 2) return;
+  throw fewDocuments(specs, docs);
+}
+
+function fewDocuments(specs: readonly string[], docs: number): GrowbertError {
+  return new GrowbertError(
+    `the corpus (${specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
+  );
+}
+
 /** Open the caches in `opts.dir` if they were built from these inputs, else build (or resume) them. */
 export async function ensureCorpusCaches(opts: CorpusCachesOptions): Promise<CorpusCaches> {
   checkValidationFraction(opts.validationFraction);
@@ -245,11 +263,7 @@ async function buildPass(
   }
 
   const docs = ordinal;
-  if (docs < 2) {
-    throw new GrowbertError(
-      `the corpus (${opts.specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
-    );
-  }
+  if (docs < 2) throw fewDocuments(opts.specs, docs);
   if (counts.validation === 0 && fraction > 0)
     return unbalanced(recordPath, { ordinal: state.min!.ordinal, validation: true });
   if (counts.train === 0) return unbalanced(recordPath, { ordinal: state.max!.ordinal, validation: false });

@@ -11,6 +11,7 @@ import { fsStep, isWithin, realPath } from '../io/out-guard.js';
 import {
   BertTokenizer,
   EncoderPool,
+  checkTwoDocuments,
   Masker,
   SequenceSource,
   corpusHash,
@@ -73,6 +74,8 @@ export async function prepareCorpus(
     say?.(
       `data: note: ${source.repeated.length} input(s) named more than once are read once (${source.repeated.slice(0, 3).join(', ')}${source.repeated.length > 3 ? ', ...' : ''})`,
     );
+  // a one-document corpus (a book on one line) is refused now, not after training and tokenizing
+  await checkTwoDocuments(d.specs, corpus);
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
     tokenizer = BertTokenizer.fromFile(d.tokenizer); // a missing file, a FIFO or a link loop: one line
