@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import { launchEnv, workerEnv } from '../parallel/env.js';
-import { launch, threadsPerWorker, watchLauncher } from '../parallel/launch.js';
+import { launch, threadsPerWorker, watchLauncher, watchParent } from '../parallel/launch.js';
 import { requireDistributed } from '../parallel/process-group.js';
 import { checkRendezvousFile } from '../parallel/rendezvous.js';
 import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
@@ -92,6 +92,8 @@ export function registerPretrain(program: Command): void {
       return;
     }
     if (worker) watchLauncher(worker.rank);
+    else if (process.env.GROWBERT_COMPARE_CHILD === '1')
+      watchParent('the compare that started this run exited; stopping');
     // Signals stop the run cleanly from here on, including during data preparation (src/train/signals.ts).
     const r = await withStopSignals(() => pretrain(config, { progress: config.runtime.progress }));
     if (!worker || worker.rank === 0)
