@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GrowbertError } from '../io/errors.js';
 import type { NativeOps } from './native-api.js';
 
 /** An opaque native handle owning one libtorch tensor. */
@@ -33,7 +34,7 @@ function findAddon(): string {
     const p = path.resolve(here, up, dir, 'growbert.node');
     if (fs.existsSync(p)) return p;
   }
-  throw new Error(`growbert native addon not built (${dir}/growbert.node missing): run \`npm run setup\``);
+  throw new GrowbertError(`growbert native addon not built (${dir}/growbert.node missing): run \`npm run setup\``);
 }
 
 // libtorch's OpenMP threads spin for a while after each parallel region; OpenBLAS, which Debian's
@@ -45,4 +46,19 @@ if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === 
   process.env.OMP_WAIT_POLICY = 'PASSIVE';
 
 const require = createRequire(import.meta.url);
-export const native: NativeAddon = require(findAddon());
+
+// A failed load (libtorch's libraries gone from a damaged .venv, an addon built for another Node)
+// is one line naming the cause and the fix, for the CLI (bin/growbert.js prints it) and for a
+// library user alike, not the loader's stack.
+function loadAddon(): NativeAddon {
+  const file = findAddon();
+  try {
+    return require(file) as NativeAddon;
+  } catch (e) {
+    const why = String((e as Error).message).split('\n')[0]!.replace(`${file}: `, '');
+    throw new GrowbertError(
+      `cannot load the native addon ${file}: ${why}; run \`npm run setup\` in the growbert folder (it checks libtorch and repairs a damaged .venv)`,
+    );
+  }
+}
+export const native: NativeAddon = loadAddon();
