@@ -223,7 +223,8 @@ export class BertTokenizer {
     maxLength?: number,
   ): { ids: Int32Array; typeIds: Int32Array } {
     let ia = typeof a === 'string' ? this.encode(a) : a;
-    let ib = b === undefined ? undefined : typeof b === 'string' ? this.encode(b) : b;
+    // an empty second text is no second text, as in transformers (`tok(a, '')` is `tok(a)`; ' ' is a pair)
+    let ib = b === undefined || b === '' ? undefined : typeof b === 'string' ? this.encode(b) : b;
     const specials = ib === undefined ? 2 : 3;
     if (maxLength !== undefined) {
       const budget = maxLength - specials;
@@ -231,7 +232,10 @@ export class BertTokenizer {
         throw new GrowbertError(
           `max length ${maxLength} is too short for the special tokens; use at least ${specials}`,
         );
-      const [la, lb] = longestFirst(ia.length, ib?.length ?? 0, budget);
+      // as Hugging Face: each text is first cut to whole words holding maxLength tokens, then the pair
+      ia = this.cutAtWord(ia, maxLength);
+      ib = ib && this.cutAtWord(ib, maxLength);
+      const [la, lb] = longestFirst(ia.length, ib?.length ?? 0, maxLength, ib !== undefined);
       ia = ia.subarray(0, la);
       ib = ib?.subarray(0, lb);
     }
@@ -249,6 +253,17 @@ export class BertTokenizer {
       typeIds.fill(1, off);
     }
     return { ids, typeIds };
+  }
+
+  /**
+   * `ids` cut after the word holding its `n`-th token (whole words up to at least n tokens): what
+   * tokenizers keeps of one text before it truncates a pair (it stops encoding there).
+   */
+  private cutAtWord(ids: Int32Array, n: number): Int32Array {
+    if (ids.length <= n) return ids;
+    let end = n;
+    while (end < ids.length && this.continuation[ids[end]!]) end++;
+    return ids.subarray(0, end);
   }
 
   /** Text for ids, as the Hugging Face decoder gives it (specials skipped by default). */
@@ -318,13 +333,16 @@ export class BertTokenizer {
 }
 
 /**
- * The lengths Hugging Face's `longest_first` truncation (tokenizers' `truncate_encodings`, which
- * transformers' BertTokenizer runs) keeps of a pair of `la` and `lb` tokens within `budget`:
- * when only the longer one must shrink it keeps what the shorter leaves; when both must, each
- * keeps half, and an odd budget's spare token goes to the longer one (to the second on a tie).
- * A single text (lb 0) keeps its first `budget` tokens.
+ * The lengths Hugging Face's `longest_first` truncation keeps of a text of `la` tokens and one of
+ * `lb` (`pair`; else a single text) within `maxLength` positions, special tokens included
+ * (tokenizers' `truncate_encodings`): when only the longer must shrink it keeps what the shorter
+ * leaves; when both must, each keeps half, and an odd budget's spare token goes to the longer one
+ * (to the second on a tie). transformers 5.18 over tokenizers 0.23 first cuts each text after the
+ * word holding its maxLength-th token (`encodePair` does: cutAtWord); with that, this equals it on
+ * a grid of 50,000 lengths and word sizes and in the interop suite (test/export/interop.test.ts).
  */
-export function longestFirst(la: number, lb: number, budget: number): [number, number] {
+export function longestFirst(la: number, lb: number, maxLength: number, pair = lb > 0): [number, number] {
+  const budget = maxLength - (pair ? 3 : 2);
   if (la + lb <= budget) return [la, lb];
   const swap = la > lb;
   let n1 = swap ? lb : la; // the shorter

@@ -2,8 +2,8 @@
 // `__proto__`, `toString`) keep their ids through fromVocab, vocab.txt and tokenizer.json (a
 // plain object dropped `constructor` and turned `__proto__` into undefined); a vocab.txt that
 // starts with a byte-order mark loads; a FIFO as the tokenizer file is refused before it is
-// opened; pair truncation keeps what Hugging Face's longest_first keeps (the interop suite checks
-// the same against transformers itself).
+// opened; pair truncation keeps what Hugging Face's longest_first keeps, each text first cut at a
+// word boundary as tokenizers does (the interop suite checks the same against transformers itself).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -55,27 +55,43 @@ test('a vocab.txt with a byte-order mark loads; a FIFO as tokenizer file is refu
 });
 
 test("pair truncation keeps what Hugging Face's longest_first keeps", () => {
-  // [la, lb, budget] -> kept: the spare token of an odd budget goes to the longer text, to B on a tie
+  // [la, lb, maxLength] -> kept: the spare token of an odd budget goes to the longer text, to B on a tie
   const cases: [number, number, number, [number, number]][] = [
-    [50, 50, 61, [30, 31]],
-    [60, 50, 61, [31, 30]],
-    [50, 60, 61, [30, 31]],
-    [50, 50, 62, [31, 31]],
-    [10, 100, 61, [10, 51]],
-    [100, 10, 61, [51, 10]],
-    [100, 0, 61, [61, 0]],
-    [3, 4, 61, [3, 4]],
-    [40, 30, 61, [31, 30]],
-    [31, 31, 61, [30, 31]],
-    [1, 1, 1, [0, 1]],
-    [5, 5, 0, [0, 0]],
+    [50, 50, 64, [30, 31]],
+    [60, 50, 64, [31, 30]],
+    [50, 60, 64, [30, 31]],
+    [50, 50, 65, [31, 31]],
+    [10, 100, 64, [10, 51]],
+    [100, 10, 64, [51, 10]],
+    [100, 70, 64, [31, 30]],
+    [64, 64, 64, [30, 31]],
+    [3, 4, 64, [3, 4]],
+    [40, 30, 64, [31, 30]],
+    [31, 31, 64, [30, 31]],
+    [1, 1, 4, [0, 1]],
+    [5, 5, 3, [0, 0]],
+    [6, 6, 6, [1, 2]],
+    [6, 5, 6, [2, 1]],
   ];
-  for (const [la, lb, budget, want] of cases)
-    assert.deepEqual(longestFirst(la, lb, budget), want, `${la} ${lb} ${budget}`);
+  for (const [la, lb, n, want] of cases) assert.deepEqual(longestFirst(la, lb, n), want, `${la} ${lb} ${n}`);
+  assert.deepEqual(longestFirst(100, 0, 64, false), [62, 0], 'a single text keeps maxLength - 2');
   const tok = BertTokenizer.fromVocab(TOKENS);
   const a = Int32Array.from({ length: 50 }, () => 5);
   const b = Int32Array.from({ length: 50 }, () => 6);
   const { ids, typeIds } = tok.encodePair(a, b, 64);
   assert.equal(ids.length, 64);
   assert.equal(typeIds.filter((t) => t === 1).length, 31 + 1, 'B keeps 31 tokens and its [SEP]');
+  // each text is first cut after the word holding its maxLength-th token: two 100-token texts of
+  // one-token words tie at 64 (B gets the spare); a 3-token word across position 64 makes A 66 long
+  const the = tok.tokenToId('whale')!;
+  const words = (n: number) => Int32Array.from({ length: n }, () => the);
+  const tie = tok.encodePair(words(100), words(70), 64).typeIds;
+  assert.equal(tie.filter((t) => t === 1).length, 31 + 1, 'both cut to 64: a tie');
+  const s = tok.tokenToId('##s')!;
+  const across = Int32Array.from({ length: 100 }, (_, i) => (i === 64 || i === 65 ? s : the)); // word 63..65
+  const long = tok.encodePair(across, words(70), 64).typeIds;
+  assert.equal(long.filter((t) => t === 0).length, 31 + 2, 'A (66 after the word cut) is longer: it gets the spare');
+  // an empty second text is no second text (transformers: tok(a, '') is tok(a)); ' ' is an empty pair
+  assert.deepEqual([...tok.encodePair('whale', '').ids], [...tok.encodePair('whale').ids]);
+  assert.equal(tok.encodePair('whale', ' ').ids.length, 4);
 });
