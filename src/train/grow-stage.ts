@@ -3,7 +3,7 @@
 // `event: "grow"` line; and each stage reads its data at its own batch and sequence length,
 // continuing the previous stage's position in the corpus and its masking RNG.
 import type { Masker, SequenceSource } from '../data/index.js';
-import { checkPreservation, grow } from '../grow/index.js';
+import { checkPreservation, grow, type PreservationReport } from '../grow/index.js';
 import { growableShape, type BertForMaskedLM } from '../model/index.js';
 import type { ResolvedStage } from '../schedule/plan.js';
 import { dispose, noGrad } from '../tensor/index.js';
@@ -35,6 +35,27 @@ export function stageData(
     g.dispose();
   }
   return { stream, masker };
+}
+
+/** A growth line's own fields: the new stage, the preservation check, and the new shape. */
+function growthFields(next: ResolvedStage, preserving: boolean, report: PreservationReport) {
+  const t = next.config;
+  return {
+    event: 'grow',
+    stage: next.index,
+    optimizerPolicy: next.stage.optimizer,
+    preserving,
+    ...report,
+    // The new stage's shape, for the dashboard and TensorBoard's growth/event text.
+    stageName: next.name,
+    layers: t.numHiddenLayers,
+    hidden: t.hiddenSize,
+    ffn: t.intermediateSize,
+    heads: t.numAttentionHeads,
+    pooling: t.poolingSize,
+    batchSize: next.batchSize,
+    seqLength: next.seqLength,
+  };
 }
 
 /** Grows ctx's model and optimizer into stage `next`, logging (and reporting) the preservation check. */
@@ -75,23 +96,7 @@ export function growInto(
     ctx.dp.attach([...optimizer.params.values()]);
   }
   const p = ctx.progress;
-  ctx.metrics.append({
-    ...progressFields(p),
-    event: 'grow',
-    stage: next.index,
-    optimizerPolicy: policy,
-    preserving: r.preserving,
-    ...report,
-    // The new stage's shape, for the dashboard and TensorBoard's growth/event text.
-    stageName: next.name,
-    layers: t.numHiddenLayers,
-    hidden: t.hiddenSize,
-    ffn: t.intermediateSize,
-    heads: t.numAttentionHeads,
-    pooling: t.poolingSize,
-    batchSize: next.batchSize,
-    seqLength: next.seqLength,
-  });
+  ctx.metrics.append({ ...progressFields(p), ...growthFields(next, r.preserving, report) });
   ctx.emit?.({
     type: 'growth',
     step: p.step,

@@ -7,38 +7,26 @@
 // and a checkpoint is written at once, so a run resumes in any stage, right after a growth event
 // too. One process and each rank of a data-parallel run take the same path.
 import { GrowbertError } from '../io/errors.js';
-import { ProgressBar, formatDuration } from '../io/progress.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
 import { stageLr, type ResolvedStage } from '../schedule/plan.js';
-import type { Schedule as LrSchedule } from '../schedule/lr.js';
-import type { Schedule } from '../schedule/schedule.js';
-import { choosePrecision, dispose, manualSeed, noGrad, retainFreedMemory, type Device } from '../tensor/index.js';
+import { choosePrecision, dispose, manualSeed, noGrad, type Device } from '../tensor/index.js';
 import { DataParallel } from '../parallel/data-parallel.js';
 import { workerEnv } from '../parallel/env.js';
-import { clockSeconds, type Clock, type StagePace } from './budget-clock.js';
+import { clockSeconds, type Clock } from './budget-clock.js';
 import type { CheckpointData } from './checkpoint.js';
 import { resolveConfig, type PretrainConfig, type ResolvedConfig } from './config.js';
-import { paddingReport, prepareCorpus, validationSet, type ModelBatch, type PreparedCorpus } from './data.js';
+import { paddingReport, prepareCorpus, validationSet, type PreparedCorpus } from './data.js';
 import type { PretrainEventListener } from './events.js';
 import { checkFits } from './fit-check.js';
-import { growInto, stageData } from './grow-stage.js';
-import { optimizerFor, type Optimizer } from './optim/index.js';
+import { stageData } from './grow-stage.js';
+import { optimizerFor } from './optim/index.js';
 import { planStages, runBudget } from './plan-stages.js';
 import { RunDir } from './run-dir.js';
 import { modelConfigFor, setupRuntime } from './runtime.js';
-import { stageEnd, stagePaces, type StageRecord, type StageStart } from './stage-record.js';
-import { runTexts } from './tensorboard.js';
+import { stagePaces, type StageRecord, type StageStart } from './stage-record.js';
+import { beginTraining, report, trainStages, trainingContext, type RunPlan, type Start } from './train-stages.js';
 import { Interrupted } from './signals.js';
-import {
-  NullMetricsLog,
-  restoreContext,
-  runEval,
-  runSteps,
-  saveContext,
-  withInterrupt,
-  type Progress,
-  type TrainContext,
-} from './trainer.js';
+import { restoreContext, type Progress } from './trainer.js';
 
 export interface PretrainOptions {
   /** show a progress bar (the CLI's --progress) */
@@ -86,13 +74,10 @@ export async function pretrain(input: PretrainConfig, o: PretrainOptions = {}): 
   });
 }
 
-/**
- * Runs `body` as this process's part of the run: the only process, or one rank of a data-parallel
- * run when started as a torchrun-style worker (RANK and WORLD_SIZE in its environment, a world
- * size above 1: src/parallel/env.ts, docs/distributed.md). Rank 0 reports for the run, the others
- * are quiet. Guarantees on return: the process group is gone and the run's lock released (not
- * only on exit).
- */
+/** Runs `body` on this process or rank. Guarantees: the process group is gone and the run's lock released. */
+// A torchrun-style worker (RANK and WORLD_SIZE in its environment, a world size above 1:
+// src/parallel/env.ts, docs/distributed.md) is one rank of a data-parallel run; rank 0 reports
+// for the run, the others are quiet. The lock goes as soon as the run ends, not only on exit.
 async function onWorkers<T>(
   c: ResolvedConfig,
   o: PretrainOptions,
@@ -122,11 +107,9 @@ async function onWorkers<T>(
   }
 }
 
-/**
- * Open the run. Returns with the folder checked for this start (a fresh run overwrites no run; a
- * resume has one, and keeps its budget's unit and clock) and, when it exists, locked and tidied;
- * a resume knows its checkpoint and reads its data with the run's own tokenizer.
- */
+/** Open the run. Guarantees: the folder fits this start, locked and tidied if it exists; a resume knows where from. */
+// A fresh run overwrites no run; a resume has one, keeps its budget's unit and clock, and reads
+// its data with the run's own tokenizer.
 function openRun(c: ResolvedConfig, say: (l: string) => void, dp?: DataParallel) {
   const leader = !dp || dp.isLeader;
   const run = new RunDir(c.out);
@@ -139,11 +122,8 @@ function openRun(c: ResolvedConfig, say: (l: string) => void, dp?: DataParallel)
   return { run, resumeFrom, c: { ...c, data: { ...c.data, tokenizer } } };
 }
 
-/**
- * Device and precision. Returns with this process's threads and device set, the precision chosen
- * for that device (--precision auto becomes fp32 or bf16 here; the saved config keeps 'auto'), and
- * the model's shape and size checked against it, before any data work.
- */
+/** Device and precision. Guarantees: threads, device and precision set; the model's size fits, before any data work. */
+// --precision auto becomes fp32 or bf16 here, for this device; the saved config keeps 'auto'.
 function setUpDevice(c: ResolvedConfig, dp?: DataParallel) {
   const device = setupRuntime(c, dp);
   const chosen = choosePrecision(c.runtime.precision, device);
@@ -152,10 +132,8 @@ function setUpDevice(c: ResolvedConfig, dp?: DataParallel) {
   return { device, precisionNote: chosen.reason, c: rc };
 }
 
-/**
- * Corpus and tokenizer. Returns the corpus tokenized and cached (data parallel: built by the first
- * worker on each machine, then read by the others), with the run's tokenizer saved in the run folder.
- */
+/** Corpus and tokenizer. Guarantees: the corpus tokenized and cached; the run folder holds its tokenizer. */
+// Data parallel: the first worker on each machine builds the tokenizer and token caches, the others read them.
 async function loadCorpus(
   run: RunDir,
   c: ResolvedConfig,
@@ -173,26 +151,7 @@ async function loadCorpus(
   return corpus;
 }
 
-/** What planning settles; nothing of it is written until training begins. */
-interface RunPlan {
-  schedule: Schedule;
-  stages: ResolvedStage[];
-  /** writes schedule.json (once the start is known to go ahead) */
-  savePlan: () => void;
-  totalSteps: number;
-  warmupSteps: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  paces: Omit<StagePace, 'startStep'>[];
-  lr: LrSchedule;
-  /** always at the target's sequence length: losses compare across stages and schedules */
-  valSet: ModelBatch[];
-}
-
-/**
- * Plan the stages. Returns every stage with its shape and steps (the same on every rank: rank 0
- * plans), the LR schedule, the cadences that scale with the planned steps, and the validation set.
- */
+/** Plan the stages. Guarantees: each stage's shape and steps (rank 0's on every rank), LR, cadences, validation set. */
 function planRun(
   input: PretrainConfig,
   c: ResolvedConfig,
@@ -220,22 +179,9 @@ function planRun(
   return { schedule, stages, savePlan, totalSteps, warmupSteps, evalEvery, checkpointEvery, paces, lr, valSet };
 }
 
-/** Where training starts: model, optimizer and data, the progress so far, and the stage it is in. */
-interface Start {
-  model: BertForMaskedLM;
-  optimizer: Optimizer;
-  data: ReturnType<typeof stageData>;
-  progress: Progress;
-  /** the current stage and where it began (a time-driven stage before it may end off its planned step) */
-  at: { stage: number; start: StageStart };
-  resumed: boolean;
-}
-
-/**
- * Start or resume the model and optimizer. Returns them, with the data position, the same on every
- * rank: fresh (seeded) at step 0, or the checkpoint's. A resume with nothing left to train is
- * refused here, before anything in the run folder changes: a finished run stays finished.
- */
+/** Start or resume. Guarantees: model, optimizer and data position, alike on every rank; a finished run stays so. */
+// Fresh (seeded) at step 0, or the checkpoint's. A resume with nothing left to train is refused
+// here, before anything in the run folder changes.
 function startModel(
   run: RunDir,
   c: ResolvedConfig,
@@ -293,155 +239,4 @@ function checkLeftToTrain(run: RunDir, p: Progress, plan: RunPlan, clock: Clock)
     throw new GrowbertError(
       `${run.dir} has already trained ${clockSeconds(p, clock).toFixed(1)} s of its ${end} s budget (${clock} clock); give a larger --budget to train further`,
     );
-}
-
-/** The training loop's context, built in one place from what the phases settled. */
-function trainingContext(p: {
-  input: PretrainConfig;
-  c: ResolvedConfig;
-  run: RunDir;
-  plan: RunPlan;
-  start: Start;
-  device: Device;
-  say: (l: string) => void;
-  dp?: DataParallel;
-  emit?: PretrainEventListener;
-}): TrainContext<BertForMaskedLM> {
-  const { c, plan, start, emit } = p;
-  const metrics = !p.dp || p.dp.isLeader ? p.run.metrics() : new NullMetricsLog(p.run.dir);
-  if (emit) metrics.attach({ write: (line) => emit({ type: 'metrics', line }), close: () => {} });
-  return {
-    run: p.run,
-    model: start.model,
-    optimizer: start.optimizer,
-    ...start.data,
-    device: p.device,
-    valSet: plan.valSet,
-    lr: plan.lr,
-    bf16: c.runtime.precision === 'bf16',
-    clipNorm: c.train.clipNorm,
-    gradAccumulation: c.train.gradAccumulation,
-    evalEvery: plan.evalEvery,
-    checkpointEvery: plan.checkpointEvery,
-    keepCheckpoints: c.train.keepCheckpoints,
-    logEvery: c.train.logEvery,
-    metrics,
-    progress: start.progress,
-    extra: () => ({ config: p.input, schedule: plan.schedule.name, stage: start.at.stage, stageStart: start.at.start }),
-    flopsPerStep: plan.stages[start.at.stage].flopsPerStep,
-    tags: { stage: start.at.stage },
-    say: p.say,
-    dp: p.dp,
-    clock: c.clock,
-    emit,
-  };
-}
-
-/**
- * Returns with the run folder committed to this start (a resume's later metrics lines dropped,
- * the plan saved, a new TensorBoard event file open), the run's summary said, and the progress
- * bar at the current step.
- */
-function beginTraining(
-  ctx: TrainContext<BertForMaskedLM>,
-  c: ResolvedConfig,
-  plan: RunPlan,
-  start: Start,
-  o: { precisionNote: string; progress?: boolean },
-): void {
-  const { stages, totalSteps } = plan;
-  const leader = !ctx.dp || ctx.dp.isLeader;
-  if (start.resumed) {
-    ctx.metrics.truncateAfter(ctx.progress.step);
-    ctx.say(`resuming ${ctx.run.dir} at step ${ctx.progress.step} (stage ${start.at.stage + 1} of ${stages.length})`);
-  }
-  plan.savePlan();
-  // The TensorBoard event file (rank 0): a new one for each start or resume, closed when training ends.
-  if (leader && c.train.tensorboard)
-    ctx.metrics.attach(
-      ctx.run.openEventFile({
-        step: ctx.progress.step,
-        texts: runTexts({ ...c, train: { ...c.train, warmupSteps: plan.warmupSteps } }, stages),
-        growthSteps: stages.slice(1).map((s) => s.startStep),
-      }),
-    );
-  const shape = (m: BertConfig, st: ResolvedStage) =>
-    `${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, FFN ${m.intermediateSize}${m.poolingSize > 1 ? `, pooling ${m.poolingSize}` : ''}${m.ffnRank ? `, FFN rank ${m.ffnRank}` : ''}, ${st.batchSize}x${st.seqLength}`;
-  if (leader) ctx.say(`precision: ${o.precisionNote}`);
-  const dp = ctx.dp;
-  ctx.say(
-    `schedule ${plan.schedule.name}: ${stages.map((s) => `${s.name} ${s.steps} steps (${shape(s.config, s)})`).join('; ')}; ${totalSteps} steps on ${ctx.device}${ctx.bf16 ? ' (bf16)' : ''}${dp ? `, data-parallel over ${dp.worldSize} workers (${dp.pg.backend})` : ''}`,
-  );
-  dp?.attach([...ctx.optimizer.params.values()]);
-  ctx.bar = new ProgressBar({ total: totalSteps, label: 'pretrain', unit: 'steps', enabled: o.progress });
-  ctx.bar.update(ctx.progress.step);
-}
-
-/**
- * Train the stages. Returns when the last stage is done: each stage trained to its end, and
- * between two stages the model grown into the next, evaluated and checkpointed at once. A signal
- * or an abort stops it after a step with a checkpoint (Interrupted); training's resources (the
- * event file, the gradient reducer, the memory kept for reuse) are released however it ends.
- */
-async function trainStages(
-  ctx: TrainContext<BertForMaskedLM>,
-  c: ResolvedConfig,
-  plan: RunPlan,
-  corpus: PreparedCorpus,
-  start: Start,
-  abort?: AbortSignal,
-): Promise<StageRecord[]> {
-  const { at } = start;
-  const records: StageRecord[] = [];
-  const releaseMemory = retainFreedMemory(); // each step reuses the last one's freed memory
-  try {
-    await withInterrupt(async (stop) => {
-      ctx.stop = stop;
-      for (let resumed = start.resumed; ; resumed = false) {
-        const st = plan.stages[at.stage];
-        const model = ctx.model.config;
-        ctx.emit?.({ type: 'stage-start', stage: at.stage, name: st.name, step: ctx.progress.step, model, resumed });
-        await runSteps(ctx, { ...plan.paces[at.stage], startStep: at.start.step });
-        records.push(stageEnd(ctx, st, at.start, c.clock));
-        ctx.emit?.({ type: 'stage-end', record: records[records.length - 1] });
-        if (at.stage + 1 >= plan.stages.length) return;
-        growInto(ctx, c, plan.stages[at.stage + 1], ctx.say);
-        at.stage++;
-        const p = ctx.progress;
-        at.start = { step: p.step, seconds: p.seconds, cpuSeconds: p.cpuSeconds ?? 0 };
-        const next = plan.stages[at.stage];
-        Object.assign(ctx, stageData(corpus, c, next, ctx), {
-          flopsPerStep: next.flopsPerStep,
-          tags: { stage: at.stage },
-        });
-        runEval(ctx); // the curve shows the loss right after growth
-        saveContext(ctx);
-      }
-    }, abort);
-  } catch (e) {
-    throw ctx.dp && !(e instanceof Interrupted) ? await ctx.dp.explain(e, `training (step ${ctx.progress.step})`) : e;
-  } finally {
-    ctx.bar?.finish();
-    ctx.metrics.close();
-    ctx.dp?.detach();
-    releaseMemory();
-  }
-  return records;
-}
-
-/** Report. Says the run's last line (steps, time, the final validation) and returns its result. */
-function report(ctx: TrainContext<BertForMaskedLM>, c: ResolvedConfig, plan: RunPlan, records: StageRecord[]) {
-  const p = ctx.progress;
-  const e = p.lastEval;
-  ctx.say(
-    `done: ${p.step} steps in ${formatDuration(p.seconds)}${c.clock === 'cpu' ? ` (CPU time ${formatDuration(clockSeconds(p, 'cpu'))})` : ''}${e ? `; validation loss ${e.valLoss.toFixed(4)}, perplexity ${e.valPerplexity.toFixed(1)}, masked-token accuracy ${(100 * e.valAccuracy).toFixed(1)}%` : ''}`,
-  );
-  const r: PretrainResult = {
-    runDir: ctx.run.dir,
-    progress: p,
-    modelConfig: ctx.model.config,
-    stages: plan.stages,
-    stageRecords: records,
-  };
-  return r;
 }

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { fsStep, guardOut, ownedName, realPath } from '../io/out-guard.js';
+import { fsStep, guardOut, isWithin, ownedName, realPath } from '../io/out-guard.js';
 import { BertTokenizer } from '../data/tokenizer.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
 import type { Budget } from '../schedule/plan.js';
@@ -224,7 +224,7 @@ export class RunDir {
       if (made) {
         fs.rmSync(this.paths.marker, { force: true });
         // the folders this call made, innermost first, each only when empty (rmdir never deletes content)
-        for (let d = path.resolve(this.dir); isWithinOrSame(d, path.resolve(made)); d = path.dirname(d))
+        for (let d = path.resolve(this.dir); isWithin(d, path.resolve(made)); d = path.dirname(d))
           try {
             fs.rmdirSync(d);
           } catch {
@@ -286,9 +286,7 @@ export class RunDir {
   saveConfig(input: PretrainConfig): void {
     const { rdzvFile: _launchOnly, ...dist } = input.dist;
     const saved = { ...input, data: absoluteDataPaths(input.data), dist };
-    fsStep('create the run folder', this.dir, () =>
-      atomicWriteFile(this.paths.config, JSON.stringify(saved, null, 2) + '\n'),
-    );
+    fsStep('create the run folder', this.dir, () => this.writeConfig(saved));
   }
 
   /** Writes config.json as given (a run that `grow` or `import` builds). */
@@ -382,8 +380,6 @@ export class RunDir {
     return { model, config, tokenizer: this.loadTokenizer(), checkpoint, run: this, trainer: data.trainer };
   }
 }
-
-const isWithinOrSame = (inner: string, outer: string) => inner === outer || inner.startsWith(outer + path.sep);
 
 /** Loads the model (and tokenizer) of a run's latest checkpoint, or of a checkpoint folder. */
 export function loadRunModel(runOrCkpt: string, opts: { device?: Device } = {}): LoadedModel {

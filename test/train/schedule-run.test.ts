@@ -235,7 +235,7 @@ test('LR policy continue vs restart at the boundary', async () => {
   assert.notDeepEqual(lossC.slice(7), lossR.slice(7));
 });
 
-/** Runs fn with stderr and the console captured (stdout carries the test runner's own reports): what the run printed. */
+/** What fn printed: stderr and the console (stdout carries the test runner's own reports). */
 async function printed(fn: () => Promise<unknown>): Promise<string> {
   const saved = [process.stderr.write, console.log, console.error, console.warn] as const;
   let text = '';
