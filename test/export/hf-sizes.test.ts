@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { exportRunToHf } from '../../src/export/hf.js';
 import { importHfToRun } from '../../src/export/hf-import.js';
 import { dispose, loadSafetensors, saveSafetensors, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 import { TINY, makeRun, smallTokenizer, tmpDir } from './helpers.js';
 
 const root = tmpDir('growbert-hf-sizes-');

@@ -1,9 +1,11 @@
 // What the dashboard reads from a runs folder, read-only: which run and compare folders it holds,
 // and each run's config and plan (its metrics: metrics-index.ts). Everything tolerates folders that
 // are half-written or removed meanwhile. Every file is read through safe-path.ts (regular files
-// inside the runs folder only).
+// inside the runs folder only); where a run keeps each file is the run folder's layout (RunDir's
+// paths, src/train/run.ts: that module alone, so the dashboard never loads the tensor addon).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runPaths } from '../../train/run.js';
 import { readTextInside } from './safe-path.js';
 
 export interface RunEntry {
@@ -27,7 +29,8 @@ function statOrNull(p: string): fs.Stats | null {
 
 function kindOf(dir: string): RunEntry['kind'] | null {
   if (statOrNull(path.join(dir, 'results.json')) || statOrNull(path.join(dir, 'report.md'))) return 'compare';
-  if (statOrNull(path.join(dir, 'metrics.jsonl')) || statOrNull(path.join(dir, 'config.json'))) return 'run';
+  const run = runPaths(dir);
+  if (statOrNull(run.metrics) || statOrNull(run.config)) return 'run';
   return null;
 }
 
@@ -37,7 +40,7 @@ export function listRuns(root: string): RunEntry[] {
   const walk = (dir: string, id: string, depth: number) => {
     const kind = kindOf(dir);
     if (kind) {
-      const s = statOrNull(path.join(dir, 'metrics.jsonl')) ?? statOrNull(dir);
+      const s = statOrNull(runPaths(dir).metrics) ?? statOrNull(dir);
       if (s) out.push({ id, kind, updated: s.mtimeMs });
       if (kind === 'run') return; // a run's own subfolders hold no runs
     }

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runPaths } from '../../train/run.js';
 import { FONT_FILES } from '../text-metrics.js';
 import { NotAFile, PathRefused, decodePath, openInside, resolveUnder } from './safe-path.js';
 import { MetricsIndexes } from './metrics-index.js';
@@ -145,7 +146,7 @@ export class Dashboard {
     const dir = this.dirParam(params);
     const offset = Number(params.get('offset') ?? 0);
     const from = { file: params.get('file') ?? undefined, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 };
-    const index = this.metrics.get(path.join(dir, 'metrics.jsonl'));
+    const index = this.metrics.get(runPaths(dir).metrics);
     if (index) await index.advance();
     const chunk = index?.view(from) ?? { file: '', offset: 0, reset: from.offset !== 0, lines: [] };
     const first = chunk.reset || !(offset > 0);
@@ -153,8 +154,8 @@ export class Dashboard {
     if (!first) return chunk;
     return {
       ...chunk,
-      config: readJson(this.root, path.join(dir, 'config.json')),
-      schedule: readJson(this.root, path.join(dir, 'schedule.json')),
+      config: readJson(this.root, runPaths(dir).config),
+      schedule: readJson(this.root, runPaths(dir).schedule),
     };
   }
 
