@@ -166,10 +166,14 @@ export function warnMissingTexts(
   at: number[],
 ): void {
   if (!at.length) return;
-  (opts.warn ?? ((l: string) => console.error(`growbert: warning: ${l}`)))(
-    `${file}: ${at.length} ${unit}(s) with no text (null in "${field}") skipped, e.g. ${unit} ${at.slice(0, 3).join(`, ${unit} `)}`,
-  );
+  const line = `${file}: ${at.length} ${unit}(s) with no text (null in "${field}") skipped, e.g. ${unit} ${at.slice(0, 3).join(`, ${unit} `)}`;
+  if (opts.warn) return opts.warn(line);
+  // a run reads a file more than once (tokenizer sample, token caches): the same warning is said once
+  if (warned.has(line)) return;
+  warned.add(line);
+  console.error(`growbert: warning: ${line}`);
 }
+const warned = new Set<string>();
 
 /** JSONL: one JSON object per line with a string text field; blank lines are allowed, null texts skipped. */
 export async function* jsonlDocuments(file: string, opts: DocStreamOptions = {}): AsyncGenerator<Document> {
