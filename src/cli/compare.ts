@@ -6,6 +6,7 @@ import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
 import { CLOCKS, type Clock } from '../train/budget-clock.js';
+import { withStopSignals } from '../train/signals.js';
 
 interface CompareOpts {
   target: string;
@@ -125,26 +126,31 @@ export function registerCompare(program: Command): void {
         throw new GrowbertError(`--clock ${o.clock}: use ${oneOf(CLOCKS)}`);
       const first = Number(o.seed);
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
-      const results = await compare({
-        glue,
-        seeds,
-        parallel: positive(o.parallel, 'parallel'),
-        clock: o.clock as Clock | undefined,
-        target: o.target,
-        schedules: o.schedules
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        budgets: o.budget
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        out: o.out,
-        base,
-        command: `growbert compare ${process.argv.slice(3).join(' ')}`,
-        say: (l) => console.error(l),
-        progress: o.progress,
-      });
+      const parallel = positive(o.parallel, 'parallel');
+      const run = () =>
+        compare({
+          glue,
+          seeds,
+          parallel,
+          clock: o.clock as Clock | undefined,
+          target: o.target,
+          schedules: o.schedules
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          budgets: o.budget
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          out: o.out,
+          base,
+          command: `growbert compare ${process.argv.slice(3).join(' ')}`,
+          say: (l) => console.error(l),
+          progress: o.progress,
+        });
+      // In one process, a signal during the planning or a run's data preparation stops that run after its
+      // first step, with a message (as pretrain does); --parallel passes signals on to its runs itself.
+      const results = (parallel ?? 1) > 1 ? await run() : await withStopSignals(() => run());
       for (const r of results) {
         if (seeds.length > 1) {
           const v = r.seeded.fullBeatsSmallOnly;

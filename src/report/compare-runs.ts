@@ -16,6 +16,7 @@ import { pretrain } from '../train/pretrain.js';
 import { RUN_LOCK, RUN_MARKER } from '../train/run.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor } from '../train/runtime.js';
+import { Interrupted, signalNote } from '../train/signals.js';
 import { runParallel, type ParallelJob } from './compare-parallel.js';
 import type { CompareOptions } from './compare.js';
 
@@ -139,7 +140,17 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
   if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say);
   for (const job of todo) {
     o.say(`compare: ${job.label} -> ${job.config.out}`);
-    await pretrain(job.config, { say: o.say, progress: o.progress });
+    try {
+      await pretrain(job.config, { say: o.say, progress: o.progress });
+    } catch (e) {
+      // pretrain's "continue with --resume" is not how a compare continues
+      if (e instanceof Interrupted)
+        throw new Interrupted(
+          `compare stopped${signalNote(e.signal)} in the run ${job.label} (${job.config.out}); the runs that finished are kept: rerun the same compare to continue (the run cut off starts over)`,
+          e.signal,
+        );
+      throw e;
+    }
     job.done();
   }
 }
