@@ -68,6 +68,10 @@ export function registerPretrain(program: Command): void {
     let base: Record<string, unknown> = opts.config
       ? (readConfigFile(String(opts.config)) as Record<string, unknown>)
       : {};
+    // a run of `compare --parallel` gets its config in a temp file only it reads: gone once read,
+    // so a compare killed outright leaves none behind
+    if (opts.config && process.env.GROWBERT_TEMP_CONFIG === String(opts.config))
+      fs.rmSync(String(opts.config), { force: true });
     if (opts.resume) {
       // A resumed run keeps the config it was started with; flags may still change it (e.g. --max-steps).
       const run = new RunDir(String(opts.out ?? base.out ?? 'runs/latest'));

@@ -39,7 +39,7 @@ function runChild(job: ParallelJob, say: (l: string) => void, running: Running):
   // watches (GROWBERT_COMPARE_CHILD): if this process is killed outright, the runs stop too.
   const child = spawn(process.execPath, [bin, 'pretrain', '--config', file], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, GROWBERT_COMPARE_CHILD: '1' },
+    env: { ...process.env, GROWBERT_COMPARE_CHILD: '1', GROWBERT_TEMP_CONFIG: file },
     detached: true,
   });
   running.children.add(child);
