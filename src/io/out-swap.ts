@@ -10,13 +10,16 @@
 // ("OLD/n exists" iff old n has moved; "TMP/n missing" iff new n has been placed). `recoverSwap`
 // reads the journal and finishes the swap (phase "forward") or puts the old entries back (phase
 // "back", written before an in-process rollback starts); it is driven by that state alone, so a
-// kill during recovery is recovered the same way. Only once every new entry is placed is OLD
-// renamed to DONE and the journal removed; what is left then (DONE, an empty TMP) is deleted.
+// kill during recovery is recovered the same way. A journal growbert did not write (not a regular
+// file, not JSON, paths other than OUT's own temp siblings) is refused, never followed. Only once
+// every new entry is placed is OLD renamed to DONE and the journal removed; what is left then
+// (DONE, an empty TMP) is deleted.
 // Temp siblings of a killed run (TMP, OLD, DONE, named with its pid) are removed once that pid is
 // no longer running; an OLD left without a journal (by growbert before this module) is undone.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from './errors.js';
+import { fileKind } from './input-file.js';
 
 /** What the journal records (paths are absolute). */
 interface Journal {
@@ -118,21 +121,46 @@ function syncDir(dir: string): void {
   }
 }
 
-function readJournal(file: string): Journal | 'torn' | null {
-  let text: string;
+/**
+ * The journal of `out`, or null. It is written whole (a temp file, fsynced, then linked), so one
+ * that is not a regular file, not JSON, or does not describe a replacement of `out` through its
+ * own temp siblings was not written by growbert: it is refused, never followed (its paths would
+ * name what recovery moves and removes).
+ */
+function readJournal(file: string, out: string): Journal | null {
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st) return null;
+  const alien = (why: string) =>
+    new GrowbertError(`${file} ${why}, so it is not a journal growbert wrote for ${out}; move it away and run again`);
+  if (!st.isFile()) throw alien(`is ${fileKind(st)}`);
+  let j: Journal;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      j = JSON.parse(fs.readFileSync(fd, 'utf8')) as Journal;
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code) throw e;
+    throw alien('is not valid JSON');
   }
-  try {
-    const j = JSON.parse(text) as Journal;
-    if (j.version === 1 && Array.isArray(j.moveOut) && Array.isArray(j.moveIn)) return j;
-  } catch {
-    // below
-  }
-  return 'torn';
+  const plain = (names: unknown) =>
+    Array.isArray(names) &&
+    names.every((n) => typeof n === 'string' && n !== '' && n !== '.' && n !== '..' && !n.includes('/'));
+  const sibling = tempSiblings(out, [path.basename(j?.tmp ?? '')])[0];
+  const ok =
+    j?.version === 1 &&
+    Number.isInteger(j.pid) &&
+    j.out === out &&
+    sibling?.kind === 'tmp' &&
+    path.dirname(j.tmp) === path.dirname(out) &&
+    j.old === `${j.tmp}.old` &&
+    plain(j.moveOut) &&
+    plain(j.moveIn) &&
+    (j.phase === 'forward' || j.phase === 'back');
+  if (!ok) throw alien('does not describe a replacement of that folder through its temp siblings');
+  return j;
 }
 
 /**
@@ -219,12 +247,12 @@ function stuck(j: Journal, file: string, e: unknown): GrowbertError {
  * Temp siblings of `out` a writer of it makes: `.OUT.<pid>.<ms>.tmp`, `.old`, `.old.done`, and
  * the journal's own temp file `.OUT.growbert-swap.json.<pid>.tmp`.
  */
-function tempSiblings(out: string): { name: string; pid: number; kind: 'tmp' | 'old' | 'done' }[] {
+function tempSiblings(out: string, only?: string[]): { name: string; pid: number; kind: 'tmp' | 'old' | 'done' }[] {
   const base = path.basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`^\\.${base}\\.(?:(\\d+)\\.\\d+|growbert-swap\\.json\\.(\\d+))\\.tmp(\\.old(\\.done)?)?$`);
   let names: string[];
   try {
-    names = fs.readdirSync(path.dirname(out));
+    names = only ?? fs.readdirSync(path.dirname(out));
   } catch {
     return [];
   }
@@ -242,11 +270,8 @@ function tempSiblings(out: string): { name: string; pid: number; kind: 'tmp' | '
  */
 export function recoverSwap(out: string, say?: (line: string) => void): void {
   const file = journalPath(out);
-  const j = readJournal(file);
-  if (j === 'torn') {
-    // killed while writing the journal: nothing had moved yet (moves start after it is whole)
-    fs.rmSync(file, { force: true });
-  } else if (j) {
+  const j = readJournal(file, out);
+  if (j) {
     if (j.pid !== process.pid && processAlive(j.pid, j.start))
       throw new GrowbertError(
         `growbert process ${j.pid} is replacing ${out} right now (journal ${file}); wait for it to finish, then run again`,

@@ -4,10 +4,11 @@
 // entry is whole somewhere (the folder, OLD or TMP), and the next run's recovery leaves the
 // folder entirely old or entirely new, the user's file beside it untouched, no temp sibling and no
 // journal. A kill during recovery is recovered the same way; an OLD folder an older growbert left
-// is undone; a swap whose process still runs is refused; a torn journal is dropped.
+// is undone; a swap whose process still runs is refused; a journal growbert did not write (not JSON,
+// paths other than the folder's own temp siblings, a FIFO) is refused, never followed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -159,36 +160,54 @@ test('an OLD folder an older growbert left (no journal) is undone: the old outpu
   assert.deepEqual(siblings(out), [`.legacy.${process.pid}.5.tmp`]);
 });
 
-test('a swap whose process still runs is refused; a torn journal is dropped', async () => {
+test('a swap whose process still runs is refused; a journal growbert did not write is refused, not followed', async () => {
   const out = path.join(tmp, 'live');
   makeOld(out);
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
   await new Promise((r) => sleeper.once('spawn', r));
+  const t = path.join(tmp, `.live.${sleeper.pid}.5.tmp`);
+  const j = {
+    version: 1,
+    pid: sleeper.pid,
+    start: processStart(sleeper.pid!),
+    out,
+    tmp: t,
+    old: `${t}.old`,
+    moveOut: [],
+    moveIn: [],
+    phase: 'forward',
+  };
   try {
-    const j = {
-      version: 1,
-      pid: sleeper.pid,
-      start: processStart(sleeper.pid!),
-      out,
-      tmp: 'x',
-      old: 'y',
-      moveOut: [],
-      moveIn: [],
-      phase: 'forward',
-    };
     fs.writeFileSync(journalPath(out), JSON.stringify(j));
     assert.throws(() => recoverSwap(out), /growbert process \d+ is replacing .* right now/);
     // the same pid with another start time is a reused pid, not the writer
-    fs.writeFileSync(
-      journalPath(out),
-      JSON.stringify({ ...j, start: '1', tmp: path.join(tmp, 'nx'), old: path.join(tmp, 'ny') }),
-    );
+    fs.writeFileSync(journalPath(out), JSON.stringify({ ...j, start: '1' }));
     recoverSwap(out);
     assert.equal(assertWhole(out), 'old');
   } finally {
     sleeper.kill();
   }
-  fs.writeFileSync(journalPath(out), '{"version": 1, "pid');
-  recoverSwap(out);
+  const victim = path.join(tmp, 'victim');
+  fs.mkdirSync(victim);
+  fs.writeFileSync(path.join(victim, 'keep.txt'), 'mine');
+  const alien = [
+    ['{"version": 1, "pid', /is not valid JSON/],
+    [JSON.stringify({ ...j, pid: 1, old: victim }), /does not describe a replacement of that folder/],
+    [JSON.stringify({ ...j, pid: 1, tmp: victim, old: `${victim}.old` }), /does not describe/],
+    [JSON.stringify({ ...j, pid: 1, moveOut: ['../victim'] }), /does not describe/],
+    [JSON.stringify({ ...j, pid: 1, out: victim }), /does not describe/],
+  ] as const;
+  for (const [text, re] of alien) {
+    fs.writeFileSync(journalPath(out), text);
+    assert.throws(
+      () => recoverSwap(out),
+      (e: Error) => e.name === 'GrowbertError' && re.test(e.message) && /move it away/.test(e.message),
+    );
+  }
+  fs.rmSync(journalPath(out));
+  execFileSync('mkfifo', [journalPath(out)]);
+  assert.throws(() => recoverSwap(out), /is a FIFO \(named pipe\), so it is not a journal growbert wrote/);
+  fs.rmSync(journalPath(out));
+  assert.equal(fs.readFileSync(path.join(victim, 'keep.txt'), 'utf8'), 'mine');
   assert.equal(assertWhole(out), 'old');
 });
