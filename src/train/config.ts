@@ -216,7 +216,7 @@ export function readConfigFile(file: string): unknown {
  * planned), else maxSteps.
  */
 export function resolveConfig(c: PretrainConfig, totalSteps?: number): ResolvedConfig {
-  if (!(c.preset in PRESETS))
+  if (!Object.hasOwn(PRESETS, c.preset))
     throw new GrowbertError(`unknown preset '${c.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
   const p = TRAIN_PRESETS[c.preset];
   const seqLength = c.data.seqLength ?? p.seqLength;
