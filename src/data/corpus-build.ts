@@ -44,6 +44,8 @@ export interface CorpusCachesOptions {
   source?: CorpusSource;
   /** Tests: called after each build record is written; throwing simulates a kill there. */
   onCheckpoint?: (docsDone: number) => void;
+  /** Checked between documents: true stops the build (StoppedEarly); the next build resumes from its last record. */
+  shouldStop?: () => boolean;
 }
 
 export interface CorpusSummary {
@@ -105,6 +107,14 @@ function fewDocuments(specs: readonly string[], docs: number): GrowbertError {
   return new GrowbertError(
     `the corpus (${specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
   );
+}
+
+/** A build stopped because `shouldStop` said so (a signal): what it wrote is kept and resumed next time. */
+export class StoppedEarly extends Error {
+  constructor(readonly docsRead: number) {
+    super(`token cache build stopped after ${docsRead} documents`);
+    this.name = 'StoppedEarly';
+  }
 }
 
 /** Open the caches in `opts.dir` if they were built from these inputs, else build (or resume) them. */
@@ -243,6 +253,7 @@ async function buildPass(
   try {
     const stream = streamCorpus(opts.specs, { ...opts.corpus, onRawBytes: (n) => (bytes = n) });
     for await (const doc of stream) {
+      if (opts.shouldStop?.()) throw new StoppedEarly(ordinal);
       ordinal++;
       if (ordinal <= state.docsDone) continue; // done before the interruption: read, not encoded
       const k = splitKey(doc.text, seed);
