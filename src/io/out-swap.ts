@@ -182,9 +182,21 @@ export function swapEntries(o: { out: string; tmp: string; old: string; moveOut:
     }
     throw e;
   }
+  const failed = rollOrUndo(j, file);
+  if (failed) throw failed;
+}
+
+/**
+ * Rolls `j` as its phase says; when finishing fails, undoes instead (phase "back", written first)
+ * and returns what made finishing fail. Throws when even undoing fails (nothing is lost then
+ * either: the journal stays and says where every entry is).
+ */
+function rollOrUndo(j: Journal, file: string): unknown {
   try {
     roll(j, file);
+    return null;
   } catch (e) {
+    if (j.phase === 'back') throw stuck(j, file, e);
     j.phase = 'back';
     try {
       writeJournal(file, j, false);
@@ -192,7 +204,7 @@ export function swapEntries(o: { out: string; tmp: string; old: string; moveOut:
     } catch (e2) {
       throw stuck(j, file, e2);
     }
-    throw e;
+    return e;
   }
 }
 
@@ -277,18 +289,7 @@ export function recoverSwap(out: string, say?: (line: string) => void): void {
         `growbert process ${j.pid} is replacing ${out} right now (journal ${file}); wait for it to finish, then run again`,
       );
     say?.(`${out}: ${j.phase === 'forward' ? 'finishing' : 'undoing'} a replacement a killed growbert left`);
-    try {
-      roll(j, file);
-    } catch (e) {
-      if (j.phase === 'back') throw stuck(j, file, e);
-      j.phase = 'back';
-      try {
-        writeJournal(file, j, false);
-        roll(j, file);
-      } catch (e2) {
-        throw stuck(j, file, e2);
-      }
-    }
+    rollOrUndo(j, file); // a replacement that cannot be finished now is undone: the old output comes back
   }
   for (const s of tempSiblings(out)) {
     if (processAlive(s.pid)) continue;
