@@ -57,7 +57,8 @@ const fmt = (x: number) =>
         : `${(x / 1e6).toFixed(2)}M`;
 
 function plan(o: PlanOpts): void {
-  if (!Object.hasOwn(TRAIN_PRESETS, o.target)) throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
+  if (!Object.hasOwn(TRAIN_PRESETS, o.target))
+    throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
   const p = TRAIN_PRESETS[o.target as PresetName];
   const seqLength = positiveInt(o.seqLength, 'seq-length', p.seqLength);
   const batchSize = positiveInt(o.batchSize, 'batch-size', p.batchSize);

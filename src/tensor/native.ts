@@ -55,7 +55,9 @@ function loadAddon(): NativeAddon {
   try {
     return require(file) as NativeAddon;
   } catch (e) {
-    const why = String((e as Error).message).split('\n')[0]!.replace(`${file}: `, '');
+    const why = String((e as Error).message)
+      .split('\n')[0]!
+      .replace(`${file}: `, '');
     throw new GrowbertError(
       `cannot load the native addon ${file}: ${why}; run \`npm run setup\` in the growbert folder (it checks libtorch and repairs a damaged .venv)`,
     );
