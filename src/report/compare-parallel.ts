@@ -19,7 +19,7 @@ export interface ParallelJob {
 }
 
 /** Runs `pretrain` for one job in a child process; its log lines go to `say`, prefixed by the label. */
-function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
+function runChild(job: ParallelJob, say: (l: string) => void, abort?: AbortSignal): Promise<void> {
   const file = path.join(os.tmpdir(), `growbert-compare-${process.pid}-${Date.now()}-${Math.random()}.json`);
   fs.writeFileSync(file, JSON.stringify(job.config));
   const bin = fileURLToPath(new URL('../../../bin/growbert.js', import.meta.url));
@@ -35,9 +35,13 @@ function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
   };
   child.stdout.on('data', forward);
   child.stderr.on('data', forward);
+  // an abort stops the run as SIGTERM does: it finishes its step and saves a checkpoint
+  const stop = () => child.kill('SIGTERM');
+  abort?.addEventListener('abort', stop, { once: true });
   return new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      abort?.removeEventListener('abort', stop);
       fs.rmSync(file, { force: true });
       if (tail.trim()) say(`[${job.label}] ${tail}`);
       if (code === 0) return resolve();
@@ -51,15 +55,24 @@ function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
 }
 
 /** Runs the jobs, `n` at a time, in order; the first failure stops new starts and is thrown once the rest end. */
-export async function runParallel(jobs: ParallelJob[], n: number, say: (l: string) => void): Promise<void> {
+export async function runParallel(
+  jobs: ParallelJob[],
+  n: number,
+  say: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: unknown = null;
   const worker = async () => {
     while (failure === null && next < jobs.length) {
+      if (signal?.aborted) {
+        failure = new GrowbertError('compare: stopped (aborted); rerun it to continue');
+        break;
+      }
       const job = jobs[next++];
       say(`compare: starting ${job.label} -> ${job.config.out}`);
       try {
-        await runChild(job, say);
+        await runChild(job, say, signal);
         job.done();
       } catch (e) {
         failure ??= e;

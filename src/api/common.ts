@@ -1,0 +1,54 @@
+// What every function of the library API (src/api/, exported by src/index.ts) shares: how it logs, how it
+// is stopped, and how its options are checked. The CLI (src/cli/) turns flags into these same options and
+// calls the same functions, so a command and its function cannot drift apart.
+import { z } from 'zod';
+import { GrowbertError, formatZodError } from '../io/errors.js';
+
+/** Options every API function takes. */
+export interface CallOptions {
+  /**
+   * Receives the lines the command line prints as notes and warnings (what was loaded, a precision
+   * choice, a warning about the data). Default: none are printed; pass `console.error` to see them.
+   */
+  log?: (line: string) => void;
+  /**
+   * Stops the work. Long-running functions (pretrain, compare, the dashboard) stop at the next step and
+   * save what they were doing (a checkpoint); the others check it before they start and between parts of
+   * their work. An aborted call rejects with an {@link AbortedError}.
+   */
+  signal?: AbortSignal;
+}
+
+/** The rejection of an API call stopped by its AbortSignal; `checkpoint` says what was saved, if anything. */
+export class AbortedError extends Error {
+  constructor(
+    message: string,
+    readonly checkpoint?: string,
+  ) {
+    super(message);
+    this.name = 'AbortedError';
+  }
+}
+
+/** Throws an AbortedError when `signal` has fired: the check between parts of the work. */
+export function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(`${what}: aborted before it finished; nothing more was done`);
+}
+
+/** Parses options with their schema; a problem is one GrowbertError line naming the field. */
+export function parseOptions<S extends z.ZodTypeAny>(schema: S, input: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(input ?? {});
+  if (!r.success) throw new GrowbertError(formatZodError(r.error, what));
+  return r.data;
+}
+
+/** The log function to use: the caller's, or one that drops the lines. */
+export function logTo(o: CallOptions): (line: string) => void {
+  return o.log ?? (() => {});
+}
+
+/** Device names the API accepts: cpu, cuda or cuda:N (whether one is available is checked when used). */
+export const DeviceSchema = z
+  .string()
+  .regex(/^(cpu|cuda(:\d+)?)$/, 'expected cpu, cuda or cuda:N')
+  .default('cpu');
