@@ -1,22 +1,20 @@
 #!/usr/bin/env node
 // The `growbert` command: the compiled CLI in dist/ (built by `npm run setup` in a checkout; shipped
 // compiled in the npm package). `growbert setup` is answered here, before the CLI loads the native addon
-// it sets up: libtorch and the addon (scripts/setup.mjs in a checkout, scripts/install.mjs in a package).
+// it sets up (src/cli/setup.ts says how).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-if (process.argv[2] === 'setup') {
-  const checkout = existsSync(fileURLToPath(new URL('../tsconfig.json', import.meta.url)));
-  const script = fileURLToPath(new URL(`../scripts/${checkout ? 'setup' : 'install'}.mjs`, import.meta.url));
-  const r = spawnSync(process.execPath, [script, ...process.argv.slice(3)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   console.error('growbert: not built yet; run `npm run setup` in the growbert folder first');
   process.exit(1);
+}
+if (process.argv[2] === 'setup') {
+  const { setupScript } = await import(new URL('../dist/src/cli/setup.js', import.meta.url).href);
+  const r = spawnSync(process.execPath, [setupScript(), ...process.argv.slice(3)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }
 let main;
 try {

@@ -9,8 +9,9 @@
 //   4. the TypeScript build (skipped when no source changed).
 //   5. with --browser (as `npm test` runs it): a system Chromium for the browser tests
 //      (scripts/browser.mjs; installed with apt as root on Debian when missing).
-// With --package (scripts/install.mjs runs it in an installed package), steps 1 and 3 only: npm has installed the dependencies and the package ships its compiled JavaScript; and without Gloo's
-// headers the addon is built without data-parallel training (a warning) rather than failing the install.
+// With --package (scripts/install.mjs runs it in an installed package), steps 1 and 3 only: npm has
+// installed the dependencies and the package ships its compiled JavaScript; and without Gloo's headers
+// the addon is built without data-parallel training (a warning) rather than failing the install.
 // Plain JS with no dependencies: it must run before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

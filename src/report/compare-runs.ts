@@ -134,7 +134,8 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
   }
   if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say, o.signal);
   for (const job of todo) {
-    if (o.signal?.aborted) throw new GrowbertError(`compare: stopped (aborted) before ${job.label}; rerun it to continue`);
+    if (o.signal?.aborted)
+      throw new GrowbertError(`compare: stopped (aborted) before ${job.label}; rerun it to continue`);
     o.say(`compare: ${job.label} -> ${job.config.out}`);
     await pretrain(job.config, { say: o.say, progress: o.progress });
     job.done();
