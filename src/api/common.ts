@@ -3,6 +3,7 @@
 // calls the same functions, so a command and its function cannot drift apart.
 import { z } from 'zod';
 import { GrowbertError, formatZodError } from '../io/errors.js';
+import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 
 /** Options every API function takes. */
 export interface CallOptions {
@@ -52,3 +53,9 @@ export const DeviceSchema = z
   .string()
   .regex(/^(cpu|cuda(:\d+)?)$/, 'expected cpu, cuda or cuda:N')
   .default('cpu');
+
+/** A positive integer option (sizes, counts, steps). */
+export const posInt = z.number().int().positive();
+
+/** A GLUE task's name (sst2, mrpc, ...). */
+export const GlueTaskSchema = z.enum(Object.keys(GLUE_TASKS) as [GlueTask, ...GlueTask[]]);

@@ -2,15 +2,11 @@
 // at equal budgets, one after another or side by side; writes results.json, report.md and the plots into
 // `out` and returns the results (src/report/compare.ts, docs/schedules.md).
 import { z } from 'zod';
-import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { compare as runCompare } from '../report/compare.js';
 import type { BudgetResult, SeededBudgetResult } from '../report/analysis.js';
 import { CLOCKS } from '../train/budget-clock.js';
 import { PRESET_NAMES, parseConfig, type PretrainConfigInput } from '../train/config.js';
-import { checkAborted, logTo, parseOptions, type CallOptions } from './common.js';
-
-const TASK_NAMES = Object.keys(GLUE_TASKS) as [GlueTask, ...GlueTask[]];
-const posInt = z.number().int().positive();
+import { checkAborted, logTo, parseOptions, type CallOptions, posInt, GlueTaskSchema } from './common.js';
 
 /** The options of compare(): `growbert compare`'s flags as fields. */
 export const CompareOptionsSchema = z
@@ -34,7 +30,7 @@ export const CompareOptionsSchema = z
     /** also fine-tune each schedule's final model (largest budget) on GLUE tasks */
     glue: z
       .object({
-        tasks: z.array(z.enum(TASK_NAMES)).min(1),
+        tasks: z.array(GlueTaskSchema).min(1),
         dataDir: z.string().min(1),
         maxTrain: posInt.optional(),
         epochs: posInt.optional(),

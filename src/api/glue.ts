@@ -2,15 +2,11 @@
 // run or a Hugging Face BERT folder, one task (finetune) or several with glue.md / glue.json (glue).
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
-import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
 import { disposeEncoder } from '../eval/encoder.js';
 import { finetuneGlue, type TaskResult } from '../eval/finetune.js';
 import { loadEncoder, runGlueSuite, type GlueSuiteResult } from '../eval/glue-suite.js';
 import { PRECISION_SETTINGS, choosePrecision, cuda, setNumThreads, type Device } from '../tensor/index.js';
-import { DeviceSchema, checkAborted, logTo, parseOptions, type CallOptions } from './common.js';
-
-const TASK_NAMES = Object.keys(GLUE_TASKS) as [GlueTask, ...GlueTask[]];
-const posInt = z.number().int().positive();
+import { DeviceSchema, checkAborted, logTo, parseOptions, type CallOptions, posInt, GlueTaskSchema } from './common.js';
 
 /** The training settings finetune() and glue() share (the same flags in both commands). */
 const TrainingFields = {
@@ -39,13 +35,13 @@ const TrainingFields = {
   threads: posInt.optional(),
 };
 
-export const FinetuneOptionsSchema = z.object({ ...TrainingFields, task: z.enum(TASK_NAMES) }).strict();
+export const FinetuneOptionsSchema = z.object({ ...TrainingFields, task: GlueTaskSchema }).strict();
 export type FinetuneOptions = z.input<typeof FinetuneOptionsSchema>;
 
 export const GlueOptionsSchema = z
   .object({
     ...TrainingFields,
-    tasks: z.array(z.enum(TASK_NAMES)).min(1).default(['sst2', 'mrpc', 'cola']),
+    tasks: z.array(GlueTaskSchema).min(1).default(['sst2', 'mrpc', 'cola']),
     /** where glue.md and glue.json go (default: the run / model folder; null: nowhere) */
     out: z.string().min(1).nullable().optional(),
   })

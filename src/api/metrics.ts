@@ -2,6 +2,7 @@
 // fields). The same lines feed the dashboard and TensorBoard; this is the way to read them from code.
 import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
+import type { PreservationReport } from '../grow/index.js';
 import { MetricsLog, type MetricsLine } from '../train/metrics-log.js';
 import { runPaths } from '../train/run.js';
 
@@ -36,18 +37,12 @@ export interface EvalMetrics extends Position {
 }
 
 /** A growth event: the stage grown into, its shape, and the measured preservation. */
-export interface GrowthMetrics extends Position {
+export interface GrowthMetrics extends Position, PreservationReport {
   stage: number;
   stageName: string;
   optimizerPolicy: string;
   /** whether the operators keep the function exactly, by construction */
   preserving: boolean;
-  maxAbsLogitDiff: number;
-  maxRelLogitDiff: number;
-  lossBefore: number;
-  lossAfter: number;
-  paramsBefore: number;
-  paramsAfter: number;
   layers: number;
   hidden: number;
   ffn: number;

@@ -10,9 +10,7 @@ import { type Device } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { PRESET_NAMES, TRAIN_PRESETS } from '../train/config.js';
 import { setupRuntime } from '../train/trainer.js';
-import { DeviceSchema, checkAborted, parseOptions, type CallOptions } from './common.js';
-
-const posInt = z.number().int().positive();
+import { DeviceSchema, checkAborted, parseOptions, type CallOptions, posInt } from './common.js';
 
 /** The options of plan(): `growbert plan`'s flags as fields. */
 export const PlanOptionsSchema = z
