@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { GrowbertError, formatZodError } from '../io/errors.js';
 import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
+import { Interrupted } from '../train/signals.js';
 
 /** Options every API function takes. */
 export interface CallOptions {
@@ -13,27 +14,18 @@ export interface CallOptions {
    */
   log?: (line: string) => void;
   /**
-   * Stops the work. Long-running functions (pretrain, compare, the dashboard) stop at the next step and
-   * save what they were doing (a checkpoint); the others check it before they start and between parts of
-   * their work. An aborted call rejects with an {@link AbortedError}.
+   * Stops the work. pretrain (and compare's run in progress) stop after the current step and save a
+   * checkpoint; the dashboard closes; the others check it before they start and between parts of
+   * their work. A stopped call rejects with an {@link Interrupted} whose `signal` is 'abort'.
    */
   signal?: AbortSignal;
 }
 
-/** The rejection of an API call stopped by its AbortSignal; `checkpoint` says what was saved, if anything. */
-export class AbortedError extends Error {
-  constructor(
-    message: string,
-    readonly checkpoint?: string,
-  ) {
-    super(message);
-    this.name = 'AbortedError';
-  }
-}
+export { Interrupted };
 
-/** Throws an AbortedError when `signal` has fired: the check between parts of the work. */
+/** Throws Interrupted ('abort') when `signal` has fired: the check between parts of the work. */
 export function checkAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new AbortedError(`${what}: aborted before it finished; nothing more was done`);
+  if (signal?.aborted) throw new Interrupted(`${what}: aborted; nothing more was done`, 'abort');
 }
 
 /** Parses options with their schema; a problem is one GrowbertError line naming the field. */

@@ -1,14 +1,13 @@
 // evaluate(): what `growbert eval` computes. Validation masked-LM loss, perplexity and accuracy of a
 // run's latest checkpoint (or a checkpoint folder), on the run's own validation split.
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { choosePrecision, dispose, type Device } from '../tensor/index.js';
-import { parseConfig, readConfigFile, resolveConfig } from '../train/config.js';
+import { parseConfig, resolveConfig } from '../train/config.js';
 import { prepareCorpus, validationSet } from '../train/data.js';
-import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
+import { loadRunModel } from '../train/run-dir.js';
+import { setupRuntime } from '../train/runtime.js';
 import { evaluate as evaluateModel, type EvalResult } from '../train/step.js';
-import { setupRuntime } from '../train/trainer.js';
 import { DeviceSchema, checkAborted, logTo, parseOptions, type CallOptions } from './common.js';
 
 /** The options of evaluate(): `growbert eval`'s flags as fields. */
@@ -35,16 +34,16 @@ export async function evaluate(options: EvaluateOptions, call: CallOptions = {})
   checkAborted(call.signal, 'evaluate');
   const loaded = loadRunModel(o.run, { device: o.device as Device });
   try {
-    const runDir = runOfCheckpoint(loaded.checkpoint);
-    if (!fs.existsSync(runPaths(runDir).config))
+    const run = loaded.run;
+    const saved = run.readConfig();
+    if (!saved)
       throw new GrowbertError(
-        `${runDir} has no config.json, so its validation data is unknown; evaluate a pre-training run`,
+        `${run.dir} has no config.json, so its validation data is unknown; evaluate a pre-training run`,
       );
-    const c = resolveConfig(parseConfig(readConfigFile(runPaths(runDir).config), `${runDir}/config.json`));
+    const c = resolveConfig(parseConfig(saved, `${run.dir}/config.json`));
     const device = setupRuntime({ ...c, runtime: { ...c.runtime, device: o.device } });
     // The run's own tokenizer, so ids match the weights even if the corpus cache was cleared.
-    const tokenizer = `${runPaths(runDir).tokenizerDir}/tokenizer.json`;
-    const corpus = await prepareCorpus({ ...c.data, tokenizer }, false, logTo(call));
+    const corpus = await prepareCorpus({ ...c.data, tokenizer: run.paths.tokenizerFile }, false, logTo(call));
     checkAborted(call.signal, 'evaluate');
     const seqLength = Math.min(c.data.seqLength, loaded.config.maxPositionEmbeddings);
     const val = validationSet(

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import { guardOut, writeOutAtomically } from '../io/out-guard.js';
 import {
@@ -28,11 +27,10 @@ import {
   type GrowableShape,
 } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
-import { runOfCheckpoint, runPaths } from '../train/run.js';
-import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
+import { RunDir } from '../train/run-dir.js';
 import { checkAborted, parseOptions, type CallOptions } from './common.js';
 
 const dim = (min: number) => z.number().int().min(min).optional();
@@ -122,16 +120,15 @@ export async function growRun(options: GrowOptions, call: CallOptions = {}): Pro
   const o = parseOptions(GrowOptionsSchema, options, 'grow options');
   checkAborted(call.signal, 'grow');
   const ops: GrowOps = typeof o.ops === 'string' ? parseOps(o.ops) : o.ops;
-  const ckptDir = resolveCheckpoint(o.from);
-  const srcRun = runOfCheckpoint(ckptDir);
+  const { run: srcRun, checkpoint: ckptDir } = RunDir.find(o.from);
   // Checked before any work, and again when writing: `out` must not be (or hold) the source.
   const guard = {
     out: o.out,
-    inputs: [o.from, ckptDir, srcRun, o.toConfig],
+    inputs: [o.from, ckptDir, srcRun.dir, o.toConfig],
     force: o.force,
     kind: 'a growbert run',
-    owns: looksLikeRun,
-    owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
+    owns: (dir: string) => new RunDir(dir).isRun(),
+    owned: new RunDir(o.out).ownedEntries(), // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
   const ck = loadLiveCheckpoint(ckptDir);
@@ -185,7 +182,7 @@ function measurePreservation(before: BertForMaskedLM, after: BertForMaskedLM): P
 }
 
 interface Grown extends ReturnType<typeof grow> {
-  srcRun: string;
+  srcRun: RunDir;
   ckptDir: string;
   source: ReturnType<typeof loadCheckpoint>;
   out: string;
@@ -196,13 +193,12 @@ interface Grown extends ReturnType<typeof grow> {
 function writeGrownRun(guard: Parameters<typeof writeOutAtomically>[0], g: Grown): void {
   const meta = g.source.trainer.optimizer as OptimizerMeta | undefined;
   writeOutAtomically(guard, (tmp) => {
-    claimRun(tmp, true); // every entry of the new run is growbert's
+    const grown = new RunDir(tmp);
+    grown.claim(true); // every entry of the new run is growbert's
     const gc = g.model.config;
-    if (fs.existsSync(runPaths(g.srcRun).tokenizerDir))
-      fs.cpSync(runPaths(g.srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
-    const srcCfg = fs.existsSync(runPaths(g.srcRun).config)
-      ? (readConfigFile(runPaths(g.srcRun).config) as Record<string, unknown>)
-      : {};
+    if (fs.existsSync(g.srcRun.paths.tokenizerDir))
+      fs.cpSync(g.srcRun.paths.tokenizerDir, grown.paths.tokenizerDir, { recursive: true });
+    const srcCfg = g.srcRun.readConfig() ?? {};
     const { budget: _b, resume: _r, ...rest } = srcCfg;
     const runCfg = {
       ...rest,
@@ -210,7 +206,7 @@ function writeGrownRun(guard: Parameters<typeof writeOutAtomically>[0], g: Grown
       out: g.out,
       model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
     };
-    atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
+    grown.writeConfig(runCfg);
     const optimizerState = g.optimizerState ?? new Map();
     const trainer = {
       ...g.source.trainer,
@@ -224,7 +220,7 @@ function writeGrownRun(guard: Parameters<typeof writeOutAtomically>[0], g: Grown
     };
     if (!g.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
     try {
-      saveCheckpoint(tmp, (g.source.trainer.step as number) ?? 0, {
+      grown.saveCheckpoint((g.source.trainer.step as number) ?? 0, {
         model: g.model.namedParameters(),
         optimizer: optimizerState,
         trainer,

@@ -3,7 +3,13 @@
 // they return. docs/api.md is its reference; test/api/exports.test.ts keeps the two in step.
 
 // the functions behind the commands
-export { pretrain, type PretrainResult, type PretrainCallOptions } from './pretrain.js';
+export {
+  pretrain,
+  readRunConfig,
+  type PretrainResult,
+  type PretrainCallOptions,
+  type PretrainEvent,
+} from './pretrain.js';
 export { growRun as grow, GrowOptionsSchema, type GrowOptions, type GrowRunResult as GrowResult } from './grow.js';
 export { plan, PlanOptionsSchema, type PlanOptions, type PlanResult, type PlannedStage } from './plan.js';
 export { compare, CompareOptionsSchema, type CompareOptions, type CompareResult } from './compare.js';
@@ -48,7 +54,7 @@ export {
 } from './metrics.js';
 
 // what every call takes, and its errors
-export { AbortedError, type CallOptions } from './common.js';
+export { Interrupted, type CallOptions } from './common.js';
 export { GrowbertError } from '../io/errors.js';
 
 // the pre-training config (the CLI's config file and flags) and the choices the options name

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
 import type { PreservationReport } from '../grow/index.js';
-import { MetricsLog, type MetricsLine } from '../train/metrics-log.js';
-import { runPaths } from '../train/run.js';
+import type { MetricsLine } from '../train/metrics-log.js';
+import { RunDir } from '../train/run-dir.js';
 
 /** Where a run stood when a line was written. */
 export interface Position {
@@ -88,7 +88,8 @@ export function splitMetrics(lines: MetricsLine[]): RunMetrics {
 
 /** The metrics of a run folder (a torn last line, from a crash mid-write, is skipped). */
 export function readMetrics(runDir: string): RunMetrics {
-  if (!fs.existsSync(runPaths(runDir).metrics))
+  const run = new RunDir(runDir);
+  if (!fs.existsSync(run.paths.metrics))
     throw new GrowbertError(`${runDir} has no metrics.jsonl; give a growbert run folder (one pretrain wrote)`);
-  return splitMetrics(new MetricsLog(runDir).read());
+  return splitMetrics(run.readMetrics());
 }

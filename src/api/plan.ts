@@ -9,7 +9,7 @@ import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/pl
 import { type Device } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { PRESET_NAMES, TRAIN_PRESETS } from '../train/config.js';
-import { setupRuntime } from '../train/trainer.js';
+import { setupRuntime } from '../train/runtime.js';
 import { DeviceSchema, checkAborted, parseOptions, type CallOptions, posInt } from './common.js';
 
 /** The options of plan(): `growbert plan`'s flags as fields. */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import type { PretrainConfig } from '../train/config.js';
+import { Interrupted } from '../train/signals.js';
 
 export interface ParallelJob {
   /** a short name for the log lines (schedule, budget, seed) */
@@ -65,11 +66,11 @@ export async function runParallel(
   let failure: unknown = null;
   const worker = async () => {
     while (failure === null && next < jobs.length) {
+      const job = jobs[next++];
       if (signal?.aborted) {
-        failure = new GrowbertError('compare: stopped (aborted); rerun it to continue');
+        failure = stoppedBefore(job.label);
         break;
       }
-      const job = jobs[next++];
       say(`compare: starting ${job.label} -> ${job.config.out}`);
       try {
         await runChild(job, say, signal);
@@ -80,5 +81,12 @@ export async function runParallel(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
-  if (failure !== null) throw failure;
+  // runs stopped by the abort exit 143 (SIGTERM): the comparison was stopped, not failed
+  if (failure !== null)
+    throw signal?.aborted ? new Interrupted('compare: stopped (aborted); rerun it to continue', 'abort') : failure;
+}
+
+/** The comparison stopped by its AbortSignal before the run `label` started. */
+export function stoppedBefore(label: string): Interrupted {
+  return new Interrupted(`compare: stopped (aborted) before ${label}; rerun compare to continue`, 'abort');
 }
