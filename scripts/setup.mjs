@@ -14,18 +14,22 @@
 //   7. with --interop (as `npm test` runs it): the interop tests' Python packages
 //      (scripts/python-deps.txt) in .venv, installed as torch is; without them those tests skip.
 // A step that must write into a read-only checkout stops with one line saying so.
+// With --package (scripts/install.mjs runs it in an installed package), steps 1 and 3 only: npm has
+// installed the dependencies and the package ships its compiled JavaScript; and without Gloo's headers
+// the addon is built without data-parallel training (a warning) rather than failing the install.
 // Plain JS with no dependencies: it must run before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLibtorch, VENV_DIR } from './libtorch.mjs';
+import { findLibtorch, SETUP_AGAIN, TORCH_SPEC, VENV_DIR } from './libtorch.mjs';
 import { distSupport } from './build-native.mjs';
 import { ensurePythonDeps, ensureWritable, missingLibs, verifyAddon } from './setup-checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
+const asPackage = process.argv.includes('--package');
 const say = (m) => {
   if (!quiet) console.error(`growbert setup: ${m}`);
 };
@@ -40,10 +44,8 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) die(`\`${cmd} ${args.join(' ')}\` exited with ${r.status}`);
 }
 
-// The default libtorch: PyTorch's CPU wheel in a project-local .venv (measured against Debian's 1.13 in
-// the README: faster, bf16 matmuls through oneDNN, and the same libtorch a GPU user's torch is). Pinned so
-// every machine builds against the version CI proved.
-const TORCH_SPEC = process.env.GROWBERT_TORCH_SPEC || 'torch==2.13.0';
+// The default libtorch: PyTorch's CPU wheel (TORCH_SPEC) in a venv, VENV_DIR (measured against Debian's 1.13
+// in the README: faster, bf16 matmuls through oneDNN, and the same libtorch a GPU user's torch is).
 const TORCH_INDEX = process.env.GROWBERT_TORCH_INDEX || 'https://download.pytorch.org/whl/cpu';
 
 function isDebianRoot() {
@@ -59,11 +61,11 @@ function aptInstall(pkgs) {
   return spawnSync('apt-get', args, opts).status === 0;
 }
 
-/** Makes .venv (python3 -m venv) when it is not there; the error line, or null when it is there now. */
+/** Makes the venv (python3 -m venv) when it is not there; the error line, or null when it is there now. */
 function createVenv() {
   const py = process.env.PYTHON || 'python3';
   if (fs.existsSync(path.join(VENV_DIR, 'bin/python'))) return null;
-  ensureWritable(root, 'make .venv', die);
+  if (VENV_DIR.startsWith(root + path.sep)) ensureWritable(root, 'make .venv', die);
   const mk = () => spawnSync(py, ['-m', 'venv', VENV_DIR], { stdio: ['ignore', 'ignore', 'pipe'] });
   let r = mk();
   // Debian's python3 has no venv module until python3-venv is installed.
@@ -75,12 +77,13 @@ function createVenv() {
 
 function makeVenv(why = 'no libtorch found') {
   const venvPy = path.join(VENV_DIR, 'bin/python');
-  if (!fs.existsSync(venvPy)) say(`${why}: making ${path.relative(root, VENV_DIR)}/ with ${TORCH_SPEC} (CPU), once`);
-  else say(`${why}: installing ${TORCH_SPEC} (CPU) into ${path.relative(root, VENV_DIR)}/ again`);
+  const where = VENV_DIR.startsWith(root + path.sep) ? path.relative(root, VENV_DIR) : VENV_DIR;
+  if (!fs.existsSync(venvPy)) say(`${why}: making ${where}/ with ${TORCH_SPEC} (CPU), once`);
+  else say(`${why}: installing ${TORCH_SPEC} (CPU) into ${where}/ again`);
   const failed = createVenv();
   if (failed)
     die(
-      `${failed}; install python3-venv, or set LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run \`npm run setup\` again`,
+      `${failed}; install python3-venv, or set LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run ${SETUP_AGAIN} again`,
     );
   // --retries 1: where the index cannot be reached, pip falls through to a configured local store at once
   // instead of retrying for minutes. A repair reinstalls torch alone (--force-reinstall --no-deps).
@@ -89,8 +92,8 @@ function makeVenv(why = 'no libtorch found') {
   const r = spawnSync(venvPy, args, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root });
   if (r.status !== 0)
     die(
-      `pip could not install ${TORCH_SPEC} into .venv from ${TORCH_INDEX}; set GROWBERT_TORCH_INDEX to a reachable ` +
-        'index, or LIBTORCH=/path/to/libtorch, then run `npm run setup` again',
+      `pip could not install ${TORCH_SPEC} into ${VENV_DIR} from ${TORCH_INDEX}; set GROWBERT_TORCH_INDEX to a ` +
+        `reachable index, or LIBTORCH=/path/to/libtorch, then run ${SETUP_AGAIN} again`,
     );
 }
 
@@ -138,8 +141,8 @@ function checkAddonLoads(lt) {
   die(
     `the native addon ${path.relative(root, addon)} does not load (${v.why})` +
       (v.missing
-        ? `: the shared library ${v.missing} is missing; reinstall the libtorch it was built against (${lt.libDir}) or the package that provides it, then run \`npm run setup\` again`
-        : '; run `npm run build:native` to rebuild it, then `npm run setup` again'),
+        ? `: the shared library ${v.missing} is missing; reinstall the libtorch it was built against (${lt.libDir}) or the package that provides it, then run ${SETUP_AGAIN} again`
+        : `; rebuild it (${SETUP_AGAIN})`),
   );
 }
 
@@ -170,6 +173,15 @@ function checkBlas(lt) {
 // from libgloo-dev; without them the addon is built without data-parallel training.
 function checkGloo(lt) {
   if (process.env.GROWBERT_NO_DIST === '1' || !distSupport(lt).why.startsWith('no Gloo headers')) return;
+  if (asPackage) {
+    // an install must not fail (nor run apt) for an optional part
+    console.error(
+      'growbert setup: warning: no Gloo headers (gloo/config.h), so the addon is built without data-parallel ' +
+        `training (--nproc); to add it: \`sudo apt-get install libgloo-dev\`, then ${SETUP_AGAIN}`,
+    );
+    process.env.GROWBERT_NO_DIST = '1';
+    return;
+  }
   if (isDebianRoot()) {
     say('installing libgloo-dev (headers for data-parallel training over Gloo)');
     if (aptInstall(['libgloo-dev'])) return;
@@ -226,7 +238,7 @@ if (major < 20) die(`Node.js ${process.versions.node} is too old; growbert needs
 const lt = ensureLibtorch();
 checkBlas(lt);
 checkGloo(lt);
-ensureNodeModules();
+if (!asPackage) ensureNodeModules();
 const { buildNative } = await import('./build-native.mjs');
 try {
   const r = await buildNative({ quiet });
@@ -237,12 +249,12 @@ try {
   die(`native build failed: ${e.message}`);
 }
 checkAddonLoads(lt);
-ensureTsBuild();
+if (!asPackage) ensureTsBuild();
 if (process.argv.includes('--browser')) {
   const { ensureBrowser } = await import('./browser.mjs');
   ensureBrowser({ say, quiet });
 }
-if (process.argv.includes('--interop'))
+if (process.argv.includes('--interop') && !asPackage)
   ensurePythonDeps({
     root,
     venvDir: VENV_DIR,

@@ -1,10 +1,12 @@
 // `growbert compare`: baseline vs growth schedules at equal budgets, with the small-only control.
 import type { Command } from 'commander';
 import { GrowbertError, oneOf } from '../io/errors.js';
-import { compare, seededLines } from '../report/compare.js';
+import { seededLines } from '../report/compare.js';
+import { compare } from '../api/compare.js';
 import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
+import type { PresetName } from '../model/index.js';
 import { CLOCKS, type Clock } from '../train/budget-clock.js';
 import { withStopSignals } from '../train/signals.js';
 
@@ -126,30 +128,34 @@ export function registerCompare(program: Command): void {
         throw new GrowbertError(`--clock ${o.clock}: use ${oneOf(CLOCKS)}`);
       const first = Number(o.seed);
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
+      if (!(PRESET_NAMES as readonly string[]).includes(o.target))
+        throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
       const parallel = positive(o.parallel, 'parallel');
       const run = () =>
-        compare({
-          glue,
-          seeds,
-          parallel,
-          clock: o.clock as Clock | undefined,
-          target: o.target,
-          schedules: o.schedules
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          budgets: o.budget
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          out: o.out,
-          base,
-          command: `growbert compare ${process.argv.slice(3).join(' ')}`,
-          say: (l) => console.error(l),
-          progress: o.progress,
-        });
-      // In one process, a signal during the planning or a run's data preparation stops that run after its
-      // first step, with a message (as pretrain does); --parallel passes signals on to its runs itself.
+        compare(
+          {
+            glue,
+            seeds,
+            parallel,
+            clock: o.clock as Clock | undefined,
+            target: o.target as PresetName,
+            schedules: o.schedules
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+            budgets: o.budget
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+            out: o.out,
+            base,
+            command: `growbert compare ${process.argv.slice(3).join(' ')}`,
+            progress: o.progress ?? false,
+          },
+          { log: (l) => console.error(l) },
+        );
+      // In one process, a signal during the planning or a run's data preparation stops it there or after
+      // the run's first step, with a message (as pretrain does); --parallel passes signals on to its runs.
       const results = (parallel ?? 1) > 1 ? await run() : await withStopSignals(() => run());
       for (const r of results) {
         if (seeds.length > 1) {

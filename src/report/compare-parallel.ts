@@ -2,7 +2,8 @@
 // pretrain` in its own process (one thread each unless --threads says otherwise). A process of
 // its own per run is what makes `--clock cpu` fair: process.cpuUsage() then charges each run
 // exactly the CPU its trainer and native threads used, however the machine is shared. Signals to
-// compare are passed on to the runs (each checkpoints and stops) and the temp files go with them.
+// compare, and the caller's AbortSignal, are passed on to the runs (each checkpoints and stops),
+// and the temp files go with them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import type { PretrainConfig } from '../train/config.js';
-import { Interrupted, SIGNAL_EXIT_CODE, STOP_SIGNALS, type StopSignal } from '../train/signals.js';
+import { Interrupted, SIGNAL_EXIT_CODE, STOP_SIGNALS, type StopReason, type StopSignal } from '../train/signals.js';
 
 export interface ParallelJob {
   /** a short name for the log lines (schedule, budget, seed) */
@@ -20,11 +21,14 @@ export interface ParallelJob {
   done: () => void;
 }
 
-/** The processes of the runs under way, and the signal that asked them to stop. */
+/** The processes of the runs under way, and what asked them to stop (a signal, or the caller's abort). */
 interface Running {
   children: Set<ChildProcess>;
-  stop: StopSignal | null;
+  stop: StopReason | null;
 }
+
+/** The signal a run gets for a stop: the same signal; an abort stops it as SIGTERM does. */
+const signalFor = (stop: StopReason): StopSignal => (stop === 'abort' ? 'SIGTERM' : stop);
 
 /**
  * Runs `pretrain` for one job in a child process; its log lines go to `say`, prefixed by the label.
@@ -36,7 +40,8 @@ function runChild(job: ParallelJob, say: (l: string) => void, running: Running):
   const bin = fileURLToPath(new URL('../../../bin/growbert.js', import.meta.url));
   // Own process group: a terminal's Ctrl-C reaches this process only, which passes it on once (a
   // child that got it twice would stop at once, without its checkpoint). stdin is a pipe the child
-  // watches (GROWBERT_COMPARE_CHILD): if this process is killed outright, the runs stop too.
+  // watches (GROWBERT_COMPARE_CHILD): if this process is killed outright, the runs stop too; the
+  // child removes its temp config once read (GROWBERT_TEMP_CONFIG).
   const child = spawn(process.execPath, [bin, 'pretrain', '--config', file], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, GROWBERT_COMPARE_CHILD: '1', GROWBERT_TEMP_CONFIG: file },
@@ -59,7 +64,7 @@ function runChild(job: ParallelJob, say: (l: string) => void, running: Running):
       if (tail.trim()) say(`[${job.label}] ${tail}`);
       if (code === 0) return resolve(true);
       // stopped because a signal was passed on: it did as asked (and saved a checkpoint)
-      if (running.stop && code !== null && code === SIGNAL_EXIT_CODE[running.stop]) return resolve(false);
+      if (running.stop && code === SIGNAL_EXIT_CODE[signalFor(running.stop)]) return resolve(false);
       reject(
         new GrowbertError(
           `compare: the run ${job.label} (${job.config.out}) failed (${signal ?? `exit ${code}`}); see its lines above, then rerun compare to continue`,
@@ -71,25 +76,34 @@ function runChild(job: ParallelJob, say: (l: string) => void, running: Running):
 
 /**
  * Runs the jobs, `n` at a time, in order; the first failure stops new starts and is thrown once
- * the rest end. SIGINT, SIGTERM and SIGHUP are passed on to every run under way (each saves a
- * checkpoint and stops), no new run starts, and once they have ended an Interrupted says so (exit
- * 130, 143 or 129). A second Ctrl-C is passed on too: the runs then stop at once.
+ * the rest end. SIGINT, SIGTERM and SIGHUP (and the caller's AbortSignal, as SIGTERM) are passed
+ * on to every run under way (each saves a checkpoint and stops), no new run starts, and once they
+ * have ended an Interrupted says so (exit 130, 143 or 129). A second Ctrl-C is passed on too: the
+ * runs then stop at once.
  */
-export async function runParallel(jobs: ParallelJob[], n: number, say: (l: string) => void): Promise<void> {
+export async function runParallel(
+  jobs: ParallelJob[],
+  n: number,
+  say: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: unknown = null;
   const running: Running = { children: new Set(), stop: null };
-  const onSignal = (sig: StopSignal) => () => {
-    if (running.stop && sig !== 'SIGINT') return; // a repeated SIGTERM/SIGHUP: the runs are already stopping
+  const stop = (why: StopReason) => {
+    if (running.stop && why !== 'SIGINT') return; // a repeated SIGTERM/SIGHUP: the runs are already stopping
     if (!running.stop)
       say(
-        `compare: ${sig}: passing it on to the ${running.children.size} run(s) under way; each saves a checkpoint and stops, and no new run starts`,
+        `compare: ${why === 'abort' ? 'aborted' : why}: passing it on to the ${running.children.size} run(s) under way; each saves a checkpoint and stops, and no new run starts`,
       );
-    running.stop ??= sig;
-    for (const c of running.children) c.kill(sig);
+    running.stop ??= why;
+    for (const c of running.children) c.kill(signalFor(why));
   };
-  const handlers = STOP_SIGNALS.map((s) => [s, onSignal(s)] as const);
+  const handlers = STOP_SIGNALS.map((s) => [s, () => stop(s)] as const);
+  const onAbort = () => stop('abort');
   for (const [s, h] of handlers) process.on(s, h);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) running.stop = 'abort';
   const worker = async () => {
     while (failure === null && running.stop === null && next < jobs.length) {
       const job = jobs[next++];
@@ -105,11 +119,17 @@ export async function runParallel(jobs: ParallelJob[], n: number, say: (l: strin
     await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
+    signal?.removeEventListener('abort', onAbort);
   }
   if (failure !== null) throw failure;
   if (running.stop)
     throw new Interrupted(
-      `compare stopped (${running.stop}); the runs that finished are kept: rerun the same compare to continue (the runs cut off start over)`,
+      `compare stopped (${running.stop === 'abort' ? 'aborted' : running.stop}); the runs that finished are kept: rerun the same compare to continue (the runs cut off start over)`,
       running.stop,
     );
+}
+
+/** The comparison stopped by its AbortSignal before the run `label` started. */
+export function stoppedBefore(label: string): Interrupted {
+  return new Interrupted(`compare: stopped (aborted) before ${label}; rerun compare to continue`, 'abort');
 }

@@ -17,7 +17,7 @@ import { RUN_LOCK, RUN_MARKER } from '../train/run.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor } from '../train/runtime.js';
 import { Interrupted, signalNote } from '../train/signals.js';
-import { runParallel, type ParallelJob } from './compare-parallel.js';
+import { runParallel, stoppedBefore, type ParallelJob } from './compare-parallel.js';
 import type { CompareOptions } from './compare.js';
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -137,11 +137,13 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
         atomicWriteFile(doneFile, JSON.stringify({ schedule: r.schedule, budget: r.budget, seed: r.seed }) + '\n'),
     });
   }
-  if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say);
+  if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say, o.signal);
   for (const job of todo) {
+    if (o.signal?.aborted) throw stoppedBefore(job.label);
     o.say(`compare: ${job.label} -> ${job.config.out}`);
     try {
-      await pretrain(job.config, { say: o.say, progress: o.progress });
+      // an abort or a signal stops the run after its step, with a checkpoint (rerunning compare starts it over)
+      await pretrain(job.config, { say: o.say, progress: o.progress, signal: o.signal });
     } catch (e) {
       // pretrain's "continue with --resume" is not how a compare continues
       if (e instanceof Interrupted)

@@ -1,6 +1,7 @@
 // Resolving a schedule against a run: each stage's model config, data shape, step count (from
 // steps, tokens, or a fraction of a step/token/seconds budget), FLOPs per step, and one LR
 // function over the whole run that follows each stage's policy.
+import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { GROWABLE_KEYS, bertConfig, type BertConfig } from '../model/index.js';
 import { lrAt, type LrDecay, type Schedule as LrSchedule } from './lr.js';
@@ -60,6 +61,15 @@ export function parseBudget(text: string): Budget {
     );
   return { unit, amount: countable(n, text, unit), label: t, given: true };
 }
+
+/** A budget as a config or option field: a string parseBudget accepts (its one-line message otherwise). */
+export const BudgetSchema = z.string().superRefine((b, ctx) => {
+  try {
+    parseBudget(b);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
 
 /** The largest count growbert keeps exact (step, token and FLOP counters are doubles). */
 export const MAX_COUNT = Number.MAX_SAFE_INTEGER;

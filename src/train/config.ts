@@ -7,7 +7,7 @@ import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.
 import { LR_DECAYS } from '../schedule/lr.js';
 import { OPTIMIZERS } from './optim/index.js';
 import { CLOCKS } from './budget-clock.js';
-import { parseBudget } from '../schedule/plan.js';
+import { BudgetSchema } from '../schedule/plan.js';
 import { PRECISION_SETTINGS } from '../tensor/index.js';
 
 /** Enum values of the config, each listed once: the schema, the CLI's help and docs/config.md derive from these. */
@@ -140,16 +140,7 @@ export const PretrainConfigSchema = z
      * (5e13flops); default train.maxSteps steps. A time budget is enforced by the clock (training time only).
      */
     // checked when the config is read, before any data work (parseBudget's one-line message)
-    budget: z
-      .string()
-      .superRefine((b, ctx) => {
-        try {
-          parseBudget(b);
-        } catch (e) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-        }
-      })
-      .optional(),
+    budget: BudgetSchema.optional(),
     /** the clock a time budget charges: wall (the default), or cpu: this process's CPU time, all its threads */
     clock: z.enum(CLOCKS).default('wall'),
     /** the run folder */

@@ -49,7 +49,7 @@ test('an addon that cannot load: one line for every command, --help included; se
     assert.equal(lines.length, 1, r.stderr);
     assert.match(
       lines[0]!,
-      /^growbert: cannot load the native addon .*growbert\.node: libgone\.so: cannot open shared object file: No such file or directory; run `npm run setup`/,
+      /^growbert: growbert's native addon .*growbert\.node does not load \(.*libgone\.so: cannot open shared object file: No such file or directory\): run `npm run setup`/,
     );
   }
   const v = checks.verifyAddon(path.join(build, 'growbert.node'));
