@@ -72,7 +72,8 @@ if (cmd === 'visit') {
   check(h.status === 'ok' && h.maxAbsDiff !== undefined, `hf-parity: ${h.status} ${h.reason ?? ''}`);
 }
 console.log(`ci: ${cmd}: OUT has ${files.length} files (${files.join(', ')})`);
-for (const [k, p] of Object.entries(s.parts)) console.log(`ci: ${cmd}: part ${k}: ${p.status} in ${p.seconds} s`);
+for (const [k, p] of Object.entries(s.parts))
+  console.log(`ci: ${cmd}: part ${k}: ${p.status}${p.seconds === undefined ? '' : ` in ${p.seconds} s`}`);
 if (problems.length) {
   for (const p of problems) console.error(`ci: ${cmd}: ${p}`);
   process.exit(1);

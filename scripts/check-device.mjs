@@ -50,9 +50,6 @@ const v = new Visit({ root, summaryFile: path.join(out, 'summary.json'), deadlin
 v.summary.visit ??= 'check:device';
 v.summary.deadlineS ??= deadlineS;
 v.summary.startedAt ??= new Date().toISOString();
-v.summary.parts = { ...v.summary.parts };
-for (const p of ALL)
-  if (!parts.includes(p)) v.summary.parts[p] ??= { status: 'skipped', reason: 'not asked for (--parts)' };
 
 /** A small corpus, the project's own docs (docs/*.md), for the parity model and the CPU smokes. */
 function docsCorpus() {
@@ -233,6 +230,8 @@ if (parts.includes('growth'))
   await v.part('growth', hw.cuda ? 120 : 40, () =>
     gpuOnly(hw, (cuda) => growthPart(v, { cuda, seeds, corpus: cuda ? corpus : docsCorpus(), work, out, room: 4 })),
   );
+for (const p of ALL)
+  if (!parts.includes(p)) v.summary.parts[p] ??= { status: 'skipped', reason: 'not asked for (--parts)' };
 v.summary.secondsElapsed = Math.round((Date.now() - Date.parse(v.summary.startedAt)) / 1000);
 v.finish();
 console.log(
