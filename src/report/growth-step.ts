@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { grow, type GrowOps, type OptimizerPolicy } from '../grow/index.js';
+import { grow, type GrowOps, type HiddenOp, type OptimizerPolicy } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
-import { parseSchedule, type ScheduleInput } from '../schedule/schedule.js';
+import { parseSchedule, type LrHorizon, type ScheduleInput } from '../schedule/schedule.js';
+import { stepFlops } from '../schedule/cost.js';
+import { embeddingCopyGap, ffnCopyGap, equalColumnPairs } from './copy-gap.js';
 import { resolveSchedule, stageLr, type ResolvedStage } from '../schedule/plan.js';
 import { dispose, manualSeed, tidy } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
@@ -35,11 +37,13 @@ export interface Variant {
   name: string;
   what: string;
   noise?: number;
-  horizon?: 'stage' | 'run' | 'none';
+  horizon?: LrHorizon;
   optimizer?: OptimizerPolicy;
+  /** the hidden-size operator (when the small model is narrower) */
+  hidden?: HiddenOp;
   /** grow depth first (keeping FFN/4 and pooling) for half the steps, then the rest */
   staged?: boolean;
-  /** no growth: the small model continues for the grown model's wall-clock */
+  /** no growth: the small model continues for the grown model's wall-clock (or FLOPs) */
   control?: boolean;
 }
 
@@ -48,6 +52,7 @@ export const BASE: Required<Omit<Variant, 'name' | 'what' | 'control'>> = {
   horizon: 'run',
   optimizer: 'map',
   staged: false,
+  hidden: 'fpi',
 };
 
 export const VARIANTS: Variant[] = [
@@ -63,6 +68,35 @@ export const VARIANTS: Variant[] = [
   { name: 'small-continued', what: 'no growth: the small model, same wall-clock', control: true },
 ];
 
+/**
+ * The hidden-size experiment (issue 30; docs/results/cpu-hidden-growth/): the small model is the
+ * target but narrower (an uneven width, e.g. 96 -> 128), grown by LEMON's average expansion or by
+ * fpi, with the LR horizons beside; the control is equalised by FLOPs.
+ */
+const H = { noise: 0.1, optimizer: 'map' as const, staged: false };
+export const HIDDEN_VARIANTS: Variant[] = [
+  { name: 'lemon', what: "hidden=lemon, horizon stage (the presets' LR)", hidden: 'lemon', horizon: 'stage', ...H },
+  { name: 'fpi', what: 'hidden=fpi (uneven duplication), horizon stage', hidden: 'fpi', horizon: 'stage', ...H },
+  {
+    name: 'lemon-lr',
+    what: 'hidden=lemon, horizon lemon (peak at once, to 0 at the end)',
+    hidden: 'lemon',
+    horizon: 'lemon',
+    ...H,
+  },
+  { name: 'lemon-run', what: 'hidden=lemon, horizon run', hidden: 'lemon', horizon: 'run', ...H },
+  { name: 'lemon-none', what: 'hidden=lemon, horizon none (constant)', hidden: 'lemon', horizon: 'none', ...H },
+  {
+    name: 'lemon-noise-0',
+    what: 'hidden=lemon without symmetry breaking',
+    hidden: 'lemon',
+    horizon: 'stage',
+    ...H,
+    noise: 0,
+  },
+  { name: 'small-continued', what: 'no growth: the small model, same FLOPs', control: true, horizon: 'stage' },
+];
+
 export interface GrowthStepOptions {
   out: string;
   /** shared pre-training config (preset, data, threads, batch, lr...) */
@@ -74,6 +108,10 @@ export interface GrowthStepOptions {
   evalEvery: number;
   /** the grown phase is taken to be this share of a whole run (for the 'run' horizon) */
   grownShare: number;
+  /** the small model's shape (default: compound's first stage, smallShape) */
+  small?: Partial<BertConfig>;
+  /** what the control's steps match: the grown steps' wall-clock (default) or their FLOPs */
+  equalise?: 'seconds' | 'flops';
   command: string;
   say: (l: string) => void;
 }
@@ -83,6 +121,8 @@ export interface RunCurve {
   seed: number;
   steps: number[];
   seconds: number[];
+  /** training FLOPs after growth at each evaluation (absent in results written before it was kept) */
+  flops?: number[];
   valLoss: number[];
   lossBeforeGrowth: number;
   copyGap: number | null;
@@ -106,13 +146,13 @@ export function variantStages(
   v: Variant,
   target: BertConfig,
   c: ResolvedConfig,
-  o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare'>,
+  o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare' | 'small'>,
   steps: number,
 ): ResolvedStage[] {
   const horizon = v.horizon ?? BASE.horizon;
   const lr = { horizon };
   const V = Math.round((o.growSteps * (1 - o.grownShare)) / o.grownShare);
-  const small = smallShape(target);
+  const small = o.small ?? smallShape(target);
   // the control just continues: no warmup restart
   const grown: ScheduleInput['stages'] = v.control
     ? [{ steps, model: small, lr: { ...lr, warmup: 0 } }]
@@ -150,7 +190,7 @@ async function smallCheckpoint(o: GrowthStepOptions, target: BertConfig): Promis
       {
         name: 'small',
         control: true,
-        stages: [{ steps: o.smallSteps, model: smallShape(target), lr: { horizon: 'none' } }],
+        stages: [{ steps: o.smallSteps, model: o.small ?? smallShape(target), lr: { horizon: 'none' } }],
       },
       null,
       2,
@@ -238,19 +278,30 @@ async function runVariant(
     logEvery: Math.max(1, o.evalEvery),
     metrics: new MetricsLog(runDir),
     progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 },
+    flopsPerStep: stages[1].flopsPerStep,
     extra: () => ({}),
     say: () => {},
   };
   const before = runEval(ctx).valLoss;
+  let pairs: [number, number][] = [];
   const growTo = (st: ResolvedStage) => {
     const t = st.config;
-    const ops: GrowOps = { depth: 'stack', ffn: 'share', noise: v.noise ?? BASE.noise, seed };
+    const ops: GrowOps = {
+      depth: 'stack',
+      ffn: 'share',
+      hidden: v.hidden ?? BASE.hidden,
+      noise: v.noise ?? BASE.noise,
+      seed,
+    };
+    const { numHiddenLayers, intermediateSize, poolingSize, hiddenSize, numAttentionHeads } = t;
     const r = grow(
       { model: ctx.model, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
-      { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, poolingSize: t.poolingSize },
+      { numHiddenLayers, intermediateSize, poolingSize, hiddenSize, numAttentionHeads },
       ops,
       v.optimizer ?? BASE.optimizer,
     );
+    // the hidden units that growth made equal (copies, or LEMON's mean units), to see if they part
+    if (hiddenSize !== ctx.model.config.hiddenSize) pairs = equalColumnPairs(r.model, ctx.model.config.hiddenSize);
     const next = opt(r.model);
     next.loadState(r.optimizerState!, r.optimizerMeta);
     dispose(r.optimizerState!);
@@ -266,16 +317,14 @@ async function runVariant(
   }
   model = ctx.model;
   optimizer = ctx.optimizer;
-  // how far the FFN copies have drifted apart (0: the grown FFN still has the small one's width)
-  const q = smallShape(target).intermediateSize!;
+  // how far the copies have drifted apart (0: the grown model still has the small one's width):
+  // the hidden units growth made equal when the hidden size grew, else the FFN's copies
+  const q = (o.small ?? smallShape(target)).intermediateSize ?? target.intermediateSize;
   const copyGap = v.control
     ? null
-    : tidy(() => {
-        const w1 = model.namedParameters().get('bert.encoder.layer.0.intermediate.dense.weight')!;
-        const a = w1.narrow(0, 0, q),
-          b = w1.narrow(0, q, q);
-        return a.sub(b).norm().item() / a.norm().item();
-      });
+    : tidy(() =>
+        pairs.length ? embeddingCopyGap(model, pairs) : q < target.intermediateSize ? ffnCopyGap(model, q) : null,
+      );
   atomicWriteFile(
     path.join(runDir, 'done.json'),
     JSON.stringify({ variant: v.name, seed, lossBeforeGrowth: before, copyGap }) + '\n',
@@ -308,12 +357,22 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
     maxPredictions: c.data.maxPredictions,
     name: '',
   });
-  const tBig = measureStepSeconds(shape(target), { device, bf16: false });
-  const tSmall = measureStepSeconds(shape(bertConfig({ ...target, ...smallShape(target) })), { device, bf16: false });
-  const controlSteps = Math.round((o.growSteps * tBig) / tSmall);
-  o.say(
-    `growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`,
-  );
+  const smallConfig = bertConfig({ ...target, ...(o.small ?? smallShape(target)) });
+  let controlSteps: number;
+  if (o.equalise === 'flops') {
+    const f = (cfg: BertConfig) => stepFlops(shape(cfg));
+    controlSteps = Math.round((o.growSteps * f(target)) / f(smallConfig));
+    o.say(
+      `growth-step: a grown step costs ${(f(target) / f(smallConfig)).toFixed(3)}x a small one in FLOPs: the control runs ${controlSteps} steps`,
+    );
+  } else {
+    const tBig = measureStepSeconds(shape(target), { device, bf16: false });
+    const tSmall = measureStepSeconds(shape(smallConfig), { device, bf16: false });
+    controlSteps = Math.round((o.growSteps * tBig) / tSmall);
+    o.say(
+      `growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`,
+    );
+  }
   const curves: RunCurve[] = [];
   for (const seed of o.seeds) {
     for (const v of o.variants) {
@@ -369,6 +428,7 @@ export function readCurve(runDir: string, variant: string, seed: number): RunCur
     seed,
     steps: lines.map((l) => l.step - start),
     seconds: lines.map((l) => Number(l.seconds)),
+    flops: lines.map((l) => Number(l.flops ?? 0)),
     valLoss: lines.map((l) => Number(l.valLoss)),
     lossBeforeGrowth: done.lossBeforeGrowth,
     copyGap: done.copyGap,

@@ -73,7 +73,7 @@ export function planStages(
   const planFile = path.join(runDir, 'schedule.json');
   const saved: SavedPlan | null =
     c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
-  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
+  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength, { lrHorizon: c.lrHorizon });
   const reuse =
     saved !== null &&
     budget.unit === 'seconds' &&
