@@ -26,7 +26,7 @@ const Q = 'bert.encoder.layer.0.attention.self.query.weight';
 const OUT = 'bert.encoder.layer.0.output.dense.weight';
 const EMB_LN = 'bert.embeddings.LayerNorm.weight';
 
-/** Per hidden state: max |grown[:, :, :d] - source| and max |grown[:, :, d:] - mean(source)|, relative to max |source|. */
+/** Per hidden state: max |grown[:, :, :d] - source| and max |grown[:, :, d:] - mean(source)|, relative. */
 function streamErrors(a: BertForMaskedLM, b: BertForMaskedLM, seed = 13): { copies: number[]; means: number[] } {
   const batch = makeBatch(seed, 3, 12, 3, a.config.vocabSize);
   [a, b].forEach((m) => m.eval());
