@@ -617,14 +617,15 @@ test('compound-narrow: compound with half the heads (same head size) in its firs
   for (const size of ['tiny', 'base'] as PresetName[]) {
     const t = presetConfig(size, 30522);
     const S = TRAIN_PRESETS[size].seqLength;
-    const st = resolveSchedule(presetSchedule('compound-narrow', t, S), {
+    const runShape = {
       target: t,
       seqLength: S,
       batchSize: 8,
       maskProb: 0.15,
       gradAccumulation: 1,
       budget: steps(1000),
-    });
+    };
+    const st = resolveSchedule(presetSchedule('compound-narrow', t, S), runShape);
     const hd = t.hiddenSize / t.numAttentionHeads;
     const heads = Math.max(1, Math.floor(t.numAttentionHeads / 2));
     assert.deepEqual(
@@ -642,14 +643,7 @@ test('compound-narrow: compound with half the heads (same head size) in its firs
       size,
     );
     // the cost model sees the narrower stages: cheaper per step than compound's
-    const compound = resolveSchedule(presetSchedule('compound', t, S), {
-      target: t,
-      seqLength: S,
-      batchSize: 8,
-      maskProb: 0.15,
-      gradAccumulation: 1,
-      budget: steps(1000),
-    });
+    const compound = resolveSchedule(presetSchedule('compound', t, S), runShape);
     assert.ok(st[0].flopsPerStep < compound[0].flopsPerStep && st[1].flopsPerStep < compound[1].flopsPerStep);
     assert.equal(st[2].flopsPerStep, compound[2].flopsPerStep);
   }
