@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
-import { MetricsLog } from '../train/metrics-log.js';
+import { RunDir } from '../train/run-dir.js';
 import { requiredNumber } from './args.js';
 
 interface BenchDistOpts {
@@ -51,7 +51,7 @@ function runPretrain(args: string[]): Promise<void> {
 
 /** Tokens/s and ms/step over the steps after `warmup`, from a run's metrics (training time only). */
 export function throughput(runDir: string, warmup: number): { tokensPerSecond: number; stepMs: number } {
-  const lines = new MetricsLog(runDir).read().filter((l) => l.loss !== undefined);
+  const lines = new RunDir(runDir).readMetrics().filter((l) => l.loss !== undefined);
   const a = lines.find((l) => l.step === warmup);
   const b = lines[lines.length - 1];
   if (!a || !b || b.step <= a.step)

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { parseConfig } from '../train/config.js';
-import { runPaths } from '../train/run.js';
+import { RunDir } from '../train/run-dir.js';
 import { pretrain } from '../train/pretrain.js';
 import { torchVersion } from '../tensor/index.js';
 import { flagNumber } from './args.js';
@@ -30,7 +30,7 @@ export function registerDemo(program: Command): void {
         train: o.maxSteps ? { maxSteps: flagNumber(o.maxSteps, 'max-steps') } : {},
       });
       const r = await pretrain(config, { progress: config.runtime.progress ?? process.stderr.isTTY });
-      const p = runPaths(r.runDir);
+      const p = new RunDir(r.runDir).paths;
       console.log(
         `run: ${r.runDir}\nmetrics: ${p.metrics}\ncheckpoints: ${p.checkpoints}\nnext: npx growbert eval --run ${r.runDir}`,
       );

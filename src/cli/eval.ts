@@ -1,14 +1,13 @@
 // `growbert eval --run DIR`: validation metrics of a run's latest checkpoint (or a checkpoint
 // folder), on the run's own validation split.
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
 import { GrowbertError } from '../io/errors.js';
 import { requiredNumber } from './args.js';
-import { parseConfig, readConfigFile, resolveConfig } from '../train/config.js';
+import { parseConfig, resolveConfig } from '../train/config.js';
 import { prepareCorpus, validationSet } from '../train/data.js';
-import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
+import { loadRunModel } from '../train/run-dir.js';
+import { setupRuntime } from '../train/runtime.js';
 import { evaluate } from '../train/step.js';
-import { setupRuntime } from '../train/trainer.js';
 import { choosePrecision, dispose, type Device } from '../tensor/index.js';
 
 export function registerEval(program: Command): void {
@@ -22,15 +21,16 @@ export function registerEval(program: Command): void {
     .action(async (o: { run: string; evalBatches: string; device: string; json?: boolean }) => {
       const evalBatches = requiredNumber(o.evalBatches, 'eval-batches');
       const loaded = loadRunModel(o.run, { device: o.device as Device });
-      const runDir = runOfCheckpoint(loaded.checkpoint);
-      if (!fs.existsSync(runPaths(runDir).config))
+      const run = loaded.run;
+      const saved = run.readConfig();
+      if (!saved)
         throw new GrowbertError(
-          `${runDir} has no config.json, so its validation data is unknown; evaluate a pre-training run`,
+          `${run.dir} has no config.json, so its validation data is unknown; evaluate a pre-training run`,
         );
-      const c = resolveConfig(parseConfig(readConfigFile(runPaths(runDir).config), `${runDir}/config.json`));
+      const c = resolveConfig(parseConfig(saved, `${run.dir}/config.json`));
       const device = setupRuntime({ ...c, runtime: { ...c.runtime, device: o.device } });
       // The run's own tokenizer, so ids match the weights even if the corpus cache was cleared.
-      const corpus = await prepareCorpus({ ...c.data, tokenizer: `${runPaths(runDir).tokenizerDir}/tokenizer.json` });
+      const corpus = await prepareCorpus({ ...c.data, tokenizer: run.paths.tokenizerFile });
       const seqLength = Math.min(c.data.seqLength, loaded.config.maxPositionEmbeddings);
       const val = validationSet(
         corpus,

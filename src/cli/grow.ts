@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError, oneOf } from '../io/errors.js';
 import { guardOut, writeOutAtomically } from '../io/out-guard.js';
 import {
@@ -28,11 +27,10 @@ import {
   type GrowableKey,
 } from '../model/index.js';
 import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../train/config.js';
 import type { OptimizerMeta } from '../train/optim/optimizer.js';
-import { runOfCheckpoint, runPaths } from '../train/run.js';
-import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
+import { RunDir } from '../train/run-dir.js';
 import { requiredNumber } from './args.js';
 
 interface GrowOpts {
@@ -117,16 +115,15 @@ function growCommand(o: GrowOpts): void {
   if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer))
     throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
   const ops = parseOps(o.op);
-  const ckptDir = resolveCheckpoint(o.from);
-  const srcRun = runOfCheckpoint(ckptDir);
+  const { run: src, checkpoint: ckptDir } = RunDir.find(o.from);
   // Checked before any work, and again when writing: --out must not be (or hold) the source.
   const guard = {
     out: o.out,
-    inputs: [o.from, ckptDir, srcRun, o.toConfig],
+    inputs: [o.from, ckptDir, src.dir, o.toConfig],
     force: o.force,
     kind: 'a growbert run',
-    owns: looksLikeRun,
-    owned: ownedRunEntries(o.out), // only what growbert claimed in an earlier run there
+    owns: (dir: string) => new RunDir(dir).isRun(),
+    owned: new RunDir(o.out).ownedEntries(), // only what growbert claimed in an earlier run there
   };
   guardOut(guard);
   const ck = loadLiveCheckpoint(ckptDir);
@@ -153,13 +150,12 @@ function growCommand(o: GrowOpts): void {
   // Write the new run in a temp folder, then move it into place: a failure leaves nothing behind.
   try {
     writeOutAtomically(guard, (tmp) => {
-      claimRun(tmp, true); // every entry of the new run is growbert's
+      const grown = new RunDir(tmp);
+      grown.claim(true); // every entry of the new run is growbert's
       const gc = r.model.config;
-      if (fs.existsSync(runPaths(srcRun).tokenizerDir))
-        fs.cpSync(runPaths(srcRun).tokenizerDir, runPaths(tmp).tokenizerDir, { recursive: true });
-      const srcCfg = fs.existsSync(runPaths(srcRun).config)
-        ? (readConfigFile(runPaths(srcRun).config) as Record<string, unknown>)
-        : {};
+      if (fs.existsSync(src.paths.tokenizerDir))
+        fs.cpSync(src.paths.tokenizerDir, grown.paths.tokenizerDir, { recursive: true });
+      const srcCfg = src.readConfig() ?? {};
       const { budget: _b, resume: _r, ...rest } = srcCfg;
       const runCfg = {
         ...rest,
@@ -167,7 +163,7 @@ function growCommand(o: GrowOpts): void {
         out: o.out,
         model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
       };
-      atomicWriteFile(runPaths(tmp).config, JSON.stringify(runCfg, null, 2) + '\n');
+      grown.writeConfig(runCfg);
       const optimizerState = r.optimizerState ?? new Map();
       const trainer = {
         ...ck.trainer,
@@ -181,7 +177,7 @@ function growCommand(o: GrowOpts): void {
       };
       if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
       try {
-        saveCheckpoint(tmp, (ck.trainer.step as number) ?? 0, {
+        grown.saveCheckpoint((ck.trainer.step as number) ?? 0, {
           model: r.model.namedParameters(),
           optimizer: optimizerState,
           trainer,

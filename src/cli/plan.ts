@@ -10,7 +10,7 @@ import { type Device } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { PRESET_NAMES, TRAIN_PRESETS } from '../train/config.js';
 import { formatDuration } from '../io/progress.js';
-import { setupRuntime } from '../train/trainer.js';
+import { setupRuntime } from '../train/runtime.js';
 
 interface PlanOpts {
   schedule: string;

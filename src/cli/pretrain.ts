@@ -11,7 +11,7 @@ import { launch, threadsPerWorker, watchLauncher } from '../parallel/launch.js';
 import { requireDistributed } from '../parallel/process-group.js';
 import { checkRendezvousFile } from '../parallel/rendezvous.js';
 import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
-import { runPaths } from '../train/run.js';
+import { RunDir } from '../train/run-dir.js';
 import { pretrain } from '../train/pretrain.js';
 import { withStopSignals } from '../train/signals.js';
 import { checkConfigRanges } from './args.js';
@@ -70,12 +70,12 @@ export function registerPretrain(program: Command): void {
       : {};
     if (opts.resume) {
       // A resumed run keeps the config it was started with; flags may still change it (e.g. --max-steps).
-      const out = String(opts.out ?? base.out ?? 'runs/latest');
-      const saved = runPaths(out).config;
-      if (fs.existsSync(saved)) base = readConfigFile(saved) as Record<string, unknown>;
-      else if (!opts.config && fs.existsSync(runPaths(out).checkpoints))
+      const run = new RunDir(String(opts.out ?? base.out ?? 'runs/latest'));
+      const saved = run.readConfig();
+      if (saved) base = saved;
+      else if (!opts.config && fs.existsSync(run.paths.checkpoints))
         throw new GrowbertError(
-          `${saved} is missing: a resume needs the config the run started with; restore it, or pass --config with that config`,
+          `${run.paths.config} is missing: a resume needs the config the run started with; restore it, or pass --config with that config`,
         );
     }
     const worker = workerEnv();
@@ -94,9 +94,8 @@ export function registerPretrain(program: Command): void {
     if (worker) watchLauncher(worker.rank);
     // Signals stop the run cleanly from here on, including during data preparation (src/train/signals.ts).
     const r = await withStopSignals(() => pretrain(config, { progress: config.runtime.progress }));
+    const { metrics, checkpoints } = new RunDir(r.runDir).paths;
     if (!worker || worker.rank === 0)
-      console.log(
-        `run: ${r.runDir} (metrics: ${runPaths(r.runDir).metrics}, checkpoints: ${runPaths(r.runDir).checkpoints})`,
-      );
+      console.log(`run: ${r.runDir} (metrics: ${metrics}, checkpoints: ${checkpoints})`);
   });
 }

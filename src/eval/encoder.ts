@@ -14,7 +14,7 @@ import {
   type BertConfig,
 } from '../model/index.js';
 import { dispose, type Device, type Tensor } from '../tensor/index.js';
-import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
+import { loadRunModel } from '../train/run-dir.js';
 import { checkTokenizerFits } from '../export/hf-files.js';
 import { plainBertState } from '../export/hf.js';
 import { hfTokenizer, readHfModel } from '../export/hf-import.js';
@@ -39,10 +39,14 @@ export interface PretrainedEncoder {
 
 /** The encoder of a run's latest checkpoint (or of a checkpoint folder). */
 export function loadRunEncoder(runOrCkpt: string): PretrainedEncoder {
-  const { model, config, tokenizer, checkpoint } = loadRunModel(runOrCkpt);
+  const { model, config, tokenizer, checkpoint, run } = loadRunModel(runOrCkpt);
   try {
-    const tokFile = path.join(runPaths(runOfCheckpoint(checkpoint)).tokenizerDir, 'tokenizer.json');
-    checkTokenizerFits(tokenizer.vocabSize, tokFile, config.vocabSize, path.join(checkpoint, 'model.safetensors'));
+    checkTokenizerFits(
+      tokenizer.vocabSize,
+      run.paths.tokenizerFile,
+      config.vocabSize,
+      path.join(checkpoint, 'model.safetensors'),
+    );
     const sd = model.stateDict();
     const { tensors } = plainBertState(sd, config);
     // detached handles keep their storage after the model is freed; drop the factors multiplied out

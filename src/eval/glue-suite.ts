@@ -7,7 +7,7 @@ import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import { guardOut } from '../io/out-guard.js';
 import { GLUE_TASKS, type GlueTask } from './glue-data.js';
-import { looksLikeRun } from '../train/run-dir.js';
+import { RunDir } from '../train/run-dir.js';
 import { disposeEncoder, loadHfEncoder, loadRunEncoder, type PretrainedEncoder } from './encoder.js';
 import { finetuneGlue, type FinetuneOptions, type TaskResult } from './finetune.js';
 
@@ -96,7 +96,9 @@ export function glueMarkdown(r: Omit<GlueSuiteResult, 'files'>): string {
 /** Folders glue may write glue.md and glue.json into: a result of its own, a run, an HF model. */
 function ownsGlueOut(dir: string): boolean {
   return (
-    fs.existsSync(path.join(dir, 'glue.json')) || looksLikeRun(dir) || fs.existsSync(path.join(dir, 'config.json'))
+    fs.existsSync(path.join(dir, 'glue.json')) ||
+    new RunDir(dir).isRun() ||
+    fs.existsSync(path.join(dir, 'config.json'))
   );
 }
 

@@ -11,7 +11,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BertTokenizer } from '../data/tokenizer.js';
-import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import {
   BertForMaskedLM,
@@ -29,10 +28,8 @@ import {
   type PresetName,
 } from '../model/index.js';
 import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
-import { runPaths } from '../train/run.js';
-import { claimRun, looksLikeRun, ownedRunEntries } from '../train/run-dir.js';
+import { RunDir } from '../train/run-dir.js';
 import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
 
 export interface HfModel {
@@ -335,30 +332,30 @@ export function importHfToRun(
           force: opts.force,
           protect: [dir, opts.tokenizer],
           kind: 'a growbert run',
-          owns: looksLikeRun,
-          owned: ownedRunEntries(out), // only what growbert claimed in an earlier run there
+          owns: (d) => new RunDir(d).isRun(),
+          owned: new RunDir(out).ownedEntries(), // only what growbert claimed in an earlier run there
         },
         (tmp) => {
-          claimRun(tmp, true); // every entry of the new run is growbert's
-          const paths = runPaths(tmp);
-          tokenizer.save(paths.tokenizerDir);
-          const cfg = importedRunConfig(
-            hf.config,
-            path.join(runPaths(target).tokenizerDir, 'tokenizer.json'),
-            tokenizer.vocabSize,
-            target,
-          );
-          atomicWriteFile(paths.config, JSON.stringify(cfg, null, 2) + '\n');
+          const run = new RunDir(tmp);
+          run.claim(true); // every entry of the new run is growbert's
+          run.saveTokenizer(tokenizer);
+          const cfg = importedRunConfig(hf.config, new RunDir(target).paths.tokenizerFile, tokenizer.vocabSize, target);
+          run.writeConfig(cfg);
           const sd = model.stateDict();
           try {
             const trainer = { step: 0, tokens: 0, modelConfig: hf.config, importedFrom: path.resolve(dir) };
-            checkpoint = path.basename(saveCheckpoint(tmp, 0, { model: sd, optimizer: new Map(), trainer }));
+            checkpoint = path.basename(run.saveCheckpoint(0, { model: sd, optimizer: new Map(), trainer }));
           } finally {
             dispose(sd);
           }
         },
       );
-      return { out: target, checkpoint: path.join(runPaths(target).checkpoints, checkpoint), config: hf.config, notes };
+      return {
+        out: target,
+        checkpoint: path.join(new RunDir(target).paths.checkpoints, checkpoint),
+        config: hf.config,
+        notes,
+      };
     } finally {
       model.dispose();
     }

@@ -23,7 +23,7 @@ import {
   type HfLayout,
 } from '../model/index.js';
 import { cat, saveSafetensors, tidy, zeros, type Tensor } from '../tensor/index.js';
-import { loadRunModel, runOfCheckpoint, runPaths } from '../train/run.js';
+import { loadRunModel } from '../train/run-dir.js';
 import {
   checkTokenizerFits,
   hfModelConfig,
@@ -95,13 +95,12 @@ export function shiftPositions(table: Tensor, offset: number): Tensor {
 
 /** Writes the HF folder for `runOrCkpt` into `out` (atomically; refuses a non-empty `out` unless force). */
 export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: boolean } = {}): ExportResult {
-  const { model, config, tokenizer, checkpoint } = loadRunModel(runOrCkpt);
-  const run = runOfCheckpoint(checkpoint);
+  const { model, config, tokenizer, checkpoint, run } = loadRunModel(runOrCkpt);
   const notes: string[] = [];
   try {
     checkTokenizerFits(
       tokenizer.vocabSize,
-      path.join(runPaths(run).tokenizerDir, 'tokenizer.json'),
+      run.paths.tokenizerFile,
       config.vocabSize,
       path.join(checkpoint, 'model.safetensors'),
     );
@@ -137,7 +136,7 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
         out,
         {
           force: opts.force,
-          protect: [run, checkpoint],
+          protect: [run.dir, checkpoint],
           kind: 'a Hugging Face model growbert exported',
           owns: isHfModelFolder,
           owned: exportedFiles(out) ?? [],

@@ -181,6 +181,18 @@ export function paramLayout(c: Pick<BertConfig, 'arch'>, name: string): ParamLay
 }
 
 /**
+ * The dense FFN matrix of `layer` whose rows are the FFN units (its first axis produces them, its
+ * second reads the hidden units): where widened FFN copies sit side by side after growth.
+ */
+export function ffnUnitsWeight(c: Pick<BertConfig, 'arch'>, layer: number): string {
+  const rel = Object.entries(LAYOUTS[c.arch].layer).find(
+    ([, r]) => r.dims.length === 2 && r.dims[0]?.join() === 'ffn,out' && r.dims[1]?.join() === 'hidden,in',
+  )?.[0];
+  if (!rel) throw new GrowbertError(`model layout: arch '${c.arch}' has no dense FFN input matrix`);
+  return layerParamName(layer, rel);
+}
+
+/**
  * BERT's weight-decay rule: every parameter but biases and LayerNorm pairs. By name alone, so that
  * it also covers task heads (pooler, classifier) and the `layer_norm` spelling other models use.
  */

@@ -11,11 +11,11 @@ import { loadSchedule } from '../schedule/schedule.js';
 import type { Clock } from '../train/budget-clock.js';
 import { parseConfig, resolveConfig, type PretrainConfig } from '../train/config.js';
 import { prepareCorpus } from '../train/data.js';
-import { latestCheckpoint } from '../train/checkpoint.js';
-import { MetricsLog, type MetricsLine } from '../train/metrics-log.js';
+import type { MetricsLine } from '../train/metrics-log.js';
 import { pretrain } from '../train/pretrain.js';
-import { modelConfigFor } from '../train/trainer.js';
-import { RUN_LOCK, RUN_MARKER, lockRun, looksLikeRun, releaseRunLock, removeRunOutputs } from '../train/run-dir.js';
+import { RUN_LOCK, RUN_MARKER } from '../train/run.js';
+import { RunDir } from '../train/run-dir.js';
+import { modelConfigFor } from '../train/runtime.js';
 import { runParallel, type ParallelJob } from './compare-parallel.js';
 import type { CompareOptions } from './compare.js';
 
@@ -111,20 +111,21 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
   const clock = compareClock(o);
   const todo: ParallelJob[] = [];
   for (const r of runs) {
+    const run = new RunDir(r.runDir);
     const doneFile = path.join(r.runDir, 'compare-done.json');
-    if (fs.existsSync(doneFile) && latestCheckpoint(r.runDir)) {
+    if (fs.existsSync(doneFile) && run.latestCheckpoint()) {
       o.say(
         `compare: budget ${r.budget}, schedule ${r.schedule}, seed ${r.seed}: already done in ${r.runDir}, reusing it`,
       );
       continue;
     }
     // Only a run folder is deleted: anything else put there is the user's.
-    if (fs.existsSync(r.runDir) && fs.readdirSync(r.runDir).length > 0 && !looksLikeRun(r.runDir)) {
+    if (fs.existsSync(r.runDir) && fs.readdirSync(r.runDir).length > 0 && !run.isRun()) {
       throw new GrowbertError(
         `${r.runDir} holds files that are not a growbert run; move them away (compare deletes a cut-off run there to start it over)`,
       );
     }
-    if (fs.existsSync(r.runDir)) startRunOver(r.runDir);
+    if (fs.existsSync(r.runDir)) startRunOver(run);
     todo.push({
       label: `${path.basename(r.schedule, '.json')} ${r.budget} seed ${r.seed}`,
       config: runConfig(o, r, plans.get(key(r.budget, r.schedule))!, clock),
@@ -144,19 +145,19 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
  * A cut-off run is started over (comparisons need uninterrupted timings), under the run folder's lock so a
  * run still training there is refused, removing only what growbert wrote: anything else is the user's.
  */
-function startRunOver(runDir: string): void {
-  lockRun(runDir);
+function startRunOver(run: RunDir): void {
+  run.lock();
   try {
-    removeRunOutputs(runDir, ['compare-done.json']);
-    const left = fs.readdirSync(runDir).filter((n) => n !== RUN_MARKER && n !== RUN_LOCK);
+    run.removeOutputs(['compare-done.json']);
+    const left = fs.readdirSync(run.dir).filter((n) => n !== RUN_MARKER && n !== RUN_LOCK);
     if (left.length)
       throw new GrowbertError(
-        `${runDir} holds files growbert did not write (${left.slice(0, 3).join(', ')}); move them away so compare can start the cut-off run there over`,
+        `${run.dir} holds files growbert did not write (${left.slice(0, 3).join(', ')}); move them away so compare can start the cut-off run there over`,
       );
   } finally {
-    releaseRunLock(runDir);
+    run.release();
   }
-  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.rmSync(run.dir, { recursive: true, force: true });
 }
 
 /** The clock time budgets charge: the one asked for, else cpu when runs share the machine, else wall. */
@@ -183,7 +184,7 @@ export interface BudgetUse {
 
 /** A finished run's use of its budget, from its metrics (the stage lines and the last training line). */
 export function budgetUse(r: CompareRun, clock: Clock): BudgetUse {
-  const lines = new MetricsLog(r.runDir).read();
+  const lines = new RunDir(r.runDir).readMetrics();
   const b = parseBudget(r.budget);
   const lastOf = (f: (l: MetricsLine) => boolean) => [...lines].reverse().find(f);
   const end = lastOf((l) => typeof l.seconds === 'number') ?? { step: 0 };

@@ -11,7 +11,7 @@ import { parseBudget } from '../schedule/plan.js';
 import { SCHEDULE_PRESETS } from '../schedule/schedule.js';
 import type { Clock } from '../train/budget-clock.js';
 import type { PretrainConfigInput } from '../train/config.js';
-import { MetricsLog } from '../train/metrics-log.js';
+import { RunDir } from '../train/run-dir.js';
 import { budgetUse, compareClock, planRuns, runAll, type BudgetUse } from './compare-runs.js';
 import {
   aggregateSeeds,
@@ -142,7 +142,7 @@ export async function compare(o: CompareOptions): Promise<(BudgetResult & { seed
 
 /** A run's metrics with `seconds` on the budget's clock: CPU time when the runs shared the machine. */
 function onClock(runDir: string, clock: Clock) {
-  const lines = new MetricsLog(runDir).read();
+  const lines = new RunDir(runDir).readMetrics();
   return clock === 'cpu' ? lines.map((l) => ({ ...l, seconds: Number(l.cpuSeconds ?? l.seconds) })) : lines;
 }
 

@@ -1,6 +1,6 @@
 // Symmetry breaking, measured: how far the units that growth made equal have drifted apart after
 // training (0: they are still copies, and the grown model still acts at the small one's width).
-import { paramLayout, type BertForMaskedLM } from '../model/index.js';
+import { ffnUnitsWeight, paramLayout, type BertForMaskedLM } from '../model/index.js';
 import { tidy } from '../tensor/index.js';
 
 /** The stream's producer every hidden unit has a column in: the word embeddings (found by its layout). */
@@ -55,7 +55,7 @@ export function embeddingCopyGap(m: BertForMaskedLM, pairs: [number, number][]):
 /** Layer 0's FFN input: the relative gap between its first two tiles of q units (FFN sharing). */
 export function ffnCopyGap(m: BertForMaskedLM, q: number): number {
   return tidy(() => {
-    const w1 = m.namedParameters().get('bert.encoder.layer.0.intermediate.dense.weight')!;
+    const w1 = m.namedParameters().get(ffnUnitsWeight(m.config, 0))!;
     const a = w1.narrow(0, 0, q),
       b = w1.narrow(0, q, q);
     return a.sub(b).norm().item() / a.norm().item();

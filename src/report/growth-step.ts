@@ -17,7 +17,6 @@ import { embeddingCopyGap, ffnCopyGap, equalColumnPairs } from './copy-gap.js';
 import { resolveSchedule, stageLr, type ResolvedStage } from '../schedule/plan.js';
 import { dispose, manualSeed, tidy } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
-import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { parseConfig, resolveConfig, type PretrainConfigInput, type ResolvedConfig } from '../train/config.js';
 import {
   makeMasker,
@@ -27,10 +26,11 @@ import {
   type ModelBatch,
   type PreparedCorpus,
 } from '../train/data.js';
-import { MetricsLog } from '../train/metrics-log.js';
-import { createOptimizer } from '../train/optim/index.js';
+import { optimizerFor } from '../train/optim/index.js';
 import { pretrain } from '../train/pretrain.js';
-import { modelConfigFor, runEval, runSteps, setupRuntime, type TrainContext } from '../train/trainer.js';
+import { RunDir } from '../train/run-dir.js';
+import { modelConfigFor, setupRuntime } from '../train/runtime.js';
+import { runEval, runSteps, type TrainContext } from '../train/trainer.js';
 
 /** One way of growing (or not: the control). Fields left out are the base variant's. */
 export interface Variant {
@@ -180,7 +180,7 @@ export function variantStages(
 async function smallCheckpoint(o: GrowthStepOptions, target: BertConfig): Promise<string> {
   const dir = path.join(o.out, 'small');
   const done = path.join(dir, 'done.json');
-  if (fs.existsSync(done) && latestCheckpoint(dir)) return dir;
+  if (fs.existsSync(done) && new RunDir(dir).latestCheckpoint()) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
   const schedFile = path.join(o.out, 'small-schedule.json');
   // the small model mid-run: no decay yet (the grown phase decides the LR from here on)
@@ -236,17 +236,11 @@ async function runVariant(
     decay: 'linear',
     power: 1,
   });
-  const ck = loadCheckpoint(latestCheckpoint(smallDir)!);
+  const ck = new RunDir(smallDir).loadLatestGood()!.data;
   let model = new BertForMaskedLM(bertConfig(ck.trainer.modelConfig as BertConfig), { device });
   model.loadStateDict(ck.model);
   dispose(ck.model);
-  const opt = (m: BertForMaskedLM) =>
-    createOptimizer(c.train.optimizer, m.namedParameters(), {
-      lr: c.train.lr,
-      weightDecay: c.train.weightDecay,
-      betas: [c.train.beta1, c.train.beta2],
-      eps: c.train.eps,
-    });
+  const opt = (m: BertForMaskedLM) => optimizerFor(c.train, m.namedParameters());
   let optimizer = opt(model);
   optimizer.loadState(ck.optimizer, ck.trainer.optimizer as never);
   dispose(ck.optimizer);
@@ -260,8 +254,9 @@ async function runVariant(
   const stream = makeStream(corpus, so);
   stream.restore(ck.trainer.data as never); // every variant and seed reads the same batches next
   manualSeed(1000 + seed); // dropout
+  const run = new RunDir(runDir);
   const ctx: TrainContext<BertForMaskedLM> = {
-    runDir,
+    run,
     model,
     optimizer,
     device,
@@ -276,7 +271,7 @@ async function runVariant(
     checkpointEvery: Number.MAX_SAFE_INTEGER,
     keepCheckpoints: 1,
     logEvery: Math.max(1, o.evalEvery),
-    metrics: new MetricsLog(runDir),
+    metrics: run.metrics(),
     progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 },
     flopsPerStep: stages[1].flopsPerStep,
     extra: () => ({}),
@@ -414,8 +409,8 @@ function takeLock(out: string): void {
 /** A run's evaluations, steps counted from the growth. */
 export function readCurve(runDir: string, variant: string, seed: number): RunCurve {
   // the first evaluation is the small model's, before growth (kept in done.json)
-  const lines = new MetricsLog(runDir)
-    .read()
+  const lines = new RunDir(runDir)
+    .readMetrics()
     .filter((l) => typeof l.valLoss === 'number')
     .slice(1);
   const done = JSON.parse(fs.readFileSync(path.join(runDir, 'done.json'), 'utf8')) as {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
 import { loadSafetensors, saveSafetensors, type Tensor } from '../tensor/index.js';
+import { runPaths } from './run.js';
 
 export interface CheckpointData {
   model: Map<string, Tensor>;
@@ -31,7 +32,7 @@ function sha256File(file: string): string {
 }
 
 export function checkpointsDir(runDir: string): string {
-  return path.join(runDir, 'checkpoints');
+  return runPaths(runDir).checkpoints;
 }
 
 /** Writes a checkpoint for `step` and points latest.json at it; keeps the newest `keep` ones. */
@@ -60,7 +61,7 @@ export function saveCheckpoint(runDir: string, step: number, data: CheckpointDat
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  atomicWriteFile(path.join(root, 'latest.json'), JSON.stringify({ step, dir: name }) + '\n');
+  atomicWriteFile(runPaths(runDir).latest, JSON.stringify({ step, dir: name }) + '\n');
   prune(root, keep, name);
   return final;
 }
@@ -140,7 +141,7 @@ const warnDefault = (line: string) => console.error(`growbert: warning: ${line}`
  */
 export function latestCheckpoint(runDir: string, warn: (line: string) => void = warnDefault): string | null {
   const root = checkpointsDir(runDir);
-  const pointer = path.join(root, 'latest.json');
+  const pointer = runPaths(runDir).latest;
   let problem: string;
   if (!fs.existsSync(pointer)) {
     problem = 'is missing';
@@ -203,7 +204,7 @@ export function fallBackToGood(runDir: string): string | null {
     .find((d) => isComplete(path.join(root, d)) && isGood(path.join(root, d)));
   if (!good) return null;
   const step = Number(good.slice('step-'.length));
-  atomicWriteFile(path.join(root, 'latest.json'), JSON.stringify({ step, dir: good }) + '\n');
+  atomicWriteFile(runPaths(runDir).latest, JSON.stringify({ step, dir: good }) + '\n');
   return path.join(root, good);
 }
 

@@ -1,8 +1,8 @@
 // RUN/metrics.jsonl: one JSON object per line (training lines: step, tokens, seconds, lr, loss,
 // gradNorm, tokensPerSecond; evaluation lines add valLoss, valPerplexity, valAccuracy).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
+import { runPaths } from './run.js';
 
 export type MetricsLine = { step: number } & Record<string, number | string | boolean | null>;
 
@@ -16,7 +16,7 @@ export class MetricsLog {
   readonly file: string;
   private readonly sinks: MetricsSink[] = [];
   constructor(runDir: string) {
-    this.file = path.join(runDir, 'metrics.jsonl');
+    this.file = runPaths(runDir).metrics;
   }
 
   append(line: MetricsLine): void {

@@ -2,9 +2,6 @@
 // and each stage's planned steps. A time budget's planned steps come from a calibration, measured
 // on the clock the budget charges; they place the stages in the LR schedule and size the
 // progress bar, while the clock ends the stages (src/train/budget-clock.ts).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { atomicWriteFile } from '../io/atomic.js';
 import type { BertConfig } from '../model/index.js';
 import { loadSchedule, type Schedule } from '../schedule/schedule.js';
 import { parseBudget, resolveSchedule, type Budget, type ResolvedStage } from '../schedule/plan.js';
@@ -12,6 +9,7 @@ import type { Device } from '../tensor/index.js';
 import type { DataParallel } from '../parallel/data-parallel.js';
 import { measureStepSeconds } from './calibrate.js';
 import type { ResolvedConfig } from './config.js';
+import type { RunDir } from './run-dir.js';
 
 /**
  * The resolved stages, saved with the run. On resume the schedule is the saved one; the budget
@@ -24,17 +22,22 @@ interface SavedPlan {
   steps: number[];
 }
 
+/** The run's budget: --budget, or else --max-steps (the preset's steps) as a step budget. */
+export function runBudget(c: Pick<ResolvedConfig, 'budget' | 'train'>): Budget {
+  return c.budget
+    ? parseBudget(c.budget)
+    : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
+}
+
 export function planStages(
   c: ResolvedConfig,
   target: BertConfig,
-  runDir: string,
+  runDir: RunDir,
   device: Device,
   say: (l: string) => void,
   dp?: DataParallel,
 ): { schedule: Schedule; stages: ResolvedStage[]; savePlan: () => void } {
-  const budget = c.budget
-    ? parseBudget(c.budget)
-    : { unit: 'steps' as const, amount: c.train.maxSteps, label: `${c.train.maxSteps} steps` };
+  const budget = runBudget(c);
   // The saved (or rank 0's) planned steps, without calibrating again; a time budget's stages keep
   // their seconds, so the clock still ends them.
   const withSteps = (schedule: Schedule, steps: number[]): ResolvedStage[] => {
@@ -70,9 +73,7 @@ export function planStages(
     const plan = dp.broadcastObject<{ schedule: Schedule; steps: number[] }>(undefined);
     return { schedule: plan.schedule, stages: withSteps(plan.schedule, plan.steps), savePlan: () => {} };
   }
-  const planFile = path.join(runDir, 'schedule.json');
-  const saved: SavedPlan | null =
-    c.resume && fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, 'utf8')) : null;
+  const saved = c.resume ? runDir.readPlan<SavedPlan>() : null;
   const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength, { lrHorizon: c.lrHorizon });
   const reuse =
     saved !== null &&
@@ -81,11 +82,7 @@ export function planStages(
     saved.budget.amount === budget.amount;
   const stages = reuse ? withSteps(schedule, saved!.steps) : resolveSchedule(schedule, run);
   // Written by the caller once the resume is known to go ahead: a refused one leaves the plan as it was.
-  const savePlan = () =>
-    atomicWriteFile(
-      planFile,
-      JSON.stringify({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan, null, 2) + '\n',
-    );
+  const savePlan = () => runDir.savePlan({ schedule, budget, steps: stages.map((s) => s.steps) } satisfies SavedPlan);
   dp?.broadcastObject({ schedule, steps: stages.map((s) => s.steps) });
   return { schedule, stages, savePlan };
 }

@@ -1,33 +1,20 @@
 // The training loop: batches -> steps -> metrics, evaluation, checkpoints; exact resume;
-// SIGINT, SIGTERM and SIGHUP save and stop (through the run's StopRequest, src/train/signals.ts);
-// a NaN/Inf loss stops with the last good checkpoint kept. It works on a TrainContext, so
-// src/train/pretrain.ts can swap the model, optimizer and data between growth stages and call it again.
+// SIGINT, SIGTERM, SIGHUP and the caller's AbortSignal save and stop (through the run's
+// StopRequest, src/train/signals.ts); a NaN/Inf loss stops with the last good checkpoint kept.
+// It works on a TrainContext, so src/train/pretrain.ts can swap the model, optimizer and data
+// between growth stages and call it again.
 import { GrowbertError } from '../io/errors.js';
 import type { ProgressBar } from '../io/progress.js';
 import type { Masker, SequenceSource, SequenceSourceState } from '../data/index.js';
-import { presetConfig, type BertConfig, type MaskedLM } from '../model/index.js';
-import {
-  cuda,
-  dispose,
-  getNumThreads,
-  getRngState,
-  setNumThreads,
-  setRngState,
-  tensor,
-  tidy,
-  torchVersion,
-  type Device,
-  type Tensor,
-} from '../tensor/index.js';
+import type { MaskedLM } from '../model/index.js';
+import { cuda, dispose, getRngState, setRngState, tensor, tidy, type Device, type Tensor } from '../tensor/index.js';
 import type { DataParallel } from '../parallel/data-parallel.js';
-import { fallBackToGood, latestCheckpoint, saveCheckpoint } from './checkpoint.js';
-import type { PretrainConfig, ResolvedConfig } from './config.js';
 import { toModelBatch, type ModelBatch } from './data.js';
+import type { PretrainEventListener } from './events.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Optimizer } from './optim/index.js';
 import type { Schedule } from '../schedule/lr.js';
-import { runPaths } from './run.js';
-import { prepareRunDir, type RunDirOptions } from './run-dir.js';
+import type { RunDir } from './run-dir.js';
 import { Interrupted, StopRequest, agreedStop, signalNote, stopFlags, withStopSignals } from './signals.js';
 import { clockSeconds, lrPosition, readClocks, stageDone, type Clock, type StagePace } from './budget-clock.js';
 import { evalResult, evaluate, evaluateSums, trainStep, type EvalResult, type StepResult } from './step.js';
@@ -46,7 +33,8 @@ export interface Progress {
 }
 
 export interface TrainContext<M extends MaskedLM = MaskedLM> {
-  runDir: string;
+  /** the run folder: checkpoints go there (src/train/run-dir.ts) */
+  run: RunDir;
   model: M;
   optimizer: Optimizer;
   stream: SequenceSource;
@@ -87,6 +75,8 @@ export interface TrainContext<M extends MaskedLM = MaskedLM> {
   sharedSeconds?: number;
   /** the LR of the last step taken (a time-driven stage's LR follows the clock, not the step) */
   lastLr?: number;
+  /** typed events for a caller of pretrain (src/train/events.ts); absent: none */
+  emit?: PretrainEventListener;
 }
 
 /** The metrics log of a rank other than 0: it writes nothing. */
@@ -101,7 +91,7 @@ const fromB64 = (s: string): Tensor => tensor(new Uint8Array(Buffer.from(s, 'bas
 
 export function saveContext(ctx: TrainContext): string {
   // Every rank holds the same state; rank 0 writes it.
-  if (ctx.dp && !ctx.dp.isLeader) return latestCheckpoint(ctx.runDir) ?? runPaths(ctx.runDir).checkpoints;
+  if (ctx.dp && !ctx.dp.isLeader) return ctx.run.latestCheckpoint() ?? ctx.run.paths.checkpoints;
   const rng = getRngState('cpu');
   const maskRng = ctx.masker.state();
   const trainer = {
@@ -115,24 +105,26 @@ export function saveContext(ctx: TrainContext): string {
     ...ctx.extra(),
   };
   dispose([rng, maskRng]);
-  return saveCheckpoint(
-    ctx.runDir,
+  const dir = ctx.run.saveCheckpoint(
     ctx.progress.step,
     { model: ctx.model.namedParameters(), optimizer: ctx.optimizer.state(), trainer },
     ctx.keepCheckpoints,
   );
+  ctx.emit?.({ type: 'checkpoint', step: ctx.progress.step, dir });
+  return dir;
 }
 
 /**
  * Restores optimizer, data position and RNGs from a checkpoint's trainer state (the model is
- * loaded by the caller). A checkpoint made by `growbert import` (weights only) or by `grow` with
- * optimizer reset lacks some of these: training then starts them fresh at the saved step.
+ * loaded by the caller), and returns the progress it had. A checkpoint made by `growbert import`
+ * (weights only) or by `grow` with optimizer reset lacks some of these: training then starts them
+ * fresh at the saved step.
  */
 export function restoreContext(
-  ctx: TrainContext,
+  ctx: Pick<TrainContext, 'optimizer' | 'stream' | 'masker'>,
   trainer: Record<string, unknown>,
   optimizerState: Map<string, Tensor>,
-): void {
+): Progress {
   if (optimizerState.size > 0) ctx.optimizer.loadState(optimizerState, trainer.optimizer as never);
   if (trainer.data) ctx.stream.restore(trainer.data as SequenceSourceState);
   if (typeof trainer.maskerRng === 'string') {
@@ -146,7 +138,7 @@ export function restoreContext(
     g.dispose();
   }
   const p = trainer as Partial<Progress>;
-  ctx.progress = {
+  return {
     step: p.step ?? 0,
     tokens: p.tokens ?? 0,
     seconds: p.seconds ?? 0,
@@ -162,10 +154,10 @@ export { Interrupted, StopRequest };
 
 /**
  * Installs the stop-signal handlers (SIGINT, SIGTERM, SIGHUP) for the duration of fn, which gets
- * the run's StopRequest: the first signal finishes the current step, saves and stops.
+ * the run's StopRequest: the first signal (or `abort`) finishes the current step, saves and stops.
  */
-export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>): Promise<T> {
-  return withStopSignals(fn);
+export async function withInterrupt<T>(fn: (stop: StopRequest) => Promise<T>, abort?: AbortSignal): Promise<T> {
+  return withStopSignals(fn, abort);
 }
 
 export function runEval(ctx: TrainContext): EvalResult {
@@ -178,6 +170,7 @@ export function runEval(ctx: TrainContext): EvalResult {
     ...ctx.tags,
     ...r,
   });
+  ctx.emit?.({ type: 'evaluation', step: p.step, ...r });
   return r;
 }
 
@@ -261,48 +254,15 @@ function nextMicroBatches(ctx: TrainContext): { micro: ModelBatch[]; tokens: num
  */
 export async function runSteps(ctx: TrainContext, until: number | StagePace): Promise<void> {
   const p = ctx.progress;
-  const { dp, stop } = ctx;
   const pace: StagePace = typeof until === 'number' ? { startStep: 0, plannedStart: 0, plannedSteps: until } : until;
   const clock = ctx.clock ?? 'wall';
   // the reading every decision goes by: this process's clock, or rank 0's under data parallelism
-  const budgetNow = () => (dp ? (ctx.sharedSeconds ?? clockSeconds(p, clock)) : clockSeconds(p, clock));
-  let windowLoss = 0,
-    windowNorm = 0,
-    windowSteps = 0,
-    windowTokens = 0,
-    windowSeconds = 0;
+  const budgetNow = () => (ctx.dp ? (ctx.sharedSeconds ?? clockSeconds(p, clock)) : clockSeconds(p, clock));
+  const window = { loss: 0, norm: 0, steps: 0, tokens: 0, seconds: 0 };
   while (!stageDone(pace, p.step, budgetNow())) {
     const t0 = readClocks();
     const lr = ctx.lr.lrAt(lrPosition(pace, p.step, budgetNow()));
-    const { micro, tokens, totalTargets } = nextMicroBatches(ctx);
-    let r: StepResult;
-    try {
-      dp?.beforeStep(p.step + 1);
-      // Data parallel: the stop flag travels with the loss, so every rank stops after the same
-      // step; so does rank 0's budget clock, so every rank ends a time-driven stage alike.
-      r = trainStep(ctx.model, ctx.optimizer, micro, {
-        lr,
-        clipNorm: ctx.clipNorm,
-        bf16: ctx.bf16,
-        sync: dp,
-        totalTargets,
-        extra: dp ? [...stopFlags(stop), dp.isLeader ? clockSeconds(p, clock) : 0] : undefined,
-      });
-    } catch (e) {
-      throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
-    } finally {
-      dispose(micro);
-    }
-    if (dp && stop) stop.agreed = agreedStop(r.extra);
-    if (dp && r.extra) ctx.sharedSeconds = r.extra[r.extra.length - 1];
-    if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
-    if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
-      // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
-      const last = ctx.dp && !ctx.dp.isLeader ? latestCheckpoint(ctx.runDir) : fallBackToGood(ctx.runDir);
-      throw new GrowbertError(
-        `training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`,
-      );
-    }
+    const { r, tokens } = await takeStep(ctx, lr, clock);
     ctx.lastLr = lr;
     const t1 = readClocks();
     const dt = t1.wall - t0.wall;
@@ -312,34 +272,13 @@ export async function runSteps(ctx: TrainContext, until: number | StagePace): Pr
     p.cpuSeconds = (p.cpuSeconds ?? 0) + (t1.cpu - t0.cpu);
     const last = stageDone(pace, p.step, budgetNow());
     p.flops += ctx.flopsPerStep ?? 0;
-    windowLoss += r.loss;
-    windowNorm += r.gradNorm;
-    windowSteps++;
-    windowTokens += tokens;
-    windowSeconds += dt;
-    if (p.step % ctx.logEvery === 0 || last) {
-      const tps = windowTokens / Math.max(windowSeconds, 1e-9);
-      ctx.metrics.append({
-        step: p.step,
-        tokens: p.tokens,
-        seconds: round(p.seconds),
-        cpuSeconds: round(p.cpuSeconds),
-        flops: p.flops,
-        lr,
-        ...ctx.tags,
-        loss: round(windowLoss / windowSteps, 6),
-        gradNorm: round(windowNorm / windowSteps),
-        tokensPerSecond: Math.round(tps),
-      });
-      ctx.bar?.update(
-        p.step,
-        undefined,
-        `loss ${(windowLoss / windowSteps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`,
-      );
-      windowLoss = windowNorm = windowSteps = windowTokens = windowSeconds = 0;
-    }
-    const evalNow = p.step % ctx.evalEvery === 0 || last;
-    if (evalNow) {
+    window.loss += r.loss;
+    window.norm += r.gradNorm;
+    window.steps++;
+    window.tokens += tokens;
+    window.seconds += dt;
+    if (p.step % ctx.logEvery === 0 || last) logWindow(ctx, window, lr);
+    if (p.step % ctx.evalEvery === 0 || last) {
       const e = runEval(ctx);
       if (!ctx.bar?.enabled)
         ctx.say(
@@ -347,64 +286,87 @@ export async function runSteps(ctx: TrainContext, until: number | StagePace): Pr
         );
     }
     if (p.step % ctx.checkpointEvery === 0 || last) saveContext(ctx);
-    // Let signal handlers run (the step itself is synchronous).
+    // Let signal handlers (and an abort) run: the step itself is synchronous.
     await new Promise((res) => setImmediate(res));
-    const sig = stop?.due(dp !== undefined);
-    if (sig) {
-      const dir = saveContext(ctx);
-      if (dp && !dp.isLeader)
-        throw new Interrupted(`interrupted at step ${p.step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig);
-      throw new Interrupted(
-        `interrupted at step ${p.step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`,
-        sig,
-      );
-    }
+    stopIfAsked(ctx);
   }
 }
 
-// ---- Run set-up shared by the commands -------------------------------------------------------
 /**
- * Threads and device. A data-parallel worker (`local`: its place among the workers on this
- * machine) gets an equal share of the cores and, asked for `cuda`, the GPU cuda:LOCAL_RANK.
+ * One optimizer step at `lr` on the next batches (data parallel: this rank's rows, the gradients
+ * summed, the stop request and rank 0's budget clock agreed); throws on a NaN/Inf loss.
  */
-export function setupRuntime(
-  c: { runtime: Pick<PretrainConfig['runtime'], 'device' | 'threads'> },
-  local?: { localRank: number; localWorldSize: number },
-): Device {
-  // Default: libtorch's own choice (its physical cores, as PyTorch's), split between local workers.
-  // More threads are opt-in with --threads: on the 2-vCPU development VM (1 core, 2 hyper-threads)
-  // 2 threads once made a tiny step 2.1x slower, which was OpenMP's threads spinning against
-  // OpenBLAS's (src/tensor/native.ts now lets them sleep); since then 2 threads ran it 1.3x faster.
-  setNumThreads(c.runtime.threads ?? Math.max(1, Math.floor(getNumThreads() / (local?.localWorldSize ?? 1))));
-  let device = c.runtime.device as Device;
-  if (device.startsWith('cuda') && !cuda.isAvailable()) {
+async function takeStep(ctx: TrainContext, lr: number, clock: Clock): Promise<{ r: StepResult; tokens: number }> {
+  const { dp, stop } = ctx;
+  const p = ctx.progress;
+  const { micro, tokens, totalTargets } = nextMicroBatches(ctx);
+  let r: StepResult;
+  try {
+    dp?.beforeStep(p.step + 1);
+    // Data parallel: the stop flag travels with the loss, so every rank stops after the same
+    // step; so does rank 0's budget clock, so every rank ends a time-driven stage alike.
+    r = trainStep(ctx.model, ctx.optimizer, micro, {
+      lr,
+      clipNorm: ctx.clipNorm,
+      bf16: ctx.bf16,
+      sync: dp,
+      totalTargets,
+      extra: dp ? [...stopFlags(stop), dp.isLeader ? clockSeconds(p, clock) : 0] : undefined,
+    });
+  } catch (e) {
+    throw dp ? await dp.explain(e, `training step ${p.step + 1}`) : e;
+  } finally {
+    dispose(micro);
+  }
+  if (dp && stop) stop.agreed = agreedStop(r.extra);
+  if (dp && r.extra) ctx.sharedSeconds = r.extra[r.extra.length - 1];
+  if (ctx.device !== 'cpu') cuda.synchronize(ctx.device);
+  if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
+    // the newest checkpoint whose loss was sane (not merely the newest) becomes the one --resume uses
+    const last = dp && !dp.isLeader ? ctx.run.latestCheckpoint() : ctx.run.fallBackToGood();
     throw new GrowbertError(
-      cuda.isBuilt()
-        ? `--device ${device} asked for, but no GPU is visible to this CUDA build (libtorch ${torchVersion()}): ` +
-            'check the driver (nvidia-smi) and CUDA_VISIBLE_DEVICES, or use --device cpu'
-        : `--device ${device} asked for, but this libtorch (${torchVersion()}) has no CUDA: use --device cpu, or ` +
-            'build against your CUDA torch (LIBTORCH_USE_PYTORCH=1 PYTHON=<its python> npm run build:native)',
+      `training diverged at step ${p.step + 1} (loss ${r.loss}, gradient norm ${r.gradNorm}); ${last ? `the last good checkpoint ${last} is kept: resume from it with a lower --lr` : 'no checkpoint was written yet: restart with a lower --lr'}`,
     );
   }
-  if (local && device === 'cuda') {
-    if (local.localRank >= cuda.deviceCount())
-      throw new GrowbertError(
-        `worker ${local.localRank} on this machine needs GPU cuda:${local.localRank}, but only ${cuda.deviceCount()} are visible; use --nproc ${cuda.deviceCount()} or fewer`,
-      );
-    device = `cuda:${local.localRank}` as Device;
-  }
-  return device;
+  return { r, tokens };
 }
 
-/** Checks the run folder: a fresh run must not overwrite a run, a resume must have one (src/train/run-dir.ts). */
-export function checkRunDir(runDir: string, resume: boolean, o: RunDirOptions = {}): string | null {
-  return prepareRunDir(runDir, resume, o);
-}
-
-export function modelConfigFor(c: ResolvedConfig, vocabSize: number): BertConfig {
-  const base = presetConfig(c.preset, vocabSize, c.model);
-  return presetConfig(c.preset, vocabSize, {
-    ...c.model,
-    maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, c.data.seqLength),
+/** Appends the training line of the steps since the last one (mean loss and gradient norm); empties the window. */
+function logWindow(
+  ctx: TrainContext,
+  w: { loss: number; norm: number; steps: number; tokens: number; seconds: number },
+  lr: number,
+): void {
+  const p = ctx.progress;
+  const tps = w.tokens / Math.max(w.seconds, 1e-9);
+  ctx.metrics.append({
+    step: p.step,
+    tokens: p.tokens,
+    seconds: round(p.seconds),
+    cpuSeconds: round(p.cpuSeconds ?? 0),
+    flops: p.flops,
+    lr,
+    ...ctx.tags,
+    loss: round(w.loss / w.steps, 6),
+    gradNorm: round(w.norm / w.steps),
+    tokensPerSecond: Math.round(tps),
   });
+  ctx.bar?.update(p.step, undefined, `loss ${(w.loss / w.steps).toFixed(3)} ${(tps / 1000).toFixed(1)}k tok/s`);
+  w.loss = w.norm = w.steps = w.tokens = w.seconds = 0;
+}
+
+/** After a step: when a signal or abort asked the run to stop, saves a checkpoint and throws Interrupted. */
+function stopIfAsked(ctx: TrainContext): void {
+  const { dp, stop } = ctx;
+  const sig = stop?.due(dp !== undefined);
+  if (!sig) return;
+  const step = ctx.progress.step;
+  const dir = saveContext(ctx);
+  if (dp && !dp.isLeader)
+    throw new Interrupted(`interrupted at step ${step}${signalNote(sig)} (rank 0 saves the checkpoint)`, sig, { step });
+  throw new Interrupted(
+    `interrupted at step ${step}${signalNote(sig)}; checkpoint saved to ${dir}; continue with --resume`,
+    sig,
+    { step, checkpoint: dir },
+  );
 }

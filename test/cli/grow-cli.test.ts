@@ -12,7 +12,7 @@ import type { PreservationReport } from '../../src/grow/index.js';
 import { pretrain } from '../../src/train/pretrain.js';
 import { parseConfig } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-grow-cli-'));
 const cacheDir = path.join(tmp, 'cache');

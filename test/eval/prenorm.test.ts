@@ -14,7 +14,7 @@ import { dispose, loadSafetensors, noGrad, tidy } from '../../src/tensor/index.j
 import { parseConfig } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { pretrain } from '../../src/train/pretrain.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 import { makeBatch } from '../grow/helpers.js';
 import { tmpDir } from '../export/helpers.js';
 

@@ -10,7 +10,7 @@ import { GrowbertError } from '../../src/io/errors.js';
 import { exportRunToHf } from '../../src/export/hf.js';
 import { importHfToRun } from '../../src/export/hf-import.js';
 import { dispose, loadSafetensors, noGrad, saveSafetensors, tidy, type Tensor } from '../../src/tensor/index.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 import { makeBatch } from '../grow/helpers.js';
 import { TINY, makeRun, smallTokenizer, tmpDir } from './helpers.js';
 

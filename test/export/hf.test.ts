@@ -16,7 +16,7 @@ import {
   tidy,
   type Tensor,
 } from '../../src/tensor/index.js';
-import { loadRunModel, loadRunTokenizer } from '../../src/train/run.js';
+import { RunDir, loadRunModel } from '../../src/train/run-dir.js';
 import { FIXTURES, TINY, fixtureBatch, makeRun, maxAbsDiff, runCli, smallTokenizer, tmpDir } from './helpers.js';
 
 const is = (re: RegExp) => (e: unknown) =>
@@ -101,7 +101,7 @@ test("the fixture tokenizer survives import and export with Hugging Face's expec
     assert.deepEqual([...ids], exp.input_ids, where);
     assert.deepEqual([...typeIds], exp.token_type_ids, where);
   };
-  check(loadRunTokenizer(path.join(root, 'run')), 'run tokenizer');
+  check(new RunDir(path.join(root, 'run')).loadTokenizer(), 'run tokenizer');
   exportRunToHf(path.join(root, 'run'), path.join(root, 'out'));
   check(BertTokenizer.fromFile(path.join(root, 'out', 'tokenizer.json')), 'exported tokenizer.json');
 });

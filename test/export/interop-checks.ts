@@ -9,7 +9,7 @@ import { hfTokenizer } from '../../src/export/hf-import.js';
 import { noGrad, tensor, tidy } from '../../src/tensor/index.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { EVAL_TAGS, GROW_TAGS, TRAIN_TAGS, lineKind } from '../../src/train/tensorboard.js';
-import { loadRunModel, loadRunTokenizer } from '../../src/train/run.js';
+import { RunDir, loadRunModel } from '../../src/train/run-dir.js';
 import { hfFixture } from '../helpers/hf-fixtures.js';
 import { beforeGrowthFlags } from '../helpers/tfevents-reader.js';
 
@@ -130,7 +130,7 @@ const withSpecials = (tok: BertTokenizer, text: string) => [
 /** pipeline('fill-mask')'s top tokens and scores are growbert's softmax at the [MASK]. */
 function fillMaskMatches(run: string, r: PyResult): void {
   const ids = r.ids as number[];
-  const tok = loadRunTokenizer(run);
+  const tok = new RunDir(run).loadTokenizer();
   const at = ids.indexOf(tok.tokenToId('[MASK]')!);
   assert.ok(at > 0, `no [MASK] in ${ids}`);
   const logits = ourLogits(run, [ids]);
@@ -152,7 +152,7 @@ function tokenizersAgree(root: string, exported: PyResult, cased: PyResult): voi
       assert.deepEqual(withSpecials(tok, s), (got as number[][])[i], `${what}: ${JSON.stringify(s)}`),
     );
   assert.match(String(exported.class), /^BertTokenizer(Fast)?$/); // transformers 5 drops the Fast name
-  const ours = loadRunTokenizer(path.join(root, 'grown'));
+  const ours = new RunDir(path.join(root, 'grown')).loadTokenizer();
   check(ours, exported.ids, 'AutoTokenizer on our export');
   check(ours, exported.tokenizers_ids, 'tokenizers.Tokenizer on our tokenizer.json');
   const { tokenizer, file } = hfTokenizer(path.join(root, 'cased-tok'));

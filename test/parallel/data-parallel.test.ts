@@ -16,7 +16,7 @@ import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 
 const skip = distributedBackends() ? false : 'this addon was built without c10d (no Gloo headers)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-dist-'));

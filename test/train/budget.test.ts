@@ -2,7 +2,7 @@
 // budget ends when the recorded training time reaches it (not after a calibrated step count), its
 // stages and LR follow the clock, a resumed run ends at the same total training time, and each
 // stage's planned and actual steps and seconds are in the metrics. No assertion on speed: only on
-// the times the run recorded.
+// the times the run recorded. A resume keeps the clock and the unit of its budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -17,6 +17,7 @@ import { presetSchedule } from '../../src/schedule/schedule.js';
 import { presetConfig } from '../../src/model/config.js';
 import { budgetUse, compareClock } from '../../src/report/compare-runs.js';
 import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
+import { GrowbertError } from '../../src/io/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-budget-'));
 const cacheDir = path.join(tmp, 'cache');
@@ -160,6 +161,33 @@ test('a resumed time-budget run continues its elapsed time and ends at the same 
     ),
     /has already trained [\d.]+ s of its 3 s budget \(wall clock\); give a larger --budget/,
   );
+});
+
+test('a resume keeps the clock and the unit of its budget: a finished wall-clock run stays finished', async () => {
+  const run = path.join(tmp, 'time-resumed'); // finished above, on the wall clock
+  const state = () => ({
+    metrics: fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8'),
+    checkpoints: fs.readdirSync(path.join(run, 'checkpoints')).sort(),
+    plan: fs.readFileSync(path.join(run, 'schedule.json'), 'utf8'),
+    entries: fs.readdirSync(run).sort(),
+  });
+  const before = state();
+  const base = {
+    ...tinyRunConfig(run, cacheDir, { schedule: halves, budget: '3s', train: { checkpointEvery: 5 } }),
+    resume: true,
+  };
+  const oneLine = (re: RegExp) => (e: Error) =>
+    e instanceof GrowbertError && re.test(e.message) && !/\n/.test(e.message);
+  // the report: --resume --clock cpu trained on (its CPU time was below 3 s), the LR jumped back
+  await assert.rejects(
+    pretrain(parseConfig({ ...base, clock: 'cpu' }), { say: quiet }),
+    oneLine(/charges its time budget on the wall clock; a resume keeps it: drop --clock cpu \(or pass --clock wall\)/),
+  );
+  await assert.rejects(
+    pretrain(parseConfig({ ...base, budget: '1000' }), { say: quiet }),
+    oneLine(/planned with a budget of 3s; a resume keeps the budget's unit \(seconds\): give --budget/),
+  );
+  assert.deepEqual(state(), before, 'the refused resumes changed nothing in the run');
 });
 
 test('--clock cpu charges the process CPU time', async () => {

@@ -10,7 +10,7 @@ import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js
 import { tinyRunConfig } from '../helpers/tiny-run.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
 import { latestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 import { GrowbertError } from '../../src/io/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-pretrain-'));

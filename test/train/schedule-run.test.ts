@@ -1,6 +1,7 @@
 // Growth schedules end to end with `pretrain`: growth at the stage boundary (event, stage tags,
 // the checkpoint holding the grown model), exact resume before and right after growth, budgets
-// split by fraction, and the LR policies as logged.
+// split by fraction, and the LR policies as logged. A library caller's side: typed events instead
+// of console lines, and an AbortSignal that stops the run as SIGINT does, exactly resumable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,8 +12,11 @@ import { parseConfig, type PretrainConfigInput } from '../../src/train/config.js
 import { tinyRunConfig, writeSchedule } from '../helpers/tiny-run.js';
 import { MetricsLog, type MetricsLine } from '../../src/train/metrics-log.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { loadRunModel } from '../../src/train/run.js';
+import { loadRunModel } from '../../src/train/run-dir.js';
 import type { ScheduleInput } from '../../src/schedule/schedule.js';
+import type { PretrainEvent } from '../../src/train/events.js';
+import { RUN_LOCK } from '../../src/train/run.js';
+import { Interrupted } from '../../src/train/signals.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'growbert-schedule-run-'));
 const cacheDir = path.join(tmp, 'cache');
@@ -257,4 +261,103 @@ test('a stage grows the hidden size (24 -> 32, heads 3 -> 4: hidden=lemon), and 
   assert.ok(Math.abs(lrs[6] - LR) < 1e-12, `first grown step's lr ${lrs[6]}`);
   assert.ok(Math.abs(lrs[11] - LR / 6) < 1e-12, `last step's lr ${lrs[11]}`);
   for (const l of trainLines(out)) assert.ok(Number.isFinite(l.loss));
+});
+
+/** What fn printed: stderr and the console (stdout carries the test runner's own reports). */
+async function printed(fn: () => Promise<unknown>): Promise<string> {
+  const saved = [process.stderr.write, console.log, console.error, console.warn] as const;
+  let text = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    (text += String(chunk)),
+    true
+  )) as typeof process.stderr.write;
+  console.log = console.error = console.warn = (...a: unknown[]) => void (text += a.join(' ') + '\n');
+  try {
+    await fn();
+  } finally {
+    [process.stderr.write, console.log, console.error, console.warn] = saved;
+  }
+  return text;
+}
+
+test('a caller gets typed events (metrics, evaluations, stages, growth, checkpoints) and needs no console', async () => {
+  const dir = path.join(tmp, 'events');
+  const events: PretrainEvent[] = [];
+  const text = await printed(() =>
+    pretrain(parseConfig(config(dir, { schedule: twoStage })), { onEvent: (e) => events.push(e) }),
+  );
+  assert.equal(text, '', 'nothing printed');
+  const of = <T extends PretrainEvent['type']>(t: T) =>
+    events.filter((e): e is Extract<PretrainEvent, { type: T }> => e.type === t);
+  assert.deepEqual(
+    of('metrics').map((e) => e.line),
+    lines(dir),
+    'every metrics.jsonl line, as it was written',
+  );
+  assert.deepEqual(lines(dir).map(comparable), lines(straight).map(comparable), 'the same run as without events');
+  assert.ok(of('message').some((e) => /step 6: grew into target/.test(e.line)));
+  const steps = events
+    .filter((e) => e.type !== 'metrics' && e.type !== 'message')
+    .map((e) => `${e.type} ${'record' in e ? e.record.stage : e.type === 'stage-start' ? e.stage : e.step}`);
+  assert.deepEqual(steps, [
+    'stage-start 0',
+    'checkpoint 3',
+    'evaluation 6',
+    'checkpoint 6',
+    'stage-end 0',
+    'growth 6',
+    'evaluation 6', // right after growth
+    'checkpoint 6',
+    'stage-start 1',
+    'checkpoint 9',
+    'evaluation 12',
+    'checkpoint 12',
+    'stage-end 1',
+  ]);
+  const [grown] = of('growth');
+  const line = lines(dir).find((l) => l.event === 'grow')!;
+  assert.equal(grown.preservation.maxAbsLogitDiff, line.maxAbsLogitDiff);
+  assert.equal(grown.preserving, false);
+  assert.ok(grown.report.length > 0);
+  assert.deepEqual([grown.model.numHiddenLayers, grown.model.intermediateSize], [2, 64]);
+  assert.deepEqual(
+    of('evaluation').map((e) => e.valLoss),
+    lines(dir)
+      .filter((l) => l.valLoss !== undefined)
+      .map((l) => l.valLoss),
+  );
+  assert.equal(of('checkpoint').at(-1)!.dir, path.join(dir, 'checkpoints', 'step-00000012'));
+});
+
+test('an AbortSignal stops the run as SIGINT does; resumed, it gives the uninterrupted losses', async () => {
+  const dir = path.join(tmp, 'aborted');
+  const stop = new AbortController();
+  const events: PretrainEvent[] = [];
+  const onEvent = (e: PretrainEvent) => {
+    events.push(e);
+    if (e.type === 'metrics' && e.line.step === 4 && e.line.loss !== undefined) stop.abort();
+  };
+  await assert.rejects(
+    pretrain(parseConfig(config(dir, { schedule: twoStage })), { say: quiet, signal: stop.signal, onEvent }),
+    (e: Error) =>
+      e instanceof Interrupted &&
+      e.signal === 'abort' &&
+      e.at?.step === 4 &&
+      e.at.checkpoint === path.join(dir, 'checkpoints', 'step-00000004') &&
+      /^interrupted at step 4 \(aborted\); checkpoint saved to \S+; continue with --resume$/.test(e.message),
+  );
+  assert.deepEqual(events.at(-1), { type: 'checkpoint', step: 4, dir: path.join(dir, 'checkpoints', 'step-00000004') });
+  assert.equal(fs.existsSync(path.join(dir, RUN_LOCK)), false, 'the lock is released');
+  await pretrain(parseConfig({ ...config(dir, { schedule: twoStage }), resume: true }), { say: quiet });
+  assert.deepEqual(lines(dir).map(comparable), lines(straight).map(comparable), 'the whole log, growth included');
+  const a = loadRunModel(straight).model.namedParameters();
+  const b = loadRunModel(dir).model.namedParameters();
+  for (const [name, t] of a) assert.ok(t.equal(b.get(name)!), `${name} differs after the aborted run resumed`);
+  // aborted before the call: refused at once, nothing made
+  const never = path.join(tmp, 'never');
+  await assert.rejects(
+    pretrain(parseConfig(config(never)), { say: quiet, signal: AbortSignal.abort() }),
+    (e: Error) => e instanceof Interrupted && e.signal === 'abort' && /not started/.test(e.message),
+  );
+  assert.equal(fs.existsSync(never), false);
 });

@@ -1,9 +1,12 @@
 // What the dashboard reads from a runs folder, read-only: which run and compare folders it holds,
 // and each run's metrics (incrementally, by byte offset, so a live run costs only its new lines),
 // config and plan. Everything tolerates folders that are half-written or removed meanwhile.
-// Every file is read through safe-path.ts (regular files inside the runs folder only).
+// Every file is read through safe-path.ts (regular files inside the runs folder only); where a
+// run keeps each file is the run folder's layout (RunDir's paths, src/train/run.ts: that module
+// alone, so the dashboard never loads the tensor addon).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runPaths } from '../../train/run.js';
 import { openInside, readAt, readTextInside } from './safe-path.js';
 
 export interface RunEntry {
@@ -27,7 +30,8 @@ function statOrNull(p: string): fs.Stats | null {
 
 function kindOf(dir: string): RunEntry['kind'] | null {
   if (statOrNull(path.join(dir, 'results.json')) || statOrNull(path.join(dir, 'report.md'))) return 'compare';
-  if (statOrNull(path.join(dir, 'metrics.jsonl')) || statOrNull(path.join(dir, 'config.json'))) return 'run';
+  const run = runPaths(dir);
+  if (statOrNull(run.metrics) || statOrNull(run.config)) return 'run';
   return null;
 }
 
@@ -37,7 +41,7 @@ export function listRuns(root: string): RunEntry[] {
   const walk = (dir: string, id: string, depth: number) => {
     const kind = kindOf(dir);
     if (kind) {
-      const s = statOrNull(path.join(dir, 'metrics.jsonl')) ?? statOrNull(dir);
+      const s = statOrNull(runPaths(dir).metrics) ?? statOrNull(dir);
       if (s) out.push({ id, kind, updated: s.mtimeMs });
       if (kind === 'run') return; // a run's own subfolders hold no runs
     }
@@ -69,7 +73,7 @@ export interface MetricsChunk {
 
 /** Complete lines of RUN/metrics.jsonl from `offset` on (a torn last line waits for the next read). */
 export function readMetrics(root: string, runDir: string, from: { file?: string; offset?: number }): MetricsChunk {
-  const file = path.join(runDir, 'metrics.jsonl');
+  const file = runPaths(runDir).metrics;
   let opened: { fd: number; size: number };
   try {
     opened = openInside(root, file); // a FIFO, a folder or a link out of the runs folder is not read

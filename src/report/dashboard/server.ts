@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runPaths } from '../../train/run.js';
 import { FONT_FILES } from '../text-metrics.js';
 import { NotAFile, PathRefused, decodePath, openInside, resolveUnder } from './safe-path.js';
 import { listRuns, readCompare, readJson, readMetrics } from './runs.js';
@@ -133,8 +134,8 @@ export class Dashboard {
           // The config and the plan only with the first chunk (they change only on a resume, which resets).
           ...(first
             ? {
-                config: readJson(this.root, path.join(dir, 'config.json')),
-                schedule: readJson(this.root, path.join(dir, 'schedule.json')),
+                config: readJson(this.root, runPaths(dir).config),
+                schedule: readJson(this.root, runPaths(dir).schedule),
               }
             : {}),
         });

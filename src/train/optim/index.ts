@@ -34,3 +34,16 @@ export function createOptimizer(
   if (type === 'lamb') return new Lamb(params, o);
   throw new GrowbertError(`unknown optimizer '${type}'; use ${OPTIMIZERS.map((n) => `'${n}'`).join(' or ')}`);
 }
+
+/** The optimizer a run's train config names, with its settings, over `params` (a model's or a grown model's). */
+export function optimizerFor(
+  t: { optimizer: string; lr: number; weightDecay: number; beta1: number; beta2: number; eps: number },
+  params: ReadonlyMap<string, Tensor>,
+): Optimizer {
+  return createOptimizer(t.optimizer, params, {
+    lr: t.lr,
+    weightDecay: t.weightDecay,
+    betas: [t.beta1, t.beta2],
+    eps: t.eps,
+  });
+}
