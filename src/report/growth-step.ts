@@ -3,15 +3,17 @@
 // then, from that same checkpoint, every variant grows it (noise on/off and its scale, the LR
 // decay horizon, the optimizer policy, one jump vs staged) and trains the grown model for the
 // same number of steps, once per seed; beside them the small model simply continues for the same
-// wall-clock. It needs no regime where full beats small-only: it asks only what happens at and
-// right after growth, which is where the defaults act. Each run is a metrics.jsonl under OUT.
+// wall-clock (or FLOPs). It needs no regime where full beats small-only: it asks only what happens
+// at and right after growth, which is where the defaults act. Each run is a metrics.jsonl under
+// OUT. Its hidden-size form (issue 30; docs/results/cpu-hidden-growth/): the small model is the
+// target at a smaller hidden size (`small`), the variants the hidden operators and LR horizons.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { grow, type GrowOps, type HiddenOp, type OptimizerPolicy } from '../grow/index.js';
+import { grow, type GrowOps } from '../grow/index.js';
 import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
-import { parseSchedule, type LrHorizon, type ScheduleInput } from '../schedule/schedule.js';
+import { parseSchedule, type ScheduleInput } from '../schedule/schedule.js';
 import { stepFlops } from '../schedule/cost.js';
 import { embeddingCopyGap, ffnCopyGap, equalColumnPairs } from './copy-gap.js';
 import { resolveSchedule, stageLr, type ResolvedStage } from '../schedule/plan.js';
@@ -31,71 +33,9 @@ import { pretrain } from '../train/pretrain.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor, setupRuntime } from '../train/runtime.js';
 import { runEval, runSteps, type TrainContext } from '../train/trainer.js';
+import { BASE, type Variant } from './growth-variants.js';
 
-/** One way of growing (or not: the control). Fields left out are the base variant's. */
-export interface Variant {
-  name: string;
-  what: string;
-  noise?: number;
-  horizon?: LrHorizon;
-  optimizer?: OptimizerPolicy;
-  /** the hidden-size operator (when the small model is narrower) */
-  hidden?: HiddenOp;
-  /** grow depth first (keeping FFN/4 and pooling) for half the steps, then the rest */
-  staged?: boolean;
-  /** no growth: the small model continues for the grown model's wall-clock (or FLOPs) */
-  control?: boolean;
-}
-
-export const BASE: Required<Omit<Variant, 'name' | 'what' | 'control'>> = {
-  noise: 0.01,
-  horizon: 'run',
-  optimizer: 'map',
-  staged: false,
-  hidden: 'fpi',
-};
-
-export const VARIANTS: Variant[] = [
-  { name: 'base', what: `one jump, noise ${BASE.noise}, horizon ${BASE.horizon}, optimizer ${BASE.optimizer}` },
-  { name: 'noise-0', what: 'no symmetry breaking', noise: 0 },
-  { name: 'noise-0.1', what: 'noise 0.1', noise: 0.1 },
-  { name: 'noise-1', what: 'noise 1 (as large as the weights)', noise: 1 },
-  { name: 'horizon-stage', what: 'decay to 0 at the stage end', horizon: 'stage' },
-  { name: 'horizon-none', what: 'constant after warmup', horizon: 'none' },
-  { name: 'opt-reset', what: 'fresh optimizer (authors)', optimizer: 'reset' },
-  { name: 'opt-grad', what: 'moments by the gradient map', optimizer: 'grad' },
-  { name: 'staged', what: 'depth first (half the steps), then FFN and length', staged: true },
-  { name: 'small-continued', what: 'no growth: the small model, same wall-clock', control: true },
-];
-
-/**
- * The hidden-size experiment (issue 30; docs/results/cpu-hidden-growth/): the small model is the
- * target but narrower (an uneven width, e.g. 96 -> 128), grown by LEMON's average expansion or by
- * fpi, with the LR horizons beside; the control is equalised by FLOPs.
- */
-const H = { noise: 0.1, optimizer: 'map' as const, staged: false };
-export const HIDDEN_VARIANTS: Variant[] = [
-  { name: 'lemon', what: "hidden=lemon, horizon stage (the presets' LR)", hidden: 'lemon', horizon: 'stage', ...H },
-  { name: 'fpi', what: 'hidden=fpi (uneven duplication), horizon stage', hidden: 'fpi', horizon: 'stage', ...H },
-  {
-    name: 'lemon-lr',
-    what: 'hidden=lemon, horizon lemon (peak at once, to 0 at the end)',
-    hidden: 'lemon',
-    horizon: 'lemon',
-    ...H,
-  },
-  { name: 'lemon-run', what: 'hidden=lemon, horizon run', hidden: 'lemon', horizon: 'run', ...H },
-  { name: 'lemon-none', what: 'hidden=lemon, horizon none (constant)', hidden: 'lemon', horizon: 'none', ...H },
-  {
-    name: 'lemon-noise-0',
-    what: 'hidden=lemon without symmetry breaking',
-    hidden: 'lemon',
-    horizon: 'stage',
-    ...H,
-    noise: 0,
-  },
-  { name: 'small-continued', what: 'no growth: the small model, same FLOPs', control: true, horizon: 'stage' },
-];
+export { BASE, HIDDEN_VARIANTS, VARIANTS, type Variant } from './growth-variants.js';
 
 export interface GrowthStepOptions {
   out: string;
