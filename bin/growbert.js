@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// The `growbert` command: the compiled CLI in dist/ (built by `npm run setup`).
+// The `growbert` command: the compiled CLI in dist/ (built by `npm run setup` in a checkout; shipped
+// compiled in the npm package). `growbert setup` is answered here, before the CLI loads the native addon
+// it sets up (src/cli/setup.ts says how).
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -8,5 +11,18 @@ if (!existsSync(fileURLToPath(cli))) {
   console.error('growbert: not built yet; run `npm run setup` in the growbert folder first');
   process.exit(1);
 }
-const { main } = await import(cli.href);
+if (process.argv[2] === 'setup') {
+  const { setupScript } = await import(new URL('../dist/src/cli/setup.js', import.meta.url).href);
+  const r = spawnSync(process.execPath, [setupScript(), ...process.argv.slice(3)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+let main;
+try {
+  ({ main } = await import(cli.href));
+} catch (e) {
+  // e.g. the native addon missing or not loading: its message says what to run, on one line
+  console.error(`growbert: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.GROWBERT_DEBUG) console.error(e);
+  process.exit(1);
+}
 process.exitCode = await main(process.argv.slice(2));

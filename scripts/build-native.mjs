@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { findLibtorch } from './libtorch.mjs';
+import { SETUP_AGAIN, findLibtorch } from './libtorch.mjs';
 
 // The hand-written CPU kernels (native/src/fused*.cc) vectorize only at O3, their sqrt only without
 // errno's branch, their compares only where a float compare may become a select (no code reads
@@ -178,7 +178,7 @@ export async function buildNative({ force = false, quiet = false } = {}) {
   const lt = findLibtorch();
   if (!lt)
     throw new Error(
-      'no libtorch found; run `npm run setup` (installs libtorch-dev on Debian/Ubuntu) or set LIBTORCH=/path/to/libtorch',
+      `no libtorch found; run ${SETUP_AGAIN} (it makes a venv with PyTorch's CPU wheel) or set LIBTORCH=/path/to/libtorch`,
     );
   const require = createRequire(import.meta.url);
   const napiInclude = require('node-addon-api').include_dir.replace(/^"|"$/g, '');

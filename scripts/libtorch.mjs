@@ -1,19 +1,47 @@
 // Finds libtorch the way tch-rs does, plus a project-local default:
 //   LIBTORCH=/dir            a libtorch folder (include/, lib/); LIBTORCH=system: Debian/Ubuntu's libtorch-dev
 //   LIBTORCH_USE_PYTORCH=1   the libtorch inside $PYTHON's (else python3's) torch package: a GPU user's CUDA torch
-//   otherwise                the torch wheel in the project's own .venv/ (scripts/setup.mjs makes it)
+//   otherwise                the torch wheel in the project's own .venv/ (scripts/setup.mjs makes it); in an
+//                            installed package, a venv in the user's cache folder (see VENV_DIR)
 // Everything the compiler needs comes from the libtorch found: its version, its C++ standard (2.14 needs
 // C++20), its ABI flag, and for a CUDA build the CUDA headers (CUDA_HOME, else the nvidia-* wheels beside
 // the torch package, else /usr/local/cuda). Returns null when none is found. Plain JS with no
 // dependencies: it runs before `npm ci`.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The project-local virtual environment set-up makes when no libtorch is named. */
-export const VENV_DIR = path.join(repoRoot, '.venv');
+
+/** The torch wheel the default venv gets: pinned so every machine builds against the version CI proved. */
+export const TORCH_SPEC = process.env.GROWBERT_TORCH_SPEC || 'torch==2.13.0';
+
+/**
+ * A checkout of the repository (it has tsconfig.json, which the npm package does not ship) is set up by
+ * `npm run setup`; an installed package (node_modules/growbert) by scripts/install.mjs: npm's install hook
+ * where npm runs it, else on first use, or `npx growbert setup`.
+ */
+export const IN_CHECKOUT = fs.existsSync(path.join(repoRoot, 'tsconfig.json'));
+
+/** What a user runs to set up again after fixing what set-up reported. */
+export const SETUP_AGAIN = IN_CHECKOUT ? '`npm run setup`' : '`npx growbert setup`';
+
+function cacheHome() {
+  return process.env.XDG_CACHE_HOME || path.join(process.env.HOME || os.homedir(), '.cache');
+}
+
+/**
+ * The virtual environment set-up makes when no libtorch is named: in a checkout the project-local .venv/;
+ * in an installed package a per-user cache folder, one per torch version ($XDG_CACHE_HOME or ~/.cache,
+ * then growbert/venv-torch-2.13.0), since node_modules is deleted and rebuilt often and the wheel is 0.9 GB:
+ * projects share it, and it outlives reinstalls. The addon links it by path (rpath), so deleting that
+ * folder means setting up again (`npx growbert setup`).
+ */
+export const VENV_DIR = IN_CHECKOUT
+  ? path.join(repoRoot, '.venv')
+  : path.join(cacheHome(), 'growbert', `venv-${TORCH_SPEC.replace(/[^A-Za-z0-9.+-]+/g, '-')}`);
 
 // 1.13 and early 2.x define the numbers in torch/version.h; later 2.x moved them to
 // torch/headeronly/version.h, which torch/version.h includes.
@@ -124,7 +152,9 @@ function fromPytorch(py, source) {
   } catch {
     throw new Error(
       `${source}: '${py} -c "import torch"' failed; install PyTorch for ${py}` +
-        (source === 'venv' ? ' (or delete .venv and run `npm run setup` again)' : ' or unset LIBTORCH_USE_PYTORCH'),
+        (source === 'venv'
+          ? ` (or delete ${VENV_DIR} and run ${SETUP_AGAIN} again)`
+          : ' or unset LIBTORCH_USE_PYTORCH'),
     );
   }
   const [root, abi] = out.trim().split('\n');

@@ -14,6 +14,7 @@ import { registerFinetune } from './finetune.js';
 import { registerGlue } from './glue.js';
 import { registerImport } from './import.js';
 import { registerPretrain } from './pretrain.js';
+import { registerSetup } from './setup.js';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerCompare(program);
   registerEval(program);
   registerDashboard(program);
+  registerSetup(program);
 }

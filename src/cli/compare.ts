@@ -1,10 +1,12 @@
 // `growbert compare`: baseline vs growth schedules at equal budgets, with the small-only control.
 import type { Command } from 'commander';
 import { GrowbertError, oneOf } from '../io/errors.js';
-import { compare, seededLines } from '../report/compare.js';
+import { seededLines } from '../report/compare.js';
+import { compare } from '../api/compare.js';
 import { flagNumber, positive } from './args.js';
 import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
+import type { PresetName } from '../model/index.js';
 import { CLOCKS, type Clock } from '../train/budget-clock.js';
 import { LR_HORIZONS, type LrHorizon } from '../schedule/schedule.js';
 
@@ -134,26 +136,30 @@ export function registerCompare(program: Command): void {
         throw new GrowbertError(`--clock ${o.clock}: use ${oneOf(CLOCKS)}`);
       const first = Number(o.seed);
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
-      const results = await compare({
-        glue,
-        seeds,
-        parallel: positive(o.parallel, 'parallel'),
-        clock: o.clock as Clock | undefined,
-        target: o.target,
-        schedules: o.schedules
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        budgets: o.budget
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        out: o.out,
-        base,
-        command: `growbert compare ${process.argv.slice(3).join(' ')}`,
-        say: (l) => console.error(l),
-        progress: o.progress,
-      });
+      if (!(PRESET_NAMES as readonly string[]).includes(o.target))
+        throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
+      const results = await compare(
+        {
+          glue,
+          seeds,
+          parallel: positive(o.parallel, 'parallel'),
+          clock: o.clock as Clock | undefined,
+          target: o.target as PresetName,
+          schedules: o.schedules
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          budgets: o.budget
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          out: o.out,
+          base,
+          command: `growbert compare ${process.argv.slice(3).join(' ')}`,
+          progress: o.progress ?? false,
+        },
+        { log: (l) => console.error(l) },
+      );
       for (const r of results) {
         if (seeds.length > 1) {
           const v = r.seeded.fullBeatsSmallOnly;

@@ -1,20 +1,10 @@
 // `growbert dashboard [runs-folder]`: serves the live, read-only dashboard of the runs in a folder
-// (src/report/dashboard/) until Ctrl-C.
+// (src/api/dashboard.ts over src/report/dashboard/) until Ctrl-C.
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
-import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
-import { Dashboard } from '../report/dashboard/server.js';
+import { DEFAULT_DASHBOARD_PORT, DashboardOptionsSchema, serveDashboard } from '../api/dashboard.js';
 
-export const DashboardOptionsSchema = z
-  .object({
-    runs: z.string().min(1),
-    host: z.string().min(1),
-    port: z.coerce.number().int().min(0).max(65535),
-  })
-  .strict();
-
-export const DEFAULT_DASHBOARD_PORT = 6007; // TensorBoard's 6006, plus one: both can run side by side
+export { DEFAULT_DASHBOARD_PORT };
 
 export function registerDashboard(program: Command): void {
   program
@@ -32,34 +22,17 @@ export function registerDashboard(program: Command): void {
     .action(async (runs: string, opts: { host: string; port: string }) => {
       const parsed = DashboardOptionsSchema.safeParse({ runs, host: opts.host, port: opts.port });
       if (!parsed.success) throw new GrowbertError(`--port ${opts.port}: expected an integer from 0 to 65535`);
-      if (!fs.statSync(runs, { throwIfNoEntry: false })?.isDirectory()) {
-        throw new GrowbertError(
-          `runs folder ${runs} does not exist; start a run first (growbert pretrain --out ${runs}/NAME) or name the folder that holds your runs`,
-        );
-      }
-      const dash = new Dashboard(parsed.data);
-      let url: string;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
-        url = await dash.listen();
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE')
-          throw new GrowbertError(`port ${opts.port} is in use; pick another with --port (0 picks a free one)`);
-        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-          throw new GrowbertError(
-            `cannot listen on --host ${opts.host}; use an address of this machine, e.g. 127.0.0.1`,
-          );
-        throw e;
+        const dash = await serveDashboard(parsed.data, { signal: stop.signal });
+        console.log(`growbert dashboard: ${dash.url} (runs in ${dash.root}; Ctrl-C stops)`);
+        await dash.closed;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
-      console.log(`growbert dashboard: ${url} (runs in ${dash.root}; Ctrl-C stops)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void dash.close().then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
     });
 }

@@ -3,17 +3,9 @@
 import type { Command } from 'commander';
 import { GrowbertError } from '../io/errors.js';
 import { GLUE_TASKS, type GlueTask } from '../eval/glue-data.js';
-import { disposeEncoder } from '../eval/encoder.js';
-import { finetuneGlue, formatMetrics, type FinetuneSettings } from '../eval/finetune.js';
-import { loadEncoder } from '../eval/glue-suite.js';
-import {
-  PRECISION_SETTINGS,
-  choosePrecision,
-  cuda,
-  setNumThreads,
-  type Device,
-  type PrecisionSetting,
-} from '../tensor/index.js';
+import { formatMetrics } from '../eval/finetune.js';
+import { PRECISION_SETTINGS, type PrecisionSetting } from '../tensor/index.js';
+import { finetune, type FinetuneOptions } from '../api/glue.js';
 import { checkRange } from './args.js';
 
 export interface TrainingFlags {
@@ -54,15 +46,12 @@ function num(flag: string, v: string, int: boolean, min: number): number {
   return checkRange(flag.replace(/^--/, ''), x, v); // and the flag's upper bound (src/cli/args.ts)
 }
 
-/** The flags as fine-tuning settings; also applies --threads and checks --device. */
-export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> {
+/** The flags as the training fields of finetune() and glue() (src/api/glue.ts), each checked with its flag's name. */
+export function trainingOptions(f: TrainingFlags): Omit<FinetuneOptions, 'task' | 'dataDir'> {
   if (!/^(cpu|cuda(:\d+)?)$/.test(f.device))
     throw new GrowbertError(`--device must be cpu, cuda or cuda:N, got '${f.device}'`);
-  if (f.device !== 'cpu' && !cuda.isAvailable())
-    throw new GrowbertError(`--device ${f.device}: no CUDA device is available to this libtorch; use --device cpu`);
   if (!(PRECISION_SETTINGS as readonly string[]).includes(f.precision))
     throw new GrowbertError(`--precision must be auto, fp32 or bf16, got '${f.precision}'`);
-  if (f.threads !== undefined) setNumThreads(num('--threads', f.threads, true, 1));
   return {
     epochs: num('--epochs', f.epochs, true, 1),
     lr: num('--lr', f.lr, false, Number.MIN_VALUE),
@@ -71,14 +60,16 @@ export function parseTrainingFlags(f: TrainingFlags): Partial<FinetuneSettings> 
     seed: num('--seed', f.seed, true, 0),
     seeds: num('--seeds', f.seeds, true, 1),
     maxTrain: f.maxTrain === undefined ? undefined : num('--max-train', f.maxTrain, true, 1),
-    device: f.device as Device,
+    device: f.device,
     precision: f.precision as PrecisionSetting,
+    threads: f.threads === undefined ? undefined : num('--threads', f.threads, true, 1),
   };
 }
 
-/** The run log's line on --precision: what auto chose on this device, and why. */
-export function precisionLine(s: Partial<FinetuneSettings>): string {
-  return `precision: ${choosePrecision(s.precision ?? 'auto', s.device ?? 'cpu').reason}`;
+/** The API's lines as the commands print them: notes and the precision choice on stderr, results on stdout. */
+export function cliLog(line: string): void {
+  if (/^(note|precision): /.test(line)) console.error(line);
+  else console.log(line);
 }
 
 export function parseTask(t: string): GlueTask {
@@ -108,22 +99,17 @@ export function registerFinetune(program: Command): void {
   addTrainingOptions(cmd).action((f: FinetuneFlags) => finetuneCommand(f));
 }
 
-function finetuneCommand(f: FinetuneFlags): void {
+async function finetuneCommand(f: FinetuneFlags): Promise<void> {
   const task = parseTask(f.task);
-  const settings = parseTrainingFlags(f);
-  const enc = loadEncoder(f);
-  try {
-    for (const n of enc.notes) console.error(`note: ${n}`);
-    console.error(precisionLine(settings));
-    const r = finetuneGlue(enc, { ...settings, task, dataDir: f.data, log: (l) => console.log(l) });
-    const spread = Object.keys(r.mean)
-      .map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`)
-      .join(', ');
-    console.log(
-      `${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`,
-    );
-    if (f.json) console.log(JSON.stringify({ source: enc.source, kind: enc.kind, checkpoint: enc.checkpoint, ...r }));
-  } finally {
-    disposeEncoder(enc);
-  }
+  const r = await finetune(
+    { ...trainingOptions(f), task, dataDir: f.data, run: f.run, model: f.model, tokenizer: f.tokenizer },
+    { log: cliLog },
+  );
+  const spread = Object.keys(r.mean)
+    .map((k) => `${k} ${r.mean[k]!.toFixed(4)}${r.seeds.length > 1 ? ` ± ${r.std[k]!.toFixed(4)}` : ''}`)
+    .join(', ');
+  console.log(
+    `${task} dev (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''}, last epoch): ${r.seeds.length > 1 ? spread : formatMetrics(r.mean)}`,
+  );
+  if (f.json) console.log(JSON.stringify(r));
 }

@@ -1,8 +1,9 @@
 // `growbert glue`: several GLUE tasks on one run, with glue.md / glue.json written into the
 // run folder (or --out).
 import type { Command } from 'commander';
-import { glueMarkdown, parseTaskList, runGlueSuite } from '../eval/glue-suite.js';
-import { addTrainingOptions, parseTrainingFlags, precisionLine, type TrainingFlags } from './finetune.js';
+import { glueMarkdown, parseTaskList } from '../eval/glue-suite.js';
+import { glue } from '../api/glue.js';
+import { addTrainingOptions, cliLog, trainingOptions, type TrainingFlags } from './finetune.js';
 
 interface GlueFlags extends TrainingFlags {
   run?: string;
@@ -26,21 +27,20 @@ export function registerGlue(program: Command): void {
   addTrainingOptions(cmd).action((f: GlueFlags) => glueCommand(f));
 }
 
-function glueCommand(f: GlueFlags): void {
+async function glueCommand(f: GlueFlags): Promise<void> {
   const tasks = parseTaskList(f.tasks);
-  const settings = parseTrainingFlags(f);
-  console.error(precisionLine(settings));
-  const r = runGlueSuite({
-    ...settings,
-    tasks,
-    dataDir: f.data,
-    run: f.run,
-    model: f.model,
-    tokenizer: f.tokenizer,
-    outDir: f.out,
-    log: (l) => console.log(l),
-  });
-  for (const n of r.notes) console.error(`note: ${n}`);
+  const r = await glue(
+    {
+      ...trainingOptions(f),
+      tasks,
+      dataDir: f.data,
+      run: f.run,
+      model: f.model,
+      tokenizer: f.tokenizer,
+      out: f.out,
+    },
+    { log: cliLog },
+  );
   console.log('');
   console.log(glueMarkdown(r).trimEnd());
   if (r.files) console.log(`\nwrote ${r.files.markdown} and ${r.files.json}`);

@@ -1,36 +1,11 @@
 // `growbert grow`: grows a run's checkpoint (weights and optimizer state) into a bigger model and
-// writes it as a new run folder that `growbert pretrain --out NEW --resume` continues. The
-// source is only read; nothing is written unless growth succeeds.
+// writes it as a new run folder that `growbert pretrain --out NEW --resume` continues (src/api/grow.ts
+// does the work; this file turns flags into its options and prints its result).
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { GrowbertError, oneOf } from '../io/errors.js';
-import { guardOut, writeOutAtomically } from '../io/out-guard.js';
-import {
-  DEPTH_OPS,
-  FFN_OPS,
-  HIDDEN_OPS,
-  OPTIMIZER_POLICIES,
-  checkPreservation,
-  grow,
-  parseOps,
-  type GrowTarget,
-  type OptimizerPolicy,
-} from '../grow/index.js';
-import {
-  BertForMaskedLM,
-  GROWABLE_KEYS,
-  bertConfig,
-  fromHfConfig,
-  growableShape,
-  type BertConfig,
-  type GrowableKey,
-} from '../model/index.js';
-import { dispose, manualSeed, randint, tidy, zeros } from '../tensor/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { readConfigFile } from '../train/config.js';
-import type { OptimizerMeta } from '../train/optim/optimizer.js';
-import { RunDir } from '../train/run-dir.js';
+import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES, type OptimizerPolicy } from '../grow/index.js';
+import { GROWABLE_KEYS, type GrowableKey } from '../model/index.js';
+import { growRun, type GrowOptions } from '../api/grow.js';
 import { requiredNumber } from './args.js';
 
 interface GrowOpts {
@@ -87,128 +62,34 @@ export function registerGrow(program: Command): void {
     .action((o: GrowOpts) => growCommand(o));
 }
 
-function readTarget(o: GrowOpts, src: BertConfig): GrowTarget {
-  const target: GrowTarget = {};
-  if (o.toConfig) {
-    const raw = readConfigFile(o.toConfig) as Record<string, unknown>;
-    const c = 'hidden_size' in raw ? fromHfConfig(raw) : bertConfig({ vocabSize: src.vocabSize, ...raw } as BertConfig);
-    if (c.arch !== src.arch)
-      throw new GrowbertError(
-        `--to-config ${o.toConfig} is arch '${c.arch}' but the source is '${src.arch}'; growth keeps the arch: give a '${src.arch}' config`,
-      );
-    Object.assign(target, growableShape(c));
-  }
+/** The target dimensions given as flags. */
+function flagTarget(o: GrowOpts): NonNullable<GrowOptions['target']> {
+  const target: Record<string, number> = {};
   for (const key of GROWABLE_KEYS) {
     const flag = TARGET_FLAGS[key];
     const v = o[flag] as string | undefined;
-    if (v === undefined) continue;
-    target[key] = requiredNumber(v, flag.replace('ffnRank', 'ffn-rank'));
+    if (v !== undefined) target[key] = requiredNumber(v, flag.replace('ffnRank', 'ffn-rank'));
   }
-  if (Object.keys(target).length === 0)
-    throw new GrowbertError(
-      'no target shape: give --to-config FILE or at least one of --layers, --ffn, --hidden, --heads, --pooling, --ffn-rank',
-    );
   return target;
 }
 
-function growCommand(o: GrowOpts): void {
+async function growCommand(o: GrowOpts): Promise<void> {
   if (!(OPTIMIZER_POLICIES as readonly string[]).includes(o.optimizer))
     throw new GrowbertError(`--optimizer ${o.optimizer}: use ${oneOf(OPTIMIZER_POLICIES)}`);
-  const ops = parseOps(o.op);
-  const { run: src, checkpoint: ckptDir } = RunDir.find(o.from);
-  // Checked before any work, and again when writing: --out must not be (or hold) the source.
-  const guard = {
+  const r = await growRun({
+    from: o.from,
     out: o.out,
-    inputs: [o.from, ckptDir, src.dir, o.toConfig],
-    force: o.force,
-    kind: 'a growbert run',
-    owns: (dir: string) => new RunDir(dir).isRun(),
-    owned: new RunDir(o.out).ownedEntries(), // only what growbert claimed in an earlier run there
-  };
-  guardOut(guard);
-  const ck = loadLiveCheckpoint(ckptDir);
-  const srcConfig = bertConfig(ck.trainer.modelConfig as BertConfig);
-  const target = readTarget(o, srcConfig);
-  const model = new BertForMaskedLM(srcConfig);
-  model.loadStateDict(ck.model);
-  dispose(ck.model);
-  const meta = ck.trainer.optimizer as OptimizerMeta | undefined;
-  const source = ck.optimizer.size > 0 && meta ? { model, optimizer: { state: ck.optimizer, meta } } : { model };
-  const r = grow(source, target, ops, o.optimizer as OptimizerPolicy);
-
-  // A fixed random batch: preservation is about equal logits on the same input.
-  manualSeed(0);
-  const batch = tidy(() => ({
-    inputIds: randint(5, srcConfig.vocabSize, [4, Math.min(64, srcConfig.maxPositionEmbeddings)]),
-    maskedPositions: randint(1, Math.min(64, srcConfig.maxPositionEmbeddings), [4, 8]),
-    maskedLabels: randint(5, srcConfig.vocabSize, [4, 8]),
-    tokenTypeIds: zeros([4, Math.min(64, srcConfig.maxPositionEmbeddings)], { dtype: 'int64' }),
-  }));
-  const report = checkPreservation(model, r.model, batch);
-  dispose(batch);
-
-  // Write the new run in a temp folder, then move it into place: a failure leaves nothing behind.
-  try {
-    writeOutAtomically(guard, (tmp) => {
-      const grown = new RunDir(tmp);
-      grown.claim(true); // every entry of the new run is growbert's
-      const gc = r.model.config;
-      if (fs.existsSync(src.paths.tokenizerDir))
-        fs.cpSync(src.paths.tokenizerDir, grown.paths.tokenizerDir, { recursive: true });
-      const srcCfg = src.readConfig() ?? {};
-      const { budget: _b, resume: _r, ...rest } = srcCfg;
-      const runCfg = {
-        ...rest,
-        schedule: 'full',
-        out: o.out,
-        model: { ...(srcCfg.model as object), ...growableShape(gc), maxPositionEmbeddings: gc.maxPositionEmbeddings },
-      };
-      grown.writeConfig(runCfg);
-      const optimizerState = r.optimizerState ?? new Map();
-      const trainer = {
-        ...ck.trainer,
-        modelConfig: gc,
-        stage: 0,
-        schedule: 'full',
-        optimizer: r.optimizerMeta ?? meta,
-        grownFrom: ckptDir,
-        growReport: r.report,
-        preservation: report,
-      };
-      if (!r.optimizerState) delete (trainer as Record<string, unknown>).optimizer;
-      try {
-        grown.saveCheckpoint((ck.trainer.step as number) ?? 0, {
-          model: r.model.namedParameters(),
-          optimizer: optimizerState,
-          trainer,
-        });
-      } finally {
-        dispose(optimizerState);
-      }
-    });
-  } finally {
-    dispose(ck.optimizer);
-  }
+    toConfig: o.toConfig,
+    target: flagTarget(o),
+    ops: o.op,
+    optimizer: o.optimizer as OptimizerPolicy,
+    force: o.force ?? false,
+  });
+  const p = r.preservation;
   for (const line of r.report) console.log(line);
   console.log(
-    `preservation: ${r.preserving ? 'exact by construction' : 'not exact'}; logits max abs diff ${report.maxAbsLogitDiff.toExponential(3)}, max rel ${report.maxRelLogitDiff.toExponential(3)}; loss ${report.lossBefore.toFixed(5)} -> ${report.lossAfter.toFixed(5)}; parameters ${report.paramsBefore} -> ${report.paramsAfter}`,
+    `preservation: ${r.preserving ? 'exact by construction' : 'not exact'}; logits max abs diff ${p.maxAbsLogitDiff.toExponential(3)}, max rel ${p.maxRelLogitDiff.toExponential(3)}; loss ${p.lossBefore.toFixed(5)} -> ${p.lossAfter.toFixed(5)}; parameters ${p.paramsBefore} -> ${p.paramsAfter}`,
   );
   console.log(`wrote ${o.out}; continue training with: growbert pretrain --out ${o.out} --resume --max-steps N`);
-  if (o.json) console.log(JSON.stringify(report));
-}
-
-/**
- * Loads the checkpoint to grow from. A run still training prunes its older checkpoints
- * (--keep-checkpoints): one that vanishes mid-read is reported as that, not as a bare ENOENT.
- */
-function loadLiveCheckpoint(ckptDir: string): ReturnType<typeof loadCheckpoint> {
-  try {
-    return loadCheckpoint(ckptDir);
-  } catch (e) {
-    const gone = (e as NodeJS.ErrnoException).code === 'ENOENT' || /ENOENT|no such file/.test(String(e));
-    if (!gone || fs.existsSync(path.join(ckptDir, 'manifest.json'))) throw e;
-    throw new GrowbertError(
-      `checkpoint ${ckptDir} was removed while it was read (a run still training prunes its older checkpoints); give --from the run folder again to take its newest checkpoint, or copy the checkpoint first`,
-    );
-  }
+  if (o.json) console.log(JSON.stringify(p));
 }

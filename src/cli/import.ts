@@ -1,8 +1,8 @@
 // `growbert import`: a Hugging Face BERT folder as a growbert run that can be grown and trained
-// further (see src/export/hf-import.ts, docs/export.md).
+// further (src/api/hf.ts over src/export/hf-import.ts, docs/export.md).
 import type { Command } from 'commander';
 import { requiredNumber } from './args.js';
-import { importHfToRun } from '../export/hf-import.js';
+import { importFromHf } from '../api/hf.js';
 
 export function registerImport(program: Command): void {
   program
@@ -14,13 +14,15 @@ export function registerImport(program: Command): void {
     .option('--seed <n>', 'seed for weights the folder lacks (an absent MLM head)', '0')
     .option('--force', 'replace an earlier growbert run in --out (its run files only; other files there stay)')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action((f: { hf: string; out: string; tokenizer?: string; seed: string; force?: boolean; json?: boolean }) => {
-      const seed = requiredNumber(f.seed, 'seed');
-      const r = importHfToRun(f.hf, f.out, { tokenizer: f.tokenizer, force: f.force, seed });
-      for (const n of r.notes) console.error(`note: ${n}`);
-      console.log(
-        `imported ${f.hf} into ${r.out} (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize}, vocab ${r.config.vocabSize}); checkpoint ${r.checkpoint}`,
-      );
-      if (f.json) console.log(JSON.stringify(r));
-    });
+    .action(
+      async (f: { hf: string; out: string; tokenizer?: string; seed: string; force?: boolean; json?: boolean }) => {
+        const seed = requiredNumber(f.seed, 'seed');
+        const o = { hf: f.hf, out: f.out, tokenizer: f.tokenizer, force: f.force ?? false, seed };
+        const r = await importFromHf(o, { log: console.error });
+        console.log(
+          `imported ${f.hf} into ${r.out} (${r.config.numHiddenLayers} layers, hidden ${r.config.hiddenSize}, vocab ${r.config.vocabSize}); checkpoint ${r.checkpoint}`,
+        );
+        if (f.json) console.log(JSON.stringify(r));
+      },
+    );
 }

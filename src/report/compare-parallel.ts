@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import type { PretrainConfig } from '../train/config.js';
+import { Interrupted } from '../train/signals.js';
 
 export interface ParallelJob {
   /** a short name for the log lines (schedule, budget, seed) */
@@ -19,7 +20,7 @@ export interface ParallelJob {
 }
 
 /** Runs `pretrain` for one job in a child process; its log lines go to `say`, prefixed by the label. */
-function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
+function runChild(job: ParallelJob, say: (l: string) => void, abort?: AbortSignal): Promise<void> {
   const file = path.join(os.tmpdir(), `growbert-compare-${process.pid}-${Date.now()}-${Math.random()}.json`);
   fs.writeFileSync(file, JSON.stringify(job.config));
   const bin = fileURLToPath(new URL('../../../bin/growbert.js', import.meta.url));
@@ -35,9 +36,13 @@ function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
   };
   child.stdout.on('data', forward);
   child.stderr.on('data', forward);
+  // an abort stops the run as SIGTERM does: it finishes its step and saves a checkpoint
+  const stop = () => child.kill('SIGTERM');
+  abort?.addEventListener('abort', stop, { once: true });
   return new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      abort?.removeEventListener('abort', stop);
       fs.rmSync(file, { force: true });
       if (tail.trim()) say(`[${job.label}] ${tail}`);
       if (code === 0) return resolve();
@@ -51,15 +56,24 @@ function runChild(job: ParallelJob, say: (l: string) => void): Promise<void> {
 }
 
 /** Runs the jobs, `n` at a time, in order; the first failure stops new starts and is thrown once the rest end. */
-export async function runParallel(jobs: ParallelJob[], n: number, say: (l: string) => void): Promise<void> {
+export async function runParallel(
+  jobs: ParallelJob[],
+  n: number,
+  say: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: unknown = null;
   const worker = async () => {
     while (failure === null && next < jobs.length) {
       const job = jobs[next++];
+      if (signal?.aborted) {
+        failure = stoppedBefore(job.label);
+        break;
+      }
       say(`compare: starting ${job.label} -> ${job.config.out}`);
       try {
-        await runChild(job, say);
+        await runChild(job, say, signal);
         job.done();
       } catch (e) {
         failure ??= e;
@@ -67,5 +81,12 @@ export async function runParallel(jobs: ParallelJob[], n: number, say: (l: strin
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
-  if (failure !== null) throw failure;
+  // runs stopped by the abort exit 143 (SIGTERM): the comparison was stopped, not failed
+  if (failure !== null)
+    throw signal?.aborted ? new Interrupted('compare: stopped (aborted); rerun it to continue', 'abort') : failure;
+}
+
+/** The comparison stopped by its AbortSignal before the run `label` started. */
+export function stoppedBefore(label: string): Interrupted {
+  return new Interrupted(`compare: stopped (aborted) before ${label}; rerun compare to continue`, 'abort');
 }

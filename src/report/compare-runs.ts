@@ -16,7 +16,7 @@ import { pretrain } from '../train/pretrain.js';
 import { RUN_LOCK, RUN_MARKER } from '../train/run.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor } from '../train/runtime.js';
-import { runParallel, type ParallelJob } from './compare-parallel.js';
+import { runParallel, stoppedBefore, type ParallelJob } from './compare-parallel.js';
 import type { CompareOptions } from './compare.js';
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -133,10 +133,12 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
         atomicWriteFile(doneFile, JSON.stringify({ schedule: r.schedule, budget: r.budget, seed: r.seed }) + '\n'),
     });
   }
-  if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say);
+  if ((o.parallel ?? 1) > 1) return runParallel(todo, o.parallel!, o.say, o.signal);
   for (const job of todo) {
+    if (o.signal?.aborted) throw stoppedBefore(job.label);
     o.say(`compare: ${job.label} -> ${job.config.out}`);
-    await pretrain(job.config, { say: o.say, progress: o.progress });
+    // an abort stops the run after its step, with a checkpoint (rerunning compare starts it over)
+    await pretrain(job.config, { say: o.say, progress: o.progress, signal: o.signal });
     job.done();
   }
 }

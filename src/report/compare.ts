@@ -46,6 +46,8 @@ export interface CompareOptions {
   /** seeds to run every schedule with (default: the base config's one seed); the first seed's
    * runs keep the one-seed folder names, so an earlier compare is reused */
   seeds?: number[];
+  /** stops the comparison: the run in progress stops (a cut-off run starts over when compare is rerun) */
+  signal?: AbortSignal;
 }
 
 const dirName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
