@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
-# The CUDA lane: PyTorch 2.14.1 (CUDA 13), the wheel a GPU user gets, on a machine without a GPU. pip installs torch
-# and the nvidia-* wheels it links with --no-deps (cuda-bindings and triton are not needed to build or load), plus
-# the CUDA compiler headers the runtime wheel leaves out (nvidia-cuda-crt, nvidia-cuda-cccl). Nothing here runs on
-# a GPU and nothing claims to: the device tests compile and skip, saying why.
+# The CUDA lane: PyTorch 2.14.1 (CUDA 13), the wheel a GPU user gets, on a machine without a GPU, in the venv
+# .ci/cuda-venv.sh makes. Nothing here runs on a GPU and nothing claims to: the device tests compile and skip,
+# saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=.ci/cache/venv-cuda
-mkdir -p .ci/cache
+venv=$(bash .ci/cuda-venv.sh)
 out=build/cuda
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-# pip's retry warnings (an unreachable index before a local one) go to a log, shown only if pip fails
-"$venv/bin/python" -m pip install -q --retries 1 --no-deps -r .ci/cuda-wheels.txt >.ci/cache/pip-cuda.log 2>&1 ||
-  { tail -n 30 .ci/cache/pip-cuda.log; exit 1; }
 export LIBTORCH_USE_PYTORCH=1 PYTHON="$venv/bin/python" GROWBERT_BUILD_DIR=$out
 node scripts/build-native.mjs
 bash .ci/require-dist.sh "$out" gloo+nccl

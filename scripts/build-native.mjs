@@ -55,15 +55,17 @@ function run(cmd, args, { quietErrors = false } = {}) {
 // c10d (native/src/distributed.cc) needs libtorch's distributed headers and Gloo's (Debian:
 // libgloo-dev; PyTorch's own libtorch ships them); NCCL additionally when CUDA libtorch has it.
 // GROWBERT_NO_DIST=1 builds without it.
-// pip's torch wheels ship c10d's headers but not Gloo's, which Debian's libgloo-dev provides (set-up installs it).
+// pip's torch wheels ship c10d's headers but not Gloo's, which Debian's libgloo-dev provides (set-up installs it),
+// or GROWBERT_GLOO_INCLUDE names a folder holding gloo/ (the device kit carries one: scripts/device/pack.mjs).
+const glooInclude = () => process.env.GROWBERT_GLOO_INCLUDE || '';
 export function distSupport(lt) {
   if (process.env.GROWBERT_NO_DIST === '1') return { gloo: false, nccl: false, shim: false, why: 'GROWBERT_NO_DIST=1' };
   // torch's own headers only from the libtorch found, never a system copy of another version
   const hasTorch = (rel) => lt.include.some((d) => fs.existsSync(path.join(d, rel)));
   const has = (rel) =>
-    [...lt.include, ...lt.cudaInclude, '/usr/include', '/usr/local/include'].some((d) =>
-      fs.existsSync(path.join(d, rel)),
-    );
+    [glooInclude(), ...lt.include, ...lt.cudaInclude, '/usr/include', '/usr/local/include']
+      .filter(Boolean)
+      .some((d) => fs.existsSync(path.join(d, rel)));
   const gloo = hasTorch('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp') && has('gloo/config.h');
   const nccl = gloo && lt.cuda && hasTorch('torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp') && has('nccl.h');
   // Debian's libtorch-dev leaves out the distributed-autograd headers, which c10d's reducer.hpp
@@ -213,6 +215,7 @@ export async function buildNative({ force = false, quiet = false } = {}) {
     ...lt.include.map((d) => `-I${d}`),
     ...lt.cudaInclude.map((d) => `-I${d}`),
   ];
+  if (dist.gloo && glooInclude()) cflags.push(`-I${glooInclude()}`);
   if (dist.shim) cflags.push(`-I${writeShim()}`);
   const api = writeApiInclude();
   cflags.push(`-I${api.dir}`);

@@ -5,8 +5,8 @@
 //                            installed package, a venv in the user's cache folder (see VENV_DIR)
 // Everything the compiler needs comes from the libtorch found: its version, its C++ standard (2.14 needs
 // C++20), its ABI flag, and for a CUDA build the CUDA headers (CUDA_HOME, else the nvidia-* wheels beside
-// the torch package, else /usr/local/cuda). Returns null when none is found. Plain JS with no
-// dependencies: it runs before `npm ci`.
+// the torch package completed by /usr/local/cuda or nvcc's toolkit, else GROWBERT_CUDA_FALLBACK_INCLUDE).
+// Returns null when none is found. Plain JS with no dependencies: it runs before `npm ci`.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,44 +73,71 @@ function multiarch() {
 }
 
 // The standard the torch target asks of its users (CMake's CXX_STANDARD); 17 where it says none.
+// GROWBERT_CXX_STD overrides it (the device visit retries a failed C++17 build with 20).
 function cxxStandard(cmake) {
+  if (process.env.GROWBERT_CXX_STD) return Number(process.env.GROWBERT_CXX_STD);
   const m = cmake.match(/CXX_STANDARD (\d+)/);
   return m ? Math.max(17, Number(m[1])) : 17;
 }
 
 const CUDA_HEADERS = ['cuda_runtime_api.h', 'crt/host_config.h', 'nv/target'];
+const exists = (d) => fs.existsSync(d);
+const hasIn = (dirs, rel) => dirs.some((d) => exists(path.join(d, rel)));
+
+// A CUDA toolkit's include folders: CUDA 13 keeps CCCL (nv/target, cub, thrust) in include/cccl/.
+function toolkitDirs(home) {
+  return [path.join(home, 'include'), path.join(home, 'include/cccl')].filter(exists);
+}
+
+// Toolkits on this machine: /usr/local/cuda, and the one whose nvcc is on PATH.
+function localToolkits() {
+  const homes = ['/usr/local/cuda'];
+  for (const d of (process.env.PATH ?? '').split(path.delimiter))
+    if (d && exists(path.join(d, 'nvcc'))) homes.push(path.dirname(fs.realpathSync(d)));
+  return [...new Set(homes)].map(toolkitDirs).filter((dirs) => hasIn(dirs, 'cuda_runtime_api.h'));
+}
+
+// GROWBERT_CUDA_FALLBACK_INCLUDE: a folder with the CUDA compiler's headers (crt/, nv/), such as
+// the device kit's (scripts/device/pack.mjs), added only for the headers nothing else here has.
+function withFallback(dirs, what) {
+  const missing = CUDA_HEADERS.filter((h) => !hasIn(dirs, h));
+  if (missing.length === 0) return dirs;
+  const fb = process.env.GROWBERT_CUDA_FALLBACK_INCLUDE;
+  if (fb && missing.every((h) => hasIn([fb], h))) return [...dirs, fb];
+  throw new Error(
+    `${what} lack${what.endsWith('s') ? '' : 's'} the CUDA compiler's headers ${missing.join(', ')}: ` +
+      "`pip install nvidia-cuda-crt nvidia-cuda-cccl` (your nvidia-cuda-runtime's version), set CUDA_HOME to a " +
+      'CUDA toolkit, or GROWBERT_CUDA_FALLBACK_INCLUDE to a folder that has them',
+  );
+}
 
 /** The CUDA headers a CUDA libtorch's own headers include (cuda_runtime_api.h, crt/, cusparse.h, cudnn, nccl). */
 export function cudaIncludes(torchRoot) {
-  const has = (dirs, rel) => dirs.some((d) => fs.existsSync(path.join(d, rel)));
   const home = process.env.CUDA_HOME || process.env.CUDA_PATH;
   if (home) {
-    const inc = path.join(home, 'include');
-    if (!CUDA_HEADERS.every((h) => has([inc], h)))
+    const dirs = toolkitDirs(home);
+    if (!hasIn(dirs, 'cuda_runtime_api.h'))
       throw new Error(`CUDA_HOME=${home} has no include/cuda_runtime_api.h; point it at a CUDA toolkit or unset it`);
-    return [inc];
+    return withFallback(dirs, `CUDA_HOME=${home}`);
   }
   // pip's CUDA torch: site-packages/{torch,nvidia/<part>/include}. The runtime wheel has neither the crt/
   // headers (nvidia-cuda-crt has them) nor nv/target (nvidia-cuda-cccl), which cuda_runtime.h and cuda_fp16.h
-  // include; an installed toolkit can stand in.
+  // include; an installed toolkit, else the fallback folder, can stand in.
   const nvidia = path.join(path.dirname(torchRoot), 'nvidia');
-  const wheels = fs.existsSync(nvidia)
+  const wheels = exists(nvidia)
     ? fs
         .readdirSync(nvidia)
         .sort()
         .map((d) => path.join(nvidia, d, 'include'))
-        .filter((d) => fs.existsSync(d))
+        .filter(exists)
     : [];
-  const toolkit = ['/usr/local/cuda/include'].filter((d) => CUDA_HEADERS.every((h) => has([d], h)));
-  if (has(wheels, 'cuda_runtime_api.h')) {
-    if (CUDA_HEADERS.every((h) => has(wheels, h))) return wheels;
-    if (toolkit.length) return [...wheels, ...toolkit];
-    throw new Error(
-      `the nvidia-* wheels beside ${torchRoot} lack the CUDA compiler's headers (crt/, nv/target): ` +
-        "`pip install nvidia-cuda-crt nvidia-cuda-cccl` (your nvidia-cuda-runtime's version), or set CUDA_HOME to a CUDA toolkit",
-    );
+  const toolkits = localToolkits();
+  if (hasIn(wheels, 'cuda_runtime_api.h')) {
+    if (CUDA_HEADERS.every((h) => hasIn(wheels, h))) return wheels;
+    const tk = toolkits.find((dirs) => CUDA_HEADERS.every((h) => hasIn([...wheels, ...dirs], h)));
+    return tk ? [...wheels, ...tk] : withFallback(wheels, `the nvidia-* wheels beside ${torchRoot}`);
   }
-  if (toolkit.length) return toolkit;
+  if (toolkits.length) return withFallback(toolkits[0], `the CUDA toolkit in ${path.dirname(toolkits[0][0])}`);
   throw new Error(
     `this libtorch (${torchRoot}) is a CUDA build but no CUDA headers were found: install the nvidia-* wheels ` +
       'its torch package depends on, or set CUDA_HOME to a CUDA toolkit',

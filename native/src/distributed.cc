@@ -113,27 +113,43 @@ struct WorkBox {
   std::vector<at::Tensor> tensors;  // kept alive until the work is done
 };
 
-// The Reducer's constructor changed shape between releases (1.13: per-bucket size limits as the
-// third argument; 2.13/2.14: none there, then skip_all_reduce_unused_params, use_python_reducer and the
-// limits for rebuilding buckets at the end). Picking the form the headers declare, rather than a
-// version number, keeps every release in between building too. The empty rebuild list is what
-// torch's DistributedDataParallel passes by default.
+// The Reducer's constructor changed shape between releases; the form the headers declare is
+// picked, not a version number, so every release in between builds too:
+//   1.13       per-bucket size limits as the third argument, nothing after first_bucket_bytes_cap;
+//   2.x        no limits argument (9 arguments);
+//   later 2.x  then skip_all_reduce_unused_params, then use_python_reducer, then the list of bucket
+//              caps (2.13/2.14: all three, and a defaulted batched_grad_copy).
+// The releases between 2.5 and 2.13 (2.11 on the GPU machine) take one of the middle forms. The
+// empty cap list is what torch's DistributedDataParallel passes by default.
 template <class R>
 std::unique_ptr<R> newReducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>> buckets,
                               std::vector<size_t> sizes, c10::intrusive_ptr<c10d::ProcessGroup> pg,
                               std::vector<bool> sparse, int64_t bucketCap, bool findUnused,
                               std::unordered_map<size_t, std::string> names, int64_t firstBucket) {
-  constexpr bool kNoLimitsArg =
-      std::is_constructible_v<R, std::vector<at::Tensor>, std::vector<std::vector<size_t>>,
-                              c10::intrusive_ptr<c10d::ProcessGroup>, std::vector<bool>, int64_t, bool, bool,
-                              std::unordered_map<size_t, std::string>, int64_t, bool, bool, std::vector<int64_t>>;
-  if constexpr (kNoLimitsArg) {
-    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, /*gradient_as_bucket_view=*/false,
-                               names, firstBucket, /*skip_all_reduce_unused_params=*/false,
-                               /*use_python_reducer=*/false, std::vector<int64_t>{});
+  using Params = std::vector<at::Tensor>;
+  using Buckets = std::vector<std::vector<size_t>>;
+  using Pg = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using Names = std::unordered_map<size_t, std::string>;
+  using Sparse = std::vector<bool>;
+  constexpr bool gradView = false;  // gradient_as_bucket_view
+  if constexpr (std::is_constructible_v<R, Params, Buckets, Pg, Sparse, int64_t, bool, bool, Names, int64_t, bool,
+                                        bool, std::vector<int64_t>>) {
+    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, gradView, names, firstBucket,
+                               /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
+                               std::vector<int64_t>{});
+  } else if constexpr (std::is_constructible_v<R, Params, Buckets, Pg, Sparse, int64_t, bool, bool, Names, int64_t,
+                                               bool, bool>) {
+    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, gradView, names, firstBucket,
+                               /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false);
+  } else if constexpr (std::is_constructible_v<R, Params, Buckets, Pg, Sparse, int64_t, bool, bool, Names, int64_t,
+                                               bool>) {
+    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, gradView, names, firstBucket,
+                               /*skip_all_reduce_unused_params=*/false);
+  } else if constexpr (std::is_constructible_v<R, Params, Buckets, Pg, Sparse, int64_t, bool, bool, Names, int64_t>) {
+    return std::make_unique<R>(params, buckets, pg, sparse, bucketCap, findUnused, gradView, names, firstBucket);
   } else {
-    return std::make_unique<R>(params, buckets, sizes, pg, sparse, bucketCap, findUnused,
-                               /*gradient_as_bucket_view=*/false, names, firstBucket);
+    return std::make_unique<R>(params, buckets, sizes, pg, sparse, bucketCap, findUnused, gradView, names,
+                               firstBucket);
   }
 }
 

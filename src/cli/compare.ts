@@ -9,6 +9,7 @@ import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/con
 import type { PresetName } from '../model/index.js';
 import { CLOCKS, type Clock } from '../train/budget-clock.js';
 import { withStopSignals } from '../train/signals.js';
+import { LR_HORIZONS, type LrHorizon } from '../schedule/schedule.js';
 
 interface CompareOpts {
   target: string;
@@ -34,6 +35,7 @@ interface CompareOpts {
   glueEpochs: string;
   parallel: string;
   clock?: string;
+  lrHorizon?: string;
 }
 
 export function registerCompare(program: Command): void {
@@ -72,6 +74,10 @@ export function registerCompare(program: Command): void {
     .option('--seq-length <n>', "sequence length (default: the target preset's)")
     .option('--vocab-size <n>', "vocabulary size (default: the target preset's)")
     .option('--lr <x>', "peak learning rate (default: the target preset's)")
+    .option(
+      '--lr-horizon <h>',
+      `LR decay horizon of the growth schedules' stages: ${oneOf(LR_HORIZONS)} (default stage)`,
+    )
     .option('--eval-batches <n>', 'validation batches per evaluation', '20')
     .option('--cache-dir <dir>', 'tokenizer and token-cache folder')
     .option('--progress', 'draw progress bars')
@@ -83,7 +89,10 @@ export function registerCompare(program: Command): void {
     .option('--glue-max-train <n>', 'fine-tune on at most this many examples per task')
     .option('--glue-epochs <n>', 'fine-tuning epochs', '3')
     .action(async (o: CompareOpts) => {
+      if (o.lrHorizon !== undefined && !(LR_HORIZONS as readonly string[]).includes(o.lrHorizon))
+        throw new GrowbertError(`--lr-horizon ${o.lrHorizon}: use ${oneOf(LR_HORIZONS)}`);
       const base: PretrainConfigInput = {
+        ...(o.lrHorizon ? { lrHorizon: o.lrHorizon as LrHorizon } : {}),
         data: {
           ...(o.data ? { specs: o.data } : {}),
           seqLength: positive(o.seqLength, 'seq-length'),

@@ -195,6 +195,12 @@ export const PRETRAIN_FLAGS: FlagSpec[] = [
     help: `growth schedule: ${SCHEDULE_PRESETS.join(', ')}, or a JSON file`,
   },
   {
+    flag: 'lr-horizon',
+    path: 'lrHorizon',
+    kind: 'string',
+    help: "LR decay horizon of the schedule's stages (lemon: LEMON's, the peak kept after growth, decayed to 0 at the run's end)",
+  },
+  {
     flag: 'budget',
     path: 'budget',
     kind: 'string',

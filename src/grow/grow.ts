@@ -169,9 +169,9 @@ export function growFfn(
 export function growHidden(
   src: GrowSource,
   target: { hiddenSize?: number; numAttentionHeads?: number },
-  o: OpOptions = {},
+  o: OpOptions & { op?: HiddenOp } = {},
 ): GrowResult {
-  return grow(src, target, { hidden: 'fpi', noise: o.noise, seed: o.seed }, o.policy);
+  return grow(src, target, { hidden: o.op ?? 'fpi', noise: o.noise, seed: o.seed }, o.policy);
 }
 export function growLength(
   src: GrowSource,

@@ -12,9 +12,11 @@ import { GrowbertError, oneOf } from '../io/errors.js';
 import { bertConfig, headSize } from '../model/index.js';
 import type { Device } from '../tensor/index.js';
 import type { Stage } from './stage.js';
+import { lemonWiden } from './lemon.js';
 import { cached, headMap, notSmaller, tileMap, widen, type WidenOptions } from './width.js';
 
-export const HIDDEN_OPS = ['fpi'] as const;
+/** fpi: duplication (exact for whole multiples); lemon: LEMON's average expansion for the rest (lemon.ts). */
+export const HIDDEN_OPS = ['fpi', 'lemon'] as const;
 export type HiddenOp = (typeof HIDDEN_OPS)[number];
 
 export interface HiddenTarget {
@@ -53,10 +55,11 @@ export function hiddenStage(s: Stage, target: HiddenTarget, op: HiddenOp, o: Wid
   notSmaller('hiddenSize', c.hiddenSize, hidden);
   notSmaller('numAttentionHeads', c.numAttentionHeads, heads);
   if (hidden === c.hiddenSize) return s;
+  if (op === 'lemon' && hidden % c.hiddenSize !== 0) return lemonStage(s, hidden, heads, o);
   const config = bertConfig({ ...c, hiddenSize: hidden, numAttentionHeads: heads });
   const hm = tileMap(c.hiddenSize, hidden, o.gen, o.device);
   const attn = cached(() => headMap(c.numAttentionHeads, heads, headSize(c), o.gen, o.device));
-  const out = widen(s, { hidden: () => hm, attn }, config, o);
+  const out = widen(s, { hidden: () => hm, head: () => hm, attn }, config, o);
   const exact = hm.even;
   const how = exact
     ? `every unit copied ${hidden / c.hiddenSize}x; exact`
@@ -66,7 +69,23 @@ export function hiddenStage(s: Stage, target: HiddenTarget, op: HiddenOp, o: Wid
     preserving: out.preserving && exact,
     report: [
       ...s.report,
-      `hidden: ${c.hiddenSize} -> ${hidden}, heads ${c.numAttentionHeads} -> ${heads} (head size ${headSize(c)}) by fpi: ${how}`,
+      `hidden: ${c.hiddenSize} -> ${hidden}, heads ${c.numAttentionHeads} -> ${heads} (head size ${headSize(c)}) by fpi${op === 'lemon' ? ' (lemon on a whole multiple)' : ''}: ${how}`,
+    ],
+  };
+}
+
+function lemonStage(s: Stage, hidden: number, heads: number, o: WidenOptions & { device: Device }): Stage {
+  const c = s.config;
+  const { stage, shape } = lemonWiden(s, hidden, heads, o);
+  const how =
+    `every unit copied ${shape.k}x, ${shape.r} units hold their mean (LayerNorms exact where they read the stream); ` +
+    `NOT exact: the LayerNorms whose output is the stream and the MLM head's LayerNorm cannot be (docs/operators.md)`;
+  return {
+    ...stage,
+    preserving: false,
+    report: [
+      ...s.report,
+      `hidden: ${c.hiddenSize} -> ${hidden}, heads ${c.numAttentionHeads} -> ${heads} (head size ${headSize(c)}) by lemon: ${how}`,
     ],
   };
 }

@@ -67,6 +67,8 @@ export function headMap(
 /** Maps for the axes that change; per-layer axes get one map per layer (built lazily, cached). */
 export interface WidthPlan {
   hidden?: () => AxisMap;
+  /** the MLM head's units (as many as the hidden units; fpi maps them with the hidden map) */
+  head?: () => AxisMap;
   attn?: (layer: number) => AxisMap;
   ffn?: (layer: number) => AxisMap;
   rankI?: (layer: number) => AxisMap;
@@ -90,7 +92,7 @@ export function cached(build: (key: number) => AxisMap): (key: number) => AxisMa
 }
 
 /** counts shaped to broadcast along `dim` of an n-d tensor */
-function along(counts: Tensor, dim: number, ndim: number): Tensor {
+export function along(counts: Tensor, dim: number, ndim: number): Tensor {
   return counts.reshape(...Array.from({ length: ndim }, (_, i) => (i === dim ? counts.size(0) : 1)));
 }
 
@@ -99,7 +101,7 @@ function along(counts: Tensor, dim: number, ndim: number): Tensor {
  * (divided) weights it changes no output (the copies see identical inputs, so only their sum
  * matters), yet the copies' incoming weights then get different gradients and diverge.
  */
-function zeroSumNoise(x: Tensor, dim: number, m: AxisMap, rel: number, gen: Generator): Tensor {
+export function zeroSumNoise(x: Tensor, dim: number, m: AxisMap, rel: number, gen: Generator): Tensor {
   // scaled by the weight's RMS (not its std, which is 0 for an untouched LayerNorm weight)
   const n = randn(x.shape, { generator: gen }).to(x.device).mul(x.pow(2).mean().sqrt().mul(rel));
   const shape = x.shape;
@@ -121,7 +123,8 @@ export function widen(s: Stage, plan: WidthPlan, config: Stage['config'], o: Wid
       const [axis, role] = d;
       const get = plan[axis];
       if (!get) return;
-      steps.push({ dim, m: axis === 'hidden' ? (get as () => AxisMap)() : get(layer), role });
+      const global = axis === 'hidden' || axis === 'head';
+      steps.push({ dim, m: global ? (get as () => AxisMap)() : (get as (l: number) => AxisMap)(layer), role });
     });
     if (steps.length === 0) {
       params.set(name, w);

@@ -8,8 +8,12 @@
 import { GrowbertError } from '../io/errors.js';
 import type { Arch, BertConfig } from './config.js';
 
-/** The growable axes: hidden size, attention width (heads x head size), FFN width, factor ranks. */
-export type Axis = 'hidden' | 'attn' | 'ffn' | 'rankI' | 'rankO';
+/**
+ * The growable axes: hidden size (the residual stream), the MLM head's own width (its transform's
+ * units, as wide as the hidden size but never on the residual stream), attention width (heads x
+ * head size), FFN width, factor ranks.
+ */
+export type Axis = 'hidden' | 'head' | 'attn' | 'ffn' | 'rankI' | 'rankO';
 /** 'out': the axis produces the units (copied when widened); 'in': it reads them (divided by copies). */
 export type Role = 'out' | 'in';
 export type DimSpec = readonly [Axis, Role] | null;
@@ -28,6 +32,8 @@ export interface ParamRule {
   layerNorm?: true;
   /** post-LN: the layer's output LayerNorm, whose affine moves to the last identity layer of a group */
   outputNorm?: true;
+  /** a LayerNorm whose output IS the residual stream (not only read by projections): hidden growth treats it apart */
+  streamNorm?: true;
 }
 
 const H_OUT: DimSpec = ['hidden', 'out'],
@@ -38,9 +44,12 @@ const F_OUT: DimSpec = ['ffn', 'out'],
   F_IN: DimSpec = ['ffn', 'in'];
 
 /** A LayerNorm pair `<name>.weight`, `<name>.bias` with the same dims. */
-type NormOptions = { reset?: boolean; output?: boolean };
+type NormOptions = { reset?: boolean; output?: boolean; stream?: boolean };
 function norm(name: string, dims: readonly DimSpec[], o: NormOptions = {}): Record<string, ParamRule> {
-  const extra = o.output ? { outputNorm: true as const } : {};
+  const extra = {
+    ...(o.output ? { outputNorm: true as const } : {}),
+    ...(o.stream ? { streamNorm: true as const } : {}),
+  };
   return {
     [`${name}.weight`]: { dims, layerNorm: true, identity: o.reset ? 'one' : 'copy', ...extra },
     [`${name}.bias`]: { dims, layerNorm: true, identity: o.reset ? 'zero-norm' : 'copy', ...extra },
@@ -77,14 +86,15 @@ const SHARED_GLOBAL: Record<string, ParamRule> = {
   'bert.embeddings.word_embeddings.weight': { dims: [null, H_OUT] },
   'bert.embeddings.position_embeddings.weight': { dims: [null, H_OUT] },
   'bert.embeddings.token_type_embeddings.weight': { dims: [null, H_OUT] },
-  ...norm('bert.embeddings.LayerNorm', [H_OUT]),
-  'cls.predictions.transform.dense.weight': { dims: [H_OUT, H_IN] },
-  'cls.predictions.transform.dense.bias': { dims: [H_OUT] },
+  ...norm('bert.embeddings.LayerNorm', [H_OUT], { stream: true }),
+  'cls.predictions.transform.dense.weight': { dims: [['head', 'out'], H_IN] },
+  'cls.predictions.transform.dense.bias': { dims: [['head', 'out']] },
   // The decoder is tied to the word embeddings, whose hidden axis is an 'out' axis (copied), yet
-  // as the decoder it reads the hidden units and would need dividing. Instead the head's last
+  // as the decoder it reads the head's units and would need dividing. Instead the head's last
   // LayerNorm, whose output only the decoder reads, is divided ('in'): LN weight and bias / c.
-  // (Staged Training's code does the same for BERT's MLM head.)
-  ...norm('cls.predictions.transform.LayerNorm', [H_IN]),
+  // (Staged Training's code does the same for BERT's MLM head.) The head's units are an axis of
+  // their own ('head'): the same size as the hidden one, but behind a GELU, never on the stream.
+  ...norm('cls.predictions.transform.LayerNorm', [['head', 'in']]),
   'cls.predictions.bias': { dims: [null] },
 };
 
@@ -105,8 +115,8 @@ export const LAYOUTS: Readonly<Record<Arch, ArchLayout>> = {
   bert: {
     layer: {
       ...SHARED_LAYER,
-      ...norm('attention.output.LayerNorm', [H_OUT], { reset: true }),
-      ...norm('output.LayerNorm', [H_OUT], { reset: true, output: true }),
+      ...norm('attention.output.LayerNorm', [H_OUT], { reset: true, stream: true }),
+      ...norm('output.LayerNorm', [H_OUT], { reset: true, output: true, stream: true }),
     },
     global: SHARED_GLOBAL,
     identityExact: (lnTransfer) => lnTransfer,

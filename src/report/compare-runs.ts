@@ -50,7 +50,7 @@ export async function planRuns(o: CompareOptions, schedules: string[]): Promise<
       const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
       plans.set(key(budget, s), timed ? { schedule: file, budget } : { schedule: file });
       if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its plan
-      const sched = loadSchedule(s, target, c.data.seqLength);
+      const sched = loadSchedule(s, target, c.data.seqLength, { lrHorizon: c.lrHorizon });
       if (timed) {
         atomicWriteFile(file, JSON.stringify(sched, null, 2) + '\n');
         continue;

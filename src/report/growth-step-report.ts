@@ -13,7 +13,7 @@ export interface VariantSummary {
   afterGrowth: Stat;
   final: Stat;
   /** the mean curve (steps after growth -> mean loss) */
-  curve: { step: number; seconds: number; loss: number; min: number; max: number }[];
+  curve: { step: number; seconds: number; flops: number; loss: number; min: number; max: number }[];
   copyGap: Stat | null;
   /** final loss minus base's (mean), and whether it beats the seed spread */
   vsBase: { delta: number; noise: number; beyondNoise: boolean } | null;
@@ -34,6 +34,7 @@ export function summarise(curves: RunCurve[], variants: Variant[]): VariantSumma
         return {
           step: runs[0].steps[i],
           seconds: stat(runs.map((c) => c.seconds[i])).mean,
+          flops: stat(runs.map((c) => c.flops?.[i] ?? 0)).mean,
           loss: s.mean,
           min: s.min,
           max: s.max,
@@ -61,6 +62,10 @@ export interface ReportInfo {
   setup: string;
   lossBeforeGrowth: number;
   conclusions?: string[];
+  /** the copy-gap column's heading (default: the FFN's, layer 0) */
+  gapLabel?: string;
+  /** plot the second chart against training FLOPs (the control equalised by FLOPs) instead of seconds */
+  byFlops?: boolean;
 }
 
 /** results.json, report.md and the plots (loss against steps and against seconds after growth). */
@@ -78,11 +83,12 @@ export async function writeGrowthStepReport(
     series: grown.map((s) => ({ name: s.name, points: s.curve.map((p) => ({ x: p.step, y: p.loss })) })),
     hLines: [{ y: info.lossBeforeGrowth, label: 'small model before growth' }],
   });
-  await writeChart(path.join(info.out, 'loss-after-growth-seconds'), {
-    title: 'Validation loss after growth against wall-clock (mean over seeds)',
-    xLabel: 'training seconds after growth',
+  const x = info.byFlops ? 'flops' : 'seconds';
+  await writeChart(path.join(info.out, `loss-after-growth-${x}`), {
+    title: `Validation loss after growth against ${info.byFlops ? 'training FLOPs' : 'wall-clock'} (mean over seeds)`,
+    xLabel: info.byFlops ? 'training FLOPs after growth (cost model)' : 'training seconds after growth',
     yLabel: 'validation loss',
-    series: sums.map((s) => ({ name: s.name, points: s.curve.map((p) => ({ x: p.seconds, y: p.loss })) })),
+    series: sums.map((s) => ({ name: s.name, points: s.curve.map((p) => ({ x: p[x], y: p.loss })) })),
     hLines: [{ y: info.lossBeforeGrowth, label: 'small model before growth' }],
   });
   atomicWriteFile(
@@ -109,7 +115,7 @@ export async function writeGrowthStepReport(
     `Small model before growth: validation loss ${f4(info.lossBeforeGrowth)}. Values are mean ± half the range over ${sums[0].final.n} seeds. ` +
       '"vs base" is the final loss minus the base variant\'s; it is beyond seed noise only when larger than the two variants\' half-ranges added.',
     '',
-    '| variant | what | loss right after growth | final loss | vs base | FFN copy gap (layer 0) |',
+    `| variant | what | loss right after growth | final loss | vs base | ${info.gapLabel ?? 'FFN copy gap (layer 0)'} |`,
     '|---|---|---|---|---|---|',
     ...sums.map(
       (s) =>
@@ -117,10 +123,10 @@ export async function writeGrowthStepReport(
     ),
     '',
     '![loss after growth, by steps](loss-after-growth-steps.png)',
-    '![loss after growth, by wall-clock](loss-after-growth-seconds.png)',
+    `![loss after growth, by ${info.byFlops ? 'FLOPs' : 'wall-clock'}](loss-after-growth-${x}.png)`,
     '',
     ...(info.conclusions?.length ? ['## What this decides', '', ...info.conclusions, ''] : []),
-    'Plots: `loss-after-growth-steps.svg`, `loss-after-growth-seconds.svg` (and PNG). Every run: `<variant>/seed-<n>/metrics.jsonl`.',
+    `Plots: \`loss-after-growth-steps.svg\`, \`loss-after-growth-${x}.svg\` (and PNG). Every run: \`<variant>/seed-<n>/metrics.jsonl\`.`,
     '',
   ];
   atomicWriteFile(path.join(info.out, 'report.md'), md.join('\n'));

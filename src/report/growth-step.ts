@@ -3,15 +3,19 @@
 // then, from that same checkpoint, every variant grows it (noise on/off and its scale, the LR
 // decay horizon, the optimizer policy, one jump vs staged) and trains the grown model for the
 // same number of steps, once per seed; beside them the small model simply continues for the same
-// wall-clock. It needs no regime where full beats small-only: it asks only what happens at and
-// right after growth, which is where the defaults act. Each run is a metrics.jsonl under OUT.
+// wall-clock (or FLOPs). It needs no regime where full beats small-only: it asks only what happens
+// at and right after growth, which is where the defaults act. Each run is a metrics.jsonl under
+// OUT. Its hidden-size form (issue 30; docs/results/cpu-hidden-growth/): the small model is the
+// target at a smaller hidden size (`small`), the variants the hidden operators and LR horizons.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { GrowbertError } from '../io/errors.js';
-import { grow, type GrowOps, type OptimizerPolicy } from '../grow/index.js';
-import { BertForMaskedLM, bertConfig, ffnUnitsWeight, type BertConfig } from '../model/index.js';
+import { grow, type GrowOps } from '../grow/index.js';
+import { BertForMaskedLM, bertConfig, type BertConfig } from '../model/index.js';
 import { parseSchedule, type ScheduleInput } from '../schedule/schedule.js';
+import { stepFlops } from '../schedule/cost.js';
+import { embeddingCopyGap, ffnCopyGap, equalColumnPairs } from './copy-gap.js';
 import { resolveSchedule, stageLr, type ResolvedStage } from '../schedule/plan.js';
 import { dispose, manualSeed, tidy } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
@@ -29,39 +33,9 @@ import { pretrain } from '../train/pretrain.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor, setupRuntime } from '../train/runtime.js';
 import { runEval, runSteps, type TrainContext } from '../train/trainer.js';
+import { BASE, type Variant } from './growth-variants.js';
 
-/** One way of growing (or not: the control). Fields left out are the base variant's. */
-export interface Variant {
-  name: string;
-  what: string;
-  noise?: number;
-  horizon?: 'stage' | 'run' | 'none';
-  optimizer?: OptimizerPolicy;
-  /** grow depth first (keeping FFN/4 and pooling) for half the steps, then the rest */
-  staged?: boolean;
-  /** no growth: the small model continues for the grown model's wall-clock */
-  control?: boolean;
-}
-
-export const BASE: Required<Omit<Variant, 'name' | 'what' | 'control'>> = {
-  noise: 0.01,
-  horizon: 'run',
-  optimizer: 'map',
-  staged: false,
-};
-
-export const VARIANTS: Variant[] = [
-  { name: 'base', what: `one jump, noise ${BASE.noise}, horizon ${BASE.horizon}, optimizer ${BASE.optimizer}` },
-  { name: 'noise-0', what: 'no symmetry breaking', noise: 0 },
-  { name: 'noise-0.1', what: 'noise 0.1', noise: 0.1 },
-  { name: 'noise-1', what: 'noise 1 (as large as the weights)', noise: 1 },
-  { name: 'horizon-stage', what: 'decay to 0 at the stage end', horizon: 'stage' },
-  { name: 'horizon-none', what: 'constant after warmup', horizon: 'none' },
-  { name: 'opt-reset', what: 'fresh optimizer (authors)', optimizer: 'reset' },
-  { name: 'opt-grad', what: 'moments by the gradient map', optimizer: 'grad' },
-  { name: 'staged', what: 'depth first (half the steps), then FFN and length', staged: true },
-  { name: 'small-continued', what: 'no growth: the small model, same wall-clock', control: true },
-];
+export { BASE, HIDDEN_VARIANTS, VARIANTS, type Variant } from './growth-variants.js';
 
 export interface GrowthStepOptions {
   out: string;
@@ -74,6 +48,10 @@ export interface GrowthStepOptions {
   evalEvery: number;
   /** the grown phase is taken to be this share of a whole run (for the 'run' horizon) */
   grownShare: number;
+  /** the small model's shape (default: compound's first stage, smallShape) */
+  small?: Partial<BertConfig>;
+  /** what the control's steps match: the grown steps' wall-clock (default) or their FLOPs */
+  equalise?: 'seconds' | 'flops';
   command: string;
   say: (l: string) => void;
 }
@@ -83,6 +61,8 @@ export interface RunCurve {
   seed: number;
   steps: number[];
   seconds: number[];
+  /** training FLOPs after growth at each evaluation (absent in results written before it was kept) */
+  flops?: number[];
   valLoss: number[];
   lossBeforeGrowth: number;
   copyGap: number | null;
@@ -106,13 +86,13 @@ export function variantStages(
   v: Variant,
   target: BertConfig,
   c: ResolvedConfig,
-  o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare'>,
+  o: Pick<GrowthStepOptions, 'growSteps' | 'grownShare' | 'small'>,
   steps: number,
 ): ResolvedStage[] {
   const horizon = v.horizon ?? BASE.horizon;
   const lr = { horizon };
   const V = Math.round((o.growSteps * (1 - o.grownShare)) / o.grownShare);
-  const small = smallShape(target);
+  const small = o.small ?? smallShape(target);
   // the control just continues: no warmup restart
   const grown: ScheduleInput['stages'] = v.control
     ? [{ steps, model: small, lr: { ...lr, warmup: 0 } }]
@@ -150,7 +130,7 @@ async function smallCheckpoint(o: GrowthStepOptions, target: BertConfig): Promis
       {
         name: 'small',
         control: true,
-        stages: [{ steps: o.smallSteps, model: smallShape(target), lr: { horizon: 'none' } }],
+        stages: [{ steps: o.smallSteps, model: o.small ?? smallShape(target), lr: { horizon: 'none' } }],
       },
       null,
       2,
@@ -233,19 +213,30 @@ async function runVariant(
     logEvery: Math.max(1, o.evalEvery),
     metrics: run.metrics(),
     progress: { step: stages[1].startStep, tokens: 0, seconds: 0, flops: 0 },
+    flopsPerStep: stages[1].flopsPerStep,
     extra: () => ({}),
     say: () => {},
   };
   const before = runEval(ctx).valLoss;
+  let pairs: [number, number][] = [];
   const growTo = (st: ResolvedStage) => {
     const t = st.config;
-    const ops: GrowOps = { depth: 'stack', ffn: 'share', noise: v.noise ?? BASE.noise, seed };
+    const ops: GrowOps = {
+      depth: 'stack',
+      ffn: 'share',
+      hidden: v.hidden ?? BASE.hidden,
+      noise: v.noise ?? BASE.noise,
+      seed,
+    };
+    const { numHiddenLayers, intermediateSize, poolingSize, hiddenSize, numAttentionHeads } = t;
     const r = grow(
       { model: ctx.model, optimizer: { state: ctx.optimizer.state(), meta: ctx.optimizer.meta() } },
-      { numHiddenLayers: t.numHiddenLayers, intermediateSize: t.intermediateSize, poolingSize: t.poolingSize },
+      { numHiddenLayers, intermediateSize, poolingSize, hiddenSize, numAttentionHeads },
       ops,
       v.optimizer ?? BASE.optimizer,
     );
+    // the hidden units that growth made equal (copies, or LEMON's mean units), to see if they part
+    if (hiddenSize !== ctx.model.config.hiddenSize) pairs = equalColumnPairs(r.model, ctx.model.config.hiddenSize);
     const next = opt(r.model);
     next.loadState(r.optimizerState!, r.optimizerMeta);
     dispose(r.optimizerState!);
@@ -261,16 +252,14 @@ async function runVariant(
   }
   model = ctx.model;
   optimizer = ctx.optimizer;
-  // how far the FFN copies have drifted apart (0: the grown FFN still has the small one's width)
-  const q = smallShape(target).intermediateSize!;
+  // how far the copies have drifted apart (0: the grown model still has the small one's width):
+  // the hidden units growth made equal when the hidden size grew, else the FFN's copies
+  const q = (o.small ?? smallShape(target)).intermediateSize ?? target.intermediateSize;
   const copyGap = v.control
     ? null
-    : tidy(() => {
-        const w1 = model.namedParameters().get(ffnUnitsWeight(model.config, 0))!;
-        const a = w1.narrow(0, 0, q),
-          b = w1.narrow(0, q, q);
-        return a.sub(b).norm().item() / a.norm().item();
-      });
+    : tidy(() =>
+        pairs.length ? embeddingCopyGap(model, pairs) : q < target.intermediateSize ? ffnCopyGap(model, q) : null,
+      );
   atomicWriteFile(
     path.join(runDir, 'done.json'),
     JSON.stringify({ variant: v.name, seed, lossBeforeGrowth: before, copyGap }) + '\n',
@@ -303,12 +292,22 @@ export async function runGrowthStep(o: GrowthStepOptions): Promise<RunCurve[]> {
     maxPredictions: c.data.maxPredictions,
     name: '',
   });
-  const tBig = measureStepSeconds(shape(target), { device, bf16: false });
-  const tSmall = measureStepSeconds(shape(bertConfig({ ...target, ...smallShape(target) })), { device, bf16: false });
-  const controlSteps = Math.round((o.growSteps * tBig) / tSmall);
-  o.say(
-    `growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`,
-  );
+  const smallConfig = bertConfig({ ...target, ...(o.small ?? smallShape(target)) });
+  let controlSteps: number;
+  if (o.equalise === 'flops') {
+    const f = (cfg: BertConfig) => stepFlops(shape(cfg));
+    controlSteps = Math.round((o.growSteps * f(target)) / f(smallConfig));
+    o.say(
+      `growth-step: a grown step costs ${(f(target) / f(smallConfig)).toFixed(3)}x a small one in FLOPs: the control runs ${controlSteps} steps`,
+    );
+  } else {
+    const tBig = measureStepSeconds(shape(target), { device, bf16: false });
+    const tSmall = measureStepSeconds(shape(smallConfig), { device, bf16: false });
+    controlSteps = Math.round((o.growSteps * tBig) / tSmall);
+    o.say(
+      `growth-step: a grown step takes ${(tBig * 1000).toFixed(1)} ms, a small one ${(tSmall * 1000).toFixed(1)} ms: the control runs ${controlSteps} steps`,
+    );
+  }
   const curves: RunCurve[] = [];
   for (const seed of o.seeds) {
     for (const v of o.variants) {
@@ -364,6 +363,7 @@ export function readCurve(runDir: string, variant: string, seed: number): RunCur
     seed,
     steps: lines.map((l) => l.step - start),
     seconds: lines.map((l) => Number(l.seconds)),
+    flops: lines.map((l) => Number(l.flops ?? 0)),
     valLoss: lines.map((l) => Number(l.valLoss)),
     lossBeforeGrowth: done.lossBeforeGrowth,
     copyGap: done.copyGap,

@@ -219,7 +219,8 @@ export interface LrOptions {
  * One LR function over the run:
  *   restart   warmup (stage.lr.warmup x the stage; default 5%, or the run's warmup in stage 1),
  *             then by stage.lr.horizon: 'stage' decay to 0 at the stage's end; 'run' the run's
- *             one decay (to 0 at the run's end) times the warmup ramp; 'none' constant peak
+ *             one decay (to 0 at the run's end) times the warmup ramp; 'none' constant peak;
+ *             'lemon' no warmup by default after stage 1, the peak decayed to 0 at the run's end
  *   continue  the run's single schedule (its warmup at step 0, decay to 0 at the run's end)
  *   rewind    back to the peak after a short warmup (stage.lr.warmup steps, default 2% of the
  *             run), then decay to 0 at the run's end
@@ -242,16 +243,19 @@ export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
     const peak = s.stage.lr.peak ?? o.peak;
     switch (s.stage.lr.policy) {
       case 'restart': {
+        const horizon = s.stage.lr.horizon ?? 'stage';
+        // lemon: a grown stage goes straight back to the peak (the growth kept the function and
+        // the moments: nothing to warm up) unless the stage asks for a warmup
+        const later = horizon === 'lemon' ? 0 : Math.round(0.05 * s.steps);
         const w = Math.min(
           s.steps,
           s.stage.lr.warmup !== undefined
             ? Math.round(s.stage.lr.warmup * s.steps)
             : s.index === 0
               ? o.warmupSteps
-              : Math.round(0.05 * s.steps),
+              : later,
         );
         const ramp = w > 0 && k < w ? k / w : 1;
-        const horizon = s.stage.lr.horizon ?? 'stage';
         if (horizon === 'none') return ramp * peak;
         // 'run': the run-long decay (no warmup of its own), times this stage's warmup ramp
         if (horizon === 'run')
@@ -262,6 +266,8 @@ export function stageLr(stages: ResolvedStage[], o: LrOptions): LrSchedule {
               Math.max(step, Math.min(o.warmupSteps, total)),
             )
           );
+        // lemon: from the peak (after the warmup, if any) to 0 at the run's end, in the run's decay shape
+        if (horizon === 'lemon') return lrAt({ ...global, peak, warmupSteps: w, totalSteps: total - s.startStep }, k);
         return lrAt({ ...global, peak, warmupSteps: w, totalSteps: s.steps }, k);
       }
       case 'continue':

@@ -11,6 +11,15 @@ import { forwardFlopsPerSequence } from './cost.js';
 
 const posInt = z.number().int().positive();
 
+/**
+ * The decay horizons of a restart stage (docs/schedules.md): the one list the schedule schema,
+ * the run config (lrHorizon) and the CLI read. lemon: LEMON's policy (Wang et al. 2024) for a
+ * grown model: straight back to the peak (no warmup unless the stage sets one), then a linear
+ * decay to 0 at the run's end: faster than the run-long one, the peak kept.
+ */
+export const LR_HORIZONS = ['stage', 'run', 'none', 'lemon'] as const;
+export type LrHorizon = (typeof LR_HORIZONS)[number];
+
 export const StageSchema = z
   .object({
     name: z.string().optional(),
@@ -46,9 +55,11 @@ export const StageSchema = z
         policy: z.enum(['restart', 'continue', 'rewind']).default('restart'),
         /** restart's decay horizon: stage = to 0 at the stage's end; run = the one decay over the
          * whole run's steps (scaled by the stage's warmup); none = constant after the warmup (the
-         * authors' default: decay_steps 1M, far beyond any stage). Absent = stage, as before this
-         * field existed, so saved schedules resume unchanged; the presets set it explicitly. */
-        horizon: z.enum(['stage', 'run', 'none']).optional(),
+         * authors' default: decay_steps 1M, far beyond any stage); lemon = LEMON's: the peak at once
+         * (no warmup unless `warmup` is given), then a linear decay to 0 at the run's end. Absent =
+         * stage, as before this field existed, so saved schedules resume unchanged; the presets set
+         * it explicitly. */
+        horizon: z.enum(LR_HORIZONS).optional(),
         peak: z.number().positive().optional(),
         /** warmup as a fraction of the stage (restart) or in steps (rewind); default 5% / 2% */
         warmup: z.number().min(0).optional(),
@@ -111,6 +122,7 @@ export const SCHEDULE_PRESETS = [
   'width',
   'compound',
   'compound-1',
+  'compound-narrow',
   'truncate',
   'small-only',
   'stack-matched',
@@ -124,7 +136,7 @@ export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
  * (docs/results/cpu-growth-step/; docs/schedules.md says which numbers chose them):
  * the LR decay horizon of each stage (warmup restarts per stage) and the optimizer policy.
  */
-export const PRESET_LR_HORIZON: 'stage' | 'run' | 'none' = 'stage';
+export const PRESET_LR_HORIZON: LrHorizon = 'stage';
 export const PRESET_OPTIMIZER: 'map' | 'grad' | 'reset' = 'map';
 /** compound's stage fractions: small model, full depth stacked (other reductions kept), full model */
 export const COMPOUND_FRACTIONS = [0.5, 0.2, 0.3] as const;
@@ -176,14 +188,16 @@ function matched(dim: 'stack' | 'length' | 'width', target: BertConfig, seqLengt
  *   compound     CompoundGrow in three stages (method.md): half depth + FFN/4 + pooling by 2; then
  *                full depth (stacked) with the same FFN and pooling; then the full model
  *   compound-1   the same first model, grown to the full model in one jump at 70%
+ *   compound-narrow  compound with half the heads (half the hidden size at the same head size) in
+ *                its first two stages; the last stage widens the hidden size with the FFN
  *   small-only   compound's first-stage model for the whole budget: the control growth must beat
  *   *-matched    one dimension reduced so that its low-cost stage costs what compound's low-cost
  *                stages cost on average per step, for the same share of the budget (so "compound
  *                beats stack" is about compound-ness, not a bigger saving)
  * Every growing preset restarts the warmup at each stage with decay horizon PRESET_LR_HORIZON
- * and maps the optimizer by PRESET_OPTIMIZER.
+ * (or `o.lrHorizon`) and maps the optimizer by PRESET_OPTIMIZER.
  */
-export function presetSchedule(name: string, target: BertConfig, seqLength: number): Schedule {
+export function presetSchedule(name: string, target: BertConfig, seqLength: number, o: ScheduleOptions = {}): Schedule {
   if (!(SCHEDULE_PRESETS as readonly string[]).includes(name)) {
     throw new GrowbertError(`unknown schedule '${name}'; use one of ${SCHEDULE_PRESETS.join(', ')} or a JSON file`);
   }
@@ -191,6 +205,8 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
     F = target.intermediateSize;
   const small: Model = { numHiddenLayers: half(N), intermediateSize: quarter(F), poolingSize: 2 };
   const deep: Model = { intermediateSize: quarter(F), poolingSize: 2 };
+  const narrow: Model = { numAttentionHeads: half(target.numAttentionHeads) };
+  narrow.hiddenSize = narrow.numAttentionHeads! * (target.hiddenSize / target.numAttentionHeads);
   const [f1, f2, f3] = COMPOUND_FRACTIONS;
   // compound's low-cost steps cost this much of a full step on average
   const lowCost = (f1 * relCost(target, seqLength, small) + f2 * relCost(target, seqLength, deep)) / (f1 + f2);
@@ -210,6 +226,11 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
       { fraction: f3, ops: { ffn: 'share' } },
     ],
     'compound-1': two(small, { depth: 'stack', ffn: 'share' }, 0.7),
+    'compound-narrow': [
+      { fraction: f1, model: { ...small, ...narrow } },
+      { fraction: f2, model: { ...deep, ...narrow }, ops: { depth: 'stack' } },
+      { fraction: f3, ops: { ffn: 'share' } },
+    ],
     'small-only': [{ fraction: 1, model: small }],
     'stack-matched': two(matched('stack', target, seqLength, lowCost), { depth: 'stack' }, f1 + f2),
     'length-matched': two(matched('length', target, seqLength, lowCost), {}, f1 + f2),
@@ -217,15 +238,28 @@ export function presetSchedule(name: string, target: BertConfig, seqLength: numb
   };
   const grows = stages[name as SchedulePreset].length > 1;
   const policy = (st: ScheduleInput['stages'][number], i: number) =>
-    grows ? { ...st, lr: { horizon: PRESET_LR_HORIZON }, ...(i > 0 ? { optimizer: PRESET_OPTIMIZER } : {}) } : st;
+    grows
+      ? { ...st, lr: { horizon: o.lrHorizon ?? PRESET_LR_HORIZON }, ...(i > 0 ? { optimizer: PRESET_OPTIMIZER } : {}) }
+      : st;
   return parseSchedule(
     { name, control: name === 'small-only', stages: stages[name as SchedulePreset].map(policy) },
     `schedule ${name}`,
   );
 }
 
+/** Run-level choices a schedule takes: the run config's lrHorizon. */
+export interface ScheduleOptions {
+  /** the decay horizon of a preset's stages, and of a JSON schedule's stages that leave it out */
+  lrHorizon?: LrHorizon;
+}
+
 /** A preset name or a JSON file. */
-export function loadSchedule(nameOrFile: string, target: BertConfig, seqLength: number): Schedule {
+export function loadSchedule(
+  nameOrFile: string,
+  target: BertConfig,
+  seqLength: number,
+  o: ScheduleOptions = {},
+): Schedule {
   // a name with a folder in it is a file the user meant, not a misspelt preset
   if (nameOrFile.endsWith('.json') || /[\\/]/.test(nameOrFile) || fs.existsSync(nameOrFile)) {
     const text = readInputText(
@@ -239,7 +273,9 @@ export function loadSchedule(nameOrFile: string, target: BertConfig, seqLength: 
     } catch (e) {
       throw new GrowbertError(`schedule file ${nameOrFile} is not valid JSON (${(e as Error).message})`);
     }
-    return parseSchedule(raw, `schedule ${nameOrFile}`);
+    const sched = parseSchedule(raw, `schedule ${nameOrFile}`);
+    if (o.lrHorizon) for (const st of sched.stages) if (st.lr.horizon === undefined) st.lr.horizon = o.lrHorizon;
+    return sched;
   }
-  return presetSchedule(nameOrFile, target, seqLength);
+  return presetSchedule(nameOrFile, target, seqLength, o);
 }

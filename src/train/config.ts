@@ -5,6 +5,7 @@ import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
 import { readInputText } from '../io/input-file.js';
 import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 import { LR_DECAYS } from '../schedule/lr.js';
+import { LR_HORIZONS } from '../schedule/schedule.js';
 import { OPTIMIZERS } from './optim/index.js';
 import { CLOCKS } from './budget-clock.js';
 import { BudgetSchema } from '../schedule/plan.js';
@@ -135,6 +136,12 @@ export const PretrainConfigSchema = z
      * full
      */
     schedule: z.string().default('full'),
+    /**
+     * LR decay horizon of a preset schedule's stages (and of a JSON schedule's stages that leave
+     * lr.horizon out): stage, run, none or lemon (LEMON's: the peak kept, decayed to 0 at the run's
+     * end, no warmup after growth); default the presets' (stage). docs/schedules.md.
+     */
+    lrHorizon: z.enum(LR_HORIZONS).optional(),
     /**
      * budget that schedule fractions divide: steps (600), tokens (2Mtok), time (90s, 5m) or FLOPs by the cost model
      * (5e13flops); default train.maxSteps steps. A time budget is enforced by the clock (training time only).

@@ -74,7 +74,7 @@ export function planStages(
     return { schedule: plan.schedule, stages: withSteps(plan.schedule, plan.steps), savePlan: () => {} };
   }
   const saved = c.resume ? runDir.readPlan<SavedPlan>() : null;
-  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength);
+  const schedule = saved?.schedule ?? loadSchedule(c.schedule, target, c.data.seqLength, { lrHorizon: c.lrHorizon });
   const reuse =
     saved !== null &&
     budget.unit === 'seconds' &&

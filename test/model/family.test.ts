@@ -37,6 +37,7 @@ const BASE: BertConfigInput = {
 function axisSize(c: BertConfig, axis: string): number {
   return {
     hidden: c.hiddenSize,
+    head: c.hiddenSize,
     attn: c.numAttentionHeads * headSize(c),
     ffn: c.intermediateSize,
     rankI: c.ffnRank,

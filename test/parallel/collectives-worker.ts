@@ -1,6 +1,7 @@
 // One rank of the collectives test (test/parallel/data-parallel.test.ts spawns two of these with
 // RANK/WORLD_SIZE/MASTER_PORT set). Prints one JSON line of results. Does nothing when run
 // without GROWBERT_TEST_WORKER (the test runner may load every file under test/).
+import * as fs from 'node:fs';
 import { DataParallel } from '../../src/parallel/data-parallel.js';
 import { workerEnv } from '../../src/parallel/env.js';
 import { ProcessGroup } from '../../src/parallel/process-group.js';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     out.rows = (e as Error).message;
   }
   // A collective that rank 1 never joins: rank 0 times out (3 s) with an error, not a hang.
+  const timedOut = process.env.GROWBERT_TEST_STORE_FILE! + '.timed-out';
   if (r === 0) {
     const t0 = Date.now();
     try {
@@ -74,8 +76,11 @@ async function main(): Promise<void> {
       out.timeout = ((await dp.explain(e, 'a lone all-reduce')) as Error).message;
     }
     out.timeoutSeconds = (Date.now() - t0) / 1000;
+    fs.writeFileSync(timedOut, '');
   } else {
-    await new Promise((res) => setTimeout(res, 7500));
+    // stay in the group (silent) until rank 0 has timed out, however loaded the machine: leaving
+    // early would fail rank 0's all-reduce with a closed connection instead of the timeout
+    for (let i = 0; i < 1200 && !fs.existsSync(timedOut); i++) await new Promise((res) => setTimeout(res, 100));
   }
   console.log(JSON.stringify(out));
   // The group is left broken by the timeout: exit without tearing it down.

@@ -242,7 +242,8 @@ test(
       assert.match(x.rows, /batch size 7 is not divisible by the 2 data-parallel workers/);
     }
     assert.match(a.timeout, /a lone all-reduce failed on rank 0 of 2: .*Timed out/);
-    assert.ok(a.timeoutSeconds < 10, `the timeout fired after ${a.timeoutSeconds} s`);
+    // it waited for its 3 s timeout and then failed, not hung (the bound is loose: a loaded machine is slow)
+    assert.ok(a.timeoutSeconds >= 2.5 && a.timeoutSeconds < 60, `the timeout fired after ${a.timeoutSeconds} s`);
   },
 );
 

@@ -99,3 +99,25 @@ test("growth-step summary: mean, range, and differences from base within or beyo
     [0, 25],
   );
 });
+
+test('copy gap after hidden growth: the units growth made equal are found, and start 0 apart', async () => {
+  const { BertForMaskedLM } = await import('../../src/model/index.js');
+  const { growHidden } = await import('../../src/grow/index.js');
+  const { equalColumnPairs, embeddingCopyGap } = await import('../../src/report/copy-gap.js');
+  const m = new BertForMaskedLM(
+    { vocabSize: 40, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32 },
+    { seed: 1 },
+  );
+  for (const [op, n] of [
+    ['lemon', 7], // the 8 mean units: each of the last 7 equals the first
+    ['fpi', 8], // each of the 8 extra units equals the unit it copies
+  ] as const) {
+    const r = growHidden({ model: m }, { hiddenSize: 24 }, { op, seed: 3 });
+    const pairs = equalColumnPairs(r.model, 16);
+    assert.equal(pairs.length, n, op);
+    assert.ok(pairs.every(([a, b]) => a < b && b >= 16));
+    assert.equal(embeddingCopyGap(r.model, pairs), 0);
+    r.model.dispose();
+  }
+  m.dispose();
+});

@@ -582,3 +582,89 @@ test("rewind: back to the peak after its warmup, then decay to 0 at the run's en
   near(t.lrAt(60), PEAK, 'rewind peak');
   near(t.lrAt(99), PEAK * (1 - 39 / 140), "rewind stage end is still high: it decays to the run's end");
 });
+
+test("restart horizon lemon: a grown stage starts at the peak (no warmup) and decays to 0 at the run's end", () => {
+  const three = (h: object) =>
+    stageLr(
+      resolve([
+        { steps: 100, model: { numHiddenLayers: 1, intermediateSize: 32 }, lr: h },
+        { steps: 100, model: { intermediateSize: 32 }, lr: h },
+        { steps: 100, lr: h },
+      ]),
+      lrOpts,
+    );
+  const lemon = three({ horizon: 'lemon' });
+  const g = parseLrConfig({ peak: PEAK, warmupSteps: 10, totalSteps: 300 });
+  // stage 1: the run's own schedule (its warmup, its decay to 0 at the run's end)
+  for (let i = 0; i < 100; i++) near(lemon.lrAt(i), lrAt(g, i), `stage 1, step ${i}`);
+  // stage 2: straight back to the peak, then linear to 0 at the run's end (200 steps on)
+  near(lemon.lrAt(100), PEAK, 'stage 2 starts at the peak');
+  near(lemon.lrAt(199), PEAK * (1 - 99 / 200), 'stage 2 ends mid-decay, not at 0');
+  // stage 3 (the last): back to the peak, to 0 at its end: faster than the run-long decay
+  near(lemon.lrAt(200), PEAK, 'stage 3 starts at the peak');
+  near(lemon.lrAt(250), PEAK * (1 - 50 / 100), 'stage 3 mid-way');
+  assert.ok(lemon.lrAt(250) > three({ horizon: 'run' }).lrAt(250), 'the peak kept, unlike run');
+  // a stage's own warmup still applies
+  const warm = three({ horizon: 'lemon', warmup: 0.1 });
+  near(warm.lrAt(100), 0, 'warmup given: from 0');
+  near(warm.lrAt(110), PEAK, 'warmup given: the peak after it');
+  near(warm.lrAt(200 + 10 + 45), PEAK * (1 - 45 / 90), 'warmup given: the decay after it');
+});
+
+test('the run config lrHorizon sets the horizon of a preset, and of JSON stages that leave it out', () => {
+  const t = presetConfig('tiny', 1000);
+  for (const name of ['compound', 'compound-narrow', 'stack'])
+    assert.ok(presetSchedule(name, t, 64, { lrHorizon: 'lemon' }).stages.every((s) => s.lr.horizon === 'lemon'));
+  assert.ok(presetSchedule('full', t, 64, { lrHorizon: 'lemon' }).stages.every((s) => s.lr.horizon === undefined));
+  const file = path.join(tmp, 'horizons.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      stages: [{ fraction: 0.5, model: { numHiddenLayers: 1 }, lr: { horizon: 'none' } }, { fraction: 0.5 }],
+    }),
+  );
+  assert.deepEqual(
+    loadSchedule(file, t, 64, { lrHorizon: 'lemon' }).stages.map((s) => s.lr.horizon),
+    ['none', 'lemon'],
+  );
+  assert.deepEqual(
+    loadSchedule(file, t, 64).stages.map((s) => s.lr.horizon),
+    ['none', undefined],
+  );
+});
+
+test('compound-narrow: compound with half the heads (same head size) in its first two stages, widened at the end', () => {
+  for (const size of ['tiny', 'base'] as PresetName[]) {
+    const t = presetConfig(size, 30522);
+    const S = TRAIN_PRESETS[size].seqLength;
+    const runShape = {
+      target: t,
+      seqLength: S,
+      batchSize: 8,
+      maskProb: 0.15,
+      gradAccumulation: 1,
+      budget: steps(1000),
+    };
+    const st = resolveSchedule(presetSchedule('compound-narrow', t, S), runShape);
+    const hd = t.hiddenSize / t.numAttentionHeads;
+    const heads = Math.max(1, Math.floor(t.numAttentionHeads / 2));
+    assert.deepEqual(
+      st.map((s) => [
+        s.config.hiddenSize,
+        s.config.numAttentionHeads,
+        s.config.numHiddenLayers,
+        s.config.intermediateSize,
+      ]),
+      [
+        [heads * hd, heads, Math.max(1, Math.floor(t.numHiddenLayers / 2)), Math.floor(t.intermediateSize / 4)],
+        [heads * hd, heads, t.numHiddenLayers, Math.floor(t.intermediateSize / 4)],
+        [t.hiddenSize, t.numAttentionHeads, t.numHiddenLayers, t.intermediateSize],
+      ],
+      size,
+    );
+    // the cost model sees the narrower stages: cheaper per step than compound's
+    const compound = resolveSchedule(presetSchedule('compound', t, S), runShape);
+    assert.ok(st[0].flopsPerStep < compound[0].flopsPerStep && st[1].flopsPerStep < compound[1].flopsPerStep);
+    assert.equal(st[2].flopsPerStep, compound[2].flopsPerStep);
+  }
+});

@@ -235,6 +235,34 @@ test('LR policy continue vs restart at the boundary', async () => {
   assert.notDeepEqual(lossC.slice(7), lossR.slice(7));
 });
 
+test('a stage grows the hidden size (24 -> 32, heads 3 -> 4: hidden=lemon), and lrHorizon lemon skips the warmup', async () => {
+  const wide = scheduleFile('hidden', {
+    name: 'hidden',
+    stages: [
+      { steps: 6, model: { hiddenSize: 24, numAttentionHeads: 3 } },
+      { steps: 6, ops: { hidden: 'lemon' } },
+    ],
+  });
+  const out = path.join(tmp, 'hidden-lemon');
+  const said: string[] = [];
+  const c = { ...config(out, { schedule: wide }), lrHorizon: 'lemon' as const };
+  c.model = { ...c.model, numAttentionHeads: 4 };
+  const r = await pretrain(parseConfig(c), { say: (l) => said.push(l) });
+  assert.deepEqual([r.modelConfig.hiddenSize, r.modelConfig.numAttentionHeads], [32, 4]);
+  const grow = lines(out).find((l) => l.event === 'grow')!;
+  assert.deepEqual([grow.hidden, grow.heads, grow.preserving], [32, 4, false]);
+  assert.ok(Number(grow.maxRelLogitDiff) < 0.5, `relative logit change ${grow.maxRelLogitDiff}`);
+  assert.ok(
+    said.some((l) => /grew into .*hidden: 24 -> 32, heads 3 -> 4 \(head size 8\) by lemon/.test(l)),
+    said.join('\n'),
+  );
+  // lemon: stage 1 is the run's schedule; stage 2 back at the peak at once, to 0 at the run's end
+  const lrs = trainLines(out).map((l) => Number(l.lr));
+  assert.ok(Math.abs(lrs[6] - LR) < 1e-12, `first grown step's lr ${lrs[6]}`);
+  assert.ok(Math.abs(lrs[11] - LR / 6) < 1e-12, `last step's lr ${lrs[11]}`);
+  for (const l of trainLines(out)) assert.ok(Number.isFinite(l.loss));
+});
+
 /** What fn printed: stderr and the console (stdout carries the test runner's own reports). */
 async function printed(fn: () => Promise<unknown>): Promise<string> {
   const saved = [process.stderr.write, console.log, console.error, console.warn] as const;
