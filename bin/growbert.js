@@ -20,8 +20,8 @@ let main;
 try {
   ({ main } = await import(cli.href));
 } catch (e) {
-  // e.g. the native addon missing or not loading: its message says what to run, on one line
-  console.error(`growbert: ${e instanceof Error ? e.message : String(e)}`);
+  // the CLI could not even load (its native addon, say): one line, --help included, never a loader stack
+  console.error(`growbert: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
   if (process.env.GROWBERT_DEBUG) console.error(e);
   process.exit(1);
 }

@@ -7,8 +7,13 @@
 //   2. npm ci, when node_modules is missing or older than package-lock.json.
 //   3. the native addon (skipped when its sources and flags are unchanged).
 //   4. the TypeScript build (skipped when no source changed).
-//   5. with --browser (as `npm test` runs it): a system Chromium for the browser tests
+//   5. that the addon loads (libtorch's libraries present: a damaged .venv's torch is reinstalled;
+//      scripts/setup-checks.mjs), so "ready" means every command can start.
+//   6. with --browser (as `npm test` runs it): a system Chromium for the browser tests
 //      (scripts/browser.mjs; installed with apt as root on Debian when missing).
+//   7. with --interop (as `npm test` runs it): the interop tests' Python packages
+//      (scripts/python-deps.txt) in .venv, installed as torch is; without them those tests skip.
+// A step that must write into a read-only checkout stops with one line saying so.
 // With --package (scripts/install.mjs runs it in an installed package), steps 1 and 3 only: npm has
 // installed the dependencies and the package ships its compiled JavaScript; and without Gloo's headers
 // the addon is built without data-parallel training (a warning) rather than failing the install.
@@ -20,6 +25,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findLibtorch, SETUP_AGAIN, TORCH_SPEC, VENV_DIR } from './libtorch.mjs';
 import { distSupport } from './build-native.mjs';
+import { ensurePythonDeps, ensureWritable, missingLibs, verifyAddon } from './setup-checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -55,27 +61,34 @@ function aptInstall(pkgs) {
   return spawnSync('apt-get', args, opts).status === 0;
 }
 
-function makeVenv() {
+/** Makes the venv (python3 -m venv) when it is not there; the error line, or null when it is there now. */
+function createVenv() {
   const py = process.env.PYTHON || 'python3';
+  if (fs.existsSync(path.join(VENV_DIR, 'bin/python'))) return null;
+  if (VENV_DIR.startsWith(root + path.sep)) ensureWritable(root, 'make .venv', die);
+  const mk = () => spawnSync(py, ['-m', 'venv', VENV_DIR], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let r = mk();
+  // Debian's python3 has no venv module until python3-venv is installed.
+  if (r.status !== 0 && isDebianRoot() && aptInstall(['python3-venv', 'python3-pip'])) r = mk();
+  if (r.status === 0) return null;
+  fs.rmSync(VENV_DIR, { recursive: true, force: true });
+  return `\`${py} -m venv\` failed (${String(r.stderr).trim().split('\n').pop()})`;
+}
+
+function makeVenv(why = 'no libtorch found') {
   const venvPy = path.join(VENV_DIR, 'bin/python');
-  if (!fs.existsSync(venvPy)) {
-    const where = VENV_DIR.startsWith(root + path.sep) ? path.relative(root, VENV_DIR) : VENV_DIR;
-    say(`no libtorch found: making ${where}/ with ${TORCH_SPEC} (CPU), once`);
-    const mk = () => spawnSync(py, ['-m', 'venv', VENV_DIR], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let r = mk();
-    // Debian's python3 has no venv module until python3-venv is installed.
-    if (r.status !== 0 && isDebianRoot() && aptInstall(['python3-venv', 'python3-pip'])) r = mk();
-    if (r.status !== 0) {
-      fs.rmSync(VENV_DIR, { recursive: true, force: true });
-      die(
-        `\`${py} -m venv\` failed (${String(r.stderr).trim().split('\n').pop()}); install python3-venv, or set ` +
-          `LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run ${SETUP_AGAIN} again`,
-      );
-    }
-  }
+  const where = VENV_DIR.startsWith(root + path.sep) ? path.relative(root, VENV_DIR) : VENV_DIR;
+  if (!fs.existsSync(venvPy)) say(`${why}: making ${where}/ with ${TORCH_SPEC} (CPU), once`);
+  else say(`${why}: installing ${TORCH_SPEC} (CPU) into ${where}/ again`);
+  const failed = createVenv();
+  if (failed)
+    die(
+      `${failed}; install python3-venv, or set LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run ${SETUP_AGAIN} again`,
+    );
   // --retries 1: where the index cannot be reached, pip falls through to a configured local store at once
-  // instead of retrying for minutes.
-  const args = ['-m', 'pip', 'install', '-q', '--retries', '1', '--index-url', TORCH_INDEX, TORCH_SPEC];
+  // instead of retrying for minutes. A repair reinstalls torch alone (--force-reinstall --no-deps).
+  const again = why !== 'no libtorch found' ? ['--force-reinstall', '--no-deps'] : [];
+  const args = ['-m', 'pip', 'install', '-q', '--retries', '1', ...again, '--index-url', TORCH_INDEX, TORCH_SPEC];
   const r = spawnSync(venvPy, args, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root });
   if (r.status !== 0)
     die(
@@ -88,14 +101,49 @@ function ensureLibtorch() {
   let lt;
   try {
     lt = findLibtorch();
-    if (lt) return lt;
+    if (lt) return repairLibtorch(lt);
     makeVenv();
     lt = findLibtorch();
   } catch (e) {
     die(e.message);
   }
   if (!lt) die(`pip installed ${TORCH_SPEC} into .venv but its libtorch (include/, lib/) was not found there`);
-  return lt;
+  return repairLibtorch(lt);
+}
+
+/**
+ * libtorch's core libraries must be there: the project's .venv gets torch reinstalled when one is
+ * gone (a damaged venv); a libtorch named by LIBTORCH or the system's is the user's to repair.
+ */
+function repairLibtorch(lt, missing = missingLibs(lt)) {
+  if (!missing.length) return lt;
+  if (lt.source !== 'venv')
+    die(
+      `libtorch in ${lt.libDir} (${lt.source}) lacks ${missing.join(', ')}: that installation is damaged; reinstall it, or point LIBTORCH at a complete libtorch`,
+    );
+  makeVenv(`the torch in .venv lacks ${missing.join(', ')} (damaged)`);
+  const again = findLibtorch();
+  const still = again ? missingLibs(again) : missing;
+  if (!again || still.length) die(`reinstalling ${TORCH_SPEC} into .venv did not bring back ${still.join(', ')}`);
+  return again;
+}
+
+/** The addon must load: a library the loader misses is repaired (.venv) or named, with the fix. */
+function checkAddonLoads(lt) {
+  const addon = path.join(root, process.env.GROWBERT_BUILD_DIR || 'build', 'growbert.node');
+  let v = verifyAddon(addon);
+  if (v.ok) return;
+  if (v.missing && lt.source === 'venv' && !fs.existsSync(path.join(lt.libDir, v.missing))) {
+    repairLibtorch(lt, [v.missing]);
+    v = verifyAddon(addon);
+    if (v.ok) return;
+  }
+  die(
+    `the native addon ${path.relative(root, addon)} does not load (${v.why})` +
+      (v.missing
+        ? `: the shared library ${v.missing} is missing; reinstall the libtorch it was built against (${lt.libDir}) or the package that provides it, then run ${SETUP_AGAIN} again`
+        : `; rebuild it (${SETUP_AGAIN})`),
+  );
 }
 
 // Debian's libtorch links libblas.so.3, which is the slow reference BLAS unless OpenBLAS is installed.
@@ -155,6 +203,7 @@ function ensureNodeModules() {
   const stampFile = path.join(root, 'node_modules', '.growbert-lock');
   const want = hashFiles([lock, path.join(root, 'package.json')]);
   if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === want) return;
+  ensureWritable(root, 'install the npm dependencies (npm ci, into node_modules/)', die);
   say('installing npm dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
   fs.writeFileSync(stampFile, want);
@@ -176,6 +225,7 @@ function ensureTsBuild() {
   const want = hashFiles(files);
   const stampFile = path.join(root, 'dist', '.stamp');
   if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === want) return;
+  ensureWritable(root, 'compile the TypeScript (into dist/)', die);
   say('compiling TypeScript');
   // A clean dist/ so deleted sources never leave stale compiled tests behind.
   fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
@@ -194,11 +244,24 @@ try {
   const r = await buildNative({ quiet });
   if (r.built) say(`native addon built against libtorch ${lt.version} (${lt.source})`);
 } catch (e) {
+  // a build that must write into a read-only checkout: the same one line as the other steps
+  if (['EROFS', 'EACCES', 'EPERM'].includes(e.code)) ensureWritable(root, 'build the native addon (into build/)', die);
   die(`native build failed: ${e.message}`);
 }
+checkAddonLoads(lt);
 if (!asPackage) ensureTsBuild();
 if (process.argv.includes('--browser')) {
   const { ensureBrowser } = await import('./browser.mjs');
   ensureBrowser({ say, quiet });
 }
+if (process.argv.includes('--interop') && !asPackage)
+  ensurePythonDeps({
+    root,
+    venvDir: VENV_DIR,
+    makeVenv: () => createVenv() === null,
+    torchIndex: TORCH_INDEX,
+    say,
+    warn: (m) => console.error(`growbert setup: warning: ${m}`),
+    quiet,
+  });
 say('ready');

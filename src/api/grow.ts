@@ -128,7 +128,8 @@ export async function growRun(options: GrowOptions, call: CallOptions = {}): Pro
     force: o.force,
     kind: 'a growbert run',
     owns: (dir: string) => new RunDir(dir).isRun(),
-    owned: new RunDir(o.out).ownedEntries(), // only what growbert claimed in an earlier run there
+    // read after a killed replacement is finished or undone (out-swap.ts): only what growbert claimed there
+    owned: (dir: string) => new RunDir(dir).ownedEntries(),
   };
   guardOut(guard);
   const ck = loadLiveCheckpoint(ckptDir);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { presetConfig, type BertConfig, type PresetName } from '../model/index.js';
 import { loadSchedule } from '../schedule/schedule.js';
-import { parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
+import { BudgetSchema, parseBudget, resolveSchedule, type ResolvedStage } from '../schedule/plan.js';
 import { type Device } from '../tensor/index.js';
 import { measureStepSeconds } from '../train/calibrate.js';
 import { PRESET_NAMES, TRAIN_PRESETS } from '../train/config.js';
@@ -20,7 +20,7 @@ export const PlanOptionsSchema = z
     /** target size preset */
     target: z.enum(PRESET_NAMES).default('tiny'),
     /** steps (600), tokens (2Mtok), time (5m) or FLOPs (5e13flops); default the preset's steps */
-    budget: z.string().min(1).optional(),
+    budget: BudgetSchema.optional(),
     /** sequences per step, sequence length, vocabulary size; default the preset's */
     batchSize: posInt.optional(),
     seqLength: posInt.optional(),
@@ -74,9 +74,10 @@ export async function plan(options: PlanOptions, call: CallOptions = {}): Promis
   const target = presetConfig(o.target, vocab, {
     maxPositionEmbeddings: Math.max(base.maxPositionEmbeddings, seqLength),
   });
-  const budget = o.budget
-    ? parseBudget(o.budget)
-    : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
+  const budget =
+    o.budget !== undefined
+      ? parseBudget(o.budget)
+      : { unit: 'steps' as const, amount: p.maxSteps, label: `${p.maxSteps} steps` };
   if (budget.unit === 'seconds' && !o.calibrate)
     throw new GrowbertError(
       `a time budget (${budget.label}) needs the timing calibration to estimate steps; drop --no-calibrate, or give the budget in FLOPs (e.g. 5e13flops)`,

@@ -8,6 +8,7 @@ import { parseTaskList } from '../eval/glue-suite.js';
 import { PRECISIONS, PRESET_NAMES, type PretrainConfigInput } from '../train/config.js';
 import type { PresetName } from '../model/index.js';
 import { CLOCKS, type Clock } from '../train/budget-clock.js';
+import { withStopSignals } from '../train/signals.js';
 import { LR_HORIZONS, type LrHorizon } from '../schedule/schedule.js';
 
 interface CompareOpts {
@@ -138,28 +139,33 @@ export function registerCompare(program: Command): void {
       const seeds = Array.from({ length: positive(o.seeds, 'seeds')! }, (_, i) => first + i);
       if (!(PRESET_NAMES as readonly string[]).includes(o.target))
         throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
-      const results = await compare(
-        {
-          glue,
-          seeds,
-          parallel: positive(o.parallel, 'parallel'),
-          clock: o.clock as Clock | undefined,
-          target: o.target as PresetName,
-          schedules: o.schedules
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          budgets: o.budget
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          out: o.out,
-          base,
-          command: `growbert compare ${process.argv.slice(3).join(' ')}`,
-          progress: o.progress ?? false,
-        },
-        { log: (l) => console.error(l) },
-      );
+      const parallel = positive(o.parallel, 'parallel');
+      const run = () =>
+        compare(
+          {
+            glue,
+            seeds,
+            parallel,
+            clock: o.clock as Clock | undefined,
+            target: o.target as PresetName,
+            schedules: o.schedules
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+            budgets: o.budget
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+            out: o.out,
+            base,
+            command: `growbert compare ${process.argv.slice(3).join(' ')}`,
+            progress: o.progress ?? false,
+          },
+          { log: (l) => console.error(l) },
+        );
+      // In one process, a signal during the planning or a run's data preparation stops it there or after
+      // the run's first step, with a message (as pretrain does); --parallel passes signals on to its runs.
+      const results = (parallel ?? 1) > 1 ? await run() : await withStopSignals(() => run());
       for (const r of results) {
         if (seeds.length > 1) {
           const v = r.seeded.fullBeatsSmallOnly;

@@ -74,7 +74,7 @@ export function cliLog(line: string): void {
 
 export function parseTask(t: string): GlueTask {
   const task = t.trim().toLowerCase();
-  if (!(task in GLUE_TASKS))
+  if (!Object.hasOwn(GLUE_TASKS, task))
     throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
   return task as GlueTask;
 }

@@ -54,7 +54,8 @@ const fmt = (x: number) =>
         : `${(x / 1e6).toFixed(2)}M`;
 
 async function plan(o: PlanOpts): Promise<void> {
-  if (!(o.target in TRAIN_PRESETS)) throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
+  if (!Object.hasOwn(TRAIN_PRESETS, o.target))
+    throw new GrowbertError(`unknown target '${o.target}'; use ${oneOf(PRESET_NAMES)}`);
   const r = await planOf({
     schedule: o.schedule,
     target: o.target as PresetName,

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrowbertError } from '../io/errors.js';
 import { launchEnv, workerEnv } from '../parallel/env.js';
-import { launch, threadsPerWorker, watchLauncher } from '../parallel/launch.js';
+import { launch, threadsPerWorker, watchLauncher, watchParent } from '../parallel/launch.js';
 import { requireDistributed } from '../parallel/process-group.js';
 import { checkRendezvousFile } from '../parallel/rendezvous.js';
 import { parseConfig, readConfigFile, resolveConfig, type PretrainConfig } from '../train/config.js';
@@ -68,6 +68,10 @@ export function registerPretrain(program: Command): void {
     let base: Record<string, unknown> = opts.config
       ? (readConfigFile(String(opts.config)) as Record<string, unknown>)
       : {};
+    // a run of `compare --parallel` gets its config in a temp file only it reads: gone once read,
+    // so a compare killed outright leaves none behind
+    if (opts.config && process.env.GROWBERT_TEMP_CONFIG === String(opts.config))
+      fs.rmSync(String(opts.config), { force: true });
     if (opts.resume) {
       // A resumed run keeps the config it was started with; flags may still change it (e.g. --max-steps).
       const run = new RunDir(String(opts.out ?? base.out ?? 'runs/latest'));
@@ -92,6 +96,8 @@ export function registerPretrain(program: Command): void {
       return;
     }
     if (worker) watchLauncher(worker.rank);
+    else if (process.env.GROWBERT_COMPARE_CHILD === '1')
+      watchParent('the compare that started this run exited; stopping');
     // Signals stop the run cleanly from here on, including during data preparation (src/train/signals.ts).
     const r = await withStopSignals(() => pretrain(config, { progress: config.runtime.progress }));
     const { metrics, checkpoints } = new RunDir(r.runDir).paths;

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { GrowbertError } from '../io/errors.js';
+import { checkRegularFile, notRegular } from '../io/input-file.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -39,14 +40,18 @@ export async function* fileBytes(file: string, opts: ByteStreamOptions = {}): As
 async function* rawChunks(file: string, opts: ByteStreamOptions): AsyncGenerator<Uint8Array> {
   const size = opts.chunkBytes ?? 1 << 20;
   let fd: fs.promises.FileHandle;
+  checkRegularFile(file, 'data file'); // a FIFO or device is refused before it is opened
   try {
-    fd = await fs.promises.open(file, 'r');
+    // O_NONBLOCK: a file swapped for a FIFO after the check still cannot block the open
+    fd = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     throw new GrowbertError(
       `cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check that it exists and is readable`,
     );
   }
   try {
+    const st = await fd.stat();
+    if (!st.isFile()) throw notRegular('data file', file, st);
     let total = 0;
     for (;;) {
       // A fresh buffer per read: consumers may keep the chunk (decompressors do).

@@ -44,6 +44,8 @@ export interface CorpusCachesOptions {
   source?: CorpusSource;
   /** Tests: called after each build record is written; throwing simulates a kill there. */
   onCheckpoint?: (docsDone: number) => void;
+  /** Checked between documents: true stops the build (StoppedEarly); the next build resumes from its last record. */
+  shouldStop?: () => boolean;
 }
 
 export interface CorpusSummary {
@@ -87,6 +89,32 @@ interface BuildRecord {
 interface Force {
   ordinal: number;
   validation: boolean;
+}
+
+/**
+ * Refuses a corpus of fewer than two documents before any tokenizer is trained or text encoded:
+ * the split needs one document on each side. Reads only until the second document (a corpus of
+ * one 50 MB line is read once, in about a second, instead of being refused after tokenizing).
+ */
+export async function checkTwoDocuments(specs: readonly string[], corpus?: CorpusOptions): Promise<void> {
+  let docs = 0;
+  for await (const _ of streamCorpus(specs, { ...corpus, onRawBytes: undefined, warn: () => {} }))
+    if (++docs >= 2) return;
+  throw fewDocuments(specs, docs);
+}
+
+function fewDocuments(specs: readonly string[], docs: number): GrowbertError {
+  return new GrowbertError(
+    `the corpus (${specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
+  );
+}
+
+/** A build stopped because `shouldStop` said so (a signal): what it wrote is kept and resumed next time. */
+export class StoppedEarly extends Error {
+  constructor(readonly docsRead: number) {
+    super(`token cache build stopped after ${docsRead} documents`);
+    this.name = 'StoppedEarly';
+  }
 }
 
 /** Open the caches in `opts.dir` if they were built from these inputs, else build (or resume) them. */
@@ -225,6 +253,7 @@ async function buildPass(
   try {
     const stream = streamCorpus(opts.specs, { ...opts.corpus, onRawBytes: (n) => (bytes = n) });
     for await (const doc of stream) {
+      if (opts.shouldStop?.()) throw new StoppedEarly(ordinal);
       ordinal++;
       if (ordinal <= state.docsDone) continue; // done before the interruption: read, not encoded
       const k = splitKey(doc.text, seed);
@@ -245,11 +274,7 @@ async function buildPass(
   }
 
   const docs = ordinal;
-  if (docs < 2) {
-    throw new GrowbertError(
-      `the corpus (${opts.specs.join(', ')}) has ${docs} document(s); validation needs at least 2 — add text or use --doc-per-line`,
-    );
-  }
+  if (docs < 2) throw fewDocuments(opts.specs, docs);
   if (counts.validation === 0 && fraction > 0)
     return unbalanced(recordPath, { ordinal: state.min!.ordinal, validation: true });
   if (counts.train === 0) return unbalanced(recordPath, { ordinal: state.max!.ordinal, validation: false });

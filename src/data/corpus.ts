@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { GrowbertError } from '../io/errors.js';
+import { notRegular, statInput } from '../io/input-file.js';
 import { compressionOf } from './byte-stream.js';
 import { jsonlDocuments, textDocuments, type DocStreamOptions } from './doc-stream.js';
 import { parquetDocuments } from './parquet-docs.js';
@@ -199,15 +200,13 @@ export function resolveSpecFiles(spec: string): string[] {
       );
     }
   } else {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(spec);
-    } catch {
-      throw new GrowbertError(
-        `data path '${spec}' does not exist; give a file (${SUPPORTED_FORMATS}), a folder, a glob, ` +
-          `or one of ${BUILTIN_CORPORA.join(', ')}`,
-      );
-    }
+    // a missing path, a link loop and a FIFO, socket or device each get their own line, before any open
+    const st = statInput(
+      spec,
+      'data path',
+      `give a file (${SUPPORTED_FORMATS}), a folder, a glob, or one of ${BUILTIN_CORPORA.join(', ')}`,
+    );
+    if (!st.isDirectory() && !st.isFile()) throw notRegular('data path', spec, st);
     if (st.isDirectory()) {
       files = walk(spec).filter(isFolderData);
       if (files.length === 0) {
@@ -266,23 +265,38 @@ export function corpusSource(specs: readonly string[], opts: CorpusOptions = {})
   return { id: h.digest('hex'), totalBytes: files.reduce((n, f) => n + f.bytes, 0), files, repeated };
 }
 
-/** All files under `dir`, recursively, sorted by path (so reads do not depend on the filesystem). */
+/**
+ * All regular files under `dir`, recursively, sorted by path (so reads do not depend on the
+ * filesystem). Links to files and folders are followed, as a user who linked data in expects,
+ * but a folder already on the way down (a link back to itself or an ancestor) is not entered
+ * again: a cycle would otherwise recurse until the path is too long. FIFOs, sockets, devices,
+ * broken links and link loops inside a folder are not data and are passed over.
+ */
 function walk(dir: string, maxDepth = Infinity): string[] {
   const out: string[] = [];
+  const onPath = new Set<string>();
   const visit = (d: string, depth: number): void => {
+    const real = fs.realpathSync(d);
+    if (onPath.has(real)) return;
+    onPath.add(real);
     for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) {
         if (depth < maxDepth) visit(p, depth + 1);
       } else if (ent.isFile()) out.push(p);
       else if (ent.isSymbolicLink()) {
-        // Follow links to files and folders, as a user who linked data in expects.
-        const st = fs.statSync(p, { throwIfNoEntry: false });
-        if (st?.isDirectory()) {
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.statSync(p);
+        } catch {
+          continue; // broken link or link loop
+        }
+        if (st.isDirectory()) {
           if (depth < maxDepth) visit(p, depth + 1);
-        } else if (st?.isFile()) out.push(p);
+        } else if (st.isFile()) out.push(p);
       }
     }
+    onPath.delete(real);
   };
   visit(dir, 1);
   return out.sort();

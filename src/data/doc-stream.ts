@@ -153,9 +153,32 @@ export async function* textDocuments(file: string, opts: DocStreamOptions = {}):
   if (buf.length > 0) yield { source: `${file}:${start}`, text: buf.join('\n').trim() };
 }
 
-/** JSONL: one JSON object per line with a string text field; blank lines are allowed. */
+/**
+ * Records whose text is null (a missing value: JSONL `"text": null`, a Parquet null) are not
+ * documents: they are skipped, and one warning per file counts them and names the first ones.
+ * JSONL and Parquet say it the same way; a text field that is absent or not text is an error.
+ */
+export function warnMissingTexts(
+  opts: DocStreamOptions,
+  file: string,
+  field: string,
+  unit: string,
+  at: number[],
+): void {
+  if (!at.length) return;
+  const line = `${file}: ${at.length} ${unit}(s) with no text (null in "${field}") skipped, e.g. ${unit} ${at.slice(0, 3).join(`, ${unit} `)}`;
+  if (opts.warn) return opts.warn(line);
+  // a run reads a file more than once (tokenizer sample, token caches): the same warning is said once
+  if (warned.has(line)) return;
+  warned.add(line);
+  console.error(`growbert: warning: ${line}`);
+}
+const warned = new Set<string>();
+
+/** JSONL: one JSON object per line with a string text field; blank lines are allowed, null texts skipped. */
 export async function* jsonlDocuments(file: string, opts: DocStreamOptions = {}): AsyncGenerator<Document> {
   const field = opts.textField ?? 'text';
+  const missing: number[] = [];
   for await (const [line, n] of fileLines(file, opts)) {
     if (!NON_SPACE.test(line)) continue;
     let row: unknown;
@@ -167,11 +190,17 @@ export async function* jsonlDocuments(file: string, opts: DocStreamOptions = {})
       );
     }
     const text = fieldValue(row, field); // `a.b`: field b of the object in field a
-    if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof text !== 'string') {
+    const record = typeof row === 'object' && row !== null && !Array.isArray(row);
+    if (record && text === null) {
+      missing.push(n);
+      continue;
+    }
+    if (!record || typeof text !== 'string') {
       throw new GrowbertError(
         `${file}:${n}: expected a JSON object with a string "${field}" field; fix or remove the line, or name the field with --text-field (a.b for a nested field)`,
       );
     }
     yield { source: `${file}:${n}`, text };
   }
+  warnMissingTexts(opts, file, field, 'line', missing);
 }

@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { GrowbertError } from '../io/errors.js';
+import { checkRegularFile } from '../io/input-file.js';
 import type { Document } from './corpus.js';
-import type { DocStreamOptions } from './doc-stream.js';
+import { warnMissingTexts, type DocStreamOptions } from './doc-stream.js';
 import { fieldValue, topColumn } from './field-path.js';
 
 const utf8 = new TextDecoder();
@@ -25,6 +26,7 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
   const field = opts.textField ?? 'text';
   let buffer: Awaited<ReturnType<typeof asyncBufferFromFile>>;
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  checkRegularFile(file, 'data file'); // a FIFO or device is refused before it is opened
   try {
     buffer = await asyncBufferFromFile(file);
     metadata = await parquetMetadataAsync(buffer);
@@ -73,9 +75,6 @@ export async function* parquetDocuments(file: string, opts: DocStreamOptions = {
     }
     rowStart = rowEnd;
   }
-  if (missing.length)
-    (opts.warn ?? ((l: string) => console.error(`growbert: warning: ${l}`)))(
-      `${file}: ${missing.length} row(s) with no text (null in column "${field}") skipped, e.g. row ${missing.slice(0, 3).join(', row ')}`,
-    );
+  warnMissingTexts(opts, file, field, 'row', missing);
   opts.onRawBytes?.(fs.statSync(file).size);
 }

@@ -10,17 +10,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  Tokenizer,
-  WordPiece,
-  bertNormalizer,
-  bertPreTokenizer,
-  templateProcessing,
-  wordPieceDecoder,
-} from 'tokenizers';
-import type { Normalizer, PreTokenizer } from 'tokenizers';
+import type { Normalizer, PreTokenizer, Tokenizer } from 'tokenizers';
 import { GrowbertError } from '../io/errors.js';
-import { atomicWriteFile, tempPathFor } from '../io/atomic.js';
+import { readInputText, statInput } from '../io/input-file.js';
 import type { Document } from './corpus.js';
 import {
   BERT_WORDPIECE,
@@ -31,6 +23,16 @@ import {
 } from './wordpiece.js';
 import type { FastEncoderSpec } from './fast-encoder.js';
 import { learnWordPieceVocab, truncateVocab, type TrainOptions } from './tokenizer-train.js';
+import {
+  canonicalJson,
+  jsonParts,
+  readVocabFile,
+  saveTokenizerFiles,
+  wordPieceParts,
+  type AddedToken,
+  type TokenizerModelConfig,
+  type TokenizerParts,
+} from './tokenizer-files.js';
 
 export { SPECIAL_TOKENS };
 export type { TrainOptions };
@@ -42,27 +44,6 @@ export interface SpecialIds {
   sep: number;
   mask: number;
 }
-
-/** A token matched in raw text before normalization (the specials, in BERT). */
-interface AddedToken {
-  content: string;
-  id: number;
-  special: boolean;
-  /** Hugging Face's matching options; the fast encoder handles only the specials' defaults. */
-  normalized?: boolean;
-  lstrip?: boolean;
-  rstrip?: boolean;
-  single_word?: boolean;
-}
-
-/** The normalizer used for vocabularies we build (same as BERT uncased). */
-const BERT_NORMALIZER_CONFIG = {
-  type: 'BertNormalizer',
-  clean_text: true,
-  handle_chinese_chars: true,
-  strip_accents: true,
-  lowercase: true,
-};
 
 export class BertTokenizer {
   readonly specialIds: SpecialIds;
@@ -77,25 +58,20 @@ export class BertTokenizer {
   private readonly addedTokens: AddedToken[];
   private readonly continuation: Uint8Array;
   private readonly specialSet: Set<number>;
-  private readonly modelConfig: {
-    params: WordPieceParams;
-    normalizer: unknown;
-    preTokenizer: unknown;
-    addedTokens?: AddedToken[];
-  };
+  private readonly modelConfig: TokenizerModelConfig;
+  private readonly tk: Tokenizer;
 
-  private constructor(
-    private readonly tk: Tokenizer,
-    modelConfig: { params: WordPieceParams; normalizer: unknown; preTokenizer: unknown; addedTokens?: AddedToken[] },
-  ) {
+  private constructor(parts: TokenizerParts) {
+    const { tk, ids, config: modelConfig } = parts;
+    this.tk = tk;
     this.modelConfig = modelConfig;
-    const full = tk.getVocab(true);
-    const size = Math.max(-1, ...Object.values(full)) + 1;
+    let size = 0;
+    for (const id of ids.values()) size = Math.max(size, id + 1);
     this.tokens = new Array<string>(size).fill('');
-    for (const [t, id] of Object.entries(full)) this.tokens[id] = t;
-    this.ids = new Map(Object.entries(full));
+    for (const [t, id] of ids) this.tokens[id] = t;
+    this.ids = ids;
     this.vocabSize = size;
-    this.matcher = new WordPieceMatcher(new Map(Object.entries(tk.getVocab(false))), modelConfig.params);
+    this.matcher = new WordPieceMatcher(parts.modelVocab, modelConfig.params);
     this.normalizer = tk.getNormalizer();
     this.preTokenizer = tk.getPreTokenizer();
     const need = (t: string): number => {
@@ -119,15 +95,10 @@ export class BertTokenizer {
     ]);
     const prefix = modelConfig.params.continuingSubwordPrefix;
     this.continuation = Uint8Array.from(this.tokens, (t) => (t.startsWith(prefix) && t.length > prefix.length ? 1 : 0));
+    const { params, normalizer, preTokenizer } = modelConfig;
     this.fingerprint = crypto
       .createHash('sha256')
-      .update(
-        canonicalJson({
-          params: modelConfig.params,
-          normalizer: modelConfig.normalizer,
-          preTokenizer: modelConfig.preTokenizer,
-        }),
-      )
+      .update(canonicalJson({ params, normalizer, preTokenizer }))
       .update('\u0000')
       .update(this.tokens.join('\n'))
       .digest('hex');
@@ -135,42 +106,7 @@ export class BertTokenizer {
 
   /** Build an uncased BERT tokenizer from an id-ordered token list (must contain the specials). */
   static fromVocab(tokens: readonly string[], params: WordPieceParams = BERT_WORDPIECE): BertTokenizer {
-    const vocab: Record<string, number> = {};
-    tokens.forEach((t, i) => {
-      if (!(t in vocab)) vocab[t] = i;
-    });
-    for (const s of SPECIAL_TOKENS) {
-      if (!(s in vocab))
-        throw new GrowbertError(
-          `vocabulary lacks ${s}; add ${SPECIAL_TOKENS.join(' ')} to it (growbert puts them first)`,
-        );
-    }
-    const tk = new Tokenizer(
-      WordPiece.init(vocab, {
-        unkToken: params.unkToken,
-        continuingSubwordPrefix: params.continuingSubwordPrefix,
-        maxInputCharsPerWord: params.maxInputCharsPerWord,
-      }),
-    );
-    tk.setNormalizer(
-      bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true }),
-    );
-    tk.setPreTokenizer(bertPreTokenizer());
-    const cls = vocab['[CLS]']!;
-    const sep = vocab['[SEP]']!;
-    tk.setPostProcessor(
-      templateProcessing('[CLS] $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1', [
-        ['[CLS]', cls],
-        ['[SEP]', sep],
-      ]),
-    );
-    tk.setDecoder(wordPieceDecoder(params.continuingSubwordPrefix, true));
-    tk.addSpecialTokens([...SPECIAL_TOKENS]);
-    return new BertTokenizer(tk, {
-      params,
-      normalizer: BERT_NORMALIZER_CONFIG,
-      preTokenizer: { type: 'BertPreTokenizer' },
-    });
+    return new BertTokenizer(wordPieceParts(tokens, params));
   }
 
   /**
@@ -178,11 +114,7 @@ export class BertTokenizer {
    * format, WordPiece model), or a folder holding either (tokenizer.json preferred).
    */
   static fromFile(file: string): BertTokenizer {
-    const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (!st)
-      throw new GrowbertError(
-        `tokenizer file '${file}' does not exist; give a vocab.txt, a tokenizer.json or a run folder holding one`,
-      );
+    const st = statInput(file, 'tokenizer file', 'give a vocab.txt, a tokenizer.json or a run folder holding one');
     if (st.isDirectory()) {
       for (const name of ['tokenizer.json', 'vocab.txt']) {
         if (fs.existsSync(path.join(file, name))) return BertTokenizer.fromFile(path.join(file, name));
@@ -191,71 +123,13 @@ export class BertTokenizer {
         `folder '${file}' holds neither tokenizer.json nor vocab.txt; train a tokenizer or point at its file`,
       );
     }
-    const text = fs.readFileSync(file, 'utf8');
-    if (file.endsWith('.json')) return BertTokenizer.fromJson(text, file);
-    // Same reading as Rust's WordPiece::read_file: one token per line, trailing whitespace dropped.
-    const lines = text.split('\n');
-    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    const tokens = lines.map((l) => l.trimEnd());
-    checkNoDuplicates(tokens, file);
-    return BertTokenizer.fromVocab(tokens);
+    if (file.endsWith('.json')) return BertTokenizer.fromJson(readInputText(file, 'tokenizer file'), file);
+    return BertTokenizer.fromVocab(readVocabFile(file));
   }
 
   /** Parse a Hugging Face tokenizer.json string; `where` names it in errors. */
   static fromJson(json: string, where = 'tokenizer.json'): BertTokenizer {
-    let cfg: {
-      model?: {
-        type?: string;
-        unk_token?: string;
-        continuing_subword_prefix?: string;
-        max_input_chars_per_word?: number;
-      };
-      normalizer?: unknown;
-      pre_tokenizer?: unknown;
-      added_tokens?: AddedToken[];
-    };
-    try {
-      cfg = JSON.parse(json);
-    } catch (e) {
-      throw new GrowbertError(
-        `${where} is not valid JSON (${(e as Error).message}); re-save it with a Hugging Face tokenizer`,
-      );
-    }
-    if (cfg.model?.type !== 'WordPiece') {
-      throw new GrowbertError(
-        `${where} holds a ${cfg.model?.type ?? 'unknown'} model; growbert needs a WordPiece (BERT) tokenizer`,
-      );
-    }
-    let tk: Tokenizer;
-    try {
-      tk = Tokenizer.fromString(json);
-    } catch (e) {
-      throw new GrowbertError(
-        `${where} could not be loaded (${(e as Error).message}); re-save it with a current Hugging Face tokenizers`,
-      );
-    }
-    const params: WordPieceParams = {
-      unkToken: cfg.model.unk_token ?? BERT_WORDPIECE.unkToken,
-      continuingSubwordPrefix: cfg.model.continuing_subword_prefix ?? BERT_WORDPIECE.continuingSubwordPrefix,
-      maxInputCharsPerWord: cfg.model.max_input_chars_per_word ?? BERT_WORDPIECE.maxInputCharsPerWord,
-    };
-    const addedTokens = Array.isArray(cfg.added_tokens)
-      ? cfg.added_tokens.map((t) => ({
-          content: String(t.content),
-          id: Number(t.id),
-          special: Boolean(t.special),
-          normalized: Boolean(t.normalized),
-          lstrip: Boolean(t.lstrip),
-          rstrip: Boolean(t.rstrip),
-          single_word: Boolean(t.single_word),
-        }))
-      : undefined;
-    return new BertTokenizer(tk, {
-      params,
-      normalizer: cfg.normalizer ?? null,
-      preTokenizer: cfg.pre_tokenizer ?? null,
-      addedTokens,
-    });
+    return new BertTokenizer(jsonParts(json, where));
   }
 
   /**
@@ -279,34 +153,7 @@ export class BertTokenizer {
 
   /** Write `vocab.txt`, `tokenizer.json` and `tokenizer_config.json` into `dir` (atomically). */
   save(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    atomicWriteFile(path.join(dir, 'vocab.txt'), this.tokens.join('\n') + '\n');
-    // The binding writes the file itself: let it write a temp name, fsync, then rename.
-    const target = path.join(dir, 'tokenizer.json');
-    const tmp = tempPathFor(target);
-    try {
-      this.tk.save(tmp, true);
-      const fd = fs.openSync(tmp, 'r+');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fs.renameSync(tmp, target);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    // Lets Hugging Face's AutoTokenizer load the folder as an uncased BERT tokenizer.
-    const config = {
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: true,
-      strip_accents: null,
-      tokenize_chinese_chars: true,
-      unk_token: '[UNK]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      cls_token: '[CLS]',
-      mask_token: '[MASK]',
-    };
-    atomicWriteFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
+    saveTokenizerFiles(dir, this.tokens, this.tk);
   }
 
   /**
@@ -367,7 +214,8 @@ export class BertTokenizer {
 
   /**
    * `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]` with segment ids 0 for `[CLS] a [SEP]` and 1 for
-   * `b [SEP]`. With `maxLength`, the longer text loses tokens from its end first.
+   * `b [SEP]`. With `maxLength`, tokens are cut from the ends as Hugging Face's `longest_first`
+   * truncation cuts them (see `longestFirst`).
    */
   encodePair(
     a: string | Int32Array,
@@ -375,7 +223,8 @@ export class BertTokenizer {
     maxLength?: number,
   ): { ids: Int32Array; typeIds: Int32Array } {
     let ia = typeof a === 'string' ? this.encode(a) : a;
-    let ib = b === undefined ? undefined : typeof b === 'string' ? this.encode(b) : b;
+    // an empty second text is no second text, as in transformers (`tok(a, '')` is `tok(a)`; ' ' is a pair)
+    let ib = b === undefined || b === '' ? undefined : typeof b === 'string' ? this.encode(b) : b;
     const specials = ib === undefined ? 2 : 3;
     if (maxLength !== undefined) {
       const budget = maxLength - specials;
@@ -383,12 +232,10 @@ export class BertTokenizer {
         throw new GrowbertError(
           `max length ${maxLength} is too short for the special tokens; use at least ${specials}`,
         );
-      let la = ia.length;
-      let lb = ib?.length ?? 0;
-      while (la + lb > budget) {
-        if (la > lb) la--;
-        else lb--;
-      }
+      // as Hugging Face: each text is first cut to whole words holding maxLength tokens, then the pair
+      ia = this.cutAtWord(ia, maxLength);
+      ib = ib && this.cutAtWord(ib, maxLength);
+      const [la, lb] = longestFirst(ia.length, ib?.length ?? 0, maxLength, ib !== undefined);
       ia = ia.subarray(0, la);
       ib = ib?.subarray(0, lb);
     }
@@ -406,6 +253,17 @@ export class BertTokenizer {
       typeIds.fill(1, off);
     }
     return { ids, typeIds };
+  }
+
+  /**
+   * `ids` cut after the word holding its `n`-th token (whole words up to at least n tokens): what
+   * tokenizers keeps of one text before it truncates a pair (it stops encoding there).
+   */
+  private cutAtWord(ids: Int32Array, n: number): Int32Array {
+    if (ids.length <= n) return ids;
+    let end = n;
+    while (end < ids.length && this.continuation[ids[end]!]) end++;
+    return ids.subarray(0, end);
   }
 
   /** Text for ids, as the Hugging Face decoder gives it (specials skipped by default). */
@@ -474,33 +332,25 @@ export class BertTokenizer {
   }
 }
 
-/** JSON with sorted keys, so equal configs hash equally whatever their key order. */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
 /**
- * A token listed twice gets the first line's id; the later line's id can never occur, and the
- * model would carry an embedding row no token reaches. Refused, naming the lines (1-based).
+ * The lengths Hugging Face's `longest_first` truncation keeps of a text of `la` tokens and one of
+ * `lb` (`pair`; else a single text) within `maxLength` positions, special tokens included
+ * (tokenizers' `truncate_encodings`): when only the longer must shrink it keeps what the shorter
+ * leaves; when both must, each keeps half, and an odd budget's spare token goes to the longer one
+ * (to the second on a tie). transformers 5.18 over tokenizers 0.23 first cuts each text after the
+ * word holding its maxLength-th token (`encodePair` does: cutAtWord); with that, this equals it on
+ * a grid of 50,000 lengths and word sizes and in the interop suite (test/export/interop.test.ts).
  */
-function checkNoDuplicates(tokens: readonly string[], file: string): void {
-  const first = new Map<string, number>();
-  const dups: string[] = [];
-  tokens.forEach((t, i) => {
-    const at = first.get(t);
-    if (at === undefined) first.set(t, i);
-    else dups.push(`${JSON.stringify(t)} on lines ${at + 1} and ${i + 1}`);
-  });
-  if (dups.length)
-    throw new GrowbertError(
-      `${file} lists ${dups.length} token(s) twice (${dups.slice(0, 3).join('; ')}${dups.length > 3 ? '; ...' : ''}); a repeated line gets an id no text can produce: remove the repeats`,
-    );
+export function longestFirst(la: number, lb: number, maxLength: number, pair = lb > 0): [number, number] {
+  const budget = maxLength - (pair ? 3 : 2);
+  if (la + lb <= budget) return [la, lb];
+  const swap = la > lb;
+  let n1 = swap ? lb : la; // the shorter
+  let n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = Math.floor(budget / 2);
+    n2 = n1 + (budget % 2);
+  }
+  const [ka, kb] = swap ? [n2, n1] : [n1, n2];
+  return [Math.min(la, ka), Math.min(lb, kb)];
 }

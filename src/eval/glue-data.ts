@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
+import { readInputText } from '../io/input-file.js';
 
 export type GlueTask = 'sst2' | 'mrpc' | 'cola' | 'rte' | 'stsb' | 'qnli' | 'mnli';
 
@@ -66,8 +67,7 @@ function isGlueTask(t: string): t is GlueTask {
 
 /** Lines of the file with BOM and CR stripped, and trailing empty lines dropped. */
 function readLines(file: string): string[] {
-  let text = fs.readFileSync(file, 'utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = readInputText(file, 'GLUE data file'); // BOM removed; a FIFO refused before it is opened
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;

@@ -43,7 +43,7 @@ export function parseTaskList(list: string): GlueTask[] {
   if (tasks.length === 0)
     throw new GrowbertError('--tasks is empty; give a comma-separated list such as sst2,mrpc,cola');
   for (const t of tasks) {
-    if (!(t in GLUE_TASKS))
+    if (!Object.hasOwn(GLUE_TASKS, t))
       throw new GrowbertError(`unknown GLUE task '${t}'; use one of ${Object.keys(GLUE_TASKS).join(', ')}`);
   }
   return [...new Set(tasks)] as GlueTask[];

@@ -108,7 +108,7 @@ export function writeFolderAtomically(
     protect?: (string | undefined)[];
     kind: string;
     owns: (dir: string) => boolean;
-    owned: readonly string[];
+    owned: readonly string[] | ((dir: string) => readonly string[]);
     foreign?: (dir: string) => string | null;
   },
   fill: (tmp: string) => void,

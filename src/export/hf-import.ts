@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BertTokenizer } from '../data/tokenizer.js';
 import { GrowbertError } from '../io/errors.js';
+import { readInputText } from '../io/input-file.js';
 import {
   BertForMaskedLM,
   HF_MODEL_TYPES,
@@ -30,6 +31,7 @@ import {
 import { dispose, loadSafetensors, tidy, type Device, type Tensor } from '../tensor/index.js';
 import { TRAIN_PRESETS, parseConfig, type PretrainConfigInput } from '../train/config.js';
 import { RunDir } from '../train/run-dir.js';
+import { checkHfWeights } from './hf-check.js';
 import { checkTokenizerFits, writeFolderAtomically } from './hf-files.js';
 
 export interface HfModel {
@@ -52,8 +54,9 @@ export interface HfModel {
 export { mapHfName };
 
 function readJson(file: string): Record<string, unknown> {
+  const text = readInputText(file, 'Hugging Face file');
   try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    const v = JSON.parse(text) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Record<string, unknown>;
   } catch (e) {
@@ -86,9 +89,15 @@ export function hfWeightFiles(dir: string): string[] {
   );
 }
 
-function loadWeights(files: string[]): Map<string, Tensor> {
+/** The tensors `load` names (per file), and only those: other tensors of any dtype are never read. */
+function loadWeights(load: Map<string, string[]>): Map<string, Tensor> {
   const all = new Map<string, Tensor>();
-  for (const f of files) for (const [n, t] of loadSafetensors(f).tensors) all.set(n, t);
+  try {
+    for (const [f, names] of load) for (const [n, t] of loadSafetensors(f, names).tensors) all.set(n, t);
+  } catch (e) {
+    dispose(all);
+    throw e;
+  }
   return all;
 }
 
@@ -115,17 +124,11 @@ export function readHfModel(dir: string): HfModel {
   const architectures = Array.isArray(hf.architectures) ? hf.architectures.map(String) : [];
   const notes: string[] = [];
   const layout: HfLayout = hf.model_type === HF_MODEL_TYPES.prenorm ? 'roberta-prelayernorm' : 'bert';
-  const tensors = loadWeights(files);
-  // A config that does not belong to the weights (hidden_size 2^20, say) is named here, before
-  // building the model would fail in an allocation of libtorch's.
-  const emb = [...tensors].find(([n]) => n.endsWith('embeddings.word_embeddings.weight'))?.[1];
-  const width = emb?.shape[1];
-  if (width !== undefined && width !== config.hiddenSize) {
-    for (const t of tensors.values()) t.dispose();
-    throw new GrowbertError(
-      `${cfgFile} gives hidden_size ${config.hiddenSize}, but the word embeddings in ${stFile} are ${width} wide; the config does not belong to these weights: use the config.json saved with them`,
-    );
-  }
+  // Every size of the config against the weights' shapes (headers only), their dtypes, and this
+  // machine's memory, before anything is allocated (hf-check.ts).
+  const checked = checkHfWeights(cfgFile, config, layout, files);
+  notes.push(...checked.notes);
+  const tensors = loadWeights(checked.load);
   const out: HfModel = {
     dir,
     weightsFile: stFile,
@@ -136,23 +139,18 @@ export function readHfModel(dir: string): HfModel {
     classifier: new Map(),
     notes,
   };
-  const other: string[] = [];
+  const other = checked.other;
   let decoderWeight: Tensor | undefined;
-  let converted = false;
   for (const [raw, t0] of tensors) {
     const { to, name } = mapHfName(raw, layout);
     if (to === 'skip' || to === 'other') {
-      if (to === 'other') other.push(raw);
       if (name === TIED_DECODER_WEIGHT) decoderWeight = t0;
       else t0.dispose();
       continue;
     }
-    // half-precision checkpoints load into growbert's float32 master weights
+    // F16, BF16 and F64 checkpoints load into growbert's float32 master weights (noted by hf-check)
     const t = t0.dtype === 'float32' ? t0 : tidy(() => t0.float());
-    if (t !== t0) {
-      converted = true;
-      t0.dispose();
-    }
+    if (t !== t0) t0.dispose();
     const map = to === 'mlm' ? out.weights : to === 'pooler' ? out.pooler : out.classifier;
     // The decoder's bias is what transformers computes with: normally an alias of
     // cls.predictions.bias, but its own tensor in an untied model, so it wins.
@@ -163,7 +161,6 @@ export function readHfModel(dir: string): HfModel {
       map.set(name, t);
     }
   }
-  if (converted) notes.push('half-precision weights converted to float32');
   if (other.length)
     notes.push(
       `ignored ${other.length} tensor(s) that are not BERT encoder, pooler, MLM head or classifier: ${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}`,
@@ -333,7 +330,8 @@ export function importHfToRun(
           protect: [dir, opts.tokenizer],
           kind: 'a growbert run',
           owns: (d) => new RunDir(d).isRun(),
-          owned: new RunDir(out).ownedEntries(), // only what growbert claimed in an earlier run there
+          // read after a killed replacement is finished or undone (out-swap.ts): only what growbert claimed
+          owned: (d) => new RunDir(d).ownedEntries(),
         },
         (tmp) => {
           const run = new RunDir(tmp);

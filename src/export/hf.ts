@@ -139,7 +139,7 @@ export function exportRunToHf(runOrCkpt: string, out: string, opts: { force?: bo
           protect: [run.dir, checkpoint],
           kind: 'a Hugging Face model growbert exported',
           owns: isHfModelFolder,
-          owned: exportedFiles(out) ?? [],
+          owned: (dir) => exportedFiles(dir) ?? [],
           foreign: (dir) =>
             hasHfModelFiles(dir)
               ? `--out ${out} holds a Hugging Face model growbert did not export; it is never replaced, not even with --force: choose another --out`

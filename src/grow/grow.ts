@@ -82,7 +82,7 @@ export function parseOps(spec: string): GrowOps {
           `grow ops: ${key}=${value} is not a ${key === 'seed' ? 'non-negative integer' : 'non-negative number'}`,
         );
       ops[key] = v;
-    } else if (key in OP_VALUES) {
+    } else if (Object.hasOwn(OP_VALUES, key)) {
       if (!OP_VALUES[key].includes(value))
         throw new GrowbertError(
           `grow ops: unknown ${key} operator '${value}'; use one of ${OP_VALUES[key].join(', ')}`,

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from './errors.js';
+import { journalPath, recoverSwap, swapEntries } from './out-swap.js';
 
 /**
  * The real path of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -121,10 +122,23 @@ export function checkOutVsInputs(out: string, inputs: (string | undefined)[], fl
   return real;
 }
 
+function recoverSwapOf(out: string, real: string): void {
+  try {
+    recoverSwap(real);
+  } catch (e) {
+    if (e instanceof GrowbertError || !(e as NodeJS.ErrnoException).code) throw e;
+    throw new GrowbertError(
+      `cannot finish the interrupted replacement of ${out}: ${fsCause(e)}; check the folder's permissions and run again`,
+    );
+  }
+}
+
 /** The guard: throws a one-line GrowbertError when writing `out` could lose anything the user has. */
 export function guardOut(g: OutGuard): GuardedOut {
   const flag = g.flag ?? 'out';
   const real = checkOutVsInputs(g.out, g.inputs ?? [], flag);
+  // a replacement a killed growbert left is finished or undone first (src/io/out-swap.ts)
+  recoverSwapOf(g.out, real);
   const st = fsStep('read', g.out, () => fs.statSync(real, { throwIfNoEntry: false }));
   if (!st) return { real, existing: false };
   if (!st.isDirectory())
@@ -148,10 +162,15 @@ export function guardOut(g: OutGuard): GuardedOut {
 /**
  * Builds the output in a temp folder beside `out`, then moves it into place: a crash never
  * leaves half an output. Replacing an earlier own output (force) swaps only the entries named in
- * `owned` (exact names, or prefixes ending in '*'), and those the new output has: every other file
- * in the folder stays as it was.
+ * `owned` (exact names, or prefixes ending in '*'; a function reads them from the folder after
+ * recovery), and those the new output has: every other file in the folder stays as it was. The
+ * swap runs under a journal (src/io/out-swap.ts): a kill at any instant is finished or undone by
+ * the next run, which also removes temp folders killed runs left.
  */
-export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, fill: (tmp: string) => void): string {
+export function writeOutAtomically(
+  g: OutGuard & { owned: readonly string[] | ((dir: string) => readonly string[]) },
+  fill: (tmp: string) => void,
+): string {
   const { real, existing } = guardOut({ ...g, reuse: false });
   const parent = path.dirname(real);
   fsStep('create the folder', parent, () => fs.mkdirSync(parent, { recursive: true }));
@@ -160,41 +179,28 @@ export function writeOutAtomically(g: OutGuard & { owned: readonly string[] }, f
   try {
     fill(tmp);
     if (!existing) {
-      fsStep('create', g.out, () => {
-        if (fs.existsSync(real)) fs.rmdirSync(real); // an empty folder: rmdir never deletes content
-        fs.renameSync(tmp, real);
-      });
+      // rename replaces an empty folder in one step (a kill leaves the folder or the output, not neither)
+      fsStep('create', g.out, () => fs.renameSync(tmp, real));
       return real;
     }
-    // Move the old own entries aside (one rename each), the new ones in, then drop the old ones.
-    const names = [...new Set([...fs.readdirSync(real).filter((n) => ownedName(n, g.owned)), ...fs.readdirSync(tmp)])];
+    const owned = typeof g.owned === 'function' ? g.owned(real) : g.owned;
+    const moveIn = fs.readdirSync(tmp);
+    const moveOut = fs.readdirSync(real).filter((n) => ownedName(n, owned) || moveIn.includes(n));
     const old = `${tmp}.old`;
     fs.mkdirSync(old);
-    const moved: string[] = [];
-    const placed: string[] = [];
     try {
-      for (const n of names) {
-        if (fs.existsSync(path.join(real, n))) {
-          fs.renameSync(path.join(real, n), path.join(old, n));
-          moved.push(n);
-        }
-      }
-      for (const n of fs.readdirSync(tmp)) {
-        fs.renameSync(path.join(tmp, n), path.join(real, n));
-        placed.push(n);
-      }
+      swapEntries({ out: real, tmp, old, moveOut, moveIn });
     } catch (e) {
-      // take out what was placed and put back what was moved aside: the old output stays whole
-      for (const n of placed) fs.rmSync(path.join(real, n), { recursive: true, force: true });
-      for (const n of moved) fs.renameSync(path.join(old, n), path.join(real, n));
-      fs.rmSync(old, { recursive: true, force: true });
+      if (e instanceof GrowbertError) throw e;
       throw new GrowbertError(`cannot replace ${g.out}: ${fsCause(e)}; the earlier output is left as it was`);
     }
-    fs.rmSync(old, { recursive: true, force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
     return real;
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // the temp folder holds only the new output (a swap that failed moved it back there)
+    if (!fs.existsSync(journalPath(real))) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.rmSync(`${tmp}.old`, { recursive: true, force: true });
+    }
     if (e instanceof GrowbertError) throw e;
     throw (e as NodeJS.ErrnoException).code ? new GrowbertError(`cannot write ${g.out}: ${fsCause(e)}`) : e;
   }

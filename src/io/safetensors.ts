@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { atomicWriteWith, writeAll } from './atomic.js';
 import { GrowbertError } from './errors.js';
+import { notRegular } from './input-file.js';
 
 export type SafeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -133,7 +134,8 @@ function parseHeaderFromFd(fd: number, file: string): SafeTensorsHeader {
       }
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') throw bad(file, `__metadata__ value for "${k}" is not a string`);
-        metadata[k] = v;
+        // an own property whatever the key: `metadata[k] = v` would set the prototype for `__proto__`
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
@@ -214,8 +216,10 @@ function parseHeaderFromFd(fd: number, file: string): SafeTensorsHeader {
 }
 
 function openForRead(file: string): number {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw notRegular('safetensors file', file, st); // a FIFO would block the open
   try {
-    return fs.openSync(file, 'r');
+    return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new GrowbertError(`${file}: safetensors file not found; check the path`);

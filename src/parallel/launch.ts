@@ -213,10 +213,17 @@ async function launchWith(
  * killed launcher leaves no workers behind.
  */
 export function watchLauncher(rank: number): void {
-  if (process.env.GROWBERT_LAUNCHED !== '1') return;
+  if (process.env.GROWBERT_LAUNCHED === '1') watchParent(`[rank ${rank}] the launcher exited; stopping`);
+}
+
+/**
+ * Exits (code 1, saying `why`) when the parent that started this process with a stdin pipe goes
+ * away: the launcher's workers, and the runs of `compare --parallel` (GROWBERT_COMPARE_CHILD).
+ */
+export function watchParent(why: string): void {
   const stdin = process.stdin;
   const gone = () => {
-    console.error(`growbert: [rank ${rank}] the launcher exited; stopping`);
+    console.error(`growbert: ${why}`);
     process.exit(1);
   };
   stdin.on('end', gone);

@@ -16,6 +16,7 @@ import { pretrain } from '../train/pretrain.js';
 import { RUN_LOCK, RUN_MARKER } from '../train/run.js';
 import { RunDir } from '../train/run-dir.js';
 import { modelConfigFor } from '../train/runtime.js';
+import { Interrupted, signalNote } from '../train/signals.js';
 import { runParallel, stoppedBefore, type ParallelJob } from './compare-parallel.js';
 import type { CompareOptions } from './compare.js';
 
@@ -28,29 +29,32 @@ export interface RunPlan {
 }
 
 /**
- * Every run's plan, fixed before any run starts. Step, token and FLOP budgets are resolved once
- * into a schedule file with explicit steps per stage (deterministic: the cost model, not the
- * machine, sets a FLOP budget's steps). A time budget is the clock's: each run gets the budget
+ * Every run's plan, fixed before any run starts and written to OUT/schedules/ (so an interrupted
+ * compare of any budget kind is recognized and continued, and its plans can be copied with it).
+ * Step, token and FLOP budgets are resolved once into a schedule file with explicit steps per
+ * stage (deterministic: the cost model, not the machine, sets a FLOP budget's steps). A time
+ * budget is the clock's: its file keeps the schedule's fractions, and each run gets the budget
  * itself and stops when its training time reaches it (src/train/budget-clock.ts), so a slow
  * calibration or a busy machine no longer hands one schedule more time than another.
  */
 export async function planRuns(o: CompareOptions, schedules: string[]): Promise<Map<string, RunPlan>> {
   const plans = new Map<string, RunPlan>();
-  const fixed = o.budgets.filter((b) => parseBudget(b).unit !== 'seconds');
-  for (const b of o.budgets)
-    if (!fixed.includes(b)) for (const s of schedules) plans.set(key(b, s), { schedule: s, budget: b });
-  if (fixed.length === 0) return plans;
   const c = resolveConfig(parseConfig({ ...o.base, preset: o.target as never }, 'compare config'));
   const corpus = await prepareCorpus({ ...c.data }, o.progress);
   const target = modelConfigFor(c, corpus.tokenizer.vocabSize);
   const dir = path.join(o.out, 'schedules');
   fs.mkdirSync(dir, { recursive: true });
-  for (const budget of fixed) {
+  for (const budget of o.budgets) {
+    const timed = parseBudget(budget).unit === 'seconds';
     for (const s of schedules) {
       const file = path.join(dir, `${dirName(budget)}-${dirName(path.basename(s, '.json'))}.json`);
-      plans.set(key(budget, s), { schedule: file });
-      if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its step counts
+      plans.set(key(budget, s), timed ? { schedule: file, budget } : { schedule: file });
+      if (fs.existsSync(file)) continue; // planned by an earlier, interrupted compare: keep its plan
       const sched = loadSchedule(s, target, c.data.seqLength, { lrHorizon: c.lrHorizon });
+      if (timed) {
+        atomicWriteFile(file, JSON.stringify(sched, null, 2) + '\n');
+        continue;
+      }
       const stages = resolveSchedule(sched, {
         target,
         seqLength: c.data.seqLength,
@@ -137,8 +141,18 @@ export async function runAll(o: CompareOptions, runs: CompareRun[], plans: Map<s
   for (const job of todo) {
     if (o.signal?.aborted) throw stoppedBefore(job.label);
     o.say(`compare: ${job.label} -> ${job.config.out}`);
-    // an abort stops the run after its step, with a checkpoint (rerunning compare starts it over)
-    await pretrain(job.config, { say: o.say, progress: o.progress, signal: o.signal });
+    try {
+      // an abort or a signal stops the run after its step, with a checkpoint (rerunning compare starts it over)
+      await pretrain(job.config, { say: o.say, progress: o.progress, signal: o.signal });
+    } catch (e) {
+      // pretrain's "continue with --resume" is not how a compare continues
+      if (e instanceof Interrupted)
+        throw new Interrupted(
+          `compare stopped${signalNote(e.signal)} in the run ${job.label} (${job.config.out}); the runs that finished are kept: rerun the same compare to continue (the run cut off starts over)`,
+          e.signal,
+        );
+      throw e;
+    }
     job.done();
   }
 }

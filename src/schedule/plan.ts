@@ -1,6 +1,7 @@
 // Resolving a schedule against a run: each stage's model config, data shape, step count (from
 // steps, tokens, or a fraction of a step/token/seconds budget), FLOPs per step, and one LR
 // function over the whole run that follows each stage's policy.
+import { z } from 'zod';
 import { GrowbertError } from '../io/errors.js';
 import { GROWABLE_KEYS, bertConfig, type BertConfig } from '../model/index.js';
 import { lrAt, type LrDecay, type Schedule as LrSchedule } from './lr.js';
@@ -20,31 +21,65 @@ const FLOP_SCALE: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1
 
 /**
  * '600' or '600steps' (steps), '2M' tokens as '2Mtok' or '2000000tokens', '90s' / '5m' / '1h' (seconds),
- * '5e13flops' / '50Tflops' (training FLOPs by the cost model, src/schedule/cost.ts).
+ * '5e13flops' / '50Tflops' (training FLOPs by the cost model, src/schedule/cost.ts). Steps and
+ * tokens are whole numbers; every amount is finite and at most 2^53 (counted exactly: above that,
+ * doubles skip integers, and 1e400 is Infinity).
  */
 export function parseBudget(text: string): Budget {
   const t = text.trim();
+  if (t === '')
+    throw new GrowbertError(
+      `budget '${text}' is empty; write steps (600), tokens (2Mtok), time (90s, 5m, 1h) or FLOPs (5e13flops), or leave --budget out`,
+    );
   const flops = t.match(/^(\d+(?:\.\d+)?(?:e\+?\d+)?)\s*([kMGTP]?)\s*flops?$/i);
   if (flops) {
     const n = Number(flops[1]) * FLOP_SCALE[flops[2].length ? flops[2].toUpperCase().replace('K', 'k') : ''];
     if (!(n >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 FLOP`);
+    // a FLOP count is an estimate (the cost model): above 2^53 it is fine, but it must be finite, and
+    // the steps it buys are checked by resolveSchedule
+    if (!Number.isFinite(n)) countable(n, text, 'FLOPs');
     return { unit: 'flops', amount: n, label: t, given: true };
   }
   const time = t.match(/^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)$/);
   if (time) {
     const sec = time[2] === 'h' ? 3600 : time[2].startsWith('m') ? 60 : 1;
     if (!(Number(time[1]) > 0)) throw new GrowbertError(`budget '${text}' must be positive`);
-    return { unit: 'seconds', amount: Number(time[1]) * sec, label: t, given: true };
+    return { unit: 'seconds', amount: countable(Number(time[1]) * sec, text, 'seconds'), label: t, given: true };
   }
   const m = t.match(/^(\d+(?:\.\d+)?)\s*([kKM]?)\s*(steps?|tok|tokens?)?$/);
   if (!m)
     throw new GrowbertError(
       `budget '${text}' not understood; write steps (600), tokens (2Mtok), time (90s, 5m, 1h) or FLOPs (5e13flops)`,
     );
-  const n = Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1);
-  if (!(Math.round(n) >= 1))
-    throw new GrowbertError(`budget '${text}' must be at least 1 ${m[3]?.startsWith('tok') ? 'token' : 'step'}`);
-  return { unit: m[3]?.startsWith('tok') ? 'tokens' : 'steps', amount: Math.round(n), label: t, given: true };
+  const unit = m[3]?.startsWith('tok') ? 'tokens' : 'steps';
+  // 1.5 would have been rounded to 2 steps silently; 1.5k is 1500, a whole number
+  const n = Number((Number(m[1]) * (m[2] ? (m[2] === 'M' ? 1e6 : 1e3) : 1)).toPrecision(15));
+  if (!(n >= 1)) throw new GrowbertError(`budget '${text}' must be at least 1 ${unit === 'tokens' ? 'token' : 'step'}`);
+  if (!Number.isInteger(n))
+    throw new GrowbertError(
+      `budget '${text}' is ${n} ${unit}; a budget of ${unit} is a whole number: write ${Math.floor(n) || 1} or ${Math.ceil(n)}`,
+    );
+  return { unit, amount: countable(n, text, unit), label: t, given: true };
+}
+
+/** A budget as a config or option field: a string parseBudget accepts (its one-line message otherwise). */
+export const BudgetSchema = z.string().superRefine((b, ctx) => {
+  try {
+    parseBudget(b);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
+
+/** The largest count growbert keeps exact (step, token and FLOP counters are doubles). */
+export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** `n` when it is finite and at most 2^53, else a one-line error naming the budget. */
+function countable(n: number, text: string, unit: string): number {
+  if (Number.isFinite(n) && n <= MAX_COUNT) return n;
+  throw new GrowbertError(
+    `budget '${text}' is ${Number.isFinite(n) ? `${n.toExponential(2)} ${unit}` : 'infinite (beyond a double)'}, more than growbert counts exactly (2^53 = ${MAX_COUNT}); give a smaller budget`,
+  );
 }
 
 export interface ResolvedStage {
@@ -127,6 +162,10 @@ export function resolveSchedule(sched: Schedule, run: RunShape): ResolvedStage[]
       }
     }
     steps = Math.max(1, steps);
+    if (!(steps <= MAX_COUNT))
+      throw new GrowbertError(
+        `schedule ${sched.name}: stage ${index + 1} would take ${steps.toExponential(2)} steps (budget ${run.budget.label}), more than growbert counts exactly (2^53); give a smaller budget`,
+      );
     out.push({ ...base, steps, startStep: start, ...(seconds !== undefined ? { seconds } : {}) });
     start += steps;
     if (stage.fraction !== undefined) flopsSoFar += steps * base.flopsPerStep; // the fraction stages' running total

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError, formatZodError } from '../io/errors.js';
+import { readInputText } from '../io/input-file.js';
 import { DEPTH_OPS, FFN_OPS, HIDDEN_OPS, OPTIMIZER_POLICIES } from '../grow/index.js';
 import { GrowableShapeSchema, type BertConfig } from '../model/index.js';
 import { forwardFlopsPerSequence } from './cost.js';
@@ -261,13 +262,14 @@ export function loadSchedule(
 ): Schedule {
   // a name with a folder in it is a file the user meant, not a misspelt preset
   if (nameOrFile.endsWith('.json') || /[\\/]/.test(nameOrFile) || fs.existsSync(nameOrFile)) {
-    if (!fs.existsSync(nameOrFile))
-      throw new GrowbertError(
-        `schedule file ${nameOrFile} does not exist; give a preset (${SCHEDULE_PRESETS.join(', ')}) or a JSON file`,
-      );
+    const text = readInputText(
+      nameOrFile,
+      'schedule file',
+      `give a preset (${SCHEDULE_PRESETS.join(', ')}) or a JSON file`,
+    );
     let raw: unknown;
     try {
-      raw = JSON.parse(fs.readFileSync(nameOrFile, 'utf8'));
+      raw = JSON.parse(text);
     } catch (e) {
       throw new GrowbertError(`schedule file ${nameOrFile} is not valid JSON (${(e as Error).message})`);
     }

@@ -82,7 +82,7 @@ export class Tensor implements Disposable {
 
   // ---- Conversion ----------------------------------------------------------------------------
   to(target: DType | Device, nonBlocking = false): Tensor {
-    if (target in DTYPE_CODE) return new Tensor(native.toDtype(this.handle, DTYPE_CODE[target as DType]));
+    if (Object.hasOwn(DTYPE_CODE, target)) return new Tensor(native.toDtype(this.handle, DTYPE_CODE[target as DType]));
     return new Tensor(native.toDevice(this.handle, target, nonBlocking));
   }
   float(): Tensor {

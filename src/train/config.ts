@@ -1,13 +1,14 @@
 // The pre-training config: one zod schema, with a field for every CLI flag (and a flag for every
 // field; see src/cli/pretrain.ts). A run stores its resolved config as RUN/config.json.
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { GrowbertError, formatZodError, oneOf } from '../io/errors.js';
+import { readInputText } from '../io/input-file.js';
 import { ModelOverridesSchema, PRESETS, type PresetName } from '../model/config.js';
 import { LR_DECAYS } from '../schedule/lr.js';
 import { LR_HORIZONS } from '../schedule/schedule.js';
 import { OPTIMIZERS } from './optim/index.js';
 import { CLOCKS } from './budget-clock.js';
+import { BudgetSchema } from '../schedule/plan.js';
 import { PRECISION_SETTINGS } from '../tensor/index.js';
 
 /** Enum values of the config, each listed once: the schema, the CLI's help and docs/config.md derive from these. */
@@ -145,7 +146,8 @@ export const PretrainConfigSchema = z
      * budget that schedule fractions divide: steps (600), tokens (2Mtok), time (90s, 5m) or FLOPs by the cost model
      * (5e13flops); default train.maxSteps steps. A time budget is enforced by the clock (training time only).
      */
-    budget: z.string().optional(),
+    // checked when the config is read, before any data work (parseBudget's one-line message)
+    budget: BudgetSchema.optional(),
     /** the clock a time budget charges: wall (the default), or cpu: this process's CPU time, all its threads */
     clock: z.enum(CLOCKS).default('wall'),
     /** the run folder */
@@ -197,10 +199,9 @@ export function parseConfig(input: unknown, what = 'config'): PretrainConfig {
 }
 
 export function readConfigFile(file: string): unknown {
-  if (!fs.existsSync(file))
-    throw new GrowbertError(`config file ${file} does not exist; check the path given to --config`);
+  const text = readInputText(file, 'config file', 'check the path given to --config'); // missing, a link loop, a FIFO: one line, never a wait
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new GrowbertError(`config file ${file} is not valid JSON (${(e as Error).message}); fix it`);
   }
@@ -213,7 +214,7 @@ export function readConfigFile(file: string): unknown {
  * planned), else maxSteps.
  */
 export function resolveConfig(c: PretrainConfig, totalSteps?: number): ResolvedConfig {
-  if (!(c.preset in PRESETS))
+  if (!Object.hasOwn(PRESETS, c.preset))
     throw new GrowbertError(`unknown preset '${c.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
   const p = TRAIN_PRESETS[c.preset];
   const seqLength = c.data.seqLength ?? p.seqLength;

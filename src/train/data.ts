@@ -6,11 +6,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GrowbertError } from '../io/errors.js';
+import { workerEnv } from '../parallel/env.js';
+import { Interrupted, signalNote, stopRequested } from './signals.js';
 import { atomicWriteFile } from '../io/atomic.js';
 import { fsStep, isWithin, realPath } from '../io/out-guard.js';
 import {
   BertTokenizer,
   EncoderPool,
+  StoppedEarly,
+  checkTwoDocuments,
   Masker,
   SequenceSource,
   corpusHash,
@@ -73,16 +77,17 @@ export async function prepareCorpus(
     say?.(
       `data: note: ${source.repeated.length} input(s) named more than once are read once (${source.repeated.slice(0, 3).join(', ')}${source.repeated.length > 3 ? ', ...' : ''})`,
     );
+  // a one-document corpus (a book on one line) is refused now, not after training and tokenizing
+  await checkTwoDocuments(d.specs, corpus);
   let tokenizer: BertTokenizer;
   if (d.tokenizer) {
-    if (!fs.existsSync(d.tokenizer))
-      throw new GrowbertError(`tokenizer file ${d.tokenizer} does not exist; give a vocab.txt or tokenizer.json`);
-    tokenizer = BertTokenizer.fromFile(d.tokenizer);
+    tokenizer = BertTokenizer.fromFile(d.tokenizer); // a missing file, a FIFO or a link loop: one line
   } else {
     // Trained once at full size; smaller vocabularies are prefixes of it (see src/data/tokenizer-train.ts).
     const full = await corpusTokenizer(d, source, corpus, say);
     tokenizer = d.vocabSize < full.vocabSize ? full.truncate(d.vocabSize) : full;
   }
+  const solo = !((workerEnv()?.worldSize ?? 1) > 1);
   const tokDir = path.join(d.cacheDir, 'tokens', `${source.id.slice(0, 16)}-${tokenizer.fingerprint.slice(0, 12)}`);
   const encoder = lazyEncoder(tokenizer);
   let caches;
@@ -95,7 +100,17 @@ export async function prepareCorpus(
       tokenizer: encoder,
       progress,
       source,
+      // one process: a signal stops the build between documents (ranks of a data-parallel run stop
+      // together after their first step instead: one stopping here alone would leave the others waiting)
+      shouldStop: solo ? () => stopRequested() !== null : undefined,
     });
+  } catch (e) {
+    const sig = stopRequested();
+    if (!(e instanceof StoppedEarly) || !sig) throw e;
+    throw new Interrupted(
+      `stopped${signalNote(sig)} while tokenizing the corpus, before any training step: nothing to save; the token caches resume where they got to on the next run`,
+      sig,
+    );
   } finally {
     await encoder.close();
   }

@@ -79,8 +79,9 @@ const handlers = new Map(
  * Runs fn with the stop-signal handlers installed, handing it a StopRequest that signals (and
  * `abort`, when given) set. Calls nest (the command around its whole run, the training loop
  * around its part): a request made while another is active starts with the signal that one
- * already got, as it does with an abort already made, so a signal or abort during data
- * preparation stops the run after its first step.
+ * already got, as it does with an abort already made. A signal or abort during data preparation
+ * stops a one-process run there (the token cache build checks stopRequested between documents and
+ * resumes on the next run); a data-parallel run stops after its first step, where the ranks agree.
  */
 export async function withStopSignals<T>(fn: (stop: StopRequest) => Promise<T>, abort?: AbortSignal): Promise<T> {
   const stop = new StopRequest();
@@ -97,6 +98,12 @@ export async function withStopSignals<T>(fn: (stop: StopRequest) => Promise<T>, 
     active.delete(stop);
     if (active.size === 0) for (const [s, h] of handlers) process.off(s, h);
   }
+}
+
+/** What some run in this process has been asked to stop for (a signal or an abort), or null. */
+export function stopRequested(): StopReason | null {
+  for (const r of active) if (r.requested) return r.requested;
+  return null;
 }
 
 /**

@@ -31,8 +31,13 @@ const under = (dir: string) =>
 test('the tarball holds what an installed package runs and sets itself up with', () => {
   for (const f of ['LICENSE', 'README.md', 'package.json', 'src/tensor/native-api.ts'])
     assert.ok(has.has(f), `${f} missing`);
-  for (const f of ['install', 'setup', 'libtorch', 'build-native'])
+  for (const f of ['install', 'setup', 'libtorch', 'build-native', 'setup-checks'])
     assert.ok(has.has(`scripts/${f}.mjs`), `scripts/${f}.mjs missing`);
+  // every script a shipped script imports statically is shipped too (set-up would not start in the package);
+  // browser.mjs is imported only by `setup --browser`, in a checkout
+  for (const f of files.filter((x) => x.startsWith('scripts/')))
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(/^import .* from '\.\/([\w-]+\.mjs)';$/gm))
+      assert.ok(has.has(`scripts/${m[1]}`), `${f} imports scripts/${m[1]}, which is not shipped`);
   for (const f of Object.values(pkg.bin)) assert.ok(has.has(f), `bin ${f} missing`);
   for (const [name, target] of Object.entries(pkg.exports)) {
     const targets = typeof target === 'string' ? [target] : [target.types, target.default];

@@ -183,3 +183,19 @@ test('tiny corpora still get a document on each side; one document is an error',
     GrowbertError,
   );
 });
+
+test('a one-document corpus (one long line) is refused before a tokenizer is trained or a token encoded', async () => {
+  const { checkTwoDocuments } = await import('../../src/data/corpus-build.js');
+  const { prepareCorpus } = await import('../../src/train/data.js');
+  const dir = tmp();
+  const one = path.join(dir, 'one.txt');
+  fs.writeFileSync(one, 'whale '.repeat(400_000) + '\n'); // 2.4 MB on one line
+  await assert.rejects(checkTwoDocuments([one]), /has 1 document\(s\); validation needs at least 2/);
+  await checkTwoDocuments([one, corpusDir()]); // with a folder of more documents it is fine
+  const cacheDir = path.join(dir, 'cache');
+  await assert.rejects(
+    prepareCorpus({ specs: [one], docPerLine: false, validationFraction: 0.1, vocabSize: 500, cacheDir }),
+    /has 1 document\(s\)/,
+  );
+  assert.deepEqual(fs.readdirSync(cacheDir), [], 'no tokenizer trained, no tokens cached');
+});

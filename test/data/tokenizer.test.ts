@@ -201,7 +201,7 @@ test('encodePair, truncation, wordStarts', () => {
 test('loading errors name the file and the fix', () => {
   const dir = tmpDir();
   const is = (re: RegExp) => (e: unknown) => e instanceof GrowbertError && re.test(e.message);
-  assert.throws(() => BertTokenizer.fromFile(path.join(dir, 'nope.txt')), is(/nope\.txt' does not exist/));
+  assert.throws(() => BertTokenizer.fromFile(path.join(dir, 'nope.txt')), is(/nope\.txt does not exist/));
   assert.throws(() => BertTokenizer.fromFile(dir), is(/neither tokenizer\.json nor vocab\.txt/));
   fs.writeFileSync(path.join(dir, 'vocab.txt'), 'a\nb\n[UNK]\n');
   assert.throws(() => BertTokenizer.fromFile(path.join(dir, 'vocab.txt')), is(/lacks \[PAD\]/));

@@ -276,7 +276,9 @@ test('bad input: one-line errors naming the problem', () => {
   fs.writeFileSync(path.join(huge, 'config.json'), JSON.stringify({ ...hc, hidden_size: 2 ** 20 }));
   assert.throws(
     () => importHfToRun(huge, path.join(root, 'never')),
-    is(/gives hidden_size 1048576, but the word embeddings in .*model\.safetensors are \d+ wide/),
+    is(
+      /gives hidden_size 1048576, but the weights in .*model\.safetensors have \d+ \(bert\.embeddings\.word_embeddings\.weight is \[/,
+    ),
   );
   // a Hugging Face model growbert did not export (same file names, no marker) is never replaced
   const mine = path.join(root, 'my-finetune');
@@ -355,7 +357,7 @@ test('half-precision weights load as float32; a cased vocab.txt alone is refused
   const half = new Map([...tensors].map(([n, t]) => [n, tidy(() => t.to('bfloat16'))] as [string, Tensor]));
   saveSafetensors(path.join(root, 'hf', 'model.safetensors'), half, { format: 'pt' });
   const r = importHfToRun(path.join(root, 'hf'), path.join(root, 'bf16'));
-  assert.match(r.notes.join('\n'), /half-precision weights converted to float32/);
+  assert.match(r.notes.join('\n'), /BF16 \(half-precision\) weights converted to float32 \(exact\)/);
   const { model } = loadRunModel(path.join(root, 'bf16'));
   const w = model.namedParameters().get('bert.encoder.layer.0.attention.self.query.weight')!;
   assert.equal(w.dtype, 'float32');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BertTokenizer } from '../../src/data/tokenizer.js';
+import { BertTokenizer, longestFirst } from '../../src/data/tokenizer.js';
 import { parquetDocuments } from '../../src/data/parquet-docs.js';
 import { hfTokenizer } from '../../src/export/hf-import.js';
 import { noGrad, tensor, tidy } from '../../src/tensor/index.js';
@@ -63,6 +63,51 @@ export const STRESS = [
   'Queequeg! Starbuck? Stubb; Flask: Pequod...',
 ];
 
+/**
+ * Pairs for longest_first truncation: odd and even budgets (the spare token of an odd one goes to
+ * the longer text, to the second on a tie), one text much longer than the other, equal lengths,
+ * an empty text, a budget smaller than either.
+ */
+export const PAIRS: [string, string, number][] = [8, 11, 16, 17, 24, 64].flatMap((n) =>
+  STRESS.slice(0, 7).map((a, i): [string, string, number] => [a, STRESS[(i + 3) % STRESS.length]!, n]),
+);
+PAIRS.push([STRESS[0]!, STRESS[0]!, 17], [STRESS[1]!, STRESS[1]!, 16], [STRESS[0]!, '', 9], ['', STRESS[2]!, 9]);
+
+/** [la, lb, maxLength] over lengths around every case of the rule (equal, shorter, longer than the budget). */
+const GRID: [number, number, number][] = [0, 1, 2, 3, 5, 8, 13, 21].flatMap((la) =>
+  [1, 2, 3, 5, 8, 13, 21].flatMap((lb) =>
+    Array.from({ length: 20 }, (_, i): [number, number, number] => [la, lb, i + 3]),
+  ),
+);
+
+/** Tokens named like Object properties, which a plain-object vocabulary used to lose. */
+const PROTO_VOCAB = [
+  ...['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'],
+  ...'abcdefghijklmnopqrstuvwxyz_'.split(''),
+  ...['constructor', '__proto__', 'tostring', 'valueof', 'hasownproperty', 'whale', '##s', '##proto'],
+];
+const PROTO_TEXTS = ['constructor whales', 'the __proto__ of a whale', 'toString valueOf hasOwnProperty'];
+
+/** growbert's pairs equal transformers' longest_first; its Object-named tokens equal AutoTokenizer's ids. */
+function pairsAgree(root: string, r: PyResult, proto: PyResult): void {
+  const tok = new RunDir(path.join(root, 'grown')).loadTokenizer();
+  const got = r.pairs as { ids: number[]; types: number[] }[];
+  PAIRS.forEach(([a, b, n], i) => {
+    const ours = tok.encodePair(a, b, n);
+    const what = `pair ${i} at max_length ${n}: ${JSON.stringify([a.slice(0, 20), b.slice(0, 20)])}`;
+    assert.deepEqual([...ours.ids], got[i]!.ids, what);
+    assert.deepEqual([...ours.typeIds], got[i]!.types, what);
+  });
+  const grid = r.grid as [number, number][];
+  // one-token words: each text is first cut to min(length, n)
+  GRID.forEach(([la, lb, n], i) =>
+    assert.deepEqual(longestFirst(Math.min(la, n), Math.min(lb, n), n), grid[i], `${la} ${lb} at ${n}`),
+  );
+  const mine = BertTokenizer.fromFile(path.join(root, 'proto-tok'));
+  PROTO_TEXTS.forEach((t, i) => assert.deepEqual(withSpecials(mine, t), (proto.ids as number[][])[i], t));
+  assert.ok(mine.tokenToId('constructor')! > 0 && mine.tokenToId('__proto__')! > 0);
+}
+
 /** A cased WordPiece vocabulary: both cases of a few words, letters and continuation pieces. */
 function writeCasedVocab(file: string): void {
   const letters = 'abcdefghijklmnopqrstuvwxyz';
@@ -116,6 +161,10 @@ function prepare(
   writeCasedVocab(path.join(cased, 'vocab.txt'));
   jobs.push({ id: 'tok:cased', job: 'tokenize', dir: cased, vocab: path.join(cased, 'vocab.txt'), make_cased: true });
   jobs.at(-1)!.texts = STRESS;
+  jobs.push({ id: 'pairs', job: 'pairs', dir: at('hf-grown'), pairs: PAIRS, grid: GRID });
+  // a vocabulary with tokens named like Object properties, saved by growbert, read by transformers
+  BertTokenizer.fromVocab(PROTO_VOCAB).save(at('proto-tok'));
+  jobs.push({ id: 'tok:proto', job: 'tokenize', dir: at('proto-tok'), texts: PROTO_TEXTS });
   jobs.push({ id: 'tb:grown', job: 'tensorboard', dir: at('grown') });
   jobs.push({ id: 'parquet', job: 'parquet', out: at('nested.parquet'), rows: PARQUET_ROWS });
   return { jobs };
@@ -213,6 +262,7 @@ async function parquetReads(file: string, r: PyResult): Promise<void> {
 
 export const interopChecks = {
   prepare,
+  pairsAgree,
   fillMaskMatches,
   tokenizersAgree,
   tensorboardMatches,

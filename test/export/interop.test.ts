@@ -3,7 +3,8 @@
 // logits (post-LN, grown, factorized, pooled-then-grown, pre-LN); folders transformers'
 // save_pretrained writes (sharded, untied, bf16, classification, pre-LN) import to its logits;
 // tokenizers agree both ways (cased too); TensorBoard's EventAccumulator reads a growth run as
-// metrics.jsonl says; Parquet written by `datasets` reads with a dotted --text-field.
+// metrics.jsonl says; Parquet written by `datasets` reads with a dotted --text-field; pairs truncate as
+// transformers' longest_first does; tokens named like Object properties keep their ids both ways.
 // Skips, with the reason, only where the interpreter or a module is missing.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -153,6 +154,10 @@ for (const arch of ['bert', 'prenorm']) {
 
 test('tokenizers both ways: our export in AutoTokenizer, a cased HF tokenizer in growbert', { skip }, () => {
   interopChecks.tokenizersAgree(root, result('tok:export'), result('tok:cased'));
+});
+
+test("pair truncation equals transformers' longest_first; Object-named tokens keep their ids", { skip }, () => {
+  interopChecks.pairsAgree(root, result('pairs'), result('tok:proto'));
 });
 
 test("TensorBoard's EventAccumulator shows every metrics.jsonl value of a growth run", { skip }, () => {

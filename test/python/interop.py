@@ -165,6 +165,24 @@ def tokenize(job):
     return res
 
 
+def pairs(job):
+    """Pairs cut to max_length by transformers' longest_first truncation (the Rust tokenizer's)."""
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(job["dir"])
+    out = []
+    for a, b, n in job["pairs"]:
+        enc = tok(a, b, truncation="longest_first", max_length=n)
+        out.append({"ids": enc["input_ids"], "types": enc["token_type_ids"]})
+    # the kept lengths over a grid of lengths: "the" is one token
+    grid = []
+    for la, lb, n in job["grid"]:
+        t = tok(" ".join(["the"] * la), " ".join(["the"] * lb), truncation="longest_first", max_length=n)
+        types = t["token_type_ids"]
+        grid.append([types.count(0) - 2, types.count(1) - 1])
+    return {"class": type(tok).__name__, "pairs": out, "grid": grid}
+
+
 def tensorboard(job):
     """Every scalar and text TensorBoard's own loader (EventAccumulator, default size guidance) keeps."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -195,7 +213,7 @@ def versions(job):
     return {n: md.version(n) for n in names}
 
 
-JOBS = {f.__name__: f for f in [logits, base_hidden, fill_mask, save, tokenize, tensorboard, parquet, versions]}
+JOBS = {f.__name__: f for f in [logits, base_hidden, fill_mask, save, tokenize, pairs, tensorboard, parquet, versions]}
 
 
 def main():

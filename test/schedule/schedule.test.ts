@@ -233,6 +233,26 @@ test('bad budgets are one-line errors', () => {
 
 // ---- Budgets -------------------------------------------------------------------------------------
 
+test('budgets beyond exact counting, fractional steps and an empty budget are refused (issue 27)', () => {
+  const cases: [string, RegExp][] = [
+    ['1e400flops', /budget '1e400flops' is infinite \(beyond a double\), more than growbert counts exactly/],
+    ['100000000000000000000', /is 1\.00e\+20 steps, more than growbert counts exactly \(2\^53/],
+    ['20000000000000000Mtok', /is 2\.00e\+22 tokens, more than growbert counts exactly/],
+    ['1.5', /budget '1\.5' is 1\.5 steps; a budget of steps is a whole number: write 1 or 2/],
+    ['10.5tok', /is 10\.5 tokens; a budget of tokens is a whole number/],
+    ['', /budget '' is empty/],
+    ['  ', /budget ' {2}' is empty/],
+  ];
+  for (const [b, re] of cases) assert.throws(() => parseBudget(b), oneLine(re), b);
+  assert.equal(parseBudget('1.1k').amount, 1100, 'a decimal with a unit that makes a whole number');
+  assert.equal(parseBudget('5e19flops').amount, 5e19, 'FLOPs are an estimate: above 2^53 is fine');
+  // ...but the steps they buy must be countable
+  assert.throws(
+    () => resolve([{ fraction: 1 }], { budget: parseBudget('1e40flops') }),
+    oneLine(/stage 1 would take [\d.]+e\+\d+ steps \(budget 1e40flops\), more than growbert counts exactly/),
+  );
+});
+
 test('parseBudget: steps, tokens and time', () => {
   const cases: [string, Budget['unit'], number][] = [
     ['600', 'steps', 600],

@@ -1,13 +1,12 @@
 // What the dashboard reads from a runs folder, read-only: which run and compare folders it holds,
-// and each run's metrics (incrementally, by byte offset, so a live run costs only its new lines),
-// config and plan. Everything tolerates folders that are half-written or removed meanwhile.
-// Every file is read through safe-path.ts (regular files inside the runs folder only); where a
-// run keeps each file is the run folder's layout (RunDir's paths, src/train/run.ts: that module
-// alone, so the dashboard never loads the tensor addon).
+// and each run's config and plan (its metrics: metrics-index.ts). Everything tolerates folders that
+// are half-written or removed meanwhile. Every file is read through safe-path.ts (regular files
+// inside the runs folder only); where a run keeps each file is the run folder's layout (RunDir's
+// paths, src/train/run.ts: that module alone, so the dashboard never loads the tensor addon).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runPaths } from '../../train/run.js';
-import { openInside, readAt, readTextInside } from './safe-path.js';
+import { readTextInside } from './safe-path.js';
 
 export interface RunEntry {
   /** path relative to the runs folder, '/'-separated ('.' for the folder itself) */
@@ -59,49 +58,6 @@ export function listRuns(root: string): RunEntry[] {
   };
   walk(root, '.', 0);
   return out.sort((a, b) => b.updated - a.updated || a.id.localeCompare(b.id));
-}
-
-export interface MetricsChunk {
-  /** identifies the file: a resume rewrites metrics.jsonl (a new file), so the reader starts over */
-  file: string;
-  /** where the next read starts */
-  offset: number;
-  /** true when the lines start from the beginning of the file (the client drops what it had) */
-  reset: boolean;
-  lines: Record<string, unknown>[];
-}
-
-/** Complete lines of RUN/metrics.jsonl from `offset` on (a torn last line waits for the next read). */
-export function readMetrics(root: string, runDir: string, from: { file?: string; offset?: number }): MetricsChunk {
-  const file = runPaths(runDir).metrics;
-  let opened: { fd: number; size: number };
-  try {
-    opened = openInside(root, file); // a FIFO, a folder or a link out of the runs folder is not read
-  } catch {
-    return { file: '', offset: 0, reset: from.offset !== 0 && from.offset !== undefined, lines: [] };
-  }
-  const { fd, size } = opened;
-  try {
-    const s = fs.fstatSync(fd);
-    const id = `${s.dev}:${s.ino}`;
-    const reset = id !== from.file || (from.offset ?? 0) > size;
-    const start = reset ? 0 : (from.offset ?? 0);
-    const buf = readAt(fd, start, Math.min(size - start, 64 * 1024 * 1024));
-    const end = buf.lastIndexOf(0x0a, buf.length - 1);
-    const text = end < 0 ? '' : buf.subarray(0, end + 1).toString('utf8');
-    const lines: Record<string, unknown>[] = [];
-    for (const l of text.split('\n')) {
-      if (!l.trim()) continue;
-      try {
-        lines.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        /* a corrupt line: skip it */
-      }
-    }
-    return { file: id, offset: start + (end < 0 ? 0 : end + 1), reset, lines };
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** A JSON file of the run, or null when it is missing, half-written, not a regular file or outside the runs folder. */

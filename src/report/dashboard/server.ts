@@ -4,7 +4,7 @@
 //   GET /                         the page
 //   GET /assets/<name>            the page's scripts, styles and font (a fixed list)
 //   GET /api/runs                 the run and compare folders under the runs folder
-//   GET /api/run?id=&file=&offset= a run's new metrics lines since `offset`, with its config and plan
+//   GET /api/run?id=&file=&offset= a run's new metrics lines since `offset` (a sample of a big log), config, plan
 //   GET /api/compare?id=          a compare folder's results.json, report.md and plot names
 //   GET /files/<path>             a file under the runs folder (the compare plots)
 // Only GET and HEAD; nothing is ever written. Paths are checked by safe-path.ts.
@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { runPaths } from '../../train/run.js';
 import { FONT_FILES } from '../text-metrics.js';
 import { NotAFile, PathRefused, decodePath, openInside, resolveUnder } from './safe-path.js';
-import { listRuns, readCompare, readJson, readMetrics } from './runs.js';
+import { MetricsIndexes } from './metrics-index.js';
+import { listRuns, readCompare, readJson } from './runs.js';
 
 const require = createRequire(import.meta.url);
 const PAGE_DIR = fileURLToPath(new URL('../../../../src/report/dashboard/assets/', import.meta.url));
@@ -75,10 +76,15 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 export class Dashboard {
   readonly root: string;
   private server: http.Server;
+  /** the metrics logs being read (incrementally, in the background: metrics-index.ts) */
+  private readonly metrics: MetricsIndexes;
 
   constructor(private readonly o: DashboardOptions) {
     this.root = path.resolve(o.runs);
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.fail(res, e));
+    });
+    this.metrics = new MetricsIndexes(this.root);
   }
 
   /** Starts listening; resolves to the page's URL. */
@@ -97,61 +103,60 @@ export class Dashboard {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only: GET and HEAD only');
-      // Bound to loopback, answer only requests addressed to loopback (no DNS rebinding).
-      const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
-      if (LOOPBACK.has(this.o.host) && !LOOPBACK.has(hostName))
-        throw new HttpError(403, 'this dashboard answers only on localhost');
-      const raw = req.url ?? '/';
-      const q = raw.indexOf('?');
-      const pathname = q < 0 ? raw : raw.slice(0, q);
-      const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
-      if (pathname === '/favicon.ico') {
-        res.writeHead(204, HEADERS);
-        return void res.end();
-      }
-      if (pathname === '/' || pathname === '/index.html')
-        return this.sendFile(res, req, path.join(PAGE_DIR, 'index.html'));
-      if (pathname.startsWith('/assets/')) {
-        const file = ASSETS[pathname.slice('/assets/'.length)];
-        if (!file) throw new HttpError(404, 'no such asset');
-        return this.sendFile(res, req, file);
-      }
-      if (pathname === '/api/runs') return this.sendJson(res, req, { root: this.root, runs: listRuns(this.root) });
-      if (pathname === '/api/run') {
-        const dir = this.dirParam(params);
-        const offset = Number(params.get('offset') ?? 0);
-        const from = {
-          file: params.get('file') ?? undefined,
-          offset: Number.isFinite(offset) && offset >= 0 ? offset : 0,
-        };
-        const chunk = readMetrics(this.root, dir, from);
-        const first = chunk.reset || !(offset > 0);
-        return this.sendJson(res, req, {
-          ...chunk,
-          // The config and the plan only with the first chunk (they change only on a resume, which resets).
-          ...(first
-            ? {
-                config: readJson(this.root, runPaths(dir).config),
-                schedule: readJson(this.root, runPaths(dir).schedule),
-              }
-            : {}),
-        });
-      }
-      if (pathname === '/api/compare') return this.sendJson(res, req, readCompare(this.root, this.dirParam(params)));
-      if (pathname.startsWith('/files/')) {
-        const file = resolveUnder(this.root, decodePath(pathname.slice('/files/'.length)));
-        return this.sendFile(res, req, file, this.root);
-      }
-      throw new HttpError(404, 'not found');
-    } catch (e) {
-      const status =
-        e instanceof HttpError ? e.status : e instanceof PathRefused ? 403 : e instanceof NotAFile ? 404 : 500;
-      if (!res.headersSent) res.writeHead(status, { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(status === 500 ? 'internal error\n' : `${(e as Error).message}\n`);
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only: GET and HEAD only');
+    // Bound to loopback, answer only requests addressed to loopback (no DNS rebinding).
+    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (LOOPBACK.has(this.o.host) && !LOOPBACK.has(hostName))
+      throw new HttpError(403, 'this dashboard answers only on localhost');
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204, HEADERS);
+      return void res.end();
     }
+    if (pathname === '/' || pathname === '/index.html')
+      return this.sendFile(res, req, path.join(PAGE_DIR, 'index.html'));
+    if (pathname.startsWith('/assets/')) {
+      const file = ASSETS[pathname.slice('/assets/'.length)];
+      if (!file) throw new HttpError(404, 'no such asset');
+      return this.sendFile(res, req, file);
+    }
+    if (pathname === '/api/runs') return this.sendJson(res, req, { root: this.root, runs: listRuns(this.root) });
+    if (pathname === '/api/run') return this.sendJson(res, req, await this.run(params));
+    if (pathname === '/api/compare') return this.sendJson(res, req, readCompare(this.root, this.dirParam(params)));
+    if (pathname.startsWith('/files/')) {
+      const file = resolveUnder(this.root, decodePath(pathname.slice('/files/'.length)));
+      return this.sendFile(res, req, file, this.root);
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  private fail(res: http.ServerResponse, e: unknown): void {
+    const status =
+      e instanceof HttpError ? e.status : e instanceof PathRefused ? 403 : e instanceof NotAFile ? 404 : 500;
+    if (!res.headersSent) res.writeHead(status, { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(status === 500 ? 'internal error\n' : `${(e as Error).message}\n`);
+  }
+
+  /** A run's metrics lines since `offset` (a bounded sample of a big log), with its config and plan on the first. */
+  private async run(params: URLSearchParams): Promise<unknown> {
+    const dir = this.dirParam(params);
+    const offset = Number(params.get('offset') ?? 0);
+    const from = { file: params.get('file') ?? undefined, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 };
+    const index = this.metrics.get(runPaths(dir).metrics);
+    if (index) await index.advance();
+    const chunk = index?.view(from) ?? { file: '', offset: 0, reset: from.offset !== 0, lines: [] };
+    const first = chunk.reset || !(offset > 0);
+    // The config and the plan only with the first chunk (they change only on a resume, which resets).
+    if (!first) return chunk;
+    return {
+      ...chunk,
+      config: readJson(this.root, runPaths(dir).config),
+      schedule: readJson(this.root, runPaths(dir).schedule),
+    };
   }
 
   /** The `id` query parameter as a folder under the runs folder (404 once it is removed). */

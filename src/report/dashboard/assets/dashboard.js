@@ -296,6 +296,7 @@ function renderList() {
         { class: `${r.kind}${r.removed ? ' removed' : ''}` },
         el('label', {}, box, ` ${r.id}`),
         el('span', { class: 'kind', text: r.kind === 'compare' ? 'compare' : live ? 'live' : '' }),
+        ...(r.note ? [el('div', { class: 'hint', text: r.note })] : []),
       ),
     );
   }
@@ -354,6 +355,23 @@ async function pollList() {
   else if ([...state.runs.values()].some((r) => r.selected && r.kind === 'compare')) await renderCompare(false);
 }
 
+/**
+ * What the server says of a big log (metrics-index.ts): still being read, drawn from a sample
+ * (every Nth training line), or with lines too long to be metrics skipped. Shown under the run.
+ */
+function noteSampling(r, data) {
+  const parts = [];
+  if (data.complete === false)
+    parts.push(`reading metrics.jsonl: ${Math.floor((100 * data.offset) / Math.max(1, data.size))}%`);
+  if (data.trainEvery > 1) parts.push(`every ${data.trainEvery}th training line drawn`);
+  if (data.skipped > 0) parts.push(`${data.skipped} line(s) over 1 MiB skipped`);
+  const note = parts.join('; ');
+  if (note !== (r.note ?? '')) {
+    r.note = note;
+    renderList();
+  }
+}
+
 /** Fetches a run's new lines; with `draw`, adds them to the charts. */
 async function pollRun(r, draw = true) {
   if (r.removed) return;
@@ -365,6 +383,7 @@ async function pollRun(r, draw = true) {
     return;
   }
   if (data.config !== undefined) Object.assign(r, { config: data.config, schedule: data.schedule });
+  noteSampling(r, data);
   if (data.reset && r.lines.length) {
     r.lines = [];
     Object.assign(r, { file: data.file, offset: data.offset, lines: data.lines });
