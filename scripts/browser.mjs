@@ -39,7 +39,13 @@ export function ensureBrowser({ say = () => {}, quiet = false } = {}) {
       spawnSync('apt-get', args, opts);
     }
     const now = findBrowser();
-    if (now) return now;
+    if (now) {
+      // Its first start builds font caches and a profile (seen over 30 s on a loaded machine): done here, once,
+      // so that the browser test's launch does not pay it.
+      const warm = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--dump-dom', 'about:blank'];
+      spawnSync(now, warm, { stdio: 'ignore', timeout: 180_000 });
+      return now;
+    }
   }
   console.error(
     "growbert setup: warning: no Chromium found (install it: `sudo apt-get install chromium`, or set GROWBERT_CHROME=/path/to/chrome); the dashboard's browser tests will be skipped",

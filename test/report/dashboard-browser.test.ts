@@ -66,10 +66,19 @@ test(
     const { default: puppeteer } = await import('puppeteer-core');
     const dash = new Dashboard({ runs, host: '127.0.0.1', port: 0 });
     const url = await dash.listen();
-    const browser = await puppeteer.launch({
-      executablePath: chrome!,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    // A freshly installed Chromium's first start (font caches, profile) took over puppeteer's default 30 s on a
+    // loaded CI machine: it gets 3 minutes, and one more try.
+    const launch = () =>
+      puppeteer.launch({
+        executablePath: chrome!,
+        headless: true,
+        timeout: 180_000,
+        protocolTimeout: 180_000,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+      });
+    const browser = await launch().catch((e: unknown) => {
+      console.log(`Chromium did not start (${String(e).split('\n')[0]}); trying once more`);
+      return launch();
     });
     const out = path.join(runs, 'live');
     let child: ChildProcess | undefined;
