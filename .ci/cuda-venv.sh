@@ -9,10 +9,12 @@ venv=.ci/cache/venv-cuda
 mkdir -p .ci/cache
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
 # pip's retry warnings (an unreachable index before a local one) go to a log, shown only if pip fails
-"$venv/bin/python" -m pip install -q --retries 1 --no-deps -r .ci/cuda-wheels.txt >.ci/cache/pip-cuda.log 2>&1 ||
+"$venv/bin/python" -m pip install -q --retries 1 --timeout 30 --no-deps -r .ci/cuda-wheels.txt \
+  >.ci/cache/pip-cuda.log 2>&1 ||
   { tail -n 30 .ci/cache/pip-cuda.log >&2; exit 1; }
 if [ "${1:-}" = --interop ]; then
-  "$venv/bin/python" -m pip install -q --retries 1 transformers==5.18.0 tokenizers==0.23.2 safetensors==0.8.0 \
+  "$venv/bin/python" -m pip install -q --retries 1 --timeout 30 \
+    transformers==5.18.0 tokenizers==0.23.2 safetensors==0.8.0 \
     >.ci/cache/pip-cuda-interop.log 2>&1 || { tail -n 30 .ci/cache/pip-cuda-interop.log >&2; exit 1; }
 fi
 echo "$PWD/$venv"

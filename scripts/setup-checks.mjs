@@ -71,8 +71,10 @@ export function ensurePythonDeps({ root, venvDir, makeVenv, torchIndex, say, war
     return false;
   }
   say('installing the Python packages the interop tests use (scripts/python-deps.txt) into .venv, once');
-  // --retries 1: where an index cannot be reached, pip falls through to a configured local store at once
-  const args = ['-m', 'pip', 'install', '-q', '--retries', '1', '--extra-index-url', torchIndex, '-r', list];
+  // --retries 1 and --timeout 30: where an index cannot be reached, pip falls through to a configured local store
+  // in seconds
+  const quick = ['--retries', '1', '--timeout', '30'];
+  const args = ['-m', 'pip', 'install', '-q', ...quick, '--extra-index-url', torchIndex, '-r', list];
   const r = spawnSync(py, args, { stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
     const last = String(r.stderr).trim().split('\n').pop();

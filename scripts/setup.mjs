@@ -85,10 +85,12 @@ function makeVenv(why = 'no libtorch found') {
     die(
       `${failed}; install python3-venv, or set LIBTORCH=/path/to/libtorch or LIBTORCH_USE_PYTORCH=1, then run ${SETUP_AGAIN} again`,
     );
-  // --retries 1: where the index cannot be reached, pip falls through to a configured local store at once
-  // instead of retrying for minutes. A repair reinstalls torch alone (--force-reinstall --no-deps).
+  // --retries 1 and --timeout 30: where the index cannot be reached (refused, or packets dropped), pip falls through
+  // to a configured local store in seconds instead of retrying for minutes. A repair reinstalls torch alone
+  // (--force-reinstall --no-deps).
   const again = why !== 'no libtorch found' ? ['--force-reinstall', '--no-deps'] : [];
-  const args = ['-m', 'pip', 'install', '-q', '--retries', '1', ...again, '--index-url', TORCH_INDEX, TORCH_SPEC];
+  const pip = ['-m', 'pip', 'install', '-q', '--retries', '1', '--timeout', '30'];
+  const args = [...pip, ...again, '--index-url', TORCH_INDEX, TORCH_SPEC];
   const r = spawnSync(venvPy, args, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', cwd: root });
   if (r.status !== 0)
     die(

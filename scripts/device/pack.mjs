@@ -118,7 +118,8 @@ function cudaHeaderDir() {
   fs.rmSync(cache, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const py = process.env.PYTHON || 'python3';
-  const dl = ['-m', 'pip', 'download', '-q', '--retries', '1', '--no-deps', '--only-binary=:all:', '-d', cache];
+  const quick = ['--retries', '1', '--timeout', '30']; // an unreachable index falls through in seconds
+  const dl = ['-m', 'pip', 'download', '-q', ...quick, '--no-deps', '--only-binary=:all:', '-d', cache];
   try {
     execFileSync(py, [...dl, ...pins], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
