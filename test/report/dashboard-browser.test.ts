@@ -46,7 +46,8 @@ fs.writeFileSync(
   }),
 );
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, seconds = 60): Promise<T> {
+// Generous: under a load of 9 processes a core (another job beside the suite) a step can take seconds.
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, seconds = 180): Promise<T> {
   for (let i = 0; i < seconds * 10; i++) {
     const v = await f();
     if (v) return v;
