@@ -5,8 +5,8 @@
 // - clearGrads: drops every gradient (as `p.grad = null` on each);
 // - clipGradNorm_: the global L2 norm by one _foreach_norm, and the scaling by one _foreach_mul_;
 // - adamwStep_: one AdamW update of a parameter group: growbert's one-pass kernel on contiguous CPU
-//   float32 (fused.cc; faster there than libtorch's), else libtorch's _fused_adamw_ (2.4+ on any
-//   device, CUDA on 2.0+), else the multi-tensor form of _foreach_ ops (libtorch 1.13).
+//   float32 (fused.cc), else libtorch's _fused_adamw_ (2.4+ on any device, CUDA on 2.1+), else the
+//   multi-tensor form of _foreach_ ops (libtorch 1.13).
 // All of them are mechanical sequences of libtorch calls; the math's reference is
 // src/train/optim/adamw.ts and PyTorch's clip_grad_norm_.
 #include "fused.h"
@@ -44,7 +44,7 @@ bool torchFusedAvailable(const at::Tensor& p) {
 #if GB_TORCH_AT_LEAST(2, 4)
   (void)p;
   return true;
-#elif GB_TORCH_AT_LEAST(2, 0)
+#elif GB_TORCH_AT_LEAST(2, 1)
   return p.is_cuda();
 #else
   (void)p;
@@ -54,14 +54,14 @@ bool torchFusedAvailable(const at::Tensor& p) {
 
 void adamwTorch(std::vector<at::Tensor>& ps, std::vector<at::Tensor>& gs, std::vector<at::Tensor>& ms,
                 std::vector<at::Tensor>& vs, const AdamHyper& h) {
-#if GB_TORCH_AT_LEAST(2, 0)
+#if GB_TORCH_AT_LEAST(2, 1)
   // The kernel reads each parameter's step count (float, on its device) for the bias correction.
   at::Tensor step = at::full({}, static_cast<double>(h.step), ps[0].options().dtype(at::kFloat));
   std::vector<at::Tensor> steps(ps.size(), step);
   at::_fused_adamw_(ps, gs, ms, vs, {}, steps, h.lr, h.b1, h.b2, h.wd, h.eps, false, false);
 #else
   (void)ps, (void)gs, (void)ms, (void)vs, (void)h;
-  throw std::runtime_error("libtorch's _fused_adamw_ needs libtorch 2.0+");
+  throw std::runtime_error("libtorch's _fused_adamw_ needs libtorch 2.1+");
 #endif
 }
 
