@@ -144,6 +144,10 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* op, F body) {
   }
 }
 
+// Native calls made from this thread (every GB_OP counts one): `bench --profile` reports them per
+// step and a test pins one training step's count, so that a change adding calls is seen.
+extern thread_local int64_t nativeCalls;
+
 // Registers a JS function `name` whose body sees `a` (Args, already checked against the op's
 // declaration) and returns a Napi::Value. An undeclared name throws here, at load time.
 #define GB_OP(exports, name, ...)                                                          \
@@ -152,6 +156,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* op, F body) {
                            (exports).Env(),                                              \
                            [](const Napi::CallbackInfo& info) -> Napi::Value {           \
                              static const ::gb::OpSig& sig = ::gb::signatureOf(name);    \
+                             ::gb::nativeCalls++;                                        \
                              return ::gb::guarded(info, name,                            \
                                                   [&](const ::gb::Args& a) -> Napi::Value { \
                                                     ::gb::checkArgs(a, sig);             \

@@ -27,10 +27,6 @@ inline uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-bool fusable(const at::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
-}
-
 // One parameter's update, as PyTorch's AdamW (decoupled decay first), element by element in the
 // order the multi-tensor ops use: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
 // p += -(lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). Compiled for AVX-512, AVX2 and plain x86-64
@@ -64,7 +60,25 @@ void adamwOne(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, 
 
 }  // namespace
 
+bool adamwFusable(const at::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
+}
+
+void adamwFused(std::vector<at::Tensor>& ps, const std::vector<at::Tensor>& gs, std::vector<at::Tensor>& ms,
+                std::vector<at::Tensor>& vs, double lr, double b1, double b2, double eps, double wd, double bc1, double bc2) {
+  for (size_t i = 0; i < ps.size(); i++) {
+    for (const at::Tensor* t : std::initializer_list<const at::Tensor*>{&ps[i], &gs[i], &ms[i], &vs[i]}) {
+      if (!adamwFusable(*t) || t->numel() != ps[i].numel()) throw std::runtime_error("adamwFused_: needs contiguous CPU float32 tensors of equal size");
+    }
+    adamwOne(ps[i], gs[i], ms[i], vs[i], static_cast<float>(1.0 - lr * wd), static_cast<float>(b1), static_cast<float>(b2),
+             static_cast<float>(std::sqrt(bc2)), static_cast<float>(eps), static_cast<float>(-lr / bc1));
+  }
+}
+
 at::Tensor dropoutMask(const at::Tensor& x, double p) {
+  // Recorded here, not only by the op of the same name: attention (nn.cc) calls it directly, and
+  // `bench --profile` counted its time as the host's.
+  RECORD_FUNCTION("growbert::dropout_mask", std::vector<c10::IValue>());
   if (!x.device().is_cpu()) throw std::runtime_error("dropoutMask: needs a CPU tensor");
   if (!(p >= 0 && p < 1)) throw std::runtime_error("dropoutMask: p must be in [0, 1)");
   uint64_t seed;
@@ -102,23 +116,16 @@ void registerFused(Napi::Object exports) {
       return v.As<Napi::Number>().DoubleValue();
     };
     double lr = get("lr"), b1 = get("beta1"), b2 = get("beta2"), eps = get("eps"), wd = get("weightDecay"), bc1 = get("bc1"), bc2 = get("bc2");
-    for (size_t i = 0; i < ps.size(); i++) {
-      for (const at::Tensor* t : {&ps[i], &gs[i], &ms[i], &vs[i]}) {
-        if (!fusable(*t) || t->numel() != ps[i].numel()) throw std::runtime_error("adamwFused_: needs contiguous CPU float32 tensors of equal size");
-      }
-      adamwOne(ps[i], gs[i], ms[i], vs[i], static_cast<float>(1.0 - lr * wd), static_cast<float>(b1), static_cast<float>(b2),
-               static_cast<float>(std::sqrt(bc2)), static_cast<float>(eps), static_cast<float>(-lr / bc1));
-    }
+    adamwFused(ps, gs, ms, vs, lr, b1, b2, eps, wd, bc1, bc2);
     return a.env().Undefined();
   });
   // fusedApplies(tensors): whether every tensor is a contiguous CPU float32 one.
   GB_OP(exports, "fusedApplies", {
-    for (const auto& t : a.list(0)) if (!fusable(t)) return Napi::Boolean::New(a.env(), false);
+    for (const auto& t : a.list(0)) if (!adamwFusable(t)) return Napi::Boolean::New(a.env(), false);
     return Napi::Boolean::New(a.env(), true);
   });
   // dropoutMask(x, p) -> float32 mask shaped as x (see dropoutMask in fused.h).
   GB_OP(exports, "dropoutMask", {
-    RECORD_FUNCTION("growbert::dropout_mask", std::vector<c10::IValue>());  // for `bench --profile`
     return wrap(a.env(), dropoutMask(a.T(0), a.num(1)));
   });
 }

@@ -17,7 +17,14 @@ namespace gb {
 // generator (so manualSeed and the saved RNG state govern it). x * mask is dropout.
 at::Tensor dropoutMask(const at::Tensor& x, double p);
 
+// growbert's one-pass AdamW (what fused.cc's comment describes) applies to contiguous CPU float32 tensors.
+bool adamwFusable(const at::Tensor& t);
+// One AdamW step in place on each parameter (every tensor adamwFusable, of equal sizes; throws otherwise).
+void adamwFused(std::vector<at::Tensor>& ps, const std::vector<at::Tensor>& gs, std::vector<at::Tensor>& ms,
+                std::vector<at::Tensor>& vs, double lr, double b1, double b2, double eps, double wd, double bc1, double bc2);
+
 void registerFused(Napi::Object exports);
+void registerOptim(Napi::Object exports);      // optim.cc
 void registerFusedLoss(Napi::Object exports);  // fused-loss.cc
 void registerFusedCast(Napi::Object exports);  // fused-cast.cc
 

@@ -27,6 +27,8 @@
 
 namespace gb {
 
+thread_local int64_t nativeCalls = 0;
+
 namespace {
 
 // Wall time, or with cpuClock this thread's CPU time: on a machine shared with other work, CPU
@@ -102,6 +104,22 @@ void registerProfile(Napi::Object exports) {
     out.Set("topLevelMs", Napi::Number::New(a.env(), topLevelMs));
     out.Set("ops", ops);
     return out;
+  });
+  // profileCounters() -> [native calls made from this thread, not counting this one; ms inside
+  // outermost ops since profileStart; now on the profile's clock]: read at the boundaries of a
+  // step's phases, they give each phase's calls and the host time outside the ops.
+  GB_OP(exports, "profileCounters", {
+    nativeCalls--;
+    double inside;
+    {
+      std::lock_guard<std::mutex> lock(statsMutex);
+      inside = topLevelMs;
+    }
+    Napi::Array v = Napi::Array::New(a.env(), 3);
+    v.Set(0u, Napi::Number::New(a.env(), static_cast<double>(nativeCalls)));
+    v.Set(1u, Napi::Number::New(a.env(), inside));
+    v.Set(2u, Napi::Number::New(a.env(), nowMs()));
+    return v;
   });
   // threadCpuMs() -> this (the main) thread's CPU time in ms: a step's own cost on a shared machine,
   // without the CPU that Node's helper threads (garbage collection) spend beside it.

@@ -4,7 +4,9 @@
 // JavaScript, or an autograd node of the backward pass) is filed under a kind by its name; the
 // step's wall time not spent inside any op is JavaScript and addon overhead. Data and masking are
 // timed separately, on a synthetic packed batch through the real masker, since bench otherwise
-// reuses one batch.
+// reuses one batch. The step's phases (forward, backward, optimizer, bookkeeping: src/train/step.ts
+// marks them) get their native calls and host time per step: the time outside every op, which on a
+// GPU is what the device waits for while the host issues the step.
 import { allocBatch, Masker, type Batch } from '../data/index.js';
 import {
   cat,
@@ -13,12 +15,16 @@ import {
   ones,
   profileOps,
   randint,
+  recordPhases,
+  STEP_PHASES,
   randn,
   tidy,
   zeros,
   type DType,
   type Device,
   type OpProfile,
+  type PhaseStat,
+  type StepPhase,
 } from '../tensor/index.js';
 import { toModelBatch } from '../train/data.js';
 
@@ -51,7 +57,10 @@ const RULES: [RegExp, OpKind][] = [
     'loss (cross entropy over the vocabulary)',
   ],
   [/^(torch::autograd::AccumulateGrad)/, 'gradient accumulation (autograd)'],
-  [/^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused|growbert::adamw_fused)/, 'optimizer and clipping'],
+  [
+    /^(_foreach_|norm$|stack$|_fused_adam|fused_adamw|adamwFused|growbert::adamw_fused|growbert::adamw_step|growbert::clip_grad_norm)/,
+    'optimizer and clipping',
+  ],
   [
     /^(growbert::dropout_mask|growbert::cast|torch::autograd::CppNode<.*FusedCast>|dropout|native_dropout|NativeDropout|add|Add|mul|Mul|sub|Sub|div|Div|to$|_to_copy|ToCopy|copy_|clone|Clone|contiguous|view|View|_unsafe_view|UnsafeView|reshape|Reshape|_reshape_alias|transpose|Transpose|t$|T$|permute|Permute|expand|Expand|ne$|eq$|sum|Sum|zeros|ones|arange|cat|Cat|narrow|slice|Slice|select|unsqueeze|Unsqueeze|squeeze|empty|fill_|zero_|item|_local_scalar_dense|mean|where)/,
     'element-wise, dropout, casts, copies',
@@ -164,4 +173,46 @@ export function formatProfile(rows: ProfileRow[], steps: number, clock: string):
   return lines.join('\n');
 }
 
-export { profileOps };
+/** One phase of the step, per step: native calls, host ms, ms inside ops, host microseconds per call. */
+export interface PhaseRow {
+  phase: StepPhase | 'step';
+  calls: number;
+  hostMs: number;
+  opsMs: number;
+  usPerCall: number;
+}
+
+/** Per-step rows for each phase of `steps` recorded steps, and their sum ('step'). */
+export function phaseRows(phases: Map<StepPhase, PhaseStat>, steps: number): PhaseRow[] {
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const row = (phase: PhaseRow['phase'], s: PhaseStat): PhaseRow => ({
+    phase,
+    calls: r2(s.calls / steps),
+    hostMs: r2(s.hostMs / steps),
+    opsMs: r2(s.opsMs / steps),
+    usPerCall: s.calls ? r2((1000 * s.hostMs) / s.calls) : 0,
+  });
+  const total: PhaseStat = { calls: 0, hostMs: 0, opsMs: 0 };
+  for (const s of phases.values()) {
+    total.calls += s.calls;
+    total.hostMs += s.hostMs;
+    total.opsMs += s.opsMs;
+  }
+  return [...STEP_PHASES.map((p) => row(p, phases.get(p)!)), row('step', total)];
+}
+
+/** The host-side table printed by `growbert bench --profile`. */
+export function formatPhases(phases: Map<StepPhase, PhaseStat>, steps: number): string {
+  const lines = [
+    'the host side of a step (native calls; host time = outside every op: JavaScript, the addon, autograd, frees):',
+    '| phase | native calls/step | host ms/step | ms in ops/step | host us/call |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const r of phaseRows(phases, steps))
+    lines.push(
+      `| ${r.phase} | ${r.calls} | ${r.hostMs.toFixed(2)} | ${r.opsMs.toFixed(1)} | ${r.usPerCall.toFixed(1)} |`,
+    );
+  return lines.join('\n');
+}
+
+export { profileOps, recordPhases };

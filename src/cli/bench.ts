@@ -27,13 +27,17 @@ import { createOptimizer } from '../train/optim/index.js';
 import { trainStep } from '../train/step.js';
 import type { ModelBatch } from '../train/data.js';
 import {
+  formatPhases,
   formatProfile,
   matmulPeakGflops,
+  phaseRows,
   profileOps,
   profileRows,
   syntheticBatch,
   timeDataStep,
   topOps,
+  recordPhases,
+  type PhaseRow,
   type ProfileRow,
 } from './bench-profile.js';
 
@@ -183,6 +187,7 @@ function bench(o: BenchOpts): void {
       peakFraction: Math.round((stepGflops / peak) * 1000) / 1000,
       clock: cpuClock ? 'cpu' : 'wall',
       profile: p.rows,
+      phases: p.phases,
     });
   }
   if (o.json) console.log(JSON.stringify(result));
@@ -196,22 +201,27 @@ function profileSteps(
   now: () => number,
   clock: string,
   s: { B: number; S: number; V: number; P: number },
-): { rows: ProfileRow[]; stepMs: number } {
+): { rows: ProfileRow[]; phases: PhaseRow[]; stepMs: number } {
   const masker = new Masker({ vocabSize: s.V, maskId: 4, maxPredictions: s.P, randomRange: [5, s.V] }, 0);
   const packed = syntheticBatch(s.B, s.S, s.V);
   let dataMs = 0;
   for (let i = 0; i < steps; i++) dataMs += timeDataStep(masker, packed, device, now);
   const t0 = now();
-  const { profile } = profileOps(
-    () => {
-      for (let i = 0; i < steps; i++) step();
-      if (device !== 'cpu') cuda.synchronize(device);
-    },
+  const {
+    profile,
+    result: { phases },
+  } = profileOps(
+    () =>
+      recordPhases(() => {
+        for (let i = 0; i < steps; i++) step();
+        if (device !== 'cpu') cuda.synchronize(device);
+      }),
     { cpuClock: clock !== 'wall time' },
   );
   const ms = now() - t0;
   const rows = profileRows(profile, ms, dataMs);
   console.log(formatProfile(rows, steps, clock));
+  console.log(formatPhases(phases, steps));
   console.log(
     `slowest ops: ${topOps(profile, 8)
       .map((t) => `${t.name} ${(t.ms / steps).toFixed(1)} ms`)
@@ -220,6 +230,7 @@ function profileSteps(
   const r2 = (v: number) => Math.round(v * 100) / 100;
   return {
     rows: rows.map((r) => ({ kind: r.kind, ms: r2(r.ms / steps), share: Math.round(r.share * 1000) / 1000 })),
+    phases: phaseRows(phases, steps),
     stepMs: ms / steps,
   };
 }

@@ -61,7 +61,7 @@ export interface QKV {
  */
 export function selfAttention(p: QKV, x: Tensor, kv: Tensor, mask: Tensor, c: BertConfig, training: boolean): Tensor {
   const [B, Lq, H] = x.shape;
-  const Lk = kv.size(1);
+  const Lk = kv === x ? Lq : kv.size(1);
   const nh = c.numAttentionHeads,
     hd = headSize(c);
   const heads = (t: Tensor, L: number) => t.view(B, L, nh, hd).transpose(1, 2); // [B, nh, L, hd]

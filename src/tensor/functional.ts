@@ -17,7 +17,7 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
 }
 /** x W^T + b, as torch.nn.functional.linear (W is [out, in]). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return new Tensor(native.linear(x.handle, weight.handle, bias?.handle));
+  return x.alike(native.linear(x.handle, weight.handle, bias?.handle));
 }
 /** beta * input + alpha * (a @ b) */
 export function addmm(input: Tensor, a: Tensor, b: Tensor, beta = 1, alpha = 1): Tensor {
@@ -33,7 +33,7 @@ export function layerNorm(
   bias?: Tensor | null,
   eps = 1e-5,
 ): Tensor {
-  return new Tensor(native.layerNorm(x.handle, normalizedShape, weight?.handle, bias?.handle, eps));
+  return x.alike(native.layerNorm(x.handle, normalizedShape, weight?.handle, bias?.handle, eps));
 }
 /**
  * Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p) when training. On
@@ -41,11 +41,11 @@ export function layerNorm(
  */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (training && p > 0 && p < 1 && x.device === 'cpu' && x.dtype !== 'float64') return fastDropout(x, p);
-  return new Tensor(native.dropout(x.handle, p, training));
+  return x.alike(native.dropout(x.handle, p, training));
 }
 /** Rows of weight at indices; paddingIdx's row gets no gradient. Out-of-range ids are an error. */
 export function embedding(weight: Tensor, indices: Tensor, paddingIdx = -1): Tensor {
-  return new Tensor(native.embedding(weight.handle, indices.handle, paddingIdx));
+  return weight.alike(native.embedding(weight.handle, indices.handle, paddingIdx));
 }
 
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -97,7 +97,7 @@ export interface AttentionOptions {
  * 2.1+, explicit math on older versions (same result up to rounding).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  return new Tensor(
+  return q.alike(
     native.scaledDotProductAttention(
       q.handle,
       k.handle,
@@ -111,7 +111,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
 }
 /** The explicit-math attention, always (for testing the fused path against it). */
 export function attentionMath(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  return new Tensor(
+  return q.alike(
     native.sdpaMath(q.handle, k.handle, v.handle, o.mask?.handle, o.dropout ?? 0, o.causal ?? false, o.scale),
   );
 }

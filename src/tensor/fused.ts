@@ -34,7 +34,7 @@ export function adamwFused_(
  * is float32, so a bfloat16 input gives a float32 result.
  */
 export function fastDropout(x: Tensor, p: number): Tensor {
-  const mask = new Tensor(native.dropoutMask(x.handle, p));
+  const mask = Tensor.known(native.dropoutMask(x.handle, p), 'float32', 'cpu');
   try {
     return x.mul(mask);
   } finally {

@@ -232,6 +232,9 @@ export const NATIVE_API = /* API-BEGIN */ {
   profileStart: [['cpuClock: bool?'], 'void'],
   profileStop: [[], 'profile'],
   threadCpuMs: [[], 'number'],
+  // [native calls from this thread (this one not counted), ms inside outermost ops while profiling,
+  // the profile's clock in ms]
+  profileCounters: [[], 'counters'],
   cudaCapability: [['device?'], 'ints|null'],
   blasThreads: [['threads: int?'], 'number'],
   retainFreedMemory: [['on: bool?'], 'boolean'],
@@ -239,6 +242,12 @@ export const NATIVE_API = /* API-BEGIN */ {
   // hyper: { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }
   adamwFused_: [['params: tensors', 'grads: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'void'],
   fusedApplies: [['tensors'], 'boolean'],
+  // optim.cc
+  gradsOf: [['params: tensors'], 'grads'],
+  clearGrads: [['params: tensors'], 'void'],
+  clipGradNorm_: [['params: tensors', 'maxNorm: number'], 'number'],
+  // hyper: { lr, beta1, beta2, eps, weightDecay, bc1, bc2, step?, impl? }; returns the indices skipped (no gradient)
+  adamwStep_: [['params: tensors', 'expAvg: tensors', 'expAvgSq: tensors', 'hyper: object'], 'ints'],
   dropoutMask: [['tensor', 'p: number'], 'tensor'],
   fusedCast: [['tensor', 'dtype'], 'tensor'],
   // fused-loss.cc
@@ -291,6 +300,10 @@ interface ResultTypes {
   /** per rank: [counter, step], or null where the rank has written no heartbeat */
   heartbeats: ([number, number] | null)[];
   'ints|null': number[] | null;
+  /** each parameter's gradient, or null */
+  grads: (NativeHandle | null)[];
+  /** [native calls, ms inside outermost ops, clock ms] */
+  counters: [number, number, number];
   /** wall (or CPU) ms inside outermost ops, and [ms, calls] per outermost op name */
   profile: { topLevelMs: number; ops: Record<string, [number, number]> };
 }

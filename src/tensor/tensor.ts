@@ -15,12 +15,49 @@ import type { Generator } from './creation.js';
 
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
+const FLOATING = new Set<DType>(['float32', 'float64', 'bfloat16', 'float16']);
 const h = (x: TensorOrScalar): NativeHandle | Scalar => (x instanceof Tensor ? x.handle : x);
 
 export class Tensor implements Disposable {
+  // A tensor's dtype and device never change (no op changes them in place; set_ refuses another
+  // dtype), so each is asked of the addon once: a layer's forward reads them a few dozen times.
+  // The shape is asked every time (set_ changes it in place).
+  private dtype_?: DType;
+  private device_?: Device;
+
   /** Wraps a native handle; the current tidy() scope takes ownership. */
   constructor(readonly handle: NativeHandle) {
     track(this);
+  }
+
+  /**
+   * The result of an arithmetic op of this tensor with `other`: of this one's dtype and device when
+   * promotion cannot change them (a floating tensor with a number, or with a tensor of its dtype).
+   */
+  private promoted(handle: NativeHandle, other: TensorOrScalar): Tensor {
+    const d = this.dtype_;
+    const same =
+      d !== undefined &&
+      (other instanceof Tensor
+        ? other.dtype_ === d && other.device_ === this.device_
+        : typeof other === 'number' && FLOATING.has(d));
+    return same ? this.alike(handle) : new Tensor(handle);
+  }
+
+  /** A handle whose dtype and device the caller knows (an op's documented result). */
+  static known(handle: NativeHandle, dtype: DType, device: Device): Tensor {
+    const t = new Tensor(handle);
+    t.dtype_ = dtype;
+    t.device_ = device;
+    return t;
+  }
+
+  /** A result of this tensor's dtype and device (views, GELU, ...): what this one knows of them, it knows. */
+  alike(handle: NativeHandle): Tensor {
+    const t = new Tensor(handle);
+    t.dtype_ = this.dtype_;
+    t.device_ = this.device_;
+    return t;
   }
 
   // ---- Metadata ------------------------------------------------------------------------------
@@ -28,10 +65,10 @@ export class Tensor implements Disposable {
     return native.shape(this.handle);
   }
   get dtype(): DType {
-    return dtypeFromCode(native.dtypeCode(this.handle));
+    return (this.dtype_ ??= dtypeFromCode(native.dtypeCode(this.handle)));
   }
   get device(): Device {
-    return native.deviceName(this.handle) as Device;
+    return (this.device_ ??= native.deviceName(this.handle) as Device);
   }
   get ndim(): number {
     return this.shape.length;
@@ -98,34 +135,34 @@ export class Tensor implements Disposable {
     return new Tensor(native.detach(this.handle));
   }
   contiguous(): Tensor {
-    return new Tensor(native.contiguous(this.handle));
+    return this.alike(native.contiguous(this.handle));
   }
 
   // ---- Shape ---------------------------------------------------------------------------------
   reshape(...shape: number[]): Tensor {
-    return new Tensor(native.reshape(this.handle, shape));
+    return this.alike(native.reshape(this.handle, shape));
   }
   view(...shape: number[]): Tensor {
-    return new Tensor(native.view(this.handle, shape));
+    return this.alike(native.view(this.handle, shape));
   }
   transpose(d0: number, d1: number): Tensor {
-    return new Tensor(native.transpose(this.handle, d0, d1));
+    return this.alike(native.transpose(this.handle, d0, d1));
   }
   /** Transpose of a 2-d tensor. */
   get T(): Tensor {
     return this.transpose(0, 1);
   }
   permute(...dims: number[]): Tensor {
-    return new Tensor(native.permute(this.handle, dims));
+    return this.alike(native.permute(this.handle, dims));
   }
   narrow(dim: number, start: number, length: number): Tensor {
-    return new Tensor(native.narrow(this.handle, dim, start, length));
+    return this.alike(native.narrow(this.handle, dim, start, length));
   }
   slice(dim: number, start?: number, end?: number, step = 1): Tensor {
-    return new Tensor(native.slice(this.handle, dim, start, end, step));
+    return this.alike(native.slice(this.handle, dim, start, end, step));
   }
   select(dim: number, index: number): Tensor {
-    return new Tensor(native.select(this.handle, dim, index));
+    return this.alike(native.select(this.handle, dim, index));
   }
   split(size: number | number[], dim = 0): Tensor[] {
     const hs: NativeHandle[] = Array.isArray(size)
@@ -171,16 +208,16 @@ export class Tensor implements Disposable {
     return new Tensor(native.repeatInterleave(this.handle, repeats, dim));
   }
   expand(...shape: number[]): Tensor {
-    return new Tensor(native.expand(this.handle, shape));
+    return this.alike(native.expand(this.handle, shape));
   }
   squeeze(dim?: number): Tensor {
-    return new Tensor(native.squeeze(this.handle, dim));
+    return this.alike(native.squeeze(this.handle, dim));
   }
   unsqueeze(dim: number): Tensor {
-    return new Tensor(native.unsqueeze(this.handle, dim));
+    return this.alike(native.unsqueeze(this.handle, dim));
   }
   flatten(start = 0, end = -1): Tensor {
-    return new Tensor(native.flatten(this.handle, start, end));
+    return this.alike(native.flatten(this.handle, start, end));
   }
   flip(...dims: number[]): Tensor {
     return new Tensor(native.flip(this.handle, dims));
@@ -205,20 +242,20 @@ export class Tensor implements Disposable {
 
   // ---- Elementwise math (broadcasting) -------------------------------------------------------
   add(other: TensorOrScalar, alpha?: number): Tensor {
-    return new Tensor(native.add(this.handle, h(other), alpha));
+    return this.promoted(native.add(this.handle, h(other), alpha), other);
   }
   sub(other: TensorOrScalar, alpha?: number): Tensor {
-    return new Tensor(native.sub(this.handle, h(other), alpha));
+    return this.promoted(native.sub(this.handle, h(other), alpha), other);
   }
   /** other - this */
   rsub(other: number): Tensor {
     return new Tensor(native.rsub(this.handle, other));
   }
   mul(other: TensorOrScalar): Tensor {
-    return new Tensor(native.mul(this.handle, h(other)));
+    return this.promoted(native.mul(this.handle, h(other)), other);
   }
   div(other: TensorOrScalar): Tensor {
-    return new Tensor(native.div(this.handle, h(other)));
+    return this.promoted(native.div(this.handle, h(other)), other);
   }
   remainder(other: TensorOrScalar): Tensor {
     return new Tensor(native.remainder(this.handle, h(other)));
@@ -406,7 +443,7 @@ export class Tensor implements Disposable {
   }
   /** GELU: exact (erf) by default, or the tanh approximation. */
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
-    return new Tensor(native.gelu(this.handle, approximate === 'tanh'));
+    return this.alike(native.gelu(this.handle, approximate === 'tanh'));
   }
 
   // ---- Autograd ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // is one step for a single process and for a rank of a data-parallel run: data parallelism is an
 // optional hook (GradSync) the step calls at the two points where ranks must meet.
 import type { MaskedLM } from '../model/index.js';
-import { noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { noGrad, stepPhase, tidy, type Tensor } from '../tensor/index.js';
 import type { ModelBatch } from './data.js';
 import { clipGradNorm, type Optimizer } from './optim/index.js';
 
@@ -47,12 +47,14 @@ export interface StepOptions {
  */
 export function trainStep(model: MaskedLM, optimizer: Optimizer, micro: ModelBatch[], o: StepOptions): StepResult {
   const { sync } = o;
+  stepPhase('bookkeeping');
   const counts = micro.map((b) => tidy(() => b.maskedLabels!.ne(-100).sum().item()));
   const total = (o.totalTargets ?? counts.reduce((a, b) => a + b, 0)) || 1;
   const scale = sync?.worldSize ?? 1;
   let local = 0;
   for (let i = 0; i < micro.length; i++) {
     local += tidy(() => {
+      stepPhase('forward');
       const out = model.forward(micro[i], { bf16: o.bf16 });
       const l = out.loss!;
       const w = counts[i] / total;
@@ -60,15 +62,20 @@ export function trainStep(model: MaskedLM, optimizer: Optimizer, micro: ModelBat
       // A micro-batch with no targets has a NaN mean loss; it contributes nothing, but must still
       // run a backward through every parameter (a data-parallel reducer waits for all of them): a
       // zero from the logits.
-      (counts[i] > 0 ? l.mul(w * scale) : out.logits.sum().mul(0)).backward();
+      const root = counts[i] > 0 ? l.mul(w * scale) : out.logits.sum().mul(0);
+      stepPhase('backward');
+      root.backward();
+      stepPhase('bookkeeping');
       return counts[i] > 0 ? l.item() * w : 0;
     });
   }
   const mine = [local, ...(o.extra ?? [])];
   const [loss, ...extra] = sync ? sync.sum(mine) : mine;
-  const gradNorm = clipGradNorm(optimizer.params, o.clipNorm);
+  stepPhase('optimizer');
+  const gradNorm = clipGradNorm(optimizer.paramList, o.clipNorm);
   if (Number.isFinite(loss) && Number.isFinite(gradNorm)) optimizer.step(o.lr);
   optimizer.zeroGrad();
+  stepPhase('bookkeeping');
   return { loss, gradNorm, ...(o.extra ? { extra } : {}) };
 }
 

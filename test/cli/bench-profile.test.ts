@@ -1,4 +1,5 @@
-// bench --profile's bookkeeping: op names to kinds, and the rows (shares sum to 1).
+// bench --profile's bookkeeping: op names to kinds, the rows (shares sum to 1), and the host side
+// (native calls and host time per phase of the step).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -81,6 +82,19 @@ test('growbert bench --profile --json: precision and its reason, the rows, and G
   assert.ok(j.gflops > 0 && j.matmulPeakGflops > 0 && j.peakFraction > 0);
   assert.equal(j.profile.length, OP_KINDS.length + 2);
   assert.ok(j.profile.find((x: { kind: string; ms: number }) => x.kind.startsWith('matmul')).ms > 0);
+  // the host side: calls and host time per phase, and their sum
+  assert.match(r.stdout, /\| phase \| native calls\/step \| host ms\/step \|/);
+  type Phase = { phase: string; calls: number; hostMs: number; opsMs: number; usPerCall: number };
+  const phases = j.phases as Phase[];
+  assert.deepEqual(
+    phases.map((p) => p.phase),
+    ['forward', 'backward', 'optimizer', 'bookkeeping', 'step'],
+  );
+  const by = Object.fromEntries(phases.map((p) => [p.phase, p]));
+  assert.equal(by.backward.calls, 1);
+  assert.equal(by.optimizer.calls, 4);
+  assert.ok(by.forward.calls > 10 && by.forward.opsMs > 0 && by.step.hostMs > 0);
+  assert.equal(by.step.calls, by.forward.calls + by.backward.calls + by.optimizer.calls + by.bookkeeping.calls);
 });
 
 test('growbert bench refuses an unknown precision with a one-line fix', () => {

@@ -5,12 +5,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  Generator,
+  randn,
   tensor,
+  torchVersion,
   dispose,
   memory,
   tidy,
   saveSafetensors,
   loadSafetensors,
+  type AdamwImpl,
   type Tensor,
 } from '../../src/tensor/index.js';
 import {
@@ -248,6 +252,62 @@ test('parameters without a gradient are skipped and keep their step', () => {
   opt.zeroGrad();
   assert.equal(a.grad, null);
   opt.dispose();
+});
+
+test('after a skipped parameter the groups are planned again: each keeps its own bias correction', () => {
+  const o = { lr: 0.01, wd: 0, b1: 0.9, b2: 0.999, eps: 1e-6 };
+  const a = f64(W0),
+    b = f64(W0);
+  const opt = new AdamW(
+    new Map([
+      ['a.bias', a],
+      ['b.bias', b],
+    ]),
+    { lr: o.lr },
+  );
+  for (let k = 0; k < 3; k++) {
+    a.grad = tensor(GRADS[k], { dtype: 'float64' });
+    if (k > 0) b.grad = tensor(GRADS[k], { dtype: 'float64' });
+    opt.step();
+    opt.zeroGrad();
+  }
+  assert.equal(opt.paramStep('a.bias'), 3);
+  assert.equal(opt.paramStep('b.bias'), 2);
+  close(a.toArray(), adamwRef(W0, GRADS.slice(0, 3), o));
+  close(b.toArray(), adamwRef(W0, GRADS.slice(1, 3), o));
+  opt.dispose();
+});
+
+test("AdamW's kernels agree: growbert's one-pass, libtorch's fused (2.4+) and the multi-tensor ops", () => {
+  const [major, minor] = torchVersion().split('.').map(Number);
+  const impls: AdamwImpl[] = [
+    'growbert',
+    'foreach',
+    ...(major > 2 || (major === 2 && minor >= 4) ? ['torch' as const] : []),
+  ];
+  const results = impls.map((impl) => {
+    const w = randn([64, 33], { generator: new Generator(1) }).requiresGrad_(),
+      b = randn([33], { generator: new Generator(2) }).requiresGrad_();
+    const opt = new AdamW(
+      new Map([
+        ['dense.weight', w],
+        ['dense.bias', b],
+      ]),
+      { lr: 0.01, weightDecay: 0.1, impl },
+    );
+    const gen = new Generator(3);
+    for (let k = 0; k < 3; k++) {
+      w.grad = randn([64, 33], { generator: gen });
+      b.grad = randn([33], { generator: gen });
+      opt.step();
+    }
+    const out = [...w.toArray(), ...b.toArray()];
+    opt.dispose();
+    w.dispose();
+    b.dispose();
+    return out;
+  });
+  for (const r of results.slice(1)) close(r, results[0], 1e-6);
 });
 
 test('clipGradNorm returns the global norm and scales only above the limit', () => {

@@ -10,46 +10,41 @@
  * eps defaults to 1e-6, BERT's value (google-research/bert optimization.py, which the growth
  * paper's code builds on); PyTorch and Hugging Face default to 1e-8. Pass `eps: 1e-8` to match those.
  */
-import { adamwFused_, foreach, fusedApplies, type Tensor } from '../../tensor/index.js';
+import { adamwStep_, type AdamwImpl, type Tensor } from '../../tensor/index.js';
 import { Optimizer, type OptimizerOptions, type ParamGroup } from './optimizer.js';
 
-export type AdamWOptions = OptimizerOptions;
+export interface AdamWOptions extends OptimizerOptions {
+  /**
+   * The kernel (src/tensor/grads.ts): 'auto' (default) is growbert's one-pass kernel on contiguous
+   * CPU float32, libtorch's _fused_adamw_ elsewhere where it has one, else the multi-tensor ops.
+   */
+  impl?: AdamwImpl;
+}
 
 export class AdamW extends Optimizer {
   readonly type = 'adamw';
   readonly slotNames = ['exp_avg', 'exp_avg_sq'] as const;
+  readonly impl: AdamwImpl;
 
   constructor(params: ReadonlyMap<string, Tensor>, o: AdamWOptions = {}) {
     super(params, o, { eps: 1e-6 });
+    this.impl = o.impl ?? 'auto';
     this.initSlots();
   }
 
-  protected update(g: ParamGroup, lr: number): void {
-    const [b1, b2] = this.betas;
-    const [m, v] = g.slots;
-    // CPU float32 (the usual case): the same update in one pass per parameter instead of eight.
-    if (fusedApplies([...g.params, ...g.grads, ...m, ...v])) {
-      const [bc1, bc2] = this.biasCorrections(g.step);
-      adamwFused_(g.params, g.grads, m, v, {
-        lr,
-        beta1: b1,
-        beta2: b2,
-        eps: this.eps,
-        weightDecay: g.decay ? this.weightDecay : 0,
-        bc1,
-        bc2,
-      });
-      return;
-    }
-    if (g.decay && this.weightDecay > 0) foreach.mul_(g.params, 1 - lr * this.weightDecay);
-    foreach.mul_(m, b1);
-    foreach.add_(m, g.grads, 1 - b1);
-    foreach.mul_(v, b2);
-    foreach.addcmul_(v, g.grads, g.grads, 1 - b2);
+  /** One native call for the whole group (the update written out above). */
+  protected update(g: ParamGroup, lr: number): number[] {
     const [bc1, bc2] = this.biasCorrections(g.step);
-    const denom = foreach.sqrt(v); // freed by the tidy() around update()
-    foreach.div_(denom, Math.sqrt(bc2));
-    foreach.add_(denom, this.eps);
-    foreach.addcdiv_(g.params, m, denom, -lr / bc1);
+    return adamwStep_(g.params, g.slots[0], g.slots[1], {
+      lr,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weightDecay: g.decay ? this.weightDecay : 0,
+      bc1,
+      bc2,
+      step: this.biasCorrection ? g.step : 0,
+      impl: this.impl,
+    });
   }
 }

@@ -2,10 +2,12 @@
  * Gradient utilities: global-norm clipping and clearing. Accumulation over micro-batches is the
  * training step's (src/train/step.ts: each loss weighted by its share of the prediction targets).
  */
-import { foreach, noGrad, stack, tidy, type Tensor } from '../../tensor/index.js';
+import { clearGrads, clipGradNorm_, type Tensor } from '../../tensor/index.js';
 
 export type ParamSource = ReadonlyMap<string, Tensor> | Iterable<Tensor>;
-const list = (ps: ParamSource): Tensor[] => [...(ps instanceof Map ? ps.values() : (ps as Iterable<Tensor>))];
+// An array is passed as it is: a frozen one (Optimizer.paramList) keeps its native handles.
+const list = (ps: ParamSource): readonly Tensor[] =>
+  Array.isArray(ps) ? ps : [...(ps instanceof Map ? ps.values() : (ps as Iterable<Tensor>))];
 
 /**
  * Clears gradients by setting them to null (not zero_()): backward then writes fresh gradients
@@ -13,29 +15,18 @@ const list = (ps: ParamSource): Tensor[] => [...(ps instanceof Map ? ps.values()
  * parameter that got no gradient (skipped, step not advanced) from one whose gradient is zero.
  */
 export function zeroGrad(params: ParamSource): void {
-  for (const p of list(params)) p.grad = null;
+  clearGrads(list(params));
 }
 
 /**
  * Scales all gradients in place so their global L2 norm is at most maxNorm (as PyTorch's
  * clip_grad_norm_: factor maxNorm / (norm + 1e-6), applied only when below 1) and returns the
- * norm before clipping. One foreach.norm over the gradients, then a stack and a norm.
+ * norm before clipping, in one native call (a _foreach_norm, and a _foreach_mul_ when it scales).
  * A non-finite norm (inf/NaN gradient) is returned WITHOUT scaling, so the caller can skip the
  * step (e.g. on fp16 overflow) instead of spreading NaN into every gradient.
  */
 export function clipGradNorm(params: ParamSource, maxNorm: number): number {
-  return tidy(() =>
-    noGrad(() => {
-      const grads = list(params)
-        .map((p) => p.grad)
-        .filter((g): g is Tensor => g !== null);
-      if (grads.length === 0) return 0;
-      const norms = foreach.norm(grads);
-      const total = (norms.length === 1 ? norms[0] : stack(norms).norm()).item();
-      if (Number.isFinite(total) && total > maxNorm) foreach.mul_(grads, maxNorm / (total + 1e-6));
-      return total;
-    }),
-  );
+  return clipGradNorm_(list(params), maxNorm);
 }
 
 /** The global L2 norm of the gradients without changing them. */

@@ -13,7 +13,7 @@
  * weights (e.g. right after growth, when new rows have near-zero moments); Infinity disables it.
  */
 import { GrowbertError } from '../../io/errors.js';
-import { foreach, stack, where, type Tensor } from '../../tensor/index.js';
+import { foreach, gradsOf, noGrad, stack, tidy, where, type Tensor } from '../../tensor/index.js';
 import { Optimizer, type OptimizerOptions, type ParamGroup } from './optimizer.js';
 
 export interface LambOptions extends OptimizerOptions {
@@ -37,7 +37,13 @@ export class Lamb extends Optimizer {
     return { maxTrustRatio: this.maxTrustRatio };
   }
 
-  protected update(g: ParamGroup, lr: number): void {
+  protected update(group: ParamGroup, lr: number): number[] {
+    return tidy(() => noGrad(() => this.updateGroup(group, lr)));
+  }
+
+  private updateGroup(group: ParamGroup, lr: number): number[] {
+    const g = withGrads(group);
+    if (g.skipped.length === group.params.length) return g.skipped;
     const [b1, b2] = this.betas;
     const [m, v] = g.slots;
     foreach.mul_(m, b1);
@@ -63,5 +69,27 @@ export class Lamb extends Optimizer {
       foreach.mul_(upd, ratio.split(1));
     }
     foreach.add_(g.params, upd, -lr);
+    return g.skipped;
   }
+}
+
+/** The group's parameters that have a gradient, with their gradients (one native call), and the indices of the rest. */
+function withGrads(g: ParamGroup): {
+  params: Tensor[];
+  grads: Tensor[];
+  slots: Tensor[][];
+  decay: boolean;
+  step: number;
+  skipped: number[];
+} {
+  const all = gradsOf(g.params);
+  const keep = all.flatMap((x, i) => (x ? [i] : []));
+  return {
+    params: keep.map((i) => g.params[i]),
+    grads: keep.map((i) => all[i]!),
+    slots: g.slots.map((s) => keep.map((i) => s[i])),
+    decay: g.decay,
+    step: g.step,
+    skipped: all.flatMap((x, i) => (x ? [] : [i])),
+  };
 }

@@ -15,14 +15,16 @@
  * brand-new parameters start at t_p = 0 with zero moments and so get the full correction of a
  * fresh Adam. PyTorch's AdamW also keeps one `step` per parameter; this is the same rule.
  *
- * One update is a handful of native `_foreach_` calls per GROUP, not per parameter: parameters
- * are grouped by (weight decay or not, their step count), which after growth is at most a few
- * groups (old and new parameters), because the bias corrections are scalars per group.
+ * One update is one native call per GROUP (AdamW), not per parameter: parameters are grouped by
+ * (weight decay or not, their step count), which after growth is at most a few groups (old and
+ * new parameters), because the bias corrections are scalars per group. The groups are planned
+ * once and kept (frozen lists, whose native handles are kept too) until a parameter is skipped or
+ * state is loaded, so a step does no JavaScript work per parameter beyond counting its steps.
  */
 import { GrowbertError } from '../../io/errors.js';
 import { getsWeightDecay } from '../../model/family.js';
 import type { OptimizerMeta } from '../../nn/optim-state.js';
-import { Tensor, full, keep, noGrad, tidy, zerosLike } from '../../tensor/index.js';
+import { Tensor, clearGrads, full, keep, noGrad, zerosLike } from '../../tensor/index.js';
 
 /** True when `name` gets weight decay: the model family's rule (src/model/family.ts). */
 export function defaultDecayFilter(name: string): boolean {
@@ -44,13 +46,15 @@ export interface OptimizerOptions {
 
 export type { OptimizerMeta } from '../../nn/optim-state.js';
 
-/** One set of parameters updated together: same decay flag, same (new) step count. */
+/**
+ * One set of parameters updated together: same decay flag, same (new) step count. The lists are
+ * frozen. Parameters without a gradient are in it too: update() skips them and says which.
+ */
 export interface ParamGroup {
-  names: string[];
-  params: Tensor[];
-  grads: Tensor[];
+  names: readonly string[];
+  params: readonly Tensor[];
   /** slots[i] lists the i-th slot (e.g. exp_avg) of every parameter in the group. */
-  slots: Tensor[][];
+  slots: readonly (readonly Tensor[])[];
   decay: boolean;
   /** The step count after this update (>= 1), for bias correction. */
   step: number;
@@ -66,6 +70,8 @@ export interface LoadStateOptions {
 
 export abstract class Optimizer {
   readonly params: ReadonlyMap<string, Tensor>;
+  /** The parameters in order, as a frozen array (whose native handles are kept: see handleList). */
+  readonly paramList: readonly Tensor[];
   lr: number;
   readonly weightDecay: number;
   readonly betas: [number, number];
@@ -78,6 +84,8 @@ export abstract class Optimizer {
   /** Per-parameter update counts; the `<param>.step` tensors are synced from these in state(). */
   protected readonly steps = new Map<string, number>();
   private readonly stepTensors = new Map<string, Tensor>();
+  /** The groups of the next step, or null when they must be planned again. */
+  private plan: ParamGroup[] | null = null;
   private disposed = false;
 
   /** The optimizer's type name (in meta) and its per-parameter slot names. */
@@ -86,6 +94,7 @@ export abstract class Optimizer {
 
   constructor(params: ReadonlyMap<string, Tensor>, o: OptimizerOptions, defaults: { eps: number }) {
     this.params = new Map(params);
+    this.paramList = Object.freeze([...this.params.values()]);
     this.lr = o.lr ?? 1e-4;
     this.weightDecay = o.weightDecay ?? 0.01;
     this.betas = o.betas ?? [0.9, 0.999];
@@ -136,36 +145,52 @@ export abstract class Optimizer {
   step(lr?: number): void {
     if (this.disposed) throw new Error('optimizer: used after dispose()');
     if (lr !== undefined) this.lr = lr;
-    tidy(() =>
-      noGrad(() => {
-        const groups = new Map<string, ParamGroup>();
-        for (const [name, p] of this.params) {
-          const g = p.grad;
-          if (g === null) continue;
-          const decay = this.decay.get(name)!;
-          const t = this.steps.get(name)! + 1;
-          const key = `${decay}|${t}`;
-          let grp = groups.get(key);
-          if (!grp) {
-            grp = { names: [], params: [], grads: [], slots: this.slotNames.map(() => []), decay, step: t };
-            groups.set(key, grp);
-          }
-          grp.names.push(name);
-          grp.params.push(p);
-          grp.grads.push(g);
-          this.slots.get(name)!.forEach((s, i) => grp!.slots[i].push(s));
-        }
-        for (const grp of groups.values()) {
-          this.update(grp, this.lr);
-          for (const n of grp.names) this.steps.set(n, grp.step);
-        }
-      }),
-    );
+    const plan = (this.plan ??= this.planGroups());
+    for (const grp of plan) {
+      const skipped = this.update(grp, this.lr);
+      // A skipped parameter's count falls behind its group's: plan again before the next step.
+      if (skipped.length > 0) this.plan = null;
+      const skip = new Set(skipped);
+      grp.names.forEach((n, i) => skip.has(i) || this.steps.set(n, grp.step));
+      grp.step++;
+    }
     this.stepCount++;
   }
 
-  /** Applies one update to a group in place (inside noGrad and tidy). */
-  protected abstract update(group: ParamGroup, lr: number): void;
+  /** Parameters grouped by (decay, step count after the next update), in parameter order. */
+  private planGroups(): ParamGroup[] {
+    const groups = new Map<
+      string,
+      { names: string[]; params: Tensor[]; slots: Tensor[][]; decay: boolean; step: number }
+    >();
+    for (const [name, p] of this.params) {
+      const decay = this.decay.get(name)!;
+      const t = this.steps.get(name)! + 1;
+      const key = `${decay}|${t}`;
+      let grp = groups.get(key);
+      if (!grp) {
+        grp = { names: [], params: [], slots: this.slotNames.map(() => []), decay, step: t };
+        groups.set(key, grp);
+      }
+      grp.names.push(name);
+      grp.params.push(p);
+      this.slots.get(name)!.forEach((s, i) => grp!.slots[i].push(s));
+    }
+    return [...groups.values()].map((g) => ({
+      names: Object.freeze(g.names),
+      params: Object.freeze(g.params),
+      slots: Object.freeze(g.slots.map((s) => Object.freeze(s))),
+      decay: g.decay,
+      step: g.step,
+    }));
+  }
+
+  /**
+   * Applies one update in place to the group's parameters that have a gradient (without recording
+   * it for autograd, and freeing what it allocates) and returns the indices, in the group, of
+   * those that have none (left unchanged).
+   */
+  protected abstract update(group: ParamGroup, lr: number): number[];
 
   /** (1 - beta1^t, 1 - beta2^t), or (1, 1) without bias correction. */
   protected biasCorrections(t: number): [number, number] {
@@ -175,7 +200,7 @@ export abstract class Optimizer {
 
   /** Sets every parameter's gradient to null (see `zeroGrad` in grad.ts for why null). */
   zeroGrad(): void {
-    for (const p of this.params.values()) p.grad = null;
+    clearGrads(this.paramList);
   }
 
   /**
@@ -220,6 +245,7 @@ export abstract class Optimizer {
         `optimizer: state is for '${meta.type}' but this optimizer is '${this.type}'; build the optimizer the checkpoint was written with`,
       );
     }
+    this.plan = null; // step counts change below
     const known = new Set<string>();
     for (const [name, p] of this.params) {
       const keys = [...this.slotNames.map((s) => `${name}.${s}`), `${name}.step`];
