@@ -118,7 +118,10 @@ test('the interop Python packages install once (a stamp); a failed install is a 
   assert.equal(checks.ensurePythonDeps(o), true);
   const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
   assert.equal(calls.length, 2, 'the second call is skipped by the stamp');
-  assert.match(calls[1]!, /-m pip install -q --retries 1 --extra-index-url https:\/\/x -r .*scripts\/python-deps\.txt/);
+  assert.match(
+    calls[1]!,
+    /-m pip install -q --retries 1 --timeout 30 --extra-index-url https:\/\/x -r .*scripts\/python-deps\.txt/,
+  );
 });
 
 test("npm test's summary line names each reason tests were skipped", () => {
